@@ -1,0 +1,56 @@
+import {Flags} from '@oclif/core'
+
+import {StudioCommand} from '../../cli/base-command.js'
+import {formatDuration, renderTable} from '../../cli/table.js'
+import {listPairs} from '../../training/list.js'
+import type {PairsListing} from '../../training/schemas.js'
+
+export default class ListPairs extends StudioCommand {
+  static override summary = 'List the paper + episode pairs studio would train on'
+  static override description = `A pair is a paper (x.pdf) and a podcast episode about it (x.mp3) with the same base name in the same folder; folders are searched recursively and extensions match in any case. A transcript next to the episode (x.vtt, x.srt or x.transcript.json) is used instead of transcribing it.
+
+For each pair the table shows the paper's pages and words, the episode's duration (measured from the MP3), where the transcript will come from, and any problem found. Files without a partner are listed as orphans.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --pairs-dir ~/podcasts/pairs',
+    '<%= config.bin %> <%= command.id %> --json | jq ".pairs[].id"',
+  ]
+
+  static override flags = {
+    'pairs-dir': Flags.directory({description: 'Folder that holds the pairs (searched recursively)', default: 'artifacts/training_data'}),
+  }
+
+  public async run(): Promise<PairsListing> {
+    const {flags} = await this.parse(ListPairs)
+    const listing = await listPairs(flags['pairs-dir'])
+    if (!this.jsonEnabled()) this.render(listing)
+    return listing
+  }
+
+  private render(listing: PairsListing): void {
+    this.log(`Pairs in ${listing.root}`)
+    this.log('')
+    if (listing.pairs.length) {
+      const rows = listing.pairs.map((p) => [
+        p.id,
+        p.pages === null ? '-' : String(p.pages),
+        p.words === null ? '-' : String(p.words),
+        formatDuration(p.duration_seconds),
+        p.transcript_source,
+        p.problems.length ? `${p.problems.length} problem(s)` : 'ok',
+      ])
+      this.log(renderTable(['id', 'pages', 'words', 'duration', 'transcript', 'status'], rows, [false, true, true, true, false, false]))
+    } else {
+      this.log('No complete pair found.')
+    }
+    for (const pair of listing.pairs) for (const problem of pair.problems) this.logToStderr(`problem: ${pair.id}: ${problem}`)
+    if (listing.orphans.length) {
+      this.log('')
+      this.logToStderr(`warning: ${listing.orphans.length} file(s) have no partner and will be ignored:`)
+      for (const orphan of listing.orphans) this.logToStderr(`  ${orphan.path}: ${orphan.reason}`)
+    }
+    this.log('')
+    this.log(`${listing.pairs.length} pair(s), ${listing.orphans.length} orphan(s)`)
+  }
+}

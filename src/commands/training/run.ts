@@ -1,0 +1,120 @@
+import {Flags} from '@oclif/core'
+
+import {StudioCommand} from '../../cli/base-command.js'
+import {createProgressReporter} from '../../cli/progress.js'
+import {renderTable} from '../../cli/table.js'
+import {InputError} from '../../training/errors.js'
+import type {TrainingReport} from '../../training/schemas.js'
+
+export const DEFAULT_SEED = 42
+
+export default class Run extends StudioCommand {
+  static override summary = 'Calibrate a script-generation prompt against human podcast episodes'
+  static override description = `Runs the whole pipeline on a folder of pairs (see \`studio training list-pairs\`):
+  1. discover the pairs;
+  2. ingest each paper's text, the episode's duration and its transcript (a sidecar, or transcription);
+  3. analyse: label transcript segments, extract the paper's key concepts, profile structure and style;
+  4. trials: generate a script per paper from the current prompt, score it with five losses
+     (duration, coverage, structure, quality, ROUGE), combine them with --weights, refine the prompt;
+     stop when the loss stops improving (--window, --threshold) or after --max-trials;
+  5. write results to a new folder <output-dir>/<run-id>/ (never overwriting an earlier run) and point
+     <output-dir>/latest at it.
+
+training_report.json names the best trial and holds its calibrated prompt. TRAINING.md documents every
+formula and file format.
+
+--mock runs everything offline and deterministically: no API keys, no network.`
+
+  static override examples = [
+    {description: 'Train offline on the bundled example pairs', command: '<%= config.bin %> <%= command.id %> --mock --max-trials 3'},
+    {description: 'Weight duration and ROUGE more heavily', command: '<%= config.bin %> <%= command.id %> --mock --weights duration=0.4,rouge=0.2'},
+    {description: 'Machine-readable report on stdout, progress on stderr', command: '<%= config.bin %> <%= command.id %> --mock --json > report.json'},
+  ]
+
+  static override flags = {
+    'pairs-dir': Flags.directory({description: 'Folder that holds the pairs (searched recursively)', default: 'artifacts/training_data'}),
+    'output-dir': Flags.directory({description: 'Where run folders are created', default: 'artifacts/training_output'}),
+    'max-trials': Flags.integer({description: 'Stop after this many trials', default: 5, min: 1}),
+    mock: Flags.boolean({description: 'Use the offline deterministic provider (no keys, no network)', default: false}),
+    seed: Flags.integer({description: 'Seed for every sampling call and for the mock', default: DEFAULT_SEED}),
+    weights: Flags.string({
+      description: 'Loss weights, e.g. duration=0.3,rouge=0.2 (others keep their defaults; normalised to sum 1)',
+    }),
+    window: Flags.integer({description: 'Convergence window w: compare the mean of the last w trials with the w before', default: 2, min: 1}),
+    threshold: Flags.string({description: 'Converged when the relative improvement between windows is below this', default: '0.05'}),
+    concurrency: Flags.integer({description: 'Pairs processed at the same time', default: 4, min: 1}),
+  }
+
+  public async run(): Promise<TrainingReport> {
+    const {flags} = await this.parse(Run)
+    const threshold = Number(flags.threshold)
+    if (!Number.isFinite(threshold) || threshold < 0) {
+      throw new InputError(`--threshold must be a number >= 0, got "${flags.threshold}"`, {hint: 'For example --threshold 0.05 stops when the loss improves by less than 5%.'})
+    }
+    if (!flags.mock) {
+      throw new InputError('Real providers (OpenAI Whisper, Claude) are not available in this version of studio', {
+        hint: 'Run with --mock to train offline with the deterministic provider.',
+      })
+    }
+    // The trainer and its dependencies (pdf-parse, music-metadata) load only when a run starts.
+    const [{runTraining}, {parseWeights}, {mockProviders}] = await Promise.all([
+      import('../../training/trainer.js'),
+      import('../../training/loss/index.js'),
+      import('../../providers/mock/index.js'),
+    ])
+    let weights
+    try {
+      weights = flags.weights === undefined ? undefined : parseWeights(flags.weights)
+    } catch (error) {
+      throw new InputError(`--weights: ${(error as Error).message}`, {hint: 'Use name=value pairs separated by commas, e.g. --weights duration=0.3,rouge=0.2.'})
+    }
+
+    const progress = await createProgressReporter({json: this.jsonEnabled()})
+    let outcome
+    try {
+      outcome = await runTraining({
+        pairsDir: flags['pairs-dir'],
+        outputDir: flags['output-dir'],
+        maxTrials: flags['max-trials'],
+        seed: flags.seed,
+        weights,
+        window: flags.window,
+        threshold,
+        concurrency: flags.concurrency,
+        mock: flags.mock,
+        providers: mockProviders(),
+        toolVersion: this.config.version,
+        onEvent: (event) => progress.onEvent(event),
+      })
+    } catch (error) {
+      progress.stop(true)
+      throw error
+    }
+    progress.stop()
+    if (!this.jsonEnabled()) this.summarise(outcome.report, outcome.runDir)
+    return outcome.report
+  }
+
+  private summarise(report: TrainingReport, runDir: string): void {
+    const f = (value: number) => value.toFixed(4)
+    const rows = report.trials.map((t) => [
+      `${t.index}${t.index === report.best_trial.index ? ' *' : ''}`,
+      f(t.mean_losses.duration),
+      f(t.mean_losses.coverage),
+      f(t.mean_losses.structure),
+      f(t.mean_losses.quality),
+      f(t.mean_losses.rouge),
+      f(t.mean_losses.total),
+    ])
+    this.log('')
+    this.log(renderTable(['trial', 'duration', 'coverage', 'structure', 'quality', 'rouge', 'total'], rows, [false, true, true, true, true, true, true]))
+    this.log('')
+    const first = report.trials[0]!.mean_losses.total
+    const best = report.best_trial.mean_losses.total
+    const change = first > 0 ? ((first - best) / first) * 100 : 0
+    this.log(`Best trial: ${report.best_trial.index} (mean total loss ${f(best)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`)
+    if (report.skipped_pairs.length) this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
+    this.log(`Calibrated prompt: ${runDir}/${report.best_trial.dir}/prompt.json`)
+    this.log(`Report: ${runDir}/training_report.json`)
+  }
+}

@@ -1,0 +1,45 @@
+/** The offline provider: no keys, no network, deterministic for a given seed. */
+import type {LanguageModel, Providers, StructuredAnswer, StructuredRequest} from '../types.js'
+import {classifySegments} from './classify.js'
+import {extractKeyConcepts} from './concepts.js'
+import {generateScript} from './generate.js'
+import {judgeScript} from './judge.js'
+import {MockTranscriber} from './transcriber.js'
+
+/** Rough token count so that usage figures in mock mode are plausible, not zero. */
+function approximateTokens(text: string): number {
+  return Math.ceil(text.length / 4)
+}
+
+class MockLanguageModel implements LanguageModel {
+  readonly id = 'mock'
+
+  async structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>> {
+    const {task} = request
+    let answer: unknown
+    switch (task.kind) {
+      case 'classify-segments':
+        answer = {labels: classifySegments(task.segments, task.duration_seconds)}
+        break
+      case 'key-concepts':
+        answer = {concepts: extractKeyConcepts(task.paper, task.max).map((c) => ({term: c.term, importance: c.weight}))}
+        break
+      case 'generate-script':
+        answer = generateScript(task.prompt, task.title, task.paper, task.concepts, request.seed)
+        break
+      case 'judge':
+        answer = judgeScript(task.script, task.paper, task.concepts, task.reference_style)
+        break
+    }
+    // The same validation a real answer gets: the mock cannot hand the trainer a malformed value.
+    const value = request.schema.parse(answer)
+    const input = request.messages.reduce((n, m) => n + approximateTokens(m.content), 0)
+    return {value, usage: {input_tokens: input, output_tokens: approximateTokens(JSON.stringify(answer))}}
+  }
+}
+
+export function mockProviders(): Providers {
+  const transcriber = new MockTranscriber()
+  const model = new MockLanguageModel()
+  return {transcriber, languageModel: () => model}
+}

@@ -1,0 +1,69 @@
+/**
+ * The only things the trainer knows about the outside world. Real SDK-backed
+ * providers and the offline mock implement the same interfaces, so mock mode runs
+ * exactly the trainer code that real mode runs.
+ */
+import type {z} from 'zod'
+
+import type {KeyConcept, PromptSpec, Script, StyleProfile, Transcript} from '../training/schemas.js'
+
+export type Role = 'classify' | 'concepts' | 'generate' | 'judge'
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+}
+
+export interface Usage {
+  input_tokens: number
+  output_tokens: number
+}
+
+/**
+ * The structured form of what a request's messages ask. Real models read the
+ * messages and ignore this; the mock reads this instead of parsing prose, so that
+ * its answers are honest local work on the same inputs.
+ */
+export type Task =
+  | {kind: 'classify-segments'; segments: Array<{index: number; start: number; end: number; text: string}>; duration_seconds: number}
+  | {kind: 'key-concepts'; paper: string; max: number}
+  | {kind: 'generate-script'; prompt: PromptSpec; title: string; paper: string; concepts: KeyConcept[]}
+  | {kind: 'judge'; script: Script; paper: string; concepts: KeyConcept[]; reference_style: StyleProfile}
+
+export interface StructuredRequest<T> {
+  role: Role
+  messages: ChatMessage[]
+  schema: z.ZodType<T>
+  task: Task
+  /** Sampling seed, sent to APIs that accept one. */
+  seed: number
+}
+
+export interface StructuredAnswer<T> {
+  value: T
+  usage: Usage
+}
+
+export interface LanguageModel {
+  /** Provider and model, e.g. "mock" or "anthropic:claude-...": recorded in run.json. */
+  readonly id: string
+  structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>>
+}
+
+export interface TranscriptionRequest {
+  audioPath: string
+  durationSeconds: number
+  /** Paper text: real transcribers use it as a vocabulary hint; the mock speaks it. */
+  paperText: string
+  seed: number
+}
+
+export interface Transcriber {
+  readonly id: string
+  transcribe(request: TranscriptionRequest): Promise<Transcript>
+}
+
+export interface Providers {
+  transcriber: Transcriber
+  languageModel(role: Role): LanguageModel
+}

@@ -1,0 +1,187 @@
+/**
+ * Analysis of one reference pair: segment labels, key concepts, and the structure
+ * and style profiles that the prompt is calibrated toward; plus their aggregate.
+ */
+import {distance} from 'fastest-levenshtein'
+
+import type {Providers} from '../providers/types.js'
+import type {Paper} from './ingest/paper.js'
+import {classifyMessages, conceptsMessages} from './messages.js'
+import {
+  KeyConceptsAnswer,
+  SEGMENT_LABELS,
+  SegmentLabelsAnswer,
+  type AggregateProfile,
+  type KeyConcept,
+  type LabelShares,
+  type LabelledSegment,
+  type PairAnalysis,
+  type SegmentLabel,
+  type StructureProfile,
+  type StyleProfile,
+  type Transcript,
+} from './schemas.js'
+import {countWords, isQuestion, mean, median, round, sentences} from './text.js'
+
+export const MAX_KEY_CONCEPTS = 12
+
+export interface AnalysisInput {
+  pairId: string
+  paper: Paper
+  episode: {path: string; durationSeconds: number; sha256: string}
+  transcript: Transcript
+  seed: number
+}
+
+export async function analysePair(input: AnalysisInput, providers: Providers): Promise<PairAnalysis> {
+  const {transcript, paper} = input
+  const numbered = transcript.segments.map((s, index) => ({index, start: s.start, end: s.end, text: s.text}))
+  const [labels, concepts] = await Promise.all([
+    providers.languageModel('classify').structured({
+      role: 'classify',
+      messages: classifyMessages(numbered),
+      schema: SegmentLabelsAnswer,
+      task: {kind: 'classify-segments', segments: numbered, duration_seconds: input.episode.durationSeconds},
+      seed: input.seed,
+    }),
+    providers.languageModel('concepts').structured({
+      role: 'concepts',
+      messages: conceptsMessages(paper.body, MAX_KEY_CONCEPTS),
+      schema: KeyConceptsAnswer,
+      task: {kind: 'key-concepts', paper: paper.body, max: MAX_KEY_CONCEPTS},
+      seed: input.seed,
+    }),
+  ])
+
+  const segments = labelSegments(transcript, labels.value)
+  return {
+    pair_id: input.pairId,
+    paper: {path: paper.path, pages: paper.pages, words: paper.words, sha256: paper.sha256},
+    episode: {path: input.episode.path, duration_seconds: input.episode.durationSeconds, sha256: input.episode.sha256},
+    transcript_source: transcript.source,
+    concepts: normaliseConcepts(concepts.value),
+    segments,
+    structure: structureProfile(segments),
+    style: styleProfile(segments, input.episode.durationSeconds),
+  }
+}
+
+/** A segment the model left unlabelled takes the label of the segment before it. */
+function labelSegments(transcript: Transcript, answer: SegmentLabelsAnswer): LabelledSegment[] {
+  const byIndex = new Map(answer.labels.map((l) => [l.index, l.label]))
+  let previous: SegmentLabel = 'intro'
+  return transcript.segments.map((segment, index) => {
+    const label = byIndex.get(index) ?? previous
+    previous = label
+    return {...segment, label, words: countWords(segment.text)}
+  })
+}
+
+function normaliseConcepts(answer: KeyConceptsAnswer): KeyConcept[] {
+  const seen = new Set<string>()
+  const unique = answer.concepts.filter((c) => {
+    const key = c.term.trim().toLowerCase()
+    if (!key || seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  const top = Math.max(...unique.map((c) => c.importance), Number.EPSILON)
+  return unique
+    .slice(0, MAX_KEY_CONCEPTS)
+    .map((c) => ({term: c.term.trim(), weight: Math.max(round(c.importance / top), 1e-6)}))
+}
+
+export function collapse<T>(sequence: readonly T[]): T[] {
+  return sequence.filter((item, i) => i === 0 || item !== sequence[i - 1])
+}
+
+export function shares(segments: ReadonlyArray<{label: SegmentLabel}>, weight: (i: number) => number): LabelShares {
+  const totals: Partial<Record<SegmentLabel, number>> = {}
+  let sum = 0
+  segments.forEach((s, i) => {
+    const w = Math.max(0, weight(i))
+    totals[s.label] = (totals[s.label] ?? 0) + w
+    sum += w
+  })
+  const result: LabelShares = {}
+  for (const label of SEGMENT_LABELS) {
+    if (totals[label] !== undefined) result[label] = sum > 0 ? round(totals[label]! / sum) : 0
+  }
+  return result
+}
+
+export function structureProfile(segments: LabelledSegment[]): StructureProfile {
+  return {
+    sequence: collapse(segments.map((s) => s.label)),
+    time_shares: shares(segments, (i) => segments[i]!.end - segments[i]!.start),
+    word_shares: shares(segments, (i) => segments[i]!.words),
+  }
+}
+
+export function styleProfile(segments: ReadonlyArray<{speaker: string | null; text: string}>, durationSeconds: number): StyleProfile {
+  const text = segments.map((s) => s.text).join('\n')
+  const all = sentences(text)
+  const words = countWords(text)
+  const minutes = durationSeconds / 60
+  const speakers: string[] = []
+  let turns = 0
+  let previous: string | null = null
+  for (const segment of segments) {
+    if (segment.speaker === null) continue
+    if (!speakers.includes(segment.speaker)) speakers.push(segment.speaker)
+    if (segment.speaker !== previous) turns++
+    previous = segment.speaker
+  }
+  return {
+    words,
+    duration_seconds: round(durationSeconds, 3),
+    words_per_minute: minutes > 0 ? round(words / minutes) : 0,
+    mean_sentence_words: all.length ? round(words / all.length) : 0,
+    questions_per_minute: minutes > 0 ? round(all.filter(isQuestion).length / minutes) : 0,
+    speaker_turns: turns,
+    turns_per_minute: minutes > 0 ? round(turns / minutes) : 0,
+    speakers,
+  }
+}
+
+/** Speakers assumed when no reference transcript names any (e.g. transcription without diarisation). */
+const FALLBACK_SPEAKERS = ['Host', 'Guest']
+
+export function aggregateProfiles(analyses: PairAnalysis[]): AggregateProfile {
+  if (analyses.length === 0) throw new Error('aggregateProfiles needs at least one analysis')
+  const sequences = analyses.map((a) => a.structure.sequence)
+  // The medoid: the reference sequence closest (by edit distance) to all the others.
+  const alphabet = (seq: SegmentLabel[]) => seq.map((l) => String.fromCharCode(65 + SEGMENT_LABELS.indexOf(l))).join('')
+  let medoid = sequences[0]!
+  let bestCost = Infinity
+  for (const candidate of sequences) {
+    const cost = sequences.reduce((sum, other) => sum + distance(alphabet(candidate), alphabet(other)), 0)
+    if (cost < bestCost) {
+      bestCost = cost
+      medoid = candidate
+    }
+  }
+  const meanShares = (pick: (a: PairAnalysis) => LabelShares): LabelShares => {
+    const result: LabelShares = {}
+    for (const label of SEGMENT_LABELS) {
+      const value = mean(analyses.map((a) => pick(a)[label] ?? 0))
+      if (value > 0) result[label] = round(value)
+    }
+    return result
+  }
+  const speakerCount = Math.round(median(analyses.map((a) => a.style.speakers.length)))
+  const speakers = analyses.find((a) => a.style.speakers.length === speakerCount && speakerCount > 0)?.style.speakers ?? FALLBACK_SPEAKERS
+  return {
+    pairs: analyses.length,
+    sequence: medoid,
+    word_shares: meanShares((a) => a.structure.word_shares),
+    time_shares: meanShares((a) => a.structure.time_shares),
+    duration_seconds: round(mean(analyses.map((a) => a.episode.duration_seconds)), 3),
+    words: round(mean(analyses.map((a) => a.style.words))),
+    words_per_minute: round(mean(analyses.map((a) => a.style.words_per_minute))),
+    mean_sentence_words: round(mean(analyses.map((a) => a.style.mean_sentence_words))),
+    questions_per_minute: round(mean(analyses.map((a) => a.style.questions_per_minute))),
+    turns_per_minute: round(mean(analyses.map((a) => a.style.turns_per_minute))),
+    speakers,
+  }
+}

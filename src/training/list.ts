@@ -1,0 +1,57 @@
+/**
+ * What `list-pairs` shows: every discovered pair with its paper size, the episode's
+ * measured duration and where its transcript will come from, plus anything wrong.
+ * Problems are collected per pair, never thrown, so one bad file hides nothing else.
+ */
+import pLimit from 'p-limit'
+
+import {discoverPairs} from './discover.js'
+import {describeError} from './errors.js'
+import {audioDurationSeconds} from './ingest/audio.js'
+import {readPaper} from './ingest/paper.js'
+import {readSidecar} from './ingest/sidecar.js'
+import type {PairFiles, PairListing, PairsListing} from './schemas.js'
+
+/** A sidecar that ends this much later than its episode belongs to another recording. */
+const SIDECAR_OVERRUN = 1.05
+
+async function describePair(pair: PairFiles): Promise<PairListing> {
+  const problems: string[] = []
+  const [paper, duration, transcript] = await Promise.all([
+    readPaper(pair.pdf).catch((error: unknown) => {
+      problems.push(describeError(error))
+      return null
+    }),
+    audioDurationSeconds(pair.mp3).catch((error: unknown) => {
+      problems.push(describeError(error))
+      return null
+    }),
+    pair.sidecar
+      ? readSidecar(pair.sidecar.path, pair.sidecar.format).catch((error: unknown) => {
+          problems.push(describeError(error))
+          return null
+        })
+      : Promise.resolve(null),
+  ])
+  if (transcript && duration !== null && transcript.duration_seconds > duration * SIDECAR_OVERRUN) {
+    problems.push(`transcript ${pair.sidecar!.path} runs to ${transcript.duration_seconds.toFixed(1)} s but the episode lasts ${duration.toFixed(1)} s: is it the transcript of this episode?`)
+  }
+  return {
+    id: pair.id,
+    pdf: pair.pdf,
+    mp3: pair.mp3,
+    pages: paper?.pages ?? null,
+    words: paper?.words ?? null,
+    duration_seconds: duration === null ? null : Math.round(duration * 1000) / 1000,
+    transcript_source: pair.sidecar ? (`sidecar-${pair.sidecar.format}` as const) : 'transcribe',
+    sidecar: pair.sidecar?.path ?? null,
+    problems,
+  }
+}
+
+export async function listPairs(pairsDir: string, options: {concurrency?: number} = {}): Promise<PairsListing> {
+  const discovery = await discoverPairs(pairsDir)
+  const limit = pLimit(options.concurrency ?? 8)
+  const pairs = await Promise.all(discovery.pairs.map((pair) => limit(() => describePair(pair))))
+  return {root: discovery.root, pairs, orphans: discovery.orphans}
+}

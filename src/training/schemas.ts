@@ -1,0 +1,348 @@
+/**
+ * Every file studio writes or reads, and every structured answer it expects from a
+ * language model, is described once here. Types come from `z.infer`; files are
+ * validated with the same schema when read back (see store.ts).
+ */
+import {z} from 'zod'
+
+export const SEGMENT_LABELS = ['intro', 'background', 'method', 'findings', 'discussion', 'outro'] as const
+export const SegmentLabel = z.enum(SEGMENT_LABELS)
+export type SegmentLabel = z.infer<typeof SegmentLabel>
+
+const seconds = z.number().finite().nonnegative()
+const unit = z.number().finite().min(0).max(1)
+
+// ---------------------------------------------------------------- transcripts
+
+export const TranscriptSegment = z.object({
+  start: seconds,
+  end: seconds,
+  speaker: z.string().min(1).nullable(),
+  text: z.string(),
+})
+export type TranscriptSegment = z.infer<typeof TranscriptSegment>
+
+/** The project's own transcript format, also accepted as an `x.transcript.json` sidecar. */
+export const TranscriptFile = z.object({
+  version: z.literal(1),
+  duration_seconds: seconds.optional(),
+  segments: z.array(
+    z.object({
+      start: seconds,
+      end: seconds,
+      speaker: z.string().min(1).nullable().optional(),
+      text: z.string(),
+    }),
+  ),
+})
+export type TranscriptFile = z.infer<typeof TranscriptFile>
+
+export const TranscriptSource = z.enum(['sidecar-vtt', 'sidecar-srt', 'sidecar-json', 'mock', 'whisper'])
+export type TranscriptSource = z.infer<typeof TranscriptSource>
+
+export const Transcript = z.object({
+  source: TranscriptSource,
+  duration_seconds: seconds,
+  segments: z.array(TranscriptSegment),
+})
+export type Transcript = z.infer<typeof Transcript>
+
+// ------------------------------------------------------------------ discovery
+
+export const SidecarFormat = z.enum(['vtt', 'srt', 'json'])
+export type SidecarFormat = z.infer<typeof SidecarFormat>
+
+export const PairFiles = z.object({
+  id: z.string().min(1),
+  /** Folder of the pair relative to the pairs root ('' for the root itself). */
+  folder: z.string(),
+  pdf: z.string(),
+  mp3: z.string(),
+  sidecar: z.object({path: z.string(), format: SidecarFormat}).nullable(),
+})
+export type PairFiles = z.infer<typeof PairFiles>
+
+export const Orphan = z.object({path: z.string(), reason: z.string()})
+export type Orphan = z.infer<typeof Orphan>
+
+export const PairListing = z.object({
+  id: z.string(),
+  pdf: z.string(),
+  mp3: z.string(),
+  pages: z.number().int().nonnegative().nullable(),
+  words: z.number().int().nonnegative().nullable(),
+  duration_seconds: seconds.nullable(),
+  transcript_source: z.enum(['sidecar-vtt', 'sidecar-srt', 'sidecar-json', 'transcribe']),
+  sidecar: z.string().nullable(),
+  problems: z.array(z.string()),
+})
+export type PairListing = z.infer<typeof PairListing>
+
+export const PairsListing = z.object({
+  root: z.string(),
+  pairs: z.array(PairListing),
+  orphans: z.array(Orphan),
+})
+export type PairsListing = z.infer<typeof PairsListing>
+
+// ------------------------------------------------------------------- analysis
+
+export const LabelledSegment = TranscriptSegment.extend({
+  label: SegmentLabel,
+  words: z.number().int().nonnegative(),
+})
+export type LabelledSegment = z.infer<typeof LabelledSegment>
+
+export const LabelShares = z.partialRecord(SegmentLabel, unit)
+export type LabelShares = z.infer<typeof LabelShares>
+
+export const StructureProfile = z.object({
+  /** Label sequence in episode order, consecutive repeats collapsed. */
+  sequence: z.array(SegmentLabel),
+  /** Share of episode time per label (sums to 1 when the episode has time). */
+  time_shares: LabelShares,
+  /** Share of spoken words per label; what the structure loss compares. */
+  word_shares: LabelShares,
+})
+export type StructureProfile = z.infer<typeof StructureProfile>
+
+export const StyleProfile = z.object({
+  words: z.number().int().nonnegative(),
+  duration_seconds: seconds,
+  words_per_minute: z.number().finite().nonnegative(),
+  mean_sentence_words: z.number().finite().nonnegative(),
+  questions_per_minute: z.number().finite().nonnegative(),
+  speaker_turns: z.number().int().nonnegative(),
+  turns_per_minute: z.number().finite().nonnegative(),
+  speakers: z.array(z.string()),
+})
+export type StyleProfile = z.infer<typeof StyleProfile>
+
+export const KeyConcept = z.object({
+  term: z.string().min(1),
+  /** Relative importance in (0, 1]; the first concept of a paper has weight 1. */
+  weight: z.number().finite().positive().max(1),
+})
+export type KeyConcept = z.infer<typeof KeyConcept>
+
+export const PaperInfo = z.object({
+  path: z.string(),
+  pages: z.number().int().nonnegative(),
+  words: z.number().int().nonnegative(),
+  sha256: z.string(),
+})
+export type PaperInfo = z.infer<typeof PaperInfo>
+
+export const PairAnalysis = z.object({
+  pair_id: z.string(),
+  paper: PaperInfo,
+  episode: z.object({path: z.string(), duration_seconds: seconds, sha256: z.string()}),
+  transcript_source: TranscriptSource,
+  concepts: z.array(KeyConcept),
+  segments: z.array(LabelledSegment),
+  structure: StructureProfile,
+  style: StyleProfile,
+})
+export type PairAnalysis = z.infer<typeof PairAnalysis>
+
+export const AggregateProfile = z.object({
+  pairs: z.number().int().positive(),
+  /** The most representative reference sequence (smallest summed edit distance to the others). */
+  sequence: z.array(SegmentLabel),
+  word_shares: LabelShares,
+  time_shares: LabelShares,
+  duration_seconds: seconds,
+  words: z.number().finite().nonnegative(),
+  words_per_minute: z.number().finite().nonnegative(),
+  mean_sentence_words: z.number().finite().nonnegative(),
+  questions_per_minute: z.number().finite().nonnegative(),
+  turns_per_minute: z.number().finite().nonnegative(),
+  speakers: z.array(z.string()),
+})
+export type AggregateProfile = z.infer<typeof AggregateProfile>
+
+// --------------------------------------------------------------------- prompt
+
+export const PromptSpec = z.object({
+  version: z.literal(1),
+  target_words: z.number().int().positive(),
+  segment_plan: z.array(z.object({label: SegmentLabel, share: unit})).min(1),
+  speakers: z.array(z.object({name: z.string().min(1), role: z.string().min(1)})).min(1),
+  style: z.object({
+    /** Reference speaking pace: converts the word target and question rate into time. */
+    words_per_minute: z.number().finite().positive(),
+    questions_per_minute: z.number().finite().nonnegative(),
+    mean_sentence_words: z.number().finite().positive(),
+    tone: z.string(),
+  }),
+  /** How many of the paper's key concepts (by importance) every script must explain. */
+  must_cover_concepts: z.number().int().nonnegative(),
+  instructions: z.array(z.string()),
+})
+export type PromptSpec = z.infer<typeof PromptSpec>
+
+// ------------------------------------------------- structured model answers
+
+/** Answer of the classify role: one label per numbered transcript segment. */
+export const SegmentLabelsAnswer = z.object({
+  labels: z.array(z.object({index: z.number().int().nonnegative(), label: SegmentLabel})),
+})
+export type SegmentLabelsAnswer = z.infer<typeof SegmentLabelsAnswer>
+
+/** Answer of the concepts role. */
+export const KeyConceptsAnswer = z.object({
+  concepts: z.array(z.object({term: z.string().min(1), importance: z.number().finite().min(0).max(1)})),
+})
+export type KeyConceptsAnswer = z.infer<typeof KeyConceptsAnswer>
+
+/** Answer of the generate role: a typed script, validated before it is scored. */
+export const ScriptAnswer = z.object({
+  segments: z
+    .array(
+      z.object({
+        label: SegmentLabel,
+        lines: z.array(z.object({speaker: z.string().min(1), text: z.string().min(1)})).min(1),
+      }),
+    )
+    .min(1),
+})
+export type Script = z.infer<typeof ScriptAnswer>
+
+const score = z.number().finite().min(0).max(100)
+/** Answer of the judge role: one call scores coverage and quality together. */
+export const JudgeAnswer = z.object({
+  concepts_explained: z.array(z.string()),
+  engagement: score,
+  clarity: score,
+  accuracy: score,
+  weakest_dimension_reason: z.string(),
+})
+export type JudgeAnswer = z.infer<typeof JudgeAnswer>
+
+// --------------------------------------------------------------------- losses
+
+const LossValue = unit
+export const LossBreakdown = z.object({
+  duration: LossValue,
+  coverage: LossValue,
+  structure: LossValue,
+  quality: LossValue,
+  rouge: LossValue,
+  total: LossValue,
+})
+export type LossBreakdown = z.infer<typeof LossBreakdown>
+
+export const Weights = z.object({
+  duration: z.number().finite().nonnegative(),
+  coverage: z.number().finite().nonnegative(),
+  structure: z.number().finite().nonnegative(),
+  quality: z.number().finite().nonnegative(),
+  rouge: z.number().finite().nonnegative(),
+})
+
+export const PairTrialResult = z.object({
+  pair_id: z.string(),
+  status: z.literal('ok'),
+  script_file: z.string(),
+  losses: LossBreakdown,
+  details: z.object({
+    generated_words: z.number().int().nonnegative(),
+    generated_seconds: seconds,
+    reference_seconds: seconds,
+    reference_words_per_minute: z.number().finite().nonnegative(),
+    concepts_total: z.number().int().nonnegative(),
+    concepts_explained: z.array(z.string()),
+    concepts_missed: z.array(z.string()),
+    generated_sequence: z.array(SegmentLabel),
+    reference_sequence: z.array(SegmentLabel),
+    generated_word_shares: LabelShares,
+    generated_questions_per_minute: z.number().finite().nonnegative(),
+    generated_mean_sentence_words: z.number().finite().nonnegative(),
+    judge: z.object({engagement: score, clarity: score, accuracy: score, weakest_dimension_reason: z.string()}),
+    rouge: z.object({rouge1: unit, rouge2: unit, rougeL: unit}),
+  }),
+})
+export type PairTrialResult = z.infer<typeof PairTrialResult>
+
+export const TrialResults = z.object({
+  index: z.number().int().nonnegative(),
+  dir: z.string(),
+  started_at: z.string(),
+  finished_at: z.string(),
+  prompt_sha256: z.string(),
+  mean_losses: LossBreakdown,
+  pairs: z.array(PairTrialResult),
+})
+export type TrialResults = z.infer<typeof TrialResults>
+
+export const TrialPromptFile = z.object({
+  index: z.number().int().nonnegative(),
+  sha256: z.string(),
+  prompt: PromptSpec,
+  /** What the refiner changed to produce this prompt from the previous trial's. */
+  changes: z.array(z.string()),
+  rendered: z.object({system: z.string(), user_template: z.string()}),
+})
+export type TrialPromptFile = z.infer<typeof TrialPromptFile>
+
+// ------------------------------------------------------------- run and report
+
+export const StopReason = z.enum(['max_trials', 'converged'])
+export type StopReason = z.infer<typeof StopReason>
+
+export const RunConfig = z.object({
+  pairs_dir: z.string(),
+  output_dir: z.string(),
+  max_trials: z.number().int().positive(),
+  mock: z.boolean(),
+  seed: z.number().int(),
+  weights: Weights,
+  window: z.number().int().positive(),
+  threshold: z.number().finite().nonnegative(),
+  concurrency: z.number().int().positive(),
+})
+export type RunConfig = z.infer<typeof RunConfig>
+
+export const RunManifest = z.object({
+  run_id: z.string(),
+  status: z.enum(['running', 'finished', 'failed']),
+  tool_version: z.string(),
+  node_version: z.string(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  seed: z.number().int(),
+  config: RunConfig,
+  providers: z.object({transcriber: z.string(), language_model: z.string()}),
+  pairs: z.array(z.object({id: z.string(), pdf: z.string(), mp3: z.string(), transcript_source: TranscriptSource})),
+  skipped: z.array(z.object({id: z.string(), reason: z.string()})),
+  error: z.string().nullable(),
+})
+export type RunManifest = z.infer<typeof RunManifest>
+
+export const TrainingReport = z.object({
+  run_id: z.string(),
+  stop_reason: StopReason,
+  weights: Weights,
+  seed: z.number().int(),
+  pairs: z.array(z.string()),
+  skipped_pairs: z.array(z.object({id: z.string(), reason: z.string()})),
+  trials: z.array(
+    z.object({
+      index: z.number().int().nonnegative(),
+      dir: z.string(),
+      prompt_sha256: z.string(),
+      mean_losses: LossBreakdown,
+      pairs: z.array(z.object({pair_id: z.string(), losses: LossBreakdown})),
+    }),
+  ),
+  best_trial: z.object({
+    index: z.number().int().nonnegative(),
+    dir: z.string(),
+    mean_losses: LossBreakdown,
+    prompt: PromptSpec,
+  }),
+  loss_progression: z.array(unit),
+  started_at: z.string(),
+  finished_at: z.string(),
+})
+export type TrainingReport = z.infer<typeof TrainingReport>

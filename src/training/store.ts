@@ -1,0 +1,91 @@
+/**
+ * Everything the trainer writes goes through here: atomic writes (temp file in the
+ * same folder, then rename, so a crash never leaves half a file), versioned run
+ * folders that never reuse a name, and validated reads.
+ */
+import {randomBytes} from 'node:crypto'
+import {mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import type {z} from 'zod'
+
+import {CorruptFileError, InputError} from './errors.js'
+
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  try {
+    await writeFile(temp, content, {flush: true})
+    await rename(temp, file)
+  } catch (error) {
+    await rm(temp, {force: true})
+    throw error
+  }
+}
+
+/** Validates before writing, so that a bug can never put an invalid file on disk. */
+export async function writeJson<S extends z.ZodType>(file: string, schema: S, value: z.input<S>): Promise<z.output<S>> {
+  const valid = schema.parse(value)
+  await writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`)
+  return valid
+}
+
+export async function readJson<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path: file})
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (error) {
+    throw new CorruptFileError(`${file} is not valid JSON: ${(error as Error).message}`, {path: file, hint: 'The file was changed or damaged after studio wrote it.'})
+  }
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new CorruptFileError(`${file} does not match its format: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
+      path: file,
+      hint: 'The file was changed or damaged after studio wrote it, or was written by another version.',
+    })
+  }
+  return parsed.data
+}
+
+/** 2026-11-23T09:16:00.123Z -> 20261123T091600Z: sortable and safe in file names. */
+export function compactTimestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')
+}
+
+/**
+ * Creates a new run folder. mkdir without `recursive` fails on an existing folder,
+ * which is what guarantees that no earlier run is ever written into.
+ */
+export async function createRunDir(outputDir: string, now: Date): Promise<{runId: string; runDir: string}> {
+  await mkdir(outputDir, {recursive: true})
+  const base = `run-${compactTimestamp(now)}`
+  for (let attempt = 1; attempt < 1000; attempt++) {
+    const runId = attempt === 1 ? base : `${base}-${attempt}`
+    const runDir = path.join(outputDir, runId)
+    try {
+      await mkdir(runDir)
+      return {runId, runDir}
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+  }
+  throw new Error(`Could not create a new run folder in ${outputDir}`)
+}
+
+/** Points <output-dir>/latest at the run, replacing the link atomically. */
+export async function updateLatest(outputDir: string, runId: string): Promise<void> {
+  const link = path.join(outputDir, 'latest')
+  const temp = path.join(outputDir, `.latest.${process.pid}.${randomBytes(4).toString('hex')}`)
+  await symlink(runId, temp)
+  try {
+    await rename(temp, link)
+  } catch (error) {
+    await rm(temp, {force: true})
+    throw error
+  }
+}
