@@ -67,6 +67,23 @@ function parseCues(path: string, lines: string[], firstLine: number, format: 'vt
   return cues
 }
 
+/**
+ * Line and description of the first syntax error. Node 20's JSON.parse messages
+ * often lack a position, and people who edit transcripts by hand need the line;
+ * jsonc-parser (strict options) reports offsets. Loaded only when a file is broken.
+ */
+async function locateJsonError(content: string, error: Error): Promise<[number, string]> {
+  const {default: jsonc} = await import('jsonc-parser')
+  const errors: Array<{offset: number; error: number}> = []
+  jsonc.parse(content, errors, {disallowComments: true, allowTrailingComma: false, allowEmptyContent: false})
+  const first = errors[0]
+  const summary = error.message.split('\n')[0]
+  if (!first) return [1, `invalid JSON (${summary})`]
+  const line = content.slice(0, first.offset).split('\n').length
+  const near = content.slice(first.offset, first.offset + 20).split('\n')[0]
+  return [line, `invalid JSON: ${jsonc.printParseErrorCode(first.error as never)} at "${near}"`]
+}
+
 function cueToSegment(cue: Cue): TranscriptSegment {
   let speaker: string | null = null
   const joined = cue.lines.join(' ')
@@ -103,15 +120,12 @@ export function parseSrt(path: string, content: string): Transcript {
   return fromCues(parseCues(path, lines, 0, 'srt').map(cueToSegment), 'sidecar-srt')
 }
 
-export function parseTranscriptJson(path: string, content: string): Transcript {
+export async function parseTranscriptJson(path: string, content: string): Promise<Transcript> {
   let raw: unknown
   try {
     raw = JSON.parse(content)
   } catch (error) {
-    const message = (error as Error).message
-    const position = /position (\d+)/.exec(message)
-    const line = position ? content.slice(0, Number(position[1])).split('\n').length : 1
-    throw new SidecarSyntaxError(path, line, `invalid JSON (${message})`)
+    throw new SidecarSyntaxError(path, ...(await locateJsonError(content, error as Error)))
   }
   const parsed = TranscriptFile.safeParse(raw)
   if (!parsed.success) {
@@ -133,7 +147,7 @@ export async function readSidecar(path: string, format: SidecarFormat): Promise<
   } catch (error) {
     throw new InputError(`Cannot read transcript ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path})
   }
-  const transcript = format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : parseTranscriptJson(path, content)
+  const transcript = format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : await parseTranscriptJson(path, content)
   if (transcript.segments.every((s) => s.text.trim() === '')) {
     throw new InputError(`Transcript ${path} contains no text`, {path, hint: 'Fill it in, or delete it to have the episode transcribed instead.'})
   }

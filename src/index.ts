@@ -1,0 +1,35 @@
+/**
+ * studio as a library: score your own texts with the same losses the trainer
+ * uses, read and validate studio's files, or drive a training run from code.
+ *
+ * Importing this module loads only the loss functions and the zod schemas;
+ * the trainer and the mock provider (which pull in pdf-parse and
+ * music-metadata) are re-exported as lazily loaded functions.
+ */
+export * from './training/loss/index.js'
+export * as schemas from './training/schemas.js'
+export {CorruptFileError, EXIT, InputError, StudioError} from './training/errors.js'
+export type {Providers, LanguageModel, Transcriber} from './providers/types.js'
+export type {TrainingEvent, TrainingOptions, TrainingOutcome} from './training/trainer.js'
+
+import type {PairsListing} from './training/schemas.js'
+import type {Providers} from './providers/types.js'
+import type {TrainingOptions, TrainingOutcome} from './training/trainer.js'
+
+/** Runs a training run (see TRAINING.md); the same code path as `studio training run`. */
+export async function runTraining(options: TrainingOptions): Promise<TrainingOutcome> {
+  const trainer = await import('./training/trainer.js')
+  return trainer.runTraining(options)
+}
+
+/** The pairs and orphans in a folder, as `studio training list-pairs --json` prints them. */
+export async function listPairs(pairsDir: string): Promise<PairsListing> {
+  const list = await import('./training/list.js')
+  return list.listPairs(pairsDir)
+}
+
+/** The deterministic offline providers that `--mock` uses. */
+export async function mockProviders(): Promise<Providers> {
+  const mock = await import('./providers/mock/index.js')
+  return mock.mockProviders()
+}
