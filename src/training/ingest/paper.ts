@@ -75,8 +75,21 @@ export async function readPaper(path: string): Promise<Paper> {
   return {path, sha256: hash, pages, title: guessTitle(body), body, references, words}
 }
 
-/** The first substantial line of the paper, which in nearly every PDF is its title. */
+/** Lines that end a title block: authors, affiliations, the abstract. */
+const AFTER_TITLE = /^(abstract|keywords|introduction|\d+\.?\s+introduction)\b|[,@]|\d/i
+
+/**
+ * The first substantial line of the paper, which in nearly every PDF is its title,
+ * joined with up to two continuation lines, since long titles wrap.
+ */
 export function guessTitle(body: string): string {
-  const first = body.split('\n').map((l) => l.trim()).find((l) => l.length > 3)
-  return first ? first.replace(/\s+/g, ' ').slice(0, 120) : 'this paper'
+  const lines = body.split('\n').map((l) => l.trim().replace(/\s+/g, ' '))
+  const start = lines.findIndex((l) => l.length > 3)
+  if (start < 0) return 'this paper'
+  const title = [lines[start]!]
+  for (const line of lines.slice(start + 1, start + 3)) {
+    if (!line || line.length > 100 || AFTER_TITLE.test(line) || /[.:;!?]$/.test(title.at(-1)!)) break
+    title.push(line)
+  }
+  return title.join(' ').slice(0, 160)
 }

@@ -74,14 +74,14 @@ function parseCues(path: string, lines: string[], firstLine: number, format: 'vt
  */
 async function locateJsonError(content: string, error: Error): Promise<[number, string]> {
   const {default: jsonc} = await import('jsonc-parser')
-  const errors: Array<{offset: number; error: number}> = []
+  const errors: import('jsonc-parser').ParseError[] = []
   jsonc.parse(content, errors, {disallowComments: true, allowTrailingComma: false, allowEmptyContent: false})
   const first = errors[0]
   const summary = error.message.split('\n')[0]
   if (!first) return [1, `invalid JSON (${summary})`]
   const line = content.slice(0, first.offset).split('\n').length
   const near = content.slice(first.offset, first.offset + 20).split('\n')[0]
-  return [line, `invalid JSON: ${jsonc.printParseErrorCode(first.error as never)} at "${near}"`]
+  return [line, `invalid JSON: ${jsonc.printParseErrorCode(first.error)} at "${near}"`]
 }
 
 function cueToSegment(cue: Cue): TranscriptSegment {

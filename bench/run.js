@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the speed targets of studio, measured on this machine.
+ *   - cold start: `studio --help` against bare `node -e 0` (target: at most 2.5x);
+ *   - a mock training run on the bundled pairs, 3 trials (target: under 3 s wall time);
+ *   - ROUGE on 10,000 vs 10,000 tokens (target: under 150 ms), via bench/rouge.js.
+ * Prints a Markdown table for BENCHMARKS.md on stdout and the raw numbers as JSON
+ * to bench/results.json.
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const bin = path.join(root, 'bin', 'run.js')
+const env = {...process.env, CI: '1', NO_COLOR: '1'}
+
+function timeMs(args) {
+  const started = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, args, {cwd: root, env, stdio: ['ignore', 'ignore', 'pipe']})
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+  return elapsed
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+function repeat(n, fn) {
+  fn() // warm the file system cache; not counted
+  return Array.from({length: n}, fn)
+}
+
+const results = {machine: {cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`}}
+
+const nodeBare = median(repeat(15, () => timeMs(['-e', '0'])))
+const help = median(repeat(15, () => timeMs([bin, '--help'])))
+results.cold_start = {node_ms: nodeBare, studio_help_ms: help, ratio: help / nodeBare, target_ratio: 2.5}
+
+const out = mkdtempSync(path.join(os.tmpdir(), 'studio-bench-'))
+try {
+  const runs = repeat(5, () => timeMs([bin, 'training', 'run', '--mock', '--max-trials', '3', '--output-dir', out]))
+  results.mock_run = {median_ms: median(runs), max_ms: Math.max(...runs), target_ms: 3000}
+} finally {
+  rmSync(out, {recursive: true, force: true})
+}
+
+results.rouge = JSON.parse(execFileSync(process.execPath, [path.join(root, 'bench', 'rouge.js')], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
+
+writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+
+const ok = (pass) => (pass ? 'yes' : '**NO**')
+const f = (ms) => `${ms.toFixed(0)} ms`
+const rows = [
+  ['`node -e 0` (baseline)', f(nodeBare), '', ''],
+  ['`studio --help` cold start', f(help), `<= 2.5x baseline (${(help / nodeBare).toFixed(2)}x)`, ok(help / nodeBare <= 2.5)],
+  ['`studio training run --mock --max-trials 3` (3 bundled pairs)', f(results.mock_run.median_ms), '< 3000 ms', ok(results.mock_run.median_ms < 3000)],
+]
+for (const line of results.rouge.table ?? []) rows.push(line)
+console.log(`Machine: ${results.machine.cpu}, ${results.machine.cpus} cores, Node ${results.machine.node}, ${results.machine.platform}\n`)
+console.log('| measurement | median | target | met |')
+console.log('|---|---|---|---|')
+for (const row of rows) console.log(`| ${row.join(' | ')} |`)

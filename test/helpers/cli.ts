@@ -1,0 +1,32 @@
+/**
+ * Runs the built CLI (bin/run.js -> dist/) as a user would, in a child process,
+ * so that tests see real exit codes, stdout and stderr. `npm test` builds first.
+ */
+import {execFile} from 'node:child_process'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const BIN = path.join(REPO_ROOT, 'bin', 'run.js')
+export const EXAMPLE_PAIRS = path.join(REPO_ROOT, 'artifacts', 'training_data')
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export function runCli(args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      // CI=1 and no TTY: progress is plain lines on stderr, as in any script.
+      {cwd: options.cwd ?? REPO_ROOT, env: {...process.env, CI: '1', NO_COLOR: '1', ...options.env}, maxBuffer: 64 * 1024 * 1024},
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+        resolve({code, stdout, stderr})
+      },
+    )
+  })
+}
