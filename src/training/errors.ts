@@ -12,6 +12,8 @@ export const EXIT = {
   input: 2,
   /** A file studio wrote earlier no longer matches its format. */
   corrupt: 3,
+  /** Stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell convention). */
+  interrupted: 130,
 } as const
 
 export class StudioError extends Error {
@@ -39,6 +41,13 @@ export class InputError extends StudioError {
 export class CorruptFileError extends StudioError {
   constructor(message: string, options: {path: string; hint?: string; cause?: unknown}) {
     super(message, {...options, exitCode: EXIT.corrupt})
+  }
+}
+
+/** The user stopped the run; everything completed so far is on disk. */
+export class InterruptedError extends StudioError {
+  constructor(message: string, options: {path?: string; hint?: string} = {}) {
+    super(message, {...options, exitCode: EXIT.interrupted})
   }
 }
 

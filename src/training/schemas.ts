@@ -305,7 +305,7 @@ export type RunConfig = z.infer<typeof RunConfig>
 
 export const RunManifest = z.object({
   run_id: z.string(),
-  status: z.enum(['running', 'finished', 'failed']),
+  status: z.enum(['running', 'finished', 'failed', 'interrupted']),
   tool_version: z.string(),
   node_version: z.string(),
   started_at: z.string(),

@@ -10,7 +10,7 @@ import pLimit from 'p-limit'
 import type {Providers} from '../providers/types.js'
 import {aggregateProfiles, analysePair, collapse, shares, styleProfile} from './analyse.js'
 import {discoverPairs, pairSlug} from './discover.js'
-import {describeError, InputError, StudioError} from './errors.js'
+import {describeError, InputError, InterruptedError, StudioError} from './errors.js'
 import {sha256File} from './hash.js'
 import {audioDurationSeconds} from './ingest/audio.js'
 import {readPaper, type Paper} from './ingest/paper.js'
@@ -72,6 +72,8 @@ export interface TrainingOptions {
   providers: Providers
   toolVersion: string
   onEvent?: (event: TrainingEvent) => void
+  /** Aborting stops the run after the units in progress; it then ends as `interrupted`. */
+  signal?: AbortSignal
   /** Injected so that tests can pin timestamps. */
   clock?: () => Date
 }
@@ -147,6 +149,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     await Promise.all(
       discovery.pairs.map((files) =>
         limit(async () => {
+          options.signal?.throwIfAborted()
           try {
             prepared.push(await preparePair(files, runDir, options))
           } catch (error) {
@@ -200,6 +203,11 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     await writeJson(manifestFile, RunManifest, manifest)
     return {runId, runDir, report}
   } catch (error) {
+    if (options.signal?.aborted) {
+      manifest = {...manifest, status: 'interrupted', finished_at: clock().toISOString(), error: 'interrupted by the user'}
+      await writeJson(manifestFile, RunManifest, manifest).catch(() => {})
+      throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {path: runDir})
+    }
     manifest = {...manifest, status: 'failed', finished_at: clock().toISOString(), error: describeError(error)}
     await writeJson(manifestFile, RunManifest, manifest).catch(() => {})
     throw error
@@ -238,6 +246,7 @@ async function trialLoop(
   const limit = pLimit(options.concurrency)
 
   for (let index = 0; index < options.maxTrials; index++) {
+    options.signal?.throwIfAborted()
     const started = clock()
     const dir = `trial_${String(index).padStart(3, '0')}_${compactTimestamp(started)}`
     const trialDir = path.join(runDir, dir)
@@ -250,6 +259,7 @@ async function trialLoop(
     const scored = await Promise.all(
       pairs.map((pair) =>
         limit(async () => {
+          options.signal?.throwIfAborted()
           const result = await scorePair(pair, prompt, weights, trialDir, options.seed, options.providers)
           emit({type: 'progress', phase: 'trials', done: ++done, total: pairs.length, message: `Trial ${index + 1}/${options.maxTrials}: scored ${pair.files.id}`})
           return result

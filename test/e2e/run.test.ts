@@ -188,3 +188,40 @@ describe('studio training run: bad input', () => {
     }
   })
 })
+
+describe('studio training run: interruption', () => {
+  it('on SIGINT finishes the steps in flight, marks the run interrupted and exits 130', async () => {
+    const {spawn} = await import('node:child_process')
+    const {BIN, REPO_ROOT} = await import('../helpers/cli.js')
+    const outDir = await makeTempDir('studio-e2e-sigint-')
+    try {
+      const child = spawn(process.execPath, [BIN, 'training', 'run', '--mock', '--max-trials', '200', '--window', '100', '--output-dir', outDir], {
+        cwd: REPO_ROOT,
+        env: {...process.env, CI: '1'},
+      })
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+        if (/Trial 2\/200/.test(stderr) && !child.killed) child.kill('SIGINT')
+      })
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+      expect(code).toBe(130)
+      expect(stderr).toContain('Stopping after the steps in progress')
+      expect(stderr).toMatch(/Error: Run interrupted; what it completed is in /)
+      const runId = await readlink(path.join(outDir, 'latest'))
+      const manifest = RunManifest.parse(await readJsonFile(path.join(outDir, runId, 'run.json')))
+      expect(manifest.status).toBe('interrupted')
+      // Every trial folder that has results holds a complete, valid file.
+      const trials = (await readdir(path.join(outDir, runId))).filter((d) => d.startsWith('trial_'))
+      expect(trials.length).toBeGreaterThanOrEqual(1)
+      expect(trials.length).toBeLessThan(200)
+      for (const dir of trials) {
+        const files = await readdir(path.join(outDir, runId, dir))
+        if (files.includes('results.json')) TrialResults.parse(await readJsonFile(path.join(outDir, runId, dir, 'results.json')))
+        expect(files.filter((f) => f.includes('.tmp'))).toEqual([])
+      }
+    } finally {
+      await removeDir(outDir)
+    }
+  })
+})

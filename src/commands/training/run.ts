@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {StudioCommand} from '../../cli/base-command.js'
 import {createProgressReporter} from '../../cli/progress.js'
 import {renderTable} from '../../cli/table.js'
-import {InputError} from '../../training/errors.js'
+import {EXIT, InputError} from '../../training/errors.js'
 import type {TrainingReport} from '../../training/schemas.js'
 
 export const DEFAULT_SEED = 42
@@ -11,19 +11,16 @@ export const DEFAULT_SEED = 42
 export default class Run extends StudioCommand {
   static override summary = 'Calibrate a script-generation prompt against human podcast episodes'
   static override description = `Runs the whole pipeline on a folder of pairs (see \`studio training list-pairs\`):
-  1. discover the pairs;
-  2. ingest each paper's text, the episode's duration and its transcript (a sidecar, or transcription);
-  3. analyse: label transcript segments, extract the paper's key concepts, profile structure and style;
-  4. trials: generate a script per paper from the current prompt, score it with five losses
-     (duration, coverage, structure, quality, ROUGE), combine them with --weights, refine the prompt;
-     stop when the loss stops improving (--window, --threshold) or after --max-trials;
-  5. write results to a new folder <output-dir>/<run-id>/ (never overwriting an earlier run) and point
-     <output-dir>/latest at it.
 
-training_report.json names the best trial and holds its calibrated prompt. TRAINING.md documents every
-formula and file format.
+1. discover the pairs;
+2. ingest each paper's text, its episode's duration and transcript (a sidecar, or transcription);
+3. analyse: label transcript segments, find the paper's key concepts, profile structure and style;
+4. trials: generate a script per paper, score it with five losses (duration, coverage, structure, quality, ROUGE) weighted by --weights, refine the prompt; stop when the loss stops improving (--window, --threshold) or after --max-trials;
+5. write everything to a new folder <output-dir>/<run-id>/, never overwriting an earlier run, and point <output-dir>/latest at it.
 
---mock runs everything offline and deterministically: no API keys, no network.`
+training_report.json names the best trial and holds its calibrated prompt. TRAINING.md documents every formula, file format and exit code.
+
+--mock runs everything offline and deterministically: no API keys, no network. Progress goes to stderr; with --json, stdout carries only the report.`
 
   static override examples = [
     {description: 'Train offline on the bundled example pairs', command: '<%= config.bin %> <%= command.id %> --mock --max-trials 3'},
@@ -70,6 +67,16 @@ formula and file format.
     }
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
+    // First Ctrl-C: finish the steps in flight, mark the run interrupted, exit 130.
+    // A second one quits at once; atomic writes mean no file is left half-written.
+    const stop = new AbortController()
+    const onSignal = () => {
+      if (stop.signal.aborted) process.exit(EXIT.interrupted)
+      process.stderr.write('\nStopping after the steps in progress (press Ctrl-C again to quit now)...\n')
+      stop.abort()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     let outcome
     try {
       outcome = await runTraining({
@@ -85,10 +92,14 @@ formula and file format.
         providers: mockProviders(),
         toolVersion: this.config.version,
         onEvent: (event) => progress.onEvent(event),
+        signal: stop.signal,
       })
     } catch (error) {
       progress.stop(true)
       throw error
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
     }
     progress.stop()
     if (!this.jsonEnabled()) this.summarise(outcome.report, outcome.runDir)

@@ -18,6 +18,17 @@ const OPENERS: Record<SegmentLabel, string[]> = {
   outro: ['That is all for today. Thanks for listening.', 'Thank you for joining us, and see you next time.'],
 }
 
+/**
+ * Systematic biases of the kind real models show, which the refiner has to learn
+ * to correct: scripts come out shorter than the requested length, and with fewer
+ * questions than asked for. Proportional corrections remove them in about one step.
+ */
+const LENGTH_BIAS = 0.8
+const QUESTION_BIAS = 0.6
+
+/** Typical length of a follow-up question, for budgeting. */
+const QUESTION_WORDS = 7
+
 const FOLLOW_UPS = ['Can you say more about {concept}?', 'Why is {concept} important here?', 'How should listeners think about {concept}?', 'And what surprised you?']
 
 interface Context {
@@ -61,20 +72,35 @@ export function generateScript(prompt: PromptSpec, title: string, paper: string,
   }
   const sentences = paperSentences(paper)
   const mustCover = ctx.concepts.slice(0, prompt.must_cover_concepts)
-  const wordsPerQuestion = prompt.style.questions_per_minute > 0 ? prompt.style.words_per_minute / prompt.style.questions_per_minute : Infinity
+  const targetWords = prompt.target_words * LENGTH_BIAS
+  const questionsPerMinute = prompt.style.questions_per_minute * QUESTION_BIAS
+  const wordsPerQuestion = questionsPerMinute > 0 ? prompt.style.words_per_minute / questionsPerMinute : Infinity
 
-  // Each must-cover concept is explained where the paper first mentions it, in the
-  // planned segment that talks about that part of the paper.
+  // Each must-cover concept is explained from a paper sentence that mentions it,
+  // placed in the planned segment with the most room left among those that fit
+  // the sentence's part of the paper (abstracts mention everything, but an intro
+  // has no room to explain it all).
   const required = new Map<SegmentLabel, Set<number>>()
-  const plannedLabels = new Set(prompt.segment_plan.map((s) => s.label))
+  const room = new Map<SegmentLabel, number>()
+  for (const step of prompt.segment_plan) room.set(step.label, (room.get(step.label) ?? 0) + step.share * targetWords)
+  const plannedLabels = new Set(room.keys())
+  const taken = new Set<number>()
   for (const concept of mustCover) {
-    const first = sentences.find((s) => mentions(normaliseForMatch(s.text), concept))
-    if (!first) continue
-    const label = labelForPart(first.part, plannedLabels)
-    if (!label) continue
-    let set = required.get(label)
-    if (!set) required.set(label, (set = new Set()))
-    set.add(first.index)
+    let best: {sentence: PaperSentence; label: SegmentLabel; left: number} | null = null
+    for (const sentence of sentences) {
+      if (!mentions(normaliseForMatch(sentence.text), concept)) continue
+      const label = labelForPart(sentence.part, plannedLabels)
+      if (!label) continue
+      // A sentence already chosen for another concept covers this one for free.
+      const left = taken.has(sentence.index) ? Infinity : room.get(label)! - countWords(sentence.text)
+      if (!best || left > best.left) best = {sentence, label, left}
+    }
+    if (!best) continue
+    if (!taken.has(best.sentence.index)) room.set(best.label, best.left)
+    taken.add(best.sentence.index)
+    let set = required.get(best.label)
+    if (!set) required.set(best.label, (set = new Set()))
+    set.add(best.sentence.index)
   }
 
   const host = ctx.speakers[0]!
@@ -82,9 +108,10 @@ export function generateScript(prompt: PromptSpec, title: string, paper: string,
   const used = new Set<number>()
   const segments: Script['segments'] = []
   let conceptCursor = 0
-  const nextConcept = () => ctx.concepts.length ? ctx.concepts[conceptCursor++ % ctx.concepts.length] : undefined
+  // Questions name only the concepts the prompt asks to cover, so coverage follows the prompt.
+  const nextConcept = () => (mustCover.length ? mustCover[conceptCursor++ % mustCover.length] : undefined)
   for (const [position, step] of prompt.segment_plan.entries()) {
-    const budget = Math.max(1, Math.round(step.share * prompt.target_words))
+    const budget = Math.max(1, Math.round(step.share * targetWords))
     const lines: Array<{speaker: string; text: string}> = []
     const opener = fill(pick(ctx.random, OPENERS[step.label]), ctx, nextConcept())
     lines.push({speaker: host, text: opener})
@@ -95,9 +122,11 @@ export function generateScript(prompt: PromptSpec, title: string, paper: string,
     const must = required.get(step.label) ?? new Set<number>()
     const ordered: PaperSentence[] = [...pool.filter((s) => must.has(s.index)), ...pool.filter((s) => !must.has(s.index))]
     const chosen: PaperSentence[] = []
+    // Follow-up questions take words from the same budget as the answers.
+    const questionOverhead = step.label === 'outro' ? 0 : QUESTION_WORDS / wordsPerQuestion
     let planned = spent
     for (const sentence of ordered) {
-      const words = countWords(sentence.text)
+      const words = countWords(sentence.text) * (1 + questionOverhead)
       if (!must.has(sentence.index) && planned + words > budget + words / 2) continue
       chosen.push(sentence)
       planned += words
