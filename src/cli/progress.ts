@@ -3,7 +3,10 @@
  * plain timestamped lines on stderr when output is piped, in CI, or under --json,
  * so that stdout carries nothing but the result.
  */
+import type {UsageSummary} from '../training/schemas.js'
 import type {TrainingEvent} from '../training/trainer.js'
+import {emptyUsage, mergeUsage} from '../training/usage.js'
+import {formatUsage} from './summary.js'
 
 export interface ProgressReporter {
   onEvent(event: TrainingEvent): void
@@ -12,31 +15,40 @@ export interface ProgressReporter {
 }
 
 function interactive(json: boolean): boolean {
-  return !json && Boolean(process.stdout.isTTY && process.stderr.isTTY) && !process.env.CI
+  // A terminal that reports no width (some pseudo-terminals) cannot redraw a spinner line.
+  const width = process.stderr.columns ?? 0
+  return !json && Boolean(process.stdout.isTTY && process.stderr.isTTY) && !process.env.CI && width > 0
 }
 
 export async function createProgressReporter(options: {json: boolean; startedAt?: number}): Promise<ProgressReporter> {
   const started = options.startedAt ?? Date.now()
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`
+  // Running usage and cost, from the events that carry a pair's usage.
+  let usage: UsageSummary = emptyUsage()
+  const count = (event: TrainingEvent) => {
+    if (event.type === 'pair-analysed' || event.type === 'pair-scored') usage = mergeUsage(usage, event.usage)
+  }
+  const cost = () => (usage.total.cost_usd === null ? `${usage.total.calls} calls` : `$${usage.total.cost_usd.toFixed(2)}`)
   if (!interactive(options.json)) {
     const line = (text: string) => process.stderr.write(`[${new Date().toISOString()}] ${text}\n`)
     return {
       onEvent(event) {
+        count(event)
         switch (event.type) {
           case 'phase':
             line(event.message)
             break
           case 'progress':
-            line(`${event.message} (${event.done}/${event.total})`)
+            line(event.message)
             break
           case 'warning':
             line(`warning: ${event.message}`)
             break
           case 'pair-skipped':
-            line(`skipped ${event.pair_id}: ${event.reason}`)
+            line(`skipped ${event.pair}: ${event.reason}`)
             break
           case 'trial-finished':
-            line(`trial ${event.trial} done: mean total loss ${event.mean_losses.total.toFixed(4)}`)
+            line(`trial ${event.trial} done: mean total loss ${event.mean_losses.total.toFixed(4)}; usage so far: ${formatUsage(usage.total)}`)
             break
         }
       },
@@ -45,37 +57,46 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
   }
   // ora is only loaded for interactive runs.
   const {default: ora} = await import('ora')
-  const spinner = ora({stream: process.stderr}).start('Starting')
-  let phaseText = 'Starting'
+  const spinner = ora({stream: process.stderr})
+  // The phase being shown, or null between a trial's result and the next phase,
+  // and its latest progress line, which is what a finished phase leaves on screen.
+  let current: string | null = null
+  let latest: string | null = null
+  const resume = () => {
+    if (current) spinner.start(`${current} (${elapsed()})`)
+  }
   return {
     onEvent(event) {
+      count(event)
       switch (event.type) {
         case 'phase':
-          if (spinner.isSpinning && phaseText !== 'Starting') spinner.succeed(phaseText)
-          phaseText = event.message
-          spinner.start(`${phaseText} (${elapsed()})`)
+          if (current && spinner.isSpinning) spinner.succeed(`${latest ?? current} (${elapsed()})`)
+          current = event.message
+          latest = null
+          resume()
           break
         case 'progress':
-          spinner.text = `${event.message} ${event.done}/${event.total} (${elapsed()})`
+          latest = event.message
+          spinner.text = `${event.message} (${elapsed()}, ${cost()})`
           break
         case 'warning':
-          spinner.warn(event.message).start(phaseText)
+          spinner.warn(event.message)
+          resume()
           break
         case 'pair-skipped':
-          spinner.warn(`Skipped ${event.pair_id}: ${event.reason}`).start(phaseText)
+          spinner.warn(`Skipped ${event.pair}: ${event.reason}`)
+          resume()
           break
         case 'trial-finished':
-          spinner.succeed(`Trial ${event.trial}: mean total loss ${event.mean_losses.total.toFixed(4)} (${elapsed()})`)
-          spinner.start(phaseText)
-          phaseText = 'Starting'
+          spinner.succeed(`Trial ${event.trial}: mean total loss ${event.mean_losses.total.toFixed(4)} (${elapsed()}, ${cost()})`)
+          current = null
           break
       }
     },
     stop(failed = false) {
-      if (!spinner.isSpinning) return
-      if (failed) spinner.fail(phaseText)
-      else if (phaseText === 'Starting') spinner.stop()
-      else spinner.succeed(`${phaseText} (${elapsed()})`)
+      if (!spinner.isSpinning || !current) spinner.stop()
+      else if (failed) spinner.fail(current)
+      else spinner.succeed(`${latest ?? current} (${elapsed()})`)
     },
   }
 }

@@ -5,9 +5,9 @@
  */
 import type {z} from 'zod'
 
-import type {KeyConcept, PromptSpec, Script, StyleProfile, Transcript} from '../training/schemas.js'
+import type {KeyConcept, PromptSpec, ROLES, Script, StyleProfile, Transcript} from '../training/schemas.js'
 
-export type Role = 'classify' | 'concepts' | 'generate' | 'judge'
+export type Role = (typeof ROLES)[number]
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant'

@@ -5,6 +5,7 @@
 import {distance} from 'fastest-levenshtein'
 
 import type {Providers} from '../providers/types.js'
+import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkText, defaultOverlapTokens, type TokenBudgets} from './budget.js'
 import type {Paper} from './ingest/paper.js'
 import {classifyMessages, conceptsMessages} from './messages.js'
 import {
@@ -15,6 +16,7 @@ import {
   type KeyConcept,
   type LabelShares,
   type LabelledSegment,
+  type LongPaper,
   type PairAnalysis,
   type SegmentLabel,
   type StructureProfile,
@@ -31,11 +33,16 @@ export interface AnalysisInput {
   episode: {path: string; durationSeconds: number; sha256: string}
   transcript: Transcript
   seed: number
+  /** Paper-text tokens per role; missing roles take DEFAULT_TOKEN_BUDGETS. */
+  budgets?: Partial<TokenBudgets>
 }
 
 export async function analysePair(input: AnalysisInput, providers: Providers): Promise<PairAnalysis> {
   const {transcript, paper} = input
+  const budgets: TokenBudgets = {...DEFAULT_TOKEN_BUDGETS, ...input.budgets}
   const numbered = transcript.segments.map((s, index) => ({index, start: s.start, end: s.end, text: s.text}))
+  const paperTokens = approximateTokens(paper.body)
+  const chunks = paperTokens > budgets.concepts ? chunkText(paper.body, budgets.concepts, defaultOverlapTokens(budgets.concepts)) : [paper.body]
   const [labels, concepts] = await Promise.all([
     providers.languageModel('classify').structured({
       role: 'classify',
@@ -44,26 +51,75 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
       task: {kind: 'classify-segments', segments: numbered, duration_seconds: input.episode.durationSeconds},
       seed: input.seed,
     }),
-    providers.languageModel('concepts').structured({
-      role: 'concepts',
-      messages: conceptsMessages(paper.body, MAX_KEY_CONCEPTS),
-      schema: KeyConceptsAnswer,
-      task: {kind: 'key-concepts', paper: paper.body, max: MAX_KEY_CONCEPTS},
-      seed: input.seed,
-    }),
+    conceptsOfChunks(chunks, input.seed, providers),
   ])
 
+  const condensed = paperTokens > budgets.generate
+  const long_paper: LongPaper | null =
+    chunks.length > 1 || condensed ? {paper_tokens: paperTokens, concepts_chunks: chunks.length, condensed_for_generation: condensed} : null
   const segments = labelSegments(transcript, labels.value)
   return {
     pair_id: input.pairId,
-    paper: {path: paper.path, pages: paper.pages, words: paper.words, sha256: paper.sha256},
+    paper: {path: paper.path, pages: paper.pages, words: paper.words, sha256: paper.sha256, format: paper.format},
     episode: {path: input.episode.path, duration_seconds: input.episode.durationSeconds, sha256: input.episode.sha256},
     transcript_source: transcript.source,
-    concepts: normaliseConcepts(concepts.value),
+    concepts: normaliseConcepts(concepts),
     segments,
     structure: structureProfile(segments),
     style: styleProfile(segments, input.episode.durationSeconds),
+    long_paper,
   }
+}
+
+/**
+ * Key concepts of the paper: one call for a body within budget; otherwise one call
+ * per chunk, in order (one at a time, to stay clear of rate limits), then merged.
+ */
+async function conceptsOfChunks(chunks: string[], seed: number, providers: Providers): Promise<KeyConceptsAnswer> {
+  const model = providers.languageModel('concepts')
+  const answers: KeyConceptsAnswer[] = []
+  for (const chunk of chunks) {
+    const answer = await model.structured({
+      role: 'concepts',
+      messages: conceptsMessages(chunk, MAX_KEY_CONCEPTS),
+      schema: KeyConceptsAnswer,
+      task: {kind: 'key-concepts', paper: chunk, max: MAX_KEY_CONCEPTS},
+      seed,
+    })
+    answers.push(answer.value)
+  }
+  return answers.length === 1 ? answers[0]! : mergeConceptAnswers(answers)
+}
+
+/**
+ * The reduce step for chunked papers: concepts merged by case-insensitive term
+ * (first spelling kept), importance summed over chunks, so a concept that matters
+ * throughout the paper outranks one that dominates a single chunk. Ties keep the
+ * order of first appearance. The top MAX_KEY_CONCEPTS are kept, importance
+ * rescaled so that the first is 1.
+ */
+export function mergeConceptAnswers(answers: readonly KeyConceptsAnswer[]): KeyConceptsAnswer {
+  const merged = new Map<string, {term: string; importance: number; order: number}>()
+  for (const answer of answers) {
+    // A model may repeat a term within one answer: count it once per chunk, at its highest importance.
+    const perChunk = new Map<string, {term: string; importance: number}>()
+    for (const concept of answer.concepts) {
+      const term = concept.term.trim()
+      const key = term.toLowerCase()
+      if (!key) continue
+      const seen = perChunk.get(key)
+      if (!seen) perChunk.set(key, {term, importance: concept.importance})
+      else seen.importance = Math.max(seen.importance, concept.importance)
+    }
+    for (const [key, concept] of perChunk) {
+      const entry = merged.get(key)
+      if (entry) entry.importance += concept.importance
+      else merged.set(key, {...concept, order: merged.size})
+    }
+  }
+  const ranked = [...merged.values()].sort((a, b) => b.importance - a.importance || a.order - b.order).slice(0, MAX_KEY_CONCEPTS)
+  const top = Math.max(...ranked.map((c) => c.importance), Number.EPSILON)
+  return {concepts: ranked.map((c) => ({term: c.term, importance: round(c.importance / top)}))}
 }
 
 /** A segment the model left unlabelled takes the label of the segment before it. */

@@ -40,6 +40,8 @@ async function describePair(pair: PairFiles): Promise<PairListing> {
     id: pair.id,
     pdf: pair.pdf,
     mp3: pair.mp3,
+    paper_format: pair.paper_format,
+    episode_format: pair.episode_format,
     pages: paper?.pages ?? null,
     words: paper?.words ?? null,
     duration_seconds: duration === null ? null : Math.round(duration * 1000) / 1000,
@@ -51,7 +53,9 @@ async function describePair(pair: PairFiles): Promise<PairListing> {
 
 export async function listPairs(pairsDir: string, options: {concurrency?: number} = {}): Promise<PairsListing> {
   const discovery = await discoverPairs(pairsDir)
-  const limit = pLimit(options.concurrency ?? 8)
+  // PDF text extraction is CPU-bound on the main thread; many in flight overlap its waits (measured: 32 beats 8 by ~15 % on 200 pairs).
+  // Worker threads were tried and did not help on 2 cores: each must load pdf.js, and per-paper time rose (BENCHMARKS.md).
+  const limit = pLimit(options.concurrency ?? 32)
   const pairs = await Promise.all(discovery.pairs.map((pair) => limit(() => describePair(pair))))
   return {root: discovery.root, pairs, orphans: discovery.orphans}
 }

@@ -52,12 +52,21 @@ export type Transcript = z.infer<typeof Transcript>
 export const SidecarFormat = z.enum(['vtt', 'srt', 'json'])
 export type SidecarFormat = z.infer<typeof SidecarFormat>
 
+/** Episode file formats, by extension without the dot (lower case). */
+export const EpisodeFormat = z.enum(['mp3', 'm4a', 'ogg', 'wav'])
+export type EpisodeFormat = z.infer<typeof EpisodeFormat>
+
 export const PairFiles = z.object({
   id: z.string().min(1),
   /** Folder of the pair relative to the pairs root ('' for the root itself). */
   folder: z.string(),
+  /** The paper file, whatever its format (the name is kept for the published list-pairs JSON). */
   pdf: z.string(),
+  /** The episode file, whatever its format. */
   mp3: z.string(),
+  /** PaperFormat is declared further down (with PaperInfo): lazy, so it is read after it exists. */
+  paper_format: z.lazy(() => PaperFormat),
+  episode_format: EpisodeFormat,
   sidecar: z.object({path: z.string(), format: SidecarFormat}).nullable(),
 })
 export type PairFiles = z.infer<typeof PairFiles>
@@ -67,8 +76,12 @@ export type Orphan = z.infer<typeof Orphan>
 
 export const PairListing = z.object({
   id: z.string(),
+  /** The paper file, whatever its format (see paper_format). */
   pdf: z.string(),
+  /** The episode file, whatever its format (see episode_format). */
   mp3: z.string(),
+  paper_format: z.lazy(() => PaperFormat),
+  episode_format: EpisodeFormat,
   pages: z.number().int().nonnegative().nullable(),
   words: z.number().int().nonnegative().nullable(),
   duration_seconds: seconds.nullable(),
@@ -125,13 +138,32 @@ export const KeyConcept = z.object({
 })
 export type KeyConcept = z.infer<typeof KeyConcept>
 
+/** File formats a paper may come in (by extension: .pdf, .docx, .txt, .md). */
+export const PAPER_FORMATS = ['pdf', 'docx', 'txt', 'md'] as const
+export const PaperFormat = z.enum(PAPER_FORMATS)
+export type PaperFormat = z.infer<typeof PaperFormat>
+
 export const PaperInfo = z.object({
   path: z.string(),
+  /** Pages of a PDF; for other formats an estimate, ceil(words / 500). */
   pages: z.number().int().nonnegative(),
   words: z.number().int().nonnegative(),
   sha256: z.string(),
+  /** Absent in analyses written before other formats were accepted, which were all PDFs. */
+  format: PaperFormat.default('pdf'),
 })
 export type PaperInfo = z.infer<typeof PaperInfo>
+
+/** Set when the paper exceeded a role's token budget; null when it fitted everywhere. */
+export const LongPaper = z.object({
+  /** Approximate tokens of the paper body (characters / 4). */
+  paper_tokens: z.number().int().nonnegative(),
+  /** Overlapping chunks the key concepts were extracted from (1: the whole body at once). */
+  concepts_chunks: z.number().int().positive(),
+  /** Whether generation receives a condensed body rather than the full one. */
+  condensed_for_generation: z.boolean(),
+})
+export type LongPaper = z.infer<typeof LongPaper>
 
 export const PairAnalysis = z.object({
   pair_id: z.string(),
@@ -142,6 +174,8 @@ export const PairAnalysis = z.object({
   segments: z.array(LabelledSegment),
   structure: StructureProfile,
   style: StyleProfile,
+  /** Absent in analyses written before long papers were handled: read as null. */
+  long_paper: LongPaper.nullable().default(null),
 })
 export type PairAnalysis = z.infer<typeof PairAnalysis>
 
@@ -219,6 +253,26 @@ export const JudgeAnswer = z.object({
 })
 export type JudgeAnswer = z.infer<typeof JudgeAnswer>
 
+// ---------------------------------------------------------------------- usage
+
+export const ROLES = ['classify', 'concepts', 'generate', 'judge'] as const
+export const Role = z.enum(ROLES)
+
+/** Calls and tokens of one role (or all); cost is null when a model's price is unknown. */
+export const RoleUsage = z.object({
+  calls: z.number().int().nonnegative(),
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cost_usd: z.number().finite().nonnegative().nullable(),
+})
+export type RoleUsage = z.infer<typeof RoleUsage>
+
+export const UsageSummary = z.object({
+  by_role: z.partialRecord(Role, RoleUsage),
+  total: RoleUsage,
+})
+export type UsageSummary = z.infer<typeof UsageSummary>
+
 // --------------------------------------------------------------------- losses
 
 const LossValue = unit
@@ -272,6 +326,8 @@ export const TrialResults = z.object({
   prompt_sha256: z.string(),
   mean_losses: LossBreakdown,
   pairs: z.array(PairTrialResult),
+  /** Generation and judging calls of this trial. */
+  usage: UsageSummary,
 })
 export type TrialResults = z.infer<typeof TrialResults>
 
@@ -306,6 +362,9 @@ export type RunConfig = z.infer<typeof RunConfig>
 export const RunManifest = z.object({
   run_id: z.string(),
   status: z.enum(['running', 'finished', 'failed', 'interrupted']),
+  /** Process and machine of the run, so that `status` can tell a live run from a dead one. */
+  pid: z.number().int().positive(),
+  host: z.string(),
   tool_version: z.string(),
   node_version: z.string(),
   started_at: z.string(),
@@ -342,7 +401,47 @@ export const TrainingReport = z.object({
     prompt: PromptSpec,
   }),
   loss_progression: z.array(unit),
+  usage: UsageSummary,
   started_at: z.string(),
   finished_at: z.string(),
 })
 export type TrainingReport = z.infer<typeof TrainingReport>
+
+// --------------------------------------------------------------------- events
+
+export const Phase = z.enum(['discover', 'ingest', 'analyse', 'trials', 'report'])
+export type Phase = z.infer<typeof Phase>
+
+/**
+ * One line of <run-dir>/events.jsonl, appended as it happens so that another
+ * terminal (or `studio training status`) can follow a run.
+ */
+export const RunEvent = z.discriminatedUnion('type', [
+  z.object({type: z.literal('phase'), time: z.string(), phase: Phase, message: z.string()}),
+  z.object({
+    type: z.literal('progress'),
+    time: z.string(),
+    phase: Phase,
+    done: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+    message: z.string(),
+    trial: z.number().int().nonnegative().optional(),
+    pair: z.string().optional(),
+  }),
+  z.object({type: z.literal('warning'), time: z.string(), message: z.string()}),
+  z.object({type: z.literal('pair-skipped'), time: z.string(), pair: z.string(), reason: z.string()}),
+  z.object({type: z.literal('pair-analysed'), time: z.string(), pair: z.string(), usage: UsageSummary}),
+  z.object({type: z.literal('pair-scored'), time: z.string(), trial: z.number().int().nonnegative(), pair: z.string(), losses: LossBreakdown, usage: UsageSummary}),
+  z.object({
+    type: z.literal('trial-finished'),
+    time: z.string(),
+    trial: z.number().int().nonnegative(),
+    mean_losses: LossBreakdown,
+    changes: z.array(z.string()),
+    usage: UsageSummary,
+  }),
+  z.object({type: z.literal('run-finished'), time: z.string(), stop_reason: StopReason, best_trial: z.number().int().nonnegative(), usage: UsageSummary}),
+  z.object({type: z.literal('run-failed'), time: z.string(), message: z.string()}),
+  z.object({type: z.literal('run-interrupted'), time: z.string()}),
+])
+export type RunEvent = z.infer<typeof RunEvent>

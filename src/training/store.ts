@@ -29,11 +29,19 @@ export async function writeJson<S extends z.ZodType>(file: string, schema: S, va
 }
 
 export async function readJson<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
+  const value = await readJsonIfExists(file, schema)
+  if (value === null) throw new InputError(`Cannot read ${file}: it does not exist`, {path: file})
+  return value
+}
+
+/** Like readJson, but a missing file is null: for files a run writes only when it gets that far. */
+export async function readJsonIfExists<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S> | null> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path: file})
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path: file, cause: error})
   }
   let raw: unknown
   try {

@@ -4,6 +4,7 @@
  * and never prints.
  */
 import {mkdir} from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import pLimit from 'p-limit'
 
@@ -11,7 +12,11 @@ import type {Providers} from '../providers/types.js'
 import {aggregateProfiles, analysePair, collapse, shares, styleProfile} from './analyse.js'
 import {discoverPairs, pairSlug} from './discover.js'
 import {describeError, InputError, InterruptedError, StudioError} from './errors.js'
+import {EVENTS_FILE, EventLog} from './events.js'
+import {writeHtmlReport} from './report/write.js'
+import {DEFAULT_TOKEN_BUDGETS} from './budget.js'
 import {sha256File} from './hash.js'
+import {condenseForGeneration} from './ingest/condense.js'
 import {audioDurationSeconds} from './ingest/audio.js'
 import {readPaper, type Paper} from './ingest/paper.js'
 import {readSidecar} from './ingest/sidecar.js'
@@ -45,19 +50,20 @@ import {
   type PairFiles,
   type PairTrialResult,
   type PromptSpec,
+  type RunEvent,
   type StopReason,
 } from './schemas.js'
 import {compactTimestamp, createRunDir, updateLatest, writeFileAtomic, writeJson} from './store.js'
 import {countWords, mean} from './text.js'
+import {metered, UsageMeter} from './usage.js'
 
-export type Phase = 'discover' | 'ingest' | 'analyse' | 'trials' | 'report'
+export type {Phase} from './schemas.js'
 
-export type TrainingEvent =
-  | {type: 'phase'; phase: Phase; message: string}
-  | {type: 'progress'; phase: Phase; done: number; total: number; message: string}
-  | {type: 'warning'; message: string}
-  | {type: 'pair-skipped'; pair_id: string; reason: string}
-  | {type: 'trial-finished'; trial: number; mean_losses: LossBreakdown; changes: string[]}
+/** What the trainer reports as it goes: the lines of events.jsonl. */
+export type TrainingEvent = RunEvent
+
+/** An event before the trainer stamps its time. */
+type NewEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'time'> : never) : never
 
 export interface TrainingOptions {
   pairsDir: string
@@ -89,11 +95,21 @@ interface PreparedPair {
   paper: Paper
   analysis: PairAnalysis
   referenceText: string
+  /** What generation and judging see: the paper body, condensed when it exceeds their token budget. */
+  paperText: string
 }
 
 export async function runTraining(options: TrainingOptions): Promise<TrainingOutcome> {
-  const emit = options.onEvent ?? (() => {})
   const clock = options.clock ?? (() => new Date())
+  // Events before the run folder exists are kept and written to its log once it does.
+  let log: EventLog | null = null
+  const early: RunEvent[] = []
+  const emit = (event: NewEvent) => {
+    const stamped = {...event, time: clock().toISOString()} as RunEvent
+    if (log) log.append(stamped)
+    else early.push(stamped)
+    options.onEvent?.(stamped)
+  }
   if (!Number.isInteger(options.maxTrials) || options.maxTrials < 1) {
     throw new InputError(`--max-trials must be a whole number of at least 1, got ${options.maxTrials}`)
   }
@@ -112,10 +128,15 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
+  log = new EventLog(path.join(runDir, EVENTS_FILE))
+  for (const event of early.splice(0)) log.append(event)
   const manifestFile = path.join(runDir, 'run.json')
+  const runMeter = new UsageMeter()
   let manifest: RunManifest = {
     run_id: runId,
     status: 'running',
+    pid: process.pid,
+    host: os.hostname(),
     tool_version: options.toolVersion,
     node_version: process.version,
     started_at: startedAt.toISOString(),
@@ -151,13 +172,16 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
         limit(async () => {
           options.signal?.throwIfAborted()
           try {
-            prepared.push(await preparePair(files, runDir, options))
+            const pairMeter = new UsageMeter()
+            prepared.push(await preparePair(files, runDir, {...options, providers: metered(options.providers, runMeter, pairMeter)}))
+            emit({type: 'pair-analysed', pair: files.id, usage: pairMeter.usage})
           } catch (error) {
             if (!(error instanceof StudioError)) throw error
             skipped.push({id: files.id, reason: describeError(error)})
-            emit({type: 'pair-skipped', pair_id: files.id, reason: describeError(error)})
+            emit({type: 'pair-skipped', pair: files.id, reason: describeError(error)})
           }
-          emit({type: 'progress', phase: 'ingest', done: ++done, total: discovery.pairs.length, message: `Analysed ${files.id}`})
+          done++
+          emit({type: 'progress', phase: 'ingest', done, total: discovery.pairs.length, message: `Ingested and analysed ${done}/${discovery.pairs.length} pairs`, pair: files.id})
         }),
       ),
     )
@@ -174,7 +198,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     emit({type: 'phase', phase: 'analyse', message: 'Aggregating reference profiles'})
     const profile = await writeJson(path.join(runDir, 'aggregate_profile.json'), AggregateProfile, aggregateProfiles(prepared.map((p) => p.analysis)))
 
-    const trials = await trialLoop(prepared, profile, weights, runDir, options, emit, clock)
+    const trials = await trialLoop(prepared, profile, weights, runDir, options, emit, clock, runMeter)
 
     emit({type: 'phase', phase: 'report', message: 'Writing the training report'})
     const totals = trials.results.map((t) => t.mean_losses.total)
@@ -196,21 +220,37 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
       })),
       best_trial: {index: best, dir: trials.results[best]!.dir, mean_losses: trials.results[best]!.mean_losses, prompt: trials.prompts[best]!},
       loss_progression: totals,
+      usage: runMeter.usage,
       started_at: startedAt.toISOString(),
       finished_at: finishedAt.toISOString(),
     })
     manifest = {...manifest, status: 'finished', finished_at: finishedAt.toISOString()}
     await writeJson(manifestFile, RunManifest, manifest)
+    emit({type: 'run-finished', stop_reason: report.stop_reason, best_trial: best, usage: runMeter.usage})
+    await writeHtmlReportSafely(runDir, emit)
     return {runId, runDir, report}
   } catch (error) {
     if (options.signal?.aborted) {
       manifest = {...manifest, status: 'interrupted', finished_at: clock().toISOString(), error: 'interrupted by the user'}
       await writeJson(manifestFile, RunManifest, manifest).catch(() => {})
+      emit({type: 'run-interrupted'})
+      await writeHtmlReportSafely(runDir, emit)
       throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {path: runDir})
     }
     manifest = {...manifest, status: 'failed', finished_at: clock().toISOString(), error: describeError(error)}
     await writeJson(manifestFile, RunManifest, manifest).catch(() => {})
+    emit({type: 'run-failed', message: describeError(error)})
+    await writeHtmlReportSafely(runDir, emit)
     throw error
+  }
+}
+
+/** The HTML report is a view of files already written: failing to render it must not fail the run. */
+async function writeHtmlReportSafely(runDir: string, emit: (event: NewEvent) => void): Promise<void> {
+  try {
+    await writeHtmlReport(runDir, {host: os.hostname()})
+  } catch (error) {
+    emit({type: 'warning', message: `Could not write the HTML report: ${describeError(error)}. Run \`studio training report ${runDir}\` to retry.`})
   }
 }
 
@@ -226,7 +266,10 @@ async function preparePair(files: PairFiles, runDir: string, options: TrainingOp
   await writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)
   const analysis = await analysePair({pairId: files.id, paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript, seed: options.seed}, options.providers)
   await writeJson(path.join(pairDir, 'analysis.json'), PairAnalysis, analysis)
-  return {files, paper, analysis, referenceText: transcript.segments.map((s) => s.text).join('\n')}
+  // Never silently truncated: a long paper is condensed (analysis.json's long_paper says so).
+  const budget = Math.min(DEFAULT_TOKEN_BUDGETS.generate, DEFAULT_TOKEN_BUDGETS.judge)
+  const paperText = analysis.long_paper?.condensed_for_generation ? condenseForGeneration(paper.body, analysis.concepts, budget) : paper.body
+  return {files, paper, analysis, referenceText: transcript.segments.map((s) => s.text).join('\n'), paperText}
 }
 
 async function trialLoop(
@@ -235,8 +278,9 @@ async function trialLoop(
   weights: Weights,
   runDir: string,
   options: TrainingOptions,
-  emit: (event: TrainingEvent) => void,
+  emit: (event: NewEvent) => void,
   clock: () => Date,
+  runMeter: UsageMeter,
 ): Promise<{results: TrialResults[]; prompts: PromptSpec[]; stopReason: StopReason}> {
   const results: TrialResults[] = []
   const prompts: PromptSpec[] = []
@@ -253,15 +297,22 @@ async function trialLoop(
     await mkdir(trialDir)
     const sha = promptHash(prompt)
     await writeJson(path.join(trialDir, 'prompt.json'), TrialPromptFile, {index, sha256: sha, prompt, changes, rendered: renderPrompt(prompt)})
-    emit({type: 'phase', phase: 'trials', message: `Trial ${index + 1}/${options.maxTrials}`})
+    // Trials are numbered from 0, as their folders are; "(2 of 5)" gives the count.
+    const trialName = `Trial ${index} (${index + 1} of ${options.maxTrials})`
+    emit({type: 'phase', phase: 'trials', message: trialName})
 
+    const trialMeter = new UsageMeter()
     let done = 0
     const scored = await Promise.all(
       pairs.map((pair) =>
         limit(async () => {
           options.signal?.throwIfAborted()
-          const result = await scorePair(pair, prompt, weights, trialDir, options.seed, options.providers)
-          emit({type: 'progress', phase: 'trials', done: ++done, total: pairs.length, message: `Trial ${index + 1}/${options.maxTrials}: scored ${pair.files.id}`})
+          const pairMeter = new UsageMeter()
+          const providers = metered(options.providers, runMeter, trialMeter, pairMeter)
+          const result = await scorePair(pair, prompt, weights, trialDir, options.seed, providers)
+          emit({type: 'pair-scored', trial: index, pair: pair.files.id, losses: result.losses, usage: pairMeter.usage})
+          done++
+          emit({type: 'progress', phase: 'trials', done, total: pairs.length, message: `${trialName}: scored ${done}/${pairs.length} pairs`, trial: index, pair: pair.files.id})
           return result
         }),
       ),
@@ -275,10 +326,11 @@ async function trialLoop(
       prompt_sha256: sha,
       mean_losses: meanLosses,
       pairs: scored,
+      usage: trialMeter.usage,
     })
     results.push(trial)
     prompts.push(prompt)
-    emit({type: 'trial-finished', trial: index, mean_losses: meanLosses, changes})
+    emit({type: 'trial-finished', trial: index, mean_losses: meanLosses, changes, usage: trialMeter.usage})
 
     if (hasConverged(results.map((r) => r.mean_losses.total), {window: options.window, threshold: options.threshold})) {
       stopReason = 'converged'
@@ -302,9 +354,9 @@ async function scorePair(
   const script = (
     await providers.languageModel('generate').structured({
       role: 'generate',
-      messages: generatorMessages(prompt, title, paper.body, analysis.concepts),
+      messages: generatorMessages(prompt, title, pair.paperText, analysis.concepts),
       schema: ScriptAnswer,
-      task: {kind: 'generate-script', prompt, title, paper: paper.body, concepts: analysis.concepts},
+      task: {kind: 'generate-script', prompt, title, paper: pair.paperText, concepts: analysis.concepts},
       seed,
     })
   ).value
@@ -314,9 +366,9 @@ async function scorePair(
   const judge = (
     await providers.languageModel('judge').structured({
       role: 'judge',
-      messages: judgeMessages(script, paper.body, analysis.concepts, analysis.style),
+      messages: judgeMessages(script, pair.paperText, analysis.concepts, analysis.style),
       schema: JudgeAnswer,
-      task: {kind: 'judge', script, paper: paper.body, concepts: analysis.concepts, reference_style: analysis.style},
+      task: {kind: 'judge', script, paper: pair.paperText, concepts: analysis.concepts, reference_style: analysis.style},
       seed,
     })
   ).value

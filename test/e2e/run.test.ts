@@ -42,7 +42,7 @@ describe('studio training run --mock on the bundled pairs', () => {
     expect(report.trials).toHaveLength(3)
     expect(report.loss_progression).toEqual(report.trials.map((t) => t.mean_losses.total))
     // Progress went to stderr as plain lines, not spinners.
-    expect(first.stderr).toMatch(/Trial 1\/3/)
+    expect(first.stderr).toMatch(/Trial 0 \(1 of 3\): scored 3\/3 pairs/)
     expect(first.stderr).not.toMatch(/\u001b\[/)
   })
 
@@ -202,7 +202,7 @@ describe('studio training run: interruption', () => {
       let stderr = ''
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString()
-        if (/Trial 2\/200/.test(stderr) && !child.killed) child.kill('SIGINT')
+        if (/Trial 1 \(2 of 200\)/.test(stderr) && !child.killed) child.kill('SIGINT')
       })
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
       expect(code).toBe(130)

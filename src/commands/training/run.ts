@@ -1,8 +1,10 @@
+import path from 'node:path'
+
 import {Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {createProgressReporter} from '../../cli/progress.js'
-import {renderTable} from '../../cli/table.js'
+import {formatUsage, renderTrialTable} from '../../cli/summary.js'
 import {EXIT, InputError} from '../../training/errors.js'
 import type {TrainingReport} from '../../training/schemas.js'
 
@@ -107,25 +109,17 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
   }
 
   private summarise(report: TrainingReport, runDir: string): void {
-    const f = (value: number) => value.toFixed(4)
-    const rows = report.trials.map((t) => [
-      `${t.index}${t.index === report.best_trial.index ? ' *' : ''}`,
-      f(t.mean_losses.duration),
-      f(t.mean_losses.coverage),
-      f(t.mean_losses.structure),
-      f(t.mean_losses.quality),
-      f(t.mean_losses.rouge),
-      f(t.mean_losses.total),
-    ])
     this.log('')
-    this.log(renderTable(['trial', 'duration', 'coverage', 'structure', 'quality', 'rouge', 'total'], rows, [false, true, true, true, true, true, true]))
+    this.log(renderTrialTable(report.trials, report.best_trial.index))
     this.log('')
     const first = report.trials[0]!.mean_losses.total
     const best = report.best_trial.mean_losses.total
     const change = first > 0 ? ((first - best) / first) * 100 : 0
-    this.log(`Best trial: ${report.best_trial.index} (mean total loss ${f(best)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`)
+    this.log(`Best trial: ${report.best_trial.index} (mean total loss ${best.toFixed(4)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`)
     if (report.skipped_pairs.length) this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
-    this.log(`Calibrated prompt: ${runDir}/${report.best_trial.dir}/prompt.json`)
-    this.log(`Report: ${runDir}/training_report.json`)
+    this.log(`Usage: ${formatUsage(report.usage.total)}`)
+    this.log(`Calibrated prompt: ${path.join(runDir, report.best_trial.dir, 'prompt.json')}`)
+    this.log(`Report: ${path.join(runDir, 'training_report.json')}`)
+    this.log(`HTML report: ${path.join(runDir, 'training_report.html')}`)
   }
 }

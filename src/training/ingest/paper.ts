@@ -1,13 +1,23 @@
-/** Paper text from a PDF, with the References section kept apart from the body. */
+/**
+ * Paper text from a PDF, Word (.docx), plain-text or Markdown file, with the
+ * References section kept apart from the body. Formats, cleanup rules and errors
+ * are documented in TRAINING.md, "Paper inputs".
+ */
 import {readFile} from 'node:fs/promises'
+import {extname} from 'node:path'
 
 import {InputError} from '../errors.js'
 import {sha256} from '../hash.js'
+import type {PaperFormat} from '../schemas.js'
 import {countWords} from '../text.js'
+import {stripMarkdown} from './markdown.js'
+import {cleanPdfPages, normaliseLigatures, removeSoftHyphens} from './pdf-cleanup.js'
 
 export interface Paper {
   path: string
   sha256: string
+  format: PaperFormat
+  /** Pages of a PDF; for other formats an estimate: ceil(words / WORDS_PER_PAGE), at least 1. */
   pages: number
   title: string
   /** Body text: what key concepts and generation draw on. */
@@ -17,9 +27,28 @@ export interface Paper {
   words: number
 }
 
-const REFERENCES_HEADING = /^\s*(?:\d+\.?\s*)?(?:references|bibliography|works cited)\s*$/gim
-const PAGE_NUMBER_LINE = /^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|\/)\s*\d{1,4})?\s*$/gim
+/** Extensions accepted for papers (compared case-insensitively). */
+export const PAPER_EXTENSIONS = ['.pdf', '.docx', '.txt', '.md'] as const
+export type PaperExtension = (typeof PAPER_EXTENSIONS)[number]
 
+/** Words on a typical journal page: the page estimate for formats without pages. */
+export const WORDS_PER_PAGE = 500
+
+/** The format a paper path has by its extension, or null when it is not one studio reads. */
+export function paperFormatOf(path: string): PaperFormat | null {
+  const ext = extname(path).toLowerCase()
+  return (PAPER_EXTENSIONS as readonly string[]).includes(ext) ? (ext.slice(1) as PaperFormat) : null
+}
+
+/**
+ * A References heading alone on a line: "References", "REFERENCES", "References and
+ * Notes", "Literature Cited", "Bibliography", "Works Cited", optionally numbered
+ * ("7 References", "7. References", "VII. REFERENCES") and followed by a colon.
+ */
+const REFERENCES_HEADING =
+  /^[ \t]*(?:(?:\d{1,2}|[ivxlc]{1,6})\.?[ \t]+|\d{1,2}\.?)?(?:references(?:[ \t]+and[ \t]+notes)?|bibliography|works[ \t]+cited|literature[ \t]+cited)[ \t]*:?[ \t]*$/gim
+
+/** Splits at the last References heading; everything after it is kept apart. */
 export function splitReferences(text: string): {body: string; references: string} {
   let last: RegExpExecArray | null = null
   for (const match of text.matchAll(REFERENCES_HEADING)) last = match as RegExpExecArray
@@ -28,32 +57,83 @@ export function splitReferences(text: string): {body: string; references: string
 }
 
 export async function readPaper(path: string): Promise<Paper> {
+  const format = paperFormatOf(path)
+  if (!format) {
+    const ext = extname(path) || '(none)'
+    throw new InputError(`Paper ${path} has an unsupported format: ${ext}`, {
+      path,
+      hint: `Use one of ${PAPER_EXTENSIONS.join(', ')}; save a .doc as .docx, or export the paper to PDF.`,
+    })
+  }
   let data: Buffer
   try {
     data = await readFile(path)
   } catch (error) {
-    throw new InputError(`Cannot read paper ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new InputError(`Cannot read paper ${path}: ${code ?? String(error)}`, {
       path,
-      hint: 'Check that the file exists and that you have permission to read it.',
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? `You lack permission to read it: fix its permissions (e.g. chmod u+r "${path}").`
+          : 'Check that the file exists and that you have permission to read it.',
+      cause: error,
     })
   }
   if (data.length === 0) {
-    throw new InputError(`Paper ${path} is empty (0 bytes)`, {path, hint: 'Replace it with the full PDF of the paper.'})
+    throw new InputError(`Paper ${path} is empty (0 bytes)`, {path, hint: 'Replace it with the full text of the paper (PDF, .docx, .txt or .md).'})
   }
-  const hash = sha256(data)
+
+  let text: string
+  let pdfPages: number | null = null
+  if (format === 'pdf') {
+    const pdf = await readPdfPages(path, data)
+    pdfPages = pdf.total
+    text = cleanPdfPages(pdf.pages)
+    if (countWords(text) === 0) {
+      throw new InputError(`Paper ${path} has no text layer (${pdf.total} page(s), no extractable words)`, {
+        path,
+        hint: 'It is probably a scan: run OCR on it first (e.g. ocrmypdf in.pdf out.pdf) and use the result.',
+      })
+    }
+  } else {
+    const raw = format === 'docx' ? await readDocxText(path, data) : decodeText(path, data)
+    const normalised = removeSoftHyphens(normaliseLigatures(raw.replace(/\r\n?/g, '\n')))
+    text = format === 'md' ? stripMarkdown(normalised) : normalised
+    if (countWords(text) === 0) {
+      throw new InputError(`Paper ${path} contains no text`, {
+        path,
+        hint: format === 'docx' ? 'The document has no text paragraphs (only images?): export it to PDF with a text layer, or OCR it.' : 'Put the text of the paper in it.',
+      })
+    }
+  }
+
+  const {body, references} = splitReferences(text)
+  const words = countWords(body)
+  if (words === 0) {
+    throw new InputError(`Paper ${path} has no text before its References heading`, {
+      path,
+      hint: 'Check that the file holds the paper itself, not only its bibliography.',
+    })
+  }
+  const pages = pdfPages ?? Math.max(1, Math.ceil(countWords(text) / WORDS_PER_PAGE))
+  return {path, sha256: sha256(data), format, pages, title: guessTitle(body), body, references, words}
+}
+
+async function readPdfPages(path: string, data: Buffer): Promise<{total: number; pages: string[]}> {
   // pdf-parse pulls in pdf.js: loaded here, not at CLI start-up.
   const {PDFParse} = await import('pdf-parse')
   const parser = new PDFParse({data: new Uint8Array(data)})
-  let text: string
-  let pages: number
   try {
     const result = await parser.getText({pageJoiner: ''})
-    text = result.text
-    pages = result.total
+    return {total: result.total, pages: result.pages.map((page) => page.text)}
   } catch (error) {
     const name = (error as Error)?.name ?? ''
     if (name === 'PasswordException') {
-      throw new InputError(`Paper ${path} is encrypted with a password`, {path, hint: 'Save an unencrypted copy (e.g. print to PDF) and use that.', cause: error})
+      throw new InputError(`Paper ${path} is encrypted with a password`, {
+        path,
+        hint: 'Save an unencrypted copy and use that: e.g. qpdf --decrypt --password=PASSWORD in.pdf out.pdf, or print it to PDF.',
+        cause: error,
+      })
     }
     throw new InputError(`Paper ${path} is not a readable PDF: ${(error as Error)?.message ?? String(error)}`, {
       path,
@@ -63,16 +143,46 @@ export async function readPaper(path: string): Promise<Paper> {
   } finally {
     await parser.destroy()
   }
-  const cleaned = text.replace(PAGE_NUMBER_LINE, '').replace(/\r\n?/g, '\n')
-  const {body, references} = splitReferences(cleaned)
-  const words = countWords(body)
-  if (words === 0) {
-    throw new InputError(`Paper ${path} has no text layer (${pages} page(s), no extractable words)`, {
+}
+
+/** Compound File Binary: an old .doc, or a password-protected .docx (Office encrypts into this container). */
+const CFB_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])
+
+async function readDocxText(path: string, data: Buffer): Promise<string> {
+  if (data.subarray(0, CFB_MAGIC.length).equals(CFB_MAGIC)) {
+    throw new InputError(`Paper ${path} is not a .docx file: it is an old Word .doc file or a password-protected document`, {
       path,
-      hint: 'It is probably a scan: run OCR on it first (e.g. ocrmypdf in.pdf out.pdf) and use the result.',
+      hint: 'Open it in Word or LibreOffice, remove any password, and save it as .docx (or export it to PDF).',
     })
   }
-  return {path, sha256: hash, pages, title: guessTitle(body), body, references, words}
+  // mammoth (and the zip reader it uses) loads only when a .docx is read.
+  const {default: mammoth} = await import('mammoth')
+  try {
+    const result = await mammoth.extractRawText({buffer: data})
+    return result.value
+  } catch (error) {
+    throw new InputError(`Paper ${path} is not a readable .docx file: ${(error as Error)?.message ?? String(error)}`, {
+      path,
+      hint: 'Open it in Word or LibreOffice and save it again as .docx (Word 2007 or later), or export it to PDF.',
+      cause: error,
+    })
+  }
+}
+
+/** UTF-8 text, BOM stripped; a UTF-16 file (with its BOM) is decoded too. */
+function decodeText(path: string, data: Buffer): string {
+  const encoding =
+    data[0] === 0xff && data[1] === 0xfe ? 'utf-16le' : data[0] === 0xfe && data[1] === 0xff ? 'utf-16be' : 'utf-8'
+  try {
+    // fatal: invalid bytes are an error, not silently replaced; the BOM is removed by default.
+    return new TextDecoder(encoding, {fatal: true}).decode(data)
+  } catch (error) {
+    throw new InputError(`Paper ${path} is not UTF-8 text`, {
+      path,
+      hint: 'Re-save it with UTF-8 encoding (most editors offer it under "Save as" or "Encoding").',
+      cause: error,
+    })
+  }
 }
 
 /** Lines that end a title block: authors, affiliations, the abstract. */

@@ -1,0 +1,52 @@
+import os from 'node:os'
+
+import {Args, Flags} from '@oclif/core'
+
+import {StudioCommand} from '../../cli/base-command.js'
+import {formatUsage, renderTrialTable} from '../../cli/summary.js'
+import {formatDuration} from '../../cli/table.js'
+import {describeRun, resolveRunDir, type RunStatus} from '../../training/report/status.js'
+import {loadRunView} from '../../training/report/view.js'
+
+export default class Status extends StudioCommand {
+  static override summary = 'Tell how a training run is doing, from its files alone'
+  static override description = `Reads a run folder and tells whether the run is running, finished, failed or interrupted (its process is gone without finishing), how far it got (phase, trial, pairs), its losses so far and its usage and cost so far.
+
+Works from another terminal while the run is going: it reads run.json, events.jsonl and the trial folders, and never changes them.`
+
+  static override examples = [
+    {description: 'The latest run', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'A given run, as JSON', command: '<%= config.bin %> <%= command.id %> artifacts/training_output/run-20261123T101500Z --json'},
+  ]
+
+  static override args = {
+    run_dir: Args.directory({description: 'Run folder (default: <output-dir>/latest)', required: false}),
+  }
+
+  static override flags = {
+    'output-dir': Flags.directory({description: 'Where run folders are created; used to find the latest run', default: 'artifacts/training_output'}),
+  }
+
+  public async run(): Promise<RunStatus> {
+    const {args, flags} = await this.parse(Status)
+    const runDir = await resolveRunDir(args.run_dir, flags['output-dir'])
+    const status = describeRun(await loadRunView(runDir, {host: os.hostname()}), new Date())
+    if (!this.jsonEnabled()) this.render(status)
+    return status
+  }
+
+  private render(status: RunStatus): void {
+    this.log(`Run ${status.run_id}  (${status.run_dir})`)
+    const elapsed = status.elapsed_seconds === null ? '' : `, ${status.state === 'running' ? 'running for' : 'took'} ${formatDuration(status.elapsed_seconds)}`
+    this.log(`State:    ${status.state}${elapsed}`)
+    if (status.error) this.log(`Error:    ${status.error}`)
+    if (status.phase) this.log(`Phase:    ${status.phase}${status.progress ? `: ${status.progress.message}` : ''}`)
+    this.log(`Trials:   ${status.trials_done} of at most ${status.max_trials} done${status.stop_reason ? `; stopped: ${status.stop_reason}` : ''}`)
+    this.log(`Pairs:    ${status.pairs}${status.skipped.length ? `, ${status.skipped.length} skipped (${status.skipped.map((s) => s.id).join(', ')})` : ''}`)
+    this.log(`Usage:    ${formatUsage(status.usage.total)}`)
+    if (status.trials.length) {
+      this.log('')
+      this.log(renderTrialTable(status.trials, status.best_trial?.index ?? null))
+    }
+  }
+}

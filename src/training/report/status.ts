@@ -1,0 +1,83 @@
+/**
+ * `studio training status`: what a run folder says about its run, as one
+ * JSON-ready value. Derived from the view only, so it works while the run is
+ * going, after it ended, and after it was killed.
+ */
+import {access, realpath} from 'node:fs/promises'
+import path from 'node:path'
+
+import {InputError} from '../errors.js'
+import type {LossBreakdown, Phase, UsageSummary} from '../schemas.js'
+import type {RunState, RunView} from './view.js'
+
+export interface RunStatus {
+  run_id: string
+  run_dir: string
+  state: RunState
+  started_at: string
+  finished_at: string | null
+  /** Up to now for a running run, up to the end otherwise; null when an ended run has no end time. */
+  elapsed_seconds: number | null
+  phase: Phase | null
+  /** The latest progress line, e.g. "Trial 1 (2 of 5): scored 3/12 pairs". */
+  progress: {done: number; total: number; message: string} | null
+  max_trials: number
+  trials_done: number
+  pairs: number
+  skipped: Array<{id: string; reason: string}>
+  trials: Array<{index: number; mean_losses: LossBreakdown}>
+  best_trial: {index: number; total: number} | null
+  stop_reason: string | null
+  error: string | null
+  usage: UsageSummary
+}
+
+export function describeRun(view: RunView, now: Date): RunStatus {
+  const {manifest} = view
+  let phase: Phase | null = null
+  let progress: RunStatus['progress'] = null
+  for (const event of view.events) {
+    if (event.type === 'phase') {
+      phase = event.phase
+      progress = null
+    } else if (event.type === 'progress') {
+      progress = {done: event.done, total: event.total, message: event.message}
+    }
+  }
+  const end = manifest.finished_at ? Date.parse(manifest.finished_at) : view.state === 'running' ? now.getTime() : null
+  const best = view.bestTrial === null ? null : view.trials[view.bestTrial]!.results
+  return {
+    run_id: manifest.run_id,
+    run_dir: view.runDir,
+    state: view.state,
+    started_at: manifest.started_at,
+    finished_at: manifest.finished_at,
+    elapsed_seconds: end === null ? null : Math.max(0, (end - Date.parse(manifest.started_at)) / 1000),
+    phase,
+    progress,
+    max_trials: manifest.config.max_trials,
+    trials_done: view.trials.length,
+    pairs: manifest.pairs.length,
+    skipped: manifest.skipped,
+    trials: view.trials.map((t) => ({index: t.results.index, mean_losses: t.results.mean_losses})),
+    best_trial: best ? {index: best.index, total: best.mean_losses.total} : null,
+    stop_reason: view.report?.stop_reason ?? null,
+    error: view.state === 'interrupted' && !manifest.error ? 'the process that ran it is gone (killed or crashed)' : manifest.error,
+    usage: view.usage,
+  }
+}
+
+/** RUN_DIR as given, or the run <output-dir>/latest points at. */
+export async function resolveRunDir(runDir: string | undefined, outputDir: string): Promise<string> {
+  if (runDir) return path.resolve(runDir)
+  const latest = path.join(outputDir, 'latest')
+  try {
+    await access(latest)
+    return await realpath(latest)
+  } catch {
+    throw new InputError(`No run found: ${path.resolve(latest)} does not exist`, {
+      path: path.resolve(outputDir),
+      hint: 'Start one with `studio training run --mock`, or pass the run folder (or --output-dir) explicitly.',
+    })
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Everything known about a run, read from its folder alone: what `status`,
+ * `report` and the HTML report show. Works on finished runs and on runs that
+ * are still going, failed or were interrupted (then only complete trials count).
+ */
+import {readdir} from 'node:fs/promises'
+import path from 'node:path'
+
+import {pairSlug} from '../discover.js'
+import {EVENTS_FILE, readEventLog} from '../events.js'
+import {InputError} from '../errors.js'
+import {
+  AggregateProfile,
+  PairAnalysis,
+  RunManifest,
+  TrainingReport,
+  TrialPromptFile,
+  TrialResults,
+  type RunEvent,
+  type UsageSummary,
+} from '../schemas.js'
+import {readJsonIfExists} from '../store.js'
+import {emptyUsage, mergeUsage} from '../usage.js'
+
+export type RunState = 'running' | 'finished' | 'failed' | 'interrupted'
+
+export interface TrialView {
+  results: TrialResults
+  prompt: TrialPromptFile
+}
+
+export interface RunView {
+  runDir: string
+  manifest: RunManifest
+  /** The state as far as the files tell; a "running" run whose process is gone is "interrupted". */
+  state: RunState
+  /** training_report.json, once the run has finished. */
+  report: TrainingReport | null
+  /** Complete trials (those with results.json), in order. */
+  trials: TrialView[]
+  /** Index into `trials` of the lowest mean total loss (ties: the earlier), or null before any trial. */
+  bestTrial: number | null
+  aggregate: AggregateProfile | null
+  /** Pair analyses by pair id. */
+  analyses: Record<string, PairAnalysis>
+  events: RunEvent[]
+  /** Calls, tokens and cost so far (from the event log). */
+  usage: UsageSummary
+}
+
+/** Is the process that wrote the manifest still alive? Only answerable on the same machine. */
+function processAlive(manifest: RunManifest, host: string): boolean {
+  if (manifest.host !== host) return true
+  try {
+    process.kill(manifest.pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export async function loadRunView(runDir: string, options: {host: string}): Promise<RunView> {
+  const dir = path.resolve(runDir)
+  const manifest = await readJsonIfExists(path.join(dir, 'run.json'), RunManifest)
+  if (!manifest) {
+    throw new InputError(`Not a studio run folder: ${dir} has no run.json`, {
+      path: dir,
+      hint: 'Pass a folder like artifacts/training_output/run-20261123T101500Z, or nothing to use the latest run.',
+    })
+  }
+  const entries = await readdir(dir)
+  const trials: TrialView[] = []
+  for (const name of entries.filter((e) => /^trial_\d{3,}_/.test(e)).sort()) {
+    // results.json is written last, so a trial folder without it is a trial in progress.
+    const results = await readJsonIfExists(path.join(dir, name, 'results.json'), TrialResults)
+    const prompt = await readJsonIfExists(path.join(dir, name, 'prompt.json'), TrialPromptFile)
+    if (results && prompt) trials.push({results, prompt})
+  }
+  const analyses: Record<string, PairAnalysis> = {}
+  for (const pair of manifest.pairs) {
+    const slug = pairSlug(pair.id)
+    const analysis = await readJsonIfExists(path.join(dir, 'pairs', slug, 'analysis.json'), PairAnalysis)
+    if (analysis) analyses[pair.id] = analysis
+  }
+  const events = await readEventLog(path.join(dir, EVENTS_FILE))
+  const usage = mergeUsage(
+    emptyUsage(),
+    ...events.flatMap((e) => (e.type === 'pair-analysed' || e.type === 'pair-scored' ? [e.usage] : [])),
+  )
+  let bestTrial: number | null = null
+  trials.forEach((t, i) => {
+    if (bestTrial === null || t.results.mean_losses.total < trials[bestTrial]!.results.mean_losses.total) bestTrial = i
+  })
+  const state: RunState = manifest.status === 'running' && !processAlive(manifest, options.host) ? 'interrupted' : manifest.status
+  return {
+    runDir: dir,
+    manifest,
+    state,
+    report: await readJsonIfExists(path.join(dir, 'training_report.json'), TrainingReport),
+    trials,
+    bestTrial,
+    aggregate: await readJsonIfExists(path.join(dir, 'aggregate_profile.json'), AggregateProfile),
+    analyses,
+    events,
+    usage,
+  }
+}

@@ -1,0 +1,81 @@
+import {readFile, stat} from 'node:fs/promises'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {RunEvent, TrainingReport} from '../../src/training/schemas.js'
+import {runCli} from '../helpers/cli.js'
+import {makeTempDir, removeDir} from '../helpers/media.js'
+
+let out = ''
+let report: TrainingReport
+
+beforeAll(async () => {
+  out = await makeTempDir('studio-e2e-status-')
+  const run = await runCli(['training', 'run', '--mock', '--max-trials', '2', '--json', '--output-dir', out])
+  expect(run.code).toBe(0)
+  report = TrainingReport.parse(JSON.parse(run.stdout))
+})
+afterAll(async () => {
+  await removeDir(out)
+})
+
+describe('events.jsonl', () => {
+  it('holds one valid event per line, from discovery to the end of the run', async () => {
+    const lines = (await readFile(path.join(out, report.run_id, 'events.jsonl'), 'utf8')).trimEnd().split('\n')
+    const events = lines.map((line) => RunEvent.parse(JSON.parse(line)))
+    expect(events[0]).toMatchObject({type: 'phase', phase: 'discover'})
+    expect(events.filter((e) => e.type === 'pair-scored')).toHaveLength(6)
+    expect(events.at(-1)).toMatchObject({type: 'run-finished', best_trial: report.best_trial.index})
+  })
+})
+
+describe('studio training status', () => {
+  it('describes the latest run as JSON', async () => {
+    const result = await runCli(['training', 'status', '--output-dir', out, '--json'])
+    expect(result.code).toBe(0)
+    const status = JSON.parse(result.stdout)
+    expect(status).toMatchObject({run_id: report.run_id, state: 'finished', trials_done: 2, max_trials: 2, pairs: 3, stop_reason: 'max_trials', phase: 'report'})
+    expect(status.best_trial).toEqual({index: report.best_trial.index, total: report.best_trial.mean_losses.total})
+    expect(status.usage.total.calls).toBe(report.usage.total.calls)
+  })
+
+  it('prints state, trials and the loss table for a run folder given explicitly', async () => {
+    const result = await runCli(['training', 'status', path.join(out, report.run_id)])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain(`Run ${report.run_id}`)
+    expect(result.stdout).toMatch(/State: +finished, took 0:0\d/)
+    expect(result.stdout).toMatch(/Trials: +2 of at most 2 done; stopped: max_trials/)
+    expect(result.stdout).toMatch(/trial\s+duration\s+coverage/)
+  })
+
+  it('says how to start a run when there is none', async () => {
+    const empty = path.join(out, 'nothing-here')
+    const result = await runCli(['training', 'status', '--output-dir', empty])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(`Error: No run found: ${path.join(empty, 'latest')} does not exist`)
+    expect(result.stderr).toContain('Hint: Start one with `studio training run --mock`')
+  })
+})
+
+describe('studio training report', () => {
+  it('prints the trial table and writes the self-contained HTML report', async () => {
+    const html = path.join(out, report.run_id, 'training_report.html')
+    const before = await stat(html)
+    const result = await runCli(['training', 'report', '--output-dir', out])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(new RegExp(`^${report.best_trial.index} \\*`, 'm'))
+    expect(result.stdout).toContain(`HTML report: ${html}`)
+    const page = await readFile(html, 'utf8')
+    expect((await stat(html)).mtimeMs).toBeGreaterThanOrEqual(before.mtimeMs)
+    expect(page).toMatch(/^<!doctype html>/i)
+    expect(page).toContain('<svg')
+    // Self-contained: nothing is fetched from anywhere.
+    expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/i)
+  })
+
+  it('answers with the HTML path and trials under --json', async () => {
+    const result = await runCli(['training', 'report', path.join(out, report.run_id), '--json'])
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({run_id: report.run_id, state: 'finished', best_trial: report.best_trial.index, html: path.join(out, report.run_id, 'training_report.html')})
+  })
+})

@@ -1,0 +1,284 @@
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {mockProviders} from '../../src/providers/mock/index.js'
+import {lineDiff, withContext} from '../../src/training/report/diff.js'
+import {escapeHtml, renderReportHtml} from '../../src/training/report/html.js'
+import {loadRunView, type RunView} from '../../src/training/report/view.js'
+import {runTraining} from '../../src/training/trainer.js'
+import {EXAMPLE_PAIRS} from '../helpers/cli.js'
+import {makeTempDir, removeDir} from '../helpers/media.js'
+
+const CHARTS = ['total', 'duration', 'coverage', 'structure', 'quality', 'rouge']
+
+let root = ''
+let view: RunView
+let html = ''
+
+beforeAll(async () => {
+  root = await makeTempDir('studio-report-html-')
+  const outcome = await runTraining({
+    pairsDir: EXAMPLE_PAIRS,
+    outputDir: path.join(root, 'out'),
+    maxTrials: 3,
+    seed: 42,
+    window: 2,
+    threshold: 0.05,
+    concurrency: 4,
+    mock: true,
+    providers: mockProviders(),
+    toolVersion: 'test',
+  })
+  view = await loadRunView(outcome.runDir, {host: os.hostname()})
+  html = renderReportHtml(view)
+})
+afterAll(async () => {
+  await removeDir(root)
+})
+
+/** The markup of each `<svg data-chart="...">`, by chart name. */
+function charts(page: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const match of page.matchAll(/<svg\b[^>]*\bdata-chart="([^"]+)"[\s\S]*?<\/svg>/g)) out.set(match[1]!, match[0])
+  return out
+}
+
+/** data-trial of every point of a chart, and those of the points marked best. */
+function points(svg: string): {all: number[]; best: number[]} {
+  const circles = [...svg.matchAll(/<circle\b([^>]*)>/g)].map((m) => m[1]!)
+  const trialOf = (attrs: string) => Number(/data-trial="(\d+)"/.exec(attrs)?.[1])
+  return {
+    all: circles.map(trialOf),
+    best: circles.filter((attrs) => /class="[^"]*\bbest\b/.test(attrs)).map(trialOf),
+  }
+}
+
+function copyView(): RunView {
+  return structuredClone(view)
+}
+
+describe('renderReportHtml on a finished mock run', () => {
+  it('is a complete, self-contained page: no script, nothing from the network', () => {
+    expect(html.startsWith('<!doctype html>')).toBe(true)
+    expect(html).toContain('</html>')
+    expect(html).not.toMatch(/<script/i)
+    expect(html).not.toMatch(/<link\b/i)
+    expect(html).not.toMatch(/\bsrc=/i)
+    expect(html).not.toMatch(/@import|url\(/i)
+    // The only absolute URL is the SVG namespace, which is never fetched.
+    const urls = [...html.matchAll(/https?:\/\/[^\s"')<]+/g)].map((m) => m[0])
+    expect(new Set(urls)).toEqual(new Set(['http://www.w3.org/2000/svg']))
+  })
+
+  it('is deterministic', () => {
+    expect(renderReportHtml(view)).toBe(html)
+  })
+
+  it('shows the run in the header: id, state, best trial, improvement and stop reason', () => {
+    const best = view.trials[view.bestTrial!]!
+    expect(view.state).toBe('finished')
+    expect(html).toContain(`<h1>${view.manifest.run_id}</h1>`)
+    expect(html).toMatch(/class="badge state state-finished" data-state="finished">Finished</)
+    expect(html).toContain(best.results.mean_losses.total.toFixed(3))
+    const first = view.trials[0]!.results.mean_losses.total
+    const improvement = ((first - best.results.mean_losses.total) / first) * 100
+    expect(html).toContain(`${improvement.toFixed(1)}%`)
+    expect(html).toContain(view.report!.stop_reason === 'converged' ? 'converged' : 'reached max trials')
+  })
+
+  it('draws every chart with exactly one point per trial', () => {
+    const found = charts(html)
+    expect([...found.keys()].sort()).toEqual([...CHARTS].sort())
+    const trialIndices = view.trials.map((t) => t.results.index)
+    expect(trialIndices).toHaveLength(3)
+    for (const [name, svg] of found) {
+      expect(points(svg).all, name).toEqual(trialIndices)
+      expect(svg, name).toMatch(/<title id="chart-[a-z]+-title">[^<]+<\/title>/)
+      expect(svg, name).toContain('>trial</text>')
+      expect(svg, name).toContain('>loss</text>')
+    }
+  })
+
+  it('highlights the best trial in every chart and in the tables', () => {
+    const best = view.trials[view.bestTrial!]!.results.index
+    for (const [name, svg] of charts(html)) expect(points(svg).best, name).toEqual([best])
+    // The best trial's column header in the per-pair tables carries the highlight.
+    const headers = [...html.matchAll(/<th class="num best" scope="col">(\d+)/g)].map((m) => Number(m[1]))
+    expect(headers.length).toBe(1 + view.manifest.pairs.length)
+    expect(new Set(headers)).toEqual(new Set([best]))
+    expect(html).toContain(`Best trial: Trial ${best}`)
+    expect(html).toMatch(new RegExp(`data-prompt-trial="${best}" open>`))
+  })
+
+  it('has a row per pair with each trial\u2019s total loss, linked to the script', () => {
+    for (const pair of view.manifest.pairs) {
+      const row = new RegExp(`<tr data-pair="${pair.id}">([\\s\\S]*?)</tr>`).exec(html)?.[1]
+      expect(row, pair.id).toBeDefined()
+      for (const trial of view.trials) {
+        const result = trial.results.pairs.find((p) => p.pair_id === pair.id)!
+        expect(row).toContain(`href="${trial.results.dir}/${result.script_file}"`)
+        expect(row).toContain(`>${result.losses.total.toFixed(3)}</a>`)
+      }
+    }
+  })
+
+  it('has a detail table per pair with each of the six losses per trial', () => {
+    for (const pair of view.manifest.pairs) {
+      const table = new RegExp(`<table class="data" data-pair-table="${pair.id}">([\\s\\S]*?)</table>`).exec(html)?.[1]
+      expect(table, pair.id).toBeDefined()
+      for (const name of ['Duration', 'Coverage', 'Structure', 'Quality', 'ROUGE', 'Total']) expect(table).toContain(`</i>${name}</th>`)
+      for (const trial of view.trials) {
+        const losses = trial.results.pairs.find((p) => p.pair_id === pair.id)!.losses
+        for (const value of Object.values(losses)) expect(table).toContain(`>${value.toFixed(3)}</td>`)
+      }
+    }
+  })
+
+  it('shows the best trial\u2019s segment bands, concepts and judge for each pair', () => {
+    const best = view.trials[view.bestTrial!]!
+    for (const pair of best.results.pairs) {
+      const card = new RegExp(`<article class="pair-card" data-best-pair="${pair.pair_id}">([\\s\\S]*?)</article>`).exec(html)?.[1]
+      expect(card, pair.pair_id).toBeDefined()
+      const band = (name: string) => [...(new RegExp(`data-band="${name}">([\\s\\S]*?)</div>`).exec(card!)?.[1] ?? '').matchAll(/class="seg l-([a-z]+)"/g)].map((m) => m[1])
+      expect(band('reference')).toEqual(pair.details.reference_sequence)
+      expect(band('generated')).toEqual(pair.details.generated_sequence)
+      for (const term of pair.details.concepts_explained) expect(card).toContain(`<li class="chip chip-ok">${term}</li>`)
+      for (const term of pair.details.concepts_missed) expect(card).toContain(`<li class="chip chip-missed">${term}</li>`)
+      expect(card).toContain(`href="${best.results.dir}/${pair.script_file}"`)
+    }
+    // Band widths follow word shares and fill the band.
+    const widths = [...html.matchAll(/data-band="reference">([\s\S]*?)<\/div>/g)].map((m) =>
+      [...m[1]!.matchAll(/width:([\d.]+)%/g)].reduce((sum, w) => sum + Number(w[1]), 0),
+    )
+    for (const total of widths) expect(total).toBeCloseTo(100, 0)
+  })
+
+  it('shows each trial\u2019s prompt, its changes and a diff to the previous one', () => {
+    for (const [i, trial] of view.trials.entries()) {
+      expect(html).toContain(`data-prompt-trial="${trial.results.index}"`)
+      for (const change of trial.prompt.changes) expect(html).toContain(`<li>${escapeHtml(change)}</li>`)
+      if (i > 0) expect(html).toContain(`Diff vs trial ${view.trials[i - 1]!.results.index}`)
+    }
+    expect(html).toMatch(/<span class="d-added"><span class="d-mark">\+<\/span>/)
+    expect(html).toMatch(/<span class="d-removed"><span class="d-mark">−<\/span>/)
+  })
+
+  it('shows usage and the configuration', () => {
+    expect(html).toContain(`<tfoot><tr class=""><th scope="row">Total</th><td class="num">${view.usage.total.calls}</td>`)
+    expect(html).toContain('$0.00')
+    expect(html).toContain(`<code>${view.manifest.config.pairs_dir}</code>`)
+    expect(html).toContain('<dt>Tool version</dt><dd>test</dd>')
+    expect(html).toContain(`<dt>Node version</dt><dd>${process.version}</dd>`)
+    expect(html).toContain('No pair was skipped.')
+  })
+})
+
+describe('renderReportHtml on edited views', () => {
+  it('escapes every string from the data', () => {
+    const copy = copyView()
+    const evil = '<script>alert("x")</script>'
+    const trial = copy.trials[1]!
+    trial.prompt.prompt.instructions.push(evil)
+    trial.prompt.rendered.system += `\n- ${evil}`
+    trial.prompt.changes.push(`added ${evil}`)
+    trial.results.pairs[0]!.details.concepts_missed.push(evil)
+    trial.results.pairs[0]!.details.judge.weakest_dimension_reason = evil
+    copy.manifest.skipped.push({id: '<img src=x onerror=alert(1)>', reason: evil})
+    copy.manifest.providers.language_model = evil
+    copy.manifest.run_id = `run-<b>"'&`
+    const page = renderReportHtml(copy)
+    expect(page).not.toMatch(/<script/i)
+    expect(page).not.toContain('<img')
+    expect(page).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;')
+    expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;')
+    expect(page).toContain('<h1>run-&lt;b&gt;&quot;&#39;&amp;</h1>')
+    // The injected instruction shows up, escaped, as an added line of the diff.
+    expect(page).toContain('<span class="d-added"><span class="d-mark">+</span>- &lt;script&gt;')
+  })
+
+  it('keeps links inside the run folder: path segments are URL-encoded', () => {
+    const copy = copyView()
+    copy.trials[0]!.results.pairs[0]!.script_file = 'javascript:alert(1)'
+    const page = renderReportHtml(copy)
+    expect(page).not.toContain('href="javascript:')
+    expect(page).toContain(`href="${copy.trials[0]!.results.dir}/javascript%3Aalert(1)"`)
+  })
+
+  it('renders a running run with no complete trial and no report', () => {
+    const copy = copyView()
+    copy.state = 'running'
+    copy.manifest.status = 'running'
+    copy.manifest.finished_at = null
+    copy.report = null
+    copy.trials = []
+    copy.bestTrial = null
+    const page = renderReportHtml(copy)
+    expect(page).toContain('data-state="running">Running<')
+    expect(page).toContain('This run is still going')
+    expect(page).toContain('No trial has completed yet')
+    expect(page).toContain('still running')
+    expect(page).not.toContain('<circle')
+    expect(page).not.toContain('data-chart=')
+    expect(page).toContain('</html>')
+  })
+
+  it('renders an interrupted run without a report, with the trials it completed', () => {
+    const copy = copyView()
+    copy.state = 'interrupted'
+    copy.report = null
+    copy.trials = copy.trials.slice(0, 2)
+    copy.bestTrial = copy.trials[1]!.results.mean_losses.total < copy.trials[0]!.results.mean_losses.total ? 1 : 0
+    const page = renderReportHtml(copy)
+    expect(page).toContain('data-state="interrupted">Interrupted<')
+    expect(page).toContain('The run was interrupted')
+    for (const [name, svg] of charts(page)) {
+      expect(points(svg).all, name).toEqual([0, 1])
+      expect(points(svg).best, name).toEqual([copy.bestTrial])
+    }
+  })
+
+  it('draws a single trial as a single point', () => {
+    const copy = copyView()
+    copy.report = null
+    copy.trials = copy.trials.slice(0, 1)
+    copy.bestTrial = 0
+    const page = renderReportHtml(copy)
+    for (const [name, svg] of charts(page)) {
+      expect(points(svg).all, name).toEqual([0])
+      expect(points(svg).best, name).toEqual([0])
+      expect(svg, name).not.toContain('<polyline')
+    }
+    expect(page).toContain('trial 0 is still the best')
+  })
+
+  it('shows a failed run\u2019s error and an unknown cost', () => {
+    const copy = copyView()
+    copy.state = 'failed'
+    copy.manifest.error = 'model said <no>'
+    copy.usage = {...copy.usage, total: {...copy.usage.total, cost_usd: null}}
+    const page = renderReportHtml(copy)
+    expect(page).toContain('The run failed.</b> model said &lt;no&gt;')
+    expect(page).toMatch(/<th scope="row">Total<\/th>(<td class="num">[^<]*<\/td>){3}<td class="num">unknown<\/td>/)
+  })
+})
+
+describe('lineDiff', () => {
+  it('marks added and removed lines and folds long unchanged runs', () => {
+    const before = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].join('\n')
+    const after = ['a', 'B', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].join('\n')
+    expect(lineDiff(before, after).filter((l) => l.kind !== 'same')).toEqual([
+      {kind: 'removed', text: 'b'},
+      {kind: 'added', text: 'B'},
+      {kind: 'added', text: 'i'},
+    ])
+    expect(withContext(lineDiff('1\n2\n3\n4\n5\n6\n7\n8\n9', '1\n2\n3\n4\nX\n6\n7\n8\n9'), 1)).toEqual([
+      {kind: 'gap', lines: 3},
+      {kind: 'same', text: '4'},
+      {kind: 'removed', text: '5'},
+      {kind: 'added', text: 'X'},
+      {kind: 'same', text: '6'},
+      {kind: 'gap', lines: 3},
+    ])
+  })
+})
