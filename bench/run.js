@@ -3,7 +3,8 @@
  * `npm run bench`: the speed targets of studio, measured on this machine.
  *   - cold start: `studio --help` against bare `node -e 0` (target: at most 2.5x);
  *   - a mock training run on the bundled pairs, 3 trials (target: under 3 s wall time);
- *   - ROUGE on 10,000 vs 10,000 tokens (target: under 150 ms), via bench/rouge.js.
+ *   - ROUGE on 10,000 vs 10,000 tokens (target: under 150 ms), via bench/rouge.js;
+ *   - list-pairs on 200 generated pairs (target: under 2 s), via bench/list-pairs.js.
  * Prints a Markdown table for BENCHMARKS.md on stdout and the raw numbers as JSON
  * to bench/results.json.
  */
@@ -60,6 +61,8 @@ try {
 
 results.rouge = JSON.parse(execFileSync(process.execPath, [path.join(root, 'bench', 'rouge.js')], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
 
+results.list_pairs = JSON.parse(execFileSync(process.execPath, [path.join(root, 'bench', 'list-pairs.js'), '--runs', '3'], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
+
 writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
 
 const ok = (pass) => (pass ? 'yes' : '**NO**')
@@ -69,6 +72,7 @@ const rows = [
   ['`studio --help` cold start', f(help), `<= 2.5x baseline (${(help / nodeBare).toFixed(2)}x)`, ok(help / nodeBare <= 2.5)],
   ['`studio training run --mock --max-trials 3` (3 bundled pairs)', f(results.mock_run.median_ms), '< 3000 ms', ok(results.mock_run.median_ms < 3000)],
 ]
+rows.push([`\`studio training list-pairs --json\` on ${results.list_pairs.pairs} generated pairs`, f(results.list_pairs.median_ms), '< 2000 ms', ok(results.list_pairs.median_ms < 2000)])
 const rouge = results.rouge
 rows.push(
   ['ROUGE-1/2/L/Lsum, 10,000 vs 10,000 tokens', f(rouge.ours_ms), '< 150 ms', ok(rouge.ours_ms < 150)],
