@@ -2,8 +2,10 @@
 import type {LossBreakdown} from '../training/schemas.js'
 import {renderTable} from './table.js'
 
-export function renderTrialTable(trials: Array<{index: number; mean_losses: LossBreakdown}>, bestIndex: number | null): string {
+/** Training losses per trial; a `validation` column (total over validation pairs) when there are any. */
+export function renderTrialTable(trials: Array<{index: number; mean_losses: LossBreakdown; validation_mean_losses?: LossBreakdown | null}>, bestIndex: number | null): string {
   const f = (value: number) => value.toFixed(4)
+  const withValidation = trials.some((t) => t.validation_mean_losses)
   const rows = trials.map((t) => [
     `${t.index}${t.index === bestIndex ? ' *' : ''}`,
     f(t.mean_losses.duration),
@@ -12,8 +14,10 @@ export function renderTrialTable(trials: Array<{index: number; mean_losses: Loss
     f(t.mean_losses.quality),
     f(t.mean_losses.rouge),
     f(t.mean_losses.total),
+    ...(withValidation ? [t.validation_mean_losses ? f(t.validation_mean_losses.total) : '-'] : []),
   ])
-  return renderTable(['trial', 'duration', 'coverage', 'structure', 'quality', 'rouge', 'total'], rows, [false, true, true, true, true, true, true])
+  const headers = ['trial', 'duration', 'coverage', 'structure', 'quality', 'rouge', 'total', ...(withValidation ? ['validation'] : [])]
+  return renderTable(headers, rows, [false, ...headers.slice(1).map(() => true)])
 }
 
 export function formatUsage(usage: {calls: number; input_tokens: number; output_tokens: number; cost_usd: number | null}): string {

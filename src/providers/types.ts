@@ -29,6 +29,8 @@ export type Task =
   | {kind: 'key-concepts'; paper: string; max: number}
   | {kind: 'generate-script'; prompt: PromptSpec; title: string; paper: string; concepts: KeyConcept[]}
   | {kind: 'judge'; script: Script; paper: string; concepts: KeyConcept[]; reference_style: StyleProfile}
+  /** The LLM refiner's request; the mock answers it by returning the rule-based refinement it is given. */
+  | {kind: 'refine'; current: PromptSpec; proposal: PromptSpec; proposal_changes: string[]}
 
 export interface StructuredRequest<T> {
   role: Role

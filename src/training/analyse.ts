@@ -37,7 +37,8 @@ export interface AnalysisInput {
   budgets?: Partial<TokenBudgets>
 }
 
-export async function analysePair(input: AnalysisInput, providers: Providers): Promise<PairAnalysis> {
+/** The analysis without its usage, which the caller measures (see usage.ts). */
+export async function analysePair(input: AnalysisInput, providers: Providers): Promise<Omit<PairAnalysis, 'usage'>> {
   const {transcript, paper} = input
   const budgets: TokenBudgets = {...DEFAULT_TOKEN_BUDGETS, ...input.budgets}
   const numbered = transcript.segments.map((s, index) => ({index, start: s.start, end: s.end, text: s.text}))
@@ -75,7 +76,7 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
  * Key concepts of the paper: one call for a body within budget; otherwise one call
  * per chunk, in order (one at a time, to stay clear of rate limits), then merged.
  */
-async function conceptsOfChunks(chunks: string[], seed: number, providers: Providers): Promise<KeyConceptsAnswer> {
+export async function conceptsOfChunks(chunks: string[], seed: number, providers: Providers): Promise<KeyConceptsAnswer> {
   const model = providers.languageModel('concepts')
   const answers: KeyConceptsAnswer[] = []
   for (const chunk of chunks) {
@@ -133,7 +134,7 @@ function labelSegments(transcript: Transcript, answer: SegmentLabelsAnswer): Lab
   })
 }
 
-function normaliseConcepts(answer: KeyConceptsAnswer): KeyConcept[] {
+export function normaliseConcepts(answer: KeyConceptsAnswer): KeyConcept[] {
   const seen = new Set<string>()
   const unique = answer.concepts.filter((c) => {
     const key = c.term.trim().toLowerCase()

@@ -4,7 +4,8 @@
  */
 import type {ROLES} from './schemas.js'
 
-type BudgetRole = (typeof ROLES)[number]
+/** Roles that receive source text (paper or transcript); the refiner sees only losses and evidence. */
+type BudgetRole = Exclude<(typeof ROLES)[number], 'refine'>
 
 /** Characters per token assumed by approximateTokens: close for English prose with current tokenisers. */
 export const CHARS_PER_TOKEN = 4

@@ -98,6 +98,26 @@ export const PairsListing = z.object({
 })
 export type PairsListing = z.infer<typeof PairsListing>
 
+// ---------------------------------------------------------------------- usage
+
+export const ROLES = ['classify', 'concepts', 'generate', 'judge', 'refine'] as const
+export const Role = z.enum(ROLES)
+
+/** Calls and tokens of one role (or all); cost is null when a model's price is unknown. */
+export const RoleUsage = z.object({
+  calls: z.number().int().nonnegative(),
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cost_usd: z.number().finite().nonnegative().nullable(),
+})
+export type RoleUsage = z.infer<typeof RoleUsage>
+
+export const UsageSummary = z.object({
+  by_role: z.partialRecord(Role, RoleUsage),
+  total: RoleUsage,
+})
+export type UsageSummary = z.infer<typeof UsageSummary>
+
 // ------------------------------------------------------------------- analysis
 
 export const LabelledSegment = TranscriptSegment.extend({
@@ -176,6 +196,8 @@ export const PairAnalysis = z.object({
   style: StyleProfile,
   /** Absent in analyses written before long papers were handled: read as null. */
   long_paper: LongPaper.nullable().default(null),
+  /** Calls made to analyse this pair (labels and key concepts); none recorded reads as zero. */
+  usage: UsageSummary.default({by_role: {}, total: {calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0}}),
 })
 export type PairAnalysis = z.infer<typeof PairAnalysis>
 
@@ -217,6 +239,13 @@ export type PromptSpec = z.infer<typeof PromptSpec>
 
 // ------------------------------------------------- structured model answers
 
+/** Answer of the refine role: the next prompt, and why it changed what it changed. */
+export const RefineAnswer = z.object({
+  prompt: PromptSpec,
+  changes: z.array(z.string()).describe('Each change made, in words, with the evidence behind it'),
+})
+export type RefineAnswer = z.infer<typeof RefineAnswer>
+
 /** Answer of the classify role: one label per numbered transcript segment. */
 export const SegmentLabelsAnswer = z.object({
   labels: z.array(z.object({index: z.number().int().nonnegative(), label: SegmentLabel})),
@@ -253,26 +282,6 @@ export const JudgeAnswer = z.object({
 })
 export type JudgeAnswer = z.infer<typeof JudgeAnswer>
 
-// ---------------------------------------------------------------------- usage
-
-export const ROLES = ['classify', 'concepts', 'generate', 'judge'] as const
-export const Role = z.enum(ROLES)
-
-/** Calls and tokens of one role (or all); cost is null when a model's price is unknown. */
-export const RoleUsage = z.object({
-  calls: z.number().int().nonnegative(),
-  input_tokens: z.number().int().nonnegative(),
-  output_tokens: z.number().int().nonnegative(),
-  cost_usd: z.number().finite().nonnegative().nullable(),
-})
-export type RoleUsage = z.infer<typeof RoleUsage>
-
-export const UsageSummary = z.object({
-  by_role: z.partialRecord(Role, RoleUsage),
-  total: RoleUsage,
-})
-export type UsageSummary = z.infer<typeof UsageSummary>
-
 // --------------------------------------------------------------------- losses
 
 const LossValue = unit
@@ -294,9 +303,14 @@ export const Weights = z.object({
   rouge: z.number().finite().nonnegative(),
 })
 
+export const Split = z.enum(['train', 'validation'])
+export type Split = z.infer<typeof Split>
+
 export const PairTrialResult = z.object({
   pair_id: z.string(),
   status: z.literal('ok'),
+  /** Validation pairs are scored like the others but never shown to the refiner. */
+  split: Split,
   script_file: z.string(),
   losses: LossBreakdown,
   details: z.object({
@@ -315,6 +329,8 @@ export const PairTrialResult = z.object({
     judge: z.object({engagement: score, clarity: score, accuracy: score, weakest_dimension_reason: z.string()}),
     rouge: z.object({rouge1: unit, rouge2: unit, rougeL: unit}),
   }),
+  /** Generation and judging calls for this pair in this trial. */
+  usage: UsageSummary,
 })
 export type PairTrialResult = z.infer<typeof PairTrialResult>
 
@@ -324,7 +340,10 @@ export const TrialResults = z.object({
   started_at: z.string(),
   finished_at: z.string(),
   prompt_sha256: z.string(),
+  /** Means over the training pairs. */
   mean_losses: LossBreakdown,
+  /** Means over the validation pairs; null without a holdout. */
+  validation_mean_losses: LossBreakdown.nullable(),
   pairs: z.array(PairTrialResult),
   /** Generation and judging calls of this trial. */
   usage: UsageSummary,
@@ -338,6 +357,8 @@ export const TrialPromptFile = z.object({
   /** What the refiner changed to produce this prompt from the previous trial's. */
   changes: z.array(z.string()),
   rendered: z.object({system: z.string(), user_template: z.string()}),
+  /** Calls the refiner made to produce this prompt (none for trial 0 and the rule-based refiner). */
+  usage: UsageSummary,
 })
 export type TrialPromptFile = z.infer<typeof TrialPromptFile>
 
@@ -356,6 +377,10 @@ export const RunConfig = z.object({
   window: z.number().int().positive(),
   threshold: z.number().finite().nonnegative(),
   concurrency: z.number().int().positive(),
+  /** --holdout N, or --holdout-ids; at most one is set. */
+  holdout: z.number().int().positive().nullable(),
+  holdout_ids: z.array(z.string()).nullable(),
+  refiner: z.enum(['rule-based', 'rule-based+llm']),
 })
 export type RunConfig = z.infer<typeof RunConfig>
 
@@ -371,9 +396,15 @@ export const RunManifest = z.object({
   finished_at: z.string().nullable(),
   seed: z.number().int(),
   config: RunConfig,
+  /** sha256 of the settings that decide the results (not output_dir, not concurrency). */
+  config_sha256: z.string(),
+  /** When the run was continued with --resume. */
+  resumed_at: z.array(z.string()),
   providers: z.object({transcriber: z.string(), language_model: z.string()}),
   pairs: z.array(z.object({id: z.string(), pdf: z.string(), mp3: z.string(), transcript_source: TranscriptSource})),
   skipped: z.array(z.object({id: z.string(), reason: z.string()})),
+  /** Pairs held out of refinement, chosen once the usable pairs are known. */
+  validation_pairs: z.array(z.string()),
   error: z.string().nullable(),
 })
 export type RunManifest = z.infer<typeof RunManifest>
@@ -391,16 +422,26 @@ export const TrainingReport = z.object({
       dir: z.string(),
       prompt_sha256: z.string(),
       mean_losses: LossBreakdown,
-      pairs: z.array(z.object({pair_id: z.string(), losses: LossBreakdown})),
+      validation_mean_losses: LossBreakdown.nullable(),
+      pairs: z.array(z.object({pair_id: z.string(), split: Split, losses: LossBreakdown})),
     }),
   ),
   best_trial: z.object({
     index: z.number().int().nonnegative(),
     dir: z.string(),
+    /** The loss the best trial was chosen by: validation when there are validation pairs. */
+    selected_by: Split,
     mean_losses: LossBreakdown,
+    validation_mean_losses: LossBreakdown.nullable(),
     prompt: PromptSpec,
   }),
+  /** Mean total training loss per trial. */
   loss_progression: z.array(unit),
+  /** Mean total validation loss per trial; null without a holdout. */
+  validation_progression: z.array(unit).nullable(),
+  validation_pairs: z.array(z.string()),
+  /** The best trial's prompt as text to paste into any chat, relative to the run folder. */
+  calibrated_prompt: z.string(),
   usage: UsageSummary,
   started_at: z.string(),
   finished_at: z.string(),
@@ -443,5 +484,31 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({type: z.literal('run-finished'), time: z.string(), stop_reason: StopReason, best_trial: z.number().int().nonnegative(), usage: UsageSummary}),
   z.object({type: z.literal('run-failed'), time: z.string(), message: z.string()}),
   z.object({type: z.literal('run-interrupted'), time: z.string()}),
+  z.object({type: z.literal('run-resumed'), time: z.string(), pid: z.number().int()}),
 ])
 export type RunEvent = z.infer<typeof RunEvent>
+
+// ------------------------------------------------------------------- registry
+
+/** <output-dir>/registry.json: every run in the folder, rebuilt from the run folders. */
+export const Registry = z.object({
+  version: z.literal(1),
+  runs: z.array(
+    z.object({
+      run_id: z.string(),
+      path: z.string(),
+      started_at: z.string(),
+      finished_at: z.string().nullable(),
+      status: z.enum(['running', 'finished', 'failed', 'interrupted']),
+      pairs: z.number().int().nonnegative(),
+      validation_pairs: z.number().int().nonnegative(),
+      config_sha256: z.string(),
+      best_trial: z.number().int().nonnegative().nullable(),
+      best_train_loss: unit.nullable(),
+      best_validation_loss: unit.nullable(),
+      stop_reason: StopReason.nullable(),
+      calibrated_prompt: z.string().nullable(),
+    }),
+  ),
+})
+export type Registry = z.infer<typeof Registry>

@@ -2,60 +2,55 @@
  * The training run: discover -> ingest -> analyse -> trial loop -> report. Depends
  * only on the provider interfaces and the store; reports progress through events
  * and never prints.
+ *
+ * Every unit (a pair's analysis, a pair's result in a trial, a trial's results)
+ * is written atomically as soon as it exists, and a resumed run picks up each
+ * unit from disk instead of recomputing it. Usage and cost are summed from those
+ * units, so a resumed run reports the same totals as an uninterrupted one.
  */
-import {mkdir} from 'node:fs/promises'
+import {mkdir, readdir, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import pLimit from 'p-limit'
 
 import type {Providers} from '../providers/types.js'
-import {aggregateProfiles, analysePair, collapse, shares, styleProfile} from './analyse.js'
-import {discoverPairs, pairSlug} from './discover.js'
-import {describeError, InputError, InterruptedError, StudioError} from './errors.js'
-import {EVENTS_FILE, EventLog} from './events.js'
-import {writeHtmlReport} from './report/write.js'
+import {aggregateProfiles, analysePair} from './analyse.js'
 import {DEFAULT_TOKEN_BUDGETS} from './budget.js'
-import {sha256File} from './hash.js'
-import {condenseForGeneration} from './ingest/condense.js'
+import {discoverPairs, pairSlug, type Discovery} from './discover.js'
+import {CorruptFileError, describeError, InputError, InterruptedError, StudioError} from './errors.js'
+import {EVENTS_FILE, EventLog} from './events.js'
+import {canonicalJson, sha256, sha256File} from './hash.js'
+import {checkHoldoutRequest, selectValidationPairs} from './holdout.js'
 import {audioDurationSeconds} from './ingest/audio.js'
-import {readPaper, type Paper} from './ingest/paper.js'
+import {condenseForGeneration} from './ingest/condense.js'
+import {readPaper} from './ingest/paper.js'
 import {readSidecar} from './ingest/sidecar.js'
-import {
-  bestTrialIndex,
-  coverageLoss,
-  durationLoss,
-  hasConverged,
-  normalizeWeights,
-  qualityLoss,
-  rougeLossFromScores,
-  rougeScores,
-  structureLoss,
-  totalLoss,
-  type Weights,
-} from './loss/index.js'
-import {judgeMessages, renderScriptText} from './messages.js'
-import {generatorMessages, initialPrompt, promptHash, renderPrompt} from './prompt.js'
-import {refineRuleBased} from './refine.js'
+import {bestTrialIndex, hasConverged, normalizeWeights, type Weights} from './loss/index.js'
+import {CALIBRATED_PROMPT_FILE, initialPrompt, promptHash, renderCalibratedPrompt, renderPrompt} from './prompt.js'
+import {buildHistory, refine} from './refine/index.js'
+import {updateRegistry} from './registry.js'
+import {writeHtmlReport} from './report/write.js'
 import {
   AggregateProfile,
-  JudgeAnswer,
   PairAnalysis,
+  PairTrialResult,
   RunManifest,
-  ScriptAnswer,
   TrainingReport,
   Transcript,
   TrialPromptFile,
   TrialResults,
   type LossBreakdown,
   type PairFiles,
-  type PairTrialResult,
   type PromptSpec,
+  type RunConfig,
   type RunEvent,
   type StopReason,
+  type UsageSummary,
 } from './schemas.js'
-import {compactTimestamp, createRunDir, updateLatest, writeFileAtomic, writeJson} from './store.js'
-import {countWords, mean} from './text.js'
-import {metered, UsageMeter} from './usage.js'
+import {scorePair, type PreparedPair} from './score.js'
+import {compactTimestamp, createRunDir, readJson, readJsonIfExists, updateLatest, writeFileAtomic, writeJson} from './store.js'
+import {mean} from './text.js'
+import {emptyUsage, mergeUsage, metered, UsageMeter} from './usage.js'
 
 export type {Phase} from './schemas.js'
 
@@ -65,16 +60,7 @@ export type TrainingEvent = RunEvent
 /** An event before the trainer stamps its time. */
 type NewEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'time'> : never) : never
 
-export interface TrainingOptions {
-  pairsDir: string
-  outputDir: string
-  maxTrials: number
-  seed: number
-  weights?: Partial<Weights>
-  window: number
-  threshold: number
-  concurrency: number
-  mock: boolean
+interface CommonOptions {
   providers: Providers
   toolVersion: string
   onEvent?: (event: TrainingEvent) => void
@@ -84,23 +70,44 @@ export interface TrainingOptions {
   clock?: () => Date
 }
 
+export interface TrainingOptions extends CommonOptions {
+  pairsDir: string
+  outputDir: string
+  maxTrials: number
+  seed: number
+  weights?: Partial<Weights>
+  window: number
+  threshold: number
+  concurrency: number
+  mock: boolean
+  /** --holdout N: validation pairs drawn with the seed. */
+  holdout?: number
+  /** --holdout-ids: validation pairs by id. */
+  holdoutIds?: string[]
+  /** The rule-based refiner alone (mock mode), or followed by the LLM refiner. Default: rule-based. */
+  refiner?: RunConfig['refiner']
+}
+
+export interface ResumeOptions extends CommonOptions {
+  runDir: string
+}
+
 export interface TrainingOutcome {
   runId: string
   runDir: string
   report: TrainingReport
 }
 
-interface PreparedPair {
-  files: PairFiles
-  paper: Paper
-  analysis: PairAnalysis
-  referenceText: string
-  /** What generation and judging see: the paper body, condensed when it exceeds their token budget. */
-  paperText: string
+/** Everything a run needs once its folder and manifest exist, new or resumed. */
+interface RunContext extends CommonOptions {
+  runDir: string
+  config: RunConfig
+  weights: Weights
+  emit: (event: NewEvent) => void
+  clock: () => Date
 }
 
-export async function runTraining(options: TrainingOptions): Promise<TrainingOutcome> {
-  const clock = options.clock ?? (() => new Date())
+function eventEmitter(options: CommonOptions, clock: () => Date) {
   // Events before the run folder exists are kept and written to its log once it does.
   let log: EventLog | null = null
   const early: RunEvent[] = []
@@ -110,14 +117,22 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     else early.push(stamped)
     options.onEvent?.(stamped)
   }
-  if (!Number.isInteger(options.maxTrials) || options.maxTrials < 1) {
-    throw new InputError(`--max-trials must be a whole number of at least 1, got ${options.maxTrials}`)
+  const attach = (runDir: string) => {
+    log = new EventLog(path.join(runDir, EVENTS_FILE))
+    for (const event of early.splice(0)) log.append(event)
   }
-  // Invalid weights fail here, before any work is done.
-  const weights = normalizeWeights(options.weights)
+  return {emit, attach}
+}
 
-  emit({type: 'phase', phase: 'discover', message: `Discovering pairs in ${options.pairsDir}`})
-  const discovery = await discoverPairs(options.pairsDir)
+/** The settings that decide a run's results, hashed: two runs with the same hash are comparable. */
+function configHash(config: RunConfig): string {
+  const {output_dir: _output, concurrency: _concurrency, ...deciding} = config
+  return sha256(canonicalJson(deciding))
+}
+
+async function discoverOrFail(pairsDir: string, emit: (event: NewEvent) => void): Promise<Discovery> {
+  emit({type: 'phase', phase: 'discover', message: `Discovering pairs in ${pairsDir}`})
+  const discovery = await discoverPairs(pairsDir)
   for (const orphan of discovery.orphans) emit({type: 'warning', message: `${orphan.path}: ${orphan.reason}`})
   if (discovery.pairs.length === 0) {
     throw new InputError(`No complete pair in ${discovery.root}: ${discovery.orphans.length} file(s) have no partner`, {
@@ -125,14 +140,39 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
       hint: 'Each paper needs an episode with the same base name next to it (x.pdf + x.mp3). Run `studio training list-pairs` to see what was found.',
     })
   }
+  return discovery
+}
+
+export async function runTraining(options: TrainingOptions): Promise<TrainingOutcome> {
+  const clock = options.clock ?? (() => new Date())
+  const {emit, attach} = eventEmitter(options, clock)
+  if (!Number.isInteger(options.maxTrials) || options.maxTrials < 1) {
+    throw new InputError(`--max-trials must be a whole number of at least 1, got ${options.maxTrials}`)
+  }
+  // Invalid weights and holdouts fail here, before any work is done.
+  const weights = normalizeWeights(options.weights)
+  const discovery = await discoverOrFail(options.pairsDir, emit)
+  const holdout = {count: options.holdout, ids: options.holdoutIds, seed: options.seed}
+  checkHoldoutRequest(holdout, discovery.pairs.map((p) => p.id))
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
-  log = new EventLog(path.join(runDir, EVENTS_FILE))
-  for (const event of early.splice(0)) log.append(event)
-  const manifestFile = path.join(runDir, 'run.json')
-  const runMeter = new UsageMeter()
-  let manifest: RunManifest = {
+  attach(runDir)
+  const config: RunConfig = {
+    pairs_dir: discovery.root,
+    output_dir: path.resolve(options.outputDir),
+    max_trials: options.maxTrials,
+    mock: options.mock,
+    seed: options.seed,
+    weights,
+    window: options.window,
+    threshold: options.threshold,
+    concurrency: options.concurrency,
+    holdout: options.holdout ?? null,
+    holdout_ids: options.holdoutIds ?? null,
+    refiner: options.refiner ?? 'rule-based',
+  }
+  const manifest: RunManifest = {
     run_id: runId,
     status: 'running',
     pid: process.pid,
@@ -142,281 +182,384 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     started_at: startedAt.toISOString(),
     finished_at: null,
     seed: options.seed,
-    config: {
-      pairs_dir: discovery.root,
-      output_dir: path.resolve(options.outputDir),
-      max_trials: options.maxTrials,
-      mock: options.mock,
-      seed: options.seed,
-      weights,
-      window: options.window,
-      threshold: options.threshold,
-      concurrency: options.concurrency,
-    },
+    config,
+    config_sha256: configHash(config),
+    resumed_at: [],
     providers: {transcriber: options.providers.transcriber.id, language_model: options.providers.languageModel('generate').id},
-    pairs: discovery.pairs.map((p) => ({id: p.id, pdf: p.pdf, mp3: p.mp3, transcript_source: p.sidecar ? (`sidecar-${p.sidecar.format}` as const) : options.providers.transcriber.id === 'mock' ? ('mock' as const) : ('whisper' as const)})),
+    pairs: discovery.pairs.map((p) => ({id: p.id, pdf: p.pdf, mp3: p.mp3, transcript_source: transcriptSource(p, options.providers)})),
     skipped: [],
+    validation_pairs: [],
     error: null,
   }
-  await writeJson(manifestFile, RunManifest, manifest)
+  await writeJson(path.join(runDir, 'run.json'), RunManifest, manifest)
   await updateLatest(options.outputDir, runId)
+  await updateRegistry(options.outputDir)
+  return execute({...options, runDir, config, weights, emit, clock}, manifest, discovery)
+}
 
+/**
+ * Continues a run that did not finish, with its own configuration: completed
+ * units are read back, the rest is computed, and the report is the one an
+ * uninterrupted run would have written.
+ */
+export async function resumeTraining(options: ResumeOptions): Promise<TrainingOutcome> {
+  const clock = options.clock ?? (() => new Date())
+  const runDir = path.resolve(options.runDir)
+  const manifest = await readJsonIfExists(path.join(runDir, 'run.json'), RunManifest)
+  if (!manifest) {
+    throw new InputError(`Cannot resume ${runDir}: it has no run.json`, {path: runDir, hint: 'Pass a run folder such as artifacts/training_output/run-20261123T101500Z.'})
+  }
+  if (manifest.status === 'finished') {
+    throw new InputError(`Run ${manifest.run_id} has already finished: there is nothing to resume`, {
+      path: runDir,
+      hint: 'Start a new run with `studio training run`, or look at this one with `studio training report`.',
+    })
+  }
+  await removeStaleTempFiles(runDir)
+  const {emit, attach} = eventEmitter(options, clock)
+  attach(runDir)
+  emit({type: 'run-resumed', pid: process.pid})
+  const discovery = await discoverOrFail(manifest.config.pairs_dir, emit)
+  const resumed: RunManifest = {
+    ...manifest,
+    status: 'running',
+    pid: process.pid,
+    host: os.hostname(),
+    finished_at: null,
+    error: null,
+    resumed_at: [...manifest.resumed_at, clock().toISOString()],
+  }
+  await writeJson(path.join(runDir, 'run.json'), RunManifest, resumed)
+  await updateRegistry(manifest.config.output_dir)
+  // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
+  return execute({...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock}, resumed, discovery)
+}
+
+/** A process killed between writing a temp file and renaming it leaves the temp file: never the target half-written. */
+async function removeStaleTempFiles(runDir: string): Promise<void> {
+  const names = await readdir(runDir, {recursive: true})
+  await Promise.all(names.filter((name) => /(^|\/)\.[^/]+\.tmp$/.test(name)).map((name) => rm(path.join(runDir, name), {force: true})))
+}
+
+function transcriptSource(pair: PairFiles, providers: Providers): RunManifest['pairs'][number]['transcript_source'] {
+  if (pair.sidecar) return `sidecar-${pair.sidecar.format}`
+  return providers.transcriber.id === 'mock' ? 'mock' : 'whisper'
+}
+
+async function execute(ctx: RunContext, startManifest: RunManifest, discovery: Discovery): Promise<TrainingOutcome> {
+  const {runDir, config, emit, clock} = ctx
+  const manifestFile = path.join(runDir, 'run.json')
+  let manifest = startManifest
   try {
-    const limit = pLimit(options.concurrency)
-    const prepared: PreparedPair[] = []
-    const skipped: Array<{id: string; reason: string}> = []
-    let done = 0
-    emit({type: 'phase', phase: 'ingest', message: `Ingesting and analysing ${discovery.pairs.length} pair(s)`})
-    await Promise.all(
-      discovery.pairs.map((files) =>
-        limit(async () => {
-          options.signal?.throwIfAborted()
-          try {
-            const pairMeter = new UsageMeter()
-            prepared.push(await preparePair(files, runDir, {...options, providers: metered(options.providers, runMeter, pairMeter)}))
-            emit({type: 'pair-analysed', pair: files.id, usage: pairMeter.usage})
-          } catch (error) {
-            if (!(error instanceof StudioError)) throw error
-            skipped.push({id: files.id, reason: describeError(error)})
-            emit({type: 'pair-skipped', pair: files.id, reason: describeError(error)})
-          }
-          done++
-          emit({type: 'progress', phase: 'ingest', done, total: discovery.pairs.length, message: `Ingested and analysed ${done}/${discovery.pairs.length} pairs`, pair: files.id})
-        }),
-      ),
-    )
-    prepared.sort((a, b) => (a.files.id < b.files.id ? -1 : 1))
-    skipped.sort((a, b) => (a.id < b.id ? -1 : 1))
-    manifest = {...manifest, pairs: manifest.pairs.filter((p) => !skipped.some((s) => s.id === p.id)), skipped}
+    const {prepared, skipped} = await ingestAll(ctx, discovery)
+    const validation = selectValidationPairs({count: config.holdout ?? undefined, ids: config.holdout_ids ?? undefined, seed: config.seed}, prepared.map((p) => p.files.id))
+    manifest = {...manifest, pairs: manifest.pairs.filter((p) => !skipped.some((s) => s.id === p.id)), skipped, validation_pairs: validation}
     await writeJson(manifestFile, RunManifest, manifest)
-    if (prepared.length === 0) {
-      throw new InputError(`No usable pair: all ${skipped.length} pair(s) failed to ingest:\n${skipped.map((s) => `  ${s.id}: ${s.reason}`).join('\n')}`, {
-        hint: 'Fix the files named above, then run again.',
-      })
-    }
 
     emit({type: 'phase', phase: 'analyse', message: 'Aggregating reference profiles'})
-    const profile = await writeJson(path.join(runDir, 'aggregate_profile.json'), AggregateProfile, aggregateProfiles(prepared.map((p) => p.analysis)))
+    // The profile the prompt is calibrated toward comes from training pairs only.
+    const train = prepared.filter((p) => !validation.includes(p.files.id))
+    const profile = await writeJson(path.join(runDir, 'aggregate_profile.json'), AggregateProfile, aggregateProfiles(train.map((p) => p.analysis)))
 
-    const trials = await trialLoop(prepared, profile, weights, runDir, options, emit, clock, runMeter)
+    const trials = await trialLoop(ctx, prepared, validation, profile)
 
     emit({type: 'phase', phase: 'report', message: 'Writing the training report'})
-    const totals = trials.results.map((t) => t.mean_losses.total)
-    const best = bestTrialIndex(totals)
-    const finishedAt = clock()
-    const report = await writeJson(path.join(runDir, 'training_report.json'), TrainingReport, {
-      run_id: runId,
-      stop_reason: trials.stopReason,
-      weights,
-      seed: options.seed,
-      pairs: prepared.map((p) => p.files.id),
-      skipped_pairs: skipped,
-      trials: trials.results.map((t) => ({
-        index: t.index,
-        dir: t.dir,
-        prompt_sha256: t.prompt_sha256,
-        mean_losses: t.mean_losses,
-        pairs: t.pairs.map((p) => ({pair_id: p.pair_id, losses: p.losses})),
-      })),
-      best_trial: {index: best, dir: trials.results[best]!.dir, mean_losses: trials.results[best]!.mean_losses, prompt: trials.prompts[best]!},
-      loss_progression: totals,
-      usage: runMeter.usage,
-      started_at: startedAt.toISOString(),
-      finished_at: finishedAt.toISOString(),
-    })
-    manifest = {...manifest, status: 'finished', finished_at: finishedAt.toISOString()}
+    const report = await writeReport(ctx, manifest, prepared, skipped, validation, trials)
+    manifest = {...manifest, status: 'finished', finished_at: report.finished_at}
     await writeJson(manifestFile, RunManifest, manifest)
-    emit({type: 'run-finished', stop_reason: report.stop_reason, best_trial: best, usage: runMeter.usage})
-    await writeHtmlReportSafely(runDir, emit)
-    return {runId, runDir, report}
+    emit({type: 'run-finished', stop_reason: report.stop_reason, best_trial: report.best_trial.index, usage: report.usage})
+    await afterRun(ctx, emit)
+    return {runId: manifest.run_id, runDir, report}
   } catch (error) {
-    if (options.signal?.aborted) {
-      manifest = {...manifest, status: 'interrupted', finished_at: clock().toISOString(), error: 'interrupted by the user'}
-      await writeJson(manifestFile, RunManifest, manifest).catch(() => {})
-      emit({type: 'run-interrupted'})
-      await writeHtmlReportSafely(runDir, emit)
-      throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {path: runDir})
+    const interrupted = ctx.signal?.aborted ?? false
+    manifest = {
+      ...manifest,
+      status: interrupted ? 'interrupted' : 'failed',
+      finished_at: clock().toISOString(),
+      error: interrupted ? 'interrupted by the user' : describeError(error),
     }
-    manifest = {...manifest, status: 'failed', finished_at: clock().toISOString(), error: describeError(error)}
     await writeJson(manifestFile, RunManifest, manifest).catch(() => {})
-    emit({type: 'run-failed', message: describeError(error)})
-    await writeHtmlReportSafely(runDir, emit)
+    emit(interrupted ? {type: 'run-interrupted'} : {type: 'run-failed', message: describeError(error)})
+    await afterRun(ctx, emit)
+    if (interrupted) {
+      throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {
+        path: runDir,
+        hint: `Continue it with \`studio training run --resume ${runDir}\`.`,
+      })
+    }
     throw error
   }
 }
 
-/** The HTML report is a view of files already written: failing to render it must not fail the run. */
-async function writeHtmlReportSafely(runDir: string, emit: (event: NewEvent) => void): Promise<void> {
+/** The HTML report and the registry are views of files already written: failing to update them must not fail the run. */
+async function afterRun(ctx: RunContext, emit: (event: NewEvent) => void): Promise<void> {
   try {
-    await writeHtmlReport(runDir, {host: os.hostname()})
+    await writeHtmlReport(ctx.runDir, {host: os.hostname()})
   } catch (error) {
-    emit({type: 'warning', message: `Could not write the HTML report: ${describeError(error)}. Run \`studio training report ${runDir}\` to retry.`})
+    emit({type: 'warning', message: `Could not write the HTML report: ${describeError(error)}. Run \`studio training report ${ctx.runDir}\` to retry.`})
   }
+  await updateRegistry(ctx.config.output_dir).catch((error: unknown) => emit({type: 'warning', message: `Could not update the run registry: ${describeError(error)}`}))
 }
 
-async function preparePair(files: PairFiles, runDir: string, options: TrainingOptions): Promise<PreparedPair> {
-  const pairDir = path.join(runDir, 'pairs', pairSlug(files.id))
+// ------------------------------------------------------------------ ingest
+
+async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepared: PreparedPair[]; skipped: Array<{id: string; reason: string}>}> {
+  const {emit} = ctx
+  const limit = pLimit(ctx.config.concurrency)
+  const prepared: PreparedPair[] = []
+  const skipped: Array<{id: string; reason: string}> = []
+  let done = 0
+  emit({type: 'phase', phase: 'ingest', message: `Ingesting and analysing ${discovery.pairs.length} pair(s)`})
+  await Promise.all(
+    discovery.pairs.map((files) =>
+      limit(async () => {
+        ctx.signal?.throwIfAborted()
+        try {
+          const {pair, fresh} = await preparePair(ctx, files)
+          prepared.push(pair)
+          // Events carry new calls only, so that adding them up never counts a call twice.
+          if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
+        } catch (error) {
+          if (!(error instanceof StudioError) || error instanceof CorruptFileError) throw error
+          skipped.push({id: files.id, reason: describeError(error)})
+          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error)})
+        }
+        done++
+        emit({type: 'progress', phase: 'ingest', done, total: discovery.pairs.length, message: `Ingested and analysed ${done}/${discovery.pairs.length} pairs`, pair: files.id})
+      }),
+    ),
+  )
+  prepared.sort((a, b) => (a.files.id < b.files.id ? -1 : 1))
+  skipped.sort((a, b) => (a.id < b.id ? -1 : 1))
+  if (prepared.length === 0) {
+    throw new InputError(`No usable pair: all ${skipped.length} pair(s) failed to ingest:\n${skipped.map((s) => `  ${s.id}: ${s.reason}`).join('\n')}`, {
+      hint: 'Fix the files named above, then run again.',
+    })
+  }
+  return {prepared, skipped}
+}
+
+/** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
+async function preparePair(ctx: RunContext, files: PairFiles): Promise<{pair: PreparedPair; fresh: boolean}> {
+  const pairDir = path.join(ctx.runDir, 'pairs', pairSlug(files.id))
   await mkdir(pairDir, {recursive: true})
   const paper = await readPaper(files.pdf)
-  const [durationSeconds, episodeSha] = await Promise.all([audioDurationSeconds(files.mp3), sha256File(files.mp3)])
-  const transcript = files.sidecar
-    ? await readSidecar(files.sidecar.path, files.sidecar.format)
-    : await options.providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, paperText: paper.body, seed: options.seed})
-  await writeJson(path.join(pairDir, 'transcript.json'), Transcript, transcript)
-  await writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)
-  const analysis = await analysePair({pairId: files.id, paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript, seed: options.seed}, options.providers)
-  await writeJson(path.join(pairDir, 'analysis.json'), PairAnalysis, analysis)
+  let analysis = await readJsonIfExists(path.join(pairDir, 'analysis.json'), PairAnalysis)
+  const fresh = analysis === null
+  let transcript: Transcript
+  if (analysis) {
+    // Resuming: the analysis is reused only for the very same paper and episode.
+    const episodeSha = await sha256File(files.mp3)
+    if (analysis.paper.sha256 !== paper.sha256 || analysis.episode.sha256 !== episodeSha) {
+      throw new InputError(`${files.id}: the paper or episode changed since this run analysed it`, {
+        path: files.pdf,
+        hint: 'Start a new run: a resumed run must see the same files as the run it continues.',
+      })
+    }
+    transcript = await readJson(path.join(pairDir, 'transcript.json'), Transcript)
+  } else {
+    const [durationSeconds, episodeSha] = await Promise.all([audioDurationSeconds(files.mp3), sha256File(files.mp3)])
+    transcript = files.sidecar
+      ? await readSidecar(files.sidecar.path, files.sidecar.format)
+      : await ctx.providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, paperText: paper.body, seed: ctx.config.seed})
+    await writeJson(path.join(pairDir, 'transcript.json'), Transcript, transcript)
+    await writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)
+    const meter = new UsageMeter()
+    const analysed = await analysePair(
+      {pairId: files.id, paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript, seed: ctx.config.seed},
+      metered(ctx.providers, meter),
+    )
+    analysis = await writeJson(path.join(pairDir, 'analysis.json'), PairAnalysis, {...analysed, usage: meter.usage})
+  }
   // Never silently truncated: a long paper is condensed (analysis.json's long_paper says so).
   const budget = Math.min(DEFAULT_TOKEN_BUDGETS.generate, DEFAULT_TOKEN_BUDGETS.judge)
   const paperText = analysis.long_paper?.condensed_for_generation ? condenseForGeneration(paper.body, analysis.concepts, budget) : paper.body
-  return {files, paper, analysis, referenceText: transcript.segments.map((s) => s.text).join('\n'), paperText}
+  return {pair: {files, paper, analysis, referenceText: transcript.segments.map((s) => s.text).join('\n'), paperText}, fresh}
 }
 
-async function trialLoop(
-  pairs: PreparedPair[],
-  profile: AggregateProfile,
-  weights: Weights,
-  runDir: string,
-  options: TrainingOptions,
-  emit: (event: NewEvent) => void,
-  clock: () => Date,
-  runMeter: UsageMeter,
-): Promise<{results: TrialResults[]; prompts: PromptSpec[]; stopReason: StopReason}> {
-  const results: TrialResults[] = []
-  const prompts: PromptSpec[] = []
-  let prompt = initialPrompt(profile)
-  let changes = ['initial prompt, built from the aggregate reference profile']
-  let stopReason: StopReason = 'max_trials'
-  const limit = pLimit(options.concurrency)
+// -------------------------------------------------------------- trial loop
 
-  for (let index = 0; index < options.maxTrials; index++) {
-    options.signal?.throwIfAborted()
+interface Trials {
+  results: TrialResults[]
+  prompts: TrialPromptFile[]
+  stopReason: StopReason
+}
+
+/** The series the best trial is chosen by, and convergence judged on: validation when there is one. */
+function selectionTotals(results: TrialResults[]): number[] {
+  return results.map((t) => (t.validation_mean_losses ?? t.mean_losses).total)
+}
+
+async function existingTrialDirs(runDir: string): Promise<Map<number, string>> {
+  const dirs = new Map<number, string>()
+  for (const name of await readdir(runDir)) {
+    const match = /^trial_(\d{3,})_/.exec(name)
+    if (match) dirs.set(Number(match[1]), name)
+  }
+  return dirs
+}
+
+async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: string[], profile: AggregateProfile): Promise<Trials> {
+  const {config, emit, clock, runDir} = ctx
+  const results: TrialResults[] = []
+  const prompts: TrialPromptFile[] = []
+  const existing = await existingTrialDirs(runDir)
+  let next: {prompt: PromptSpec; changes: string[]; usage: UsageSummary} = {
+    prompt: initialPrompt(profile),
+    changes: ['initial prompt, built from the aggregate reference profile'],
+    usage: emptyUsage(),
+  }
+  let stopReason: StopReason = 'max_trials'
+  const limit = pLimit(config.concurrency)
+
+  for (let index = 0; index < config.max_trials; index++) {
+    ctx.signal?.throwIfAborted()
     const started = clock()
-    const dir = `trial_${String(index).padStart(3, '0')}_${compactTimestamp(started)}`
+    const dir = existing.get(index) ?? `trial_${String(index).padStart(3, '0')}_${compactTimestamp(started)}`
     const trialDir = path.join(runDir, dir)
-    await mkdir(trialDir)
-    const sha = promptHash(prompt)
-    await writeJson(path.join(trialDir, 'prompt.json'), TrialPromptFile, {index, sha256: sha, prompt, changes, rendered: renderPrompt(prompt)})
+    if (!existing.has(index)) await mkdir(trialDir)
+    const promptFile = await loadOrWritePrompt(trialDir, index, next)
+    prompts.push(promptFile)
     // Trials are numbered from 0, as their folders are; "(2 of 5)" gives the count.
-    const trialName = `Trial ${index} (${index + 1} of ${options.maxTrials})`
+    const trialName = `Trial ${index} (${index + 1} of ${config.max_trials})`
     emit({type: 'phase', phase: 'trials', message: trialName})
 
-    const trialMeter = new UsageMeter()
-    let done = 0
-    const scored = await Promise.all(
-      pairs.map((pair) =>
-        limit(async () => {
-          options.signal?.throwIfAborted()
-          const pairMeter = new UsageMeter()
-          const providers = metered(options.providers, runMeter, trialMeter, pairMeter)
-          const result = await scorePair(pair, prompt, weights, trialDir, options.seed, providers)
-          emit({type: 'pair-scored', trial: index, pair: pair.files.id, losses: result.losses, usage: pairMeter.usage})
-          done++
-          emit({type: 'progress', phase: 'trials', done, total: pairs.length, message: `${trialName}: scored ${done}/${pairs.length} pairs`, trial: index, pair: pair.files.id})
-          return result
-        }),
-      ),
-    )
-    const meanLosses = meanBreakdown(scored.map((s) => s.losses))
-    const trial = await writeJson(path.join(trialDir, 'results.json'), TrialResults, {
-      index,
-      dir,
-      started_at: started.toISOString(),
-      finished_at: clock().toISOString(),
-      prompt_sha256: sha,
-      mean_losses: meanLosses,
-      pairs: scored,
-      usage: trialMeter.usage,
-    })
+    let trial = await readJsonIfExists(path.join(trialDir, 'results.json'), TrialResults)
+    if (!trial) {
+      let done = 0
+      const scored = await Promise.all(
+        pairs.map((pair) =>
+          limit(async () => {
+            ctx.signal?.throwIfAborted()
+            const result = await scoreOrReuse(ctx, pair, promptFile.prompt, trialDir, validation.includes(pair.files.id) ? 'validation' : 'train')
+            if (result.fresh) emit({type: 'pair-scored', trial: index, pair: pair.files.id, losses: result.value.losses, usage: result.value.usage})
+            done++
+            emit({type: 'progress', phase: 'trials', done, total: pairs.length, message: `${trialName}: scored ${done}/${pairs.length} pairs`, trial: index, pair: pair.files.id})
+            return result.value
+          }),
+        ),
+      )
+      const trainResults = scored.filter((p) => p.split === 'train')
+      const validationResults = scored.filter((p) => p.split === 'validation')
+      trial = await writeJson(path.join(trialDir, 'results.json'), TrialResults, {
+        index,
+        dir,
+        started_at: started.toISOString(),
+        finished_at: clock().toISOString(),
+        prompt_sha256: promptFile.sha256,
+        mean_losses: meanBreakdown(trainResults.map((s) => s.losses)),
+        validation_mean_losses: validationResults.length ? meanBreakdown(validationResults.map((s) => s.losses)) : null,
+        pairs: scored,
+        usage: mergeUsage(...scored.map((s) => s.usage)),
+      })
+      emit({type: 'trial-finished', trial: index, mean_losses: trial.mean_losses, changes: promptFile.changes, usage: trial.usage})
+    }
     results.push(trial)
-    prompts.push(prompt)
-    emit({type: 'trial-finished', trial: index, mean_losses: meanLosses, changes, usage: trialMeter.usage})
 
-    if (hasConverged(results.map((r) => r.mean_losses.total), {window: options.window, threshold: options.threshold})) {
+    if (hasConverged(selectionTotals(results), {window: config.window, threshold: config.threshold})) {
       stopReason = 'converged'
       break
     }
-    if (index + 1 < options.maxTrials) ({prompt, changes} = refineRuleBased(prompt, profile, trial))
+    if (index + 1 < config.max_trials) next = await refineFromTrial(ctx, promptFile.prompt, profile, trial, results, prompts)
   }
   return {results, prompts, stopReason}
 }
 
-async function scorePair(
-  pair: PreparedPair,
+/** The prompt of a trial: from its prompt.json when resuming, else the one the refiner proposed. */
+async function loadOrWritePrompt(trialDir: string, index: number, next: {prompt: PromptSpec; changes: string[]; usage: UsageSummary}): Promise<TrialPromptFile> {
+  const file = path.join(trialDir, 'prompt.json')
+  const stored = await readJsonIfExists(file, TrialPromptFile)
+  if (stored) {
+    // Deterministic refinement gives the same prompt again; if not, the stored one is what was scored.
+    return stored
+  }
+  return writeJson(file, TrialPromptFile, {index, sha256: promptHash(next.prompt), prompt: next.prompt, changes: next.changes, rendered: renderPrompt(next.prompt), usage: next.usage})
+}
+
+async function scoreOrReuse(ctx: RunContext, pair: PreparedPair, prompt: PromptSpec, trialDir: string, split: 'train' | 'validation'): Promise<{value: PairTrialResult; fresh: boolean}> {
+  const file = path.join(trialDir, `${pairSlug(pair.files.id)}_result.json`)
+  const stored = await readJsonIfExists(file, PairTrialResult)
+  if (stored) return {value: stored, fresh: false}
+  const meter = new UsageMeter()
+  const result = await scorePair(pair, prompt, ctx.weights, trialDir, ctx.config.seed, metered(ctx.providers, meter), split)
+  return {value: await writeJson(file, PairTrialResult, {...result, usage: meter.usage}), fresh: true}
+}
+
+async function refineFromTrial(
+  ctx: RunContext,
   prompt: PromptSpec,
-  weights: Weights,
-  trialDir: string,
-  seed: number,
-  providers: Providers,
-): Promise<PairTrialResult> {
-  const {analysis, paper} = pair
-  const title = paper.title
-  const script = (
-    await providers.languageModel('generate').structured({
-      role: 'generate',
-      messages: generatorMessages(prompt, title, pair.paperText, analysis.concepts),
-      schema: ScriptAnswer,
-      task: {kind: 'generate-script', prompt, title, paper: pair.paperText, concepts: analysis.concepts},
-      seed,
-    })
-  ).value
-  const scriptFile = `${pairSlug(pair.files.id)}_script.txt`
-  await writeFileAtomic(path.join(trialDir, scriptFile), renderScriptText(script))
+  profile: AggregateProfile,
+  trial: TrialResults,
+  results: TrialResults[],
+  prompts: TrialPromptFile[],
+): Promise<{prompt: PromptSpec; changes: string[]; usage: UsageSummary}> {
+  // The refiner sees training pairs only: validation results never leave this function.
+  const trainOnly: TrialResults = {...trial, pairs: trial.pairs.filter((p) => p.split === 'train'), validation_mean_losses: null}
+  const history = buildHistory(results.map((r, i) => ({index: r.index, sha256: r.prompt_sha256, prompt: prompts[i]!.prompt, mean_losses: r.mean_losses})))
+  const meter = new UsageMeter()
+  const providers = metered(ctx.providers, meter)
+  const refined = await refine({
+    prompt,
+    profile,
+    trial: trainOnly,
+    history,
+    mode: ctx.config.refiner,
+    model: providers.languageModel('refine'),
+    seed: ctx.config.seed,
+  })
+  return {prompt: refined.prompt, changes: refined.changes, usage: meter.usage}
+}
 
-  const judge = (
-    await providers.languageModel('judge').structured({
-      role: 'judge',
-      messages: judgeMessages(script, pair.paperText, analysis.concepts, analysis.style),
-      schema: JudgeAnswer,
-      task: {kind: 'judge', script, paper: pair.paperText, concepts: analysis.concepts, reference_style: analysis.style},
-      seed,
-    })
-  ).value
+// ------------------------------------------------------------------ report
 
-  const generatedSegments = script.segments.map((s) => ({label: s.label, words: s.lines.reduce((n, l) => n + countWords(l.text), 0)}))
-  const generatedWords = generatedSegments.reduce((n, s) => n + s.words, 0)
-  const referenceWpm = analysis.style.words_per_minute
-  const generatedSeconds = referenceWpm > 0 ? (generatedWords / referenceWpm) * 60 : 0
-  const referenceSeconds = analysis.episode.duration_seconds
-
-  // Only the paper's own concepts count, whatever else a judge may list.
-  const claimed = new Set(judge.concepts_explained.map((t) => t.trim().toLowerCase()))
-  const explained = analysis.concepts.filter((c) => claimed.has(c.term.toLowerCase())).map((c) => c.term)
-  const missed = analysis.concepts.filter((c) => !claimed.has(c.term.toLowerCase())).map((c) => c.term)
-
-  const prediction = script.segments.flatMap((s) => s.lines.map((l) => l.text)).join('\n')
-  const rouge = rougeScores(pair.referenceText, prediction, {stem: true})
-  const scriptStyle = styleProfile(script.segments.flatMap((s) => s.lines), generatedSeconds)
-  const losses = {
-    duration: durationLoss(generatedSeconds, referenceSeconds),
-    // A paper without key concepts has nothing to miss.
-    coverage: analysis.concepts.length ? coverageLoss(explained.length, analysis.concepts.length) : 0,
-    structure: structureLoss(generatedSegments, analysis.segments.map((s) => ({label: s.label, words: s.words}))),
-    quality: qualityLoss(judge),
-    rouge: rougeLossFromScores(rouge),
-  }
-  return {
-    pair_id: pair.files.id,
-    status: 'ok',
-    script_file: scriptFile,
-    losses: {...losses, total: totalLoss(losses, weights)},
-    details: {
-      generated_words: generatedWords,
-      generated_seconds: generatedSeconds,
-      reference_seconds: referenceSeconds,
-      reference_words_per_minute: referenceWpm,
-      concepts_total: analysis.concepts.length,
-      concepts_explained: explained,
-      concepts_missed: missed,
-      generated_sequence: collapse(generatedSegments.map((s) => s.label)),
-      reference_sequence: analysis.structure.sequence,
-      generated_word_shares: shares(generatedSegments, (i) => generatedSegments[i]!.words),
-      generated_questions_per_minute: scriptStyle.questions_per_minute,
-      generated_mean_sentence_words: scriptStyle.mean_sentence_words,
-      judge: {engagement: judge.engagement, clarity: judge.clarity, accuracy: judge.accuracy, weakest_dimension_reason: judge.weakest_dimension_reason},
-      rouge: {rouge1: rouge.rouge1.fmeasure, rouge2: rouge.rouge2.fmeasure, rougeL: rouge.rougeL.fmeasure},
+async function writeReport(
+  ctx: RunContext,
+  manifest: RunManifest,
+  prepared: PreparedPair[],
+  skipped: Array<{id: string; reason: string}>,
+  validation: string[],
+  trials: Trials,
+): Promise<TrainingReport> {
+  const {runDir, config} = ctx
+  const best = bestTrialIndex(selectionTotals(trials.results))
+  const bestTrial = trials.results[best]!
+  const bestPrompt = trials.prompts[best]!
+  await writeFileAtomic(
+    path.join(runDir, CALIBRATED_PROMPT_FILE),
+    renderCalibratedPrompt(bestPrompt.prompt, {run_id: manifest.run_id, trial: best, mean_total_loss: (bestTrial.validation_mean_losses ?? bestTrial.mean_losses).total}),
+  )
+  const usage = mergeUsage(...prepared.map((p) => p.analysis.usage), ...trials.results.map((t) => t.usage), ...trials.prompts.map((p) => p.usage))
+  return writeJson(path.join(runDir, 'training_report.json'), TrainingReport, {
+    run_id: manifest.run_id,
+    stop_reason: trials.stopReason,
+    weights: ctx.weights,
+    seed: config.seed,
+    pairs: prepared.map((p) => p.files.id),
+    skipped_pairs: skipped,
+    validation_pairs: validation,
+    trials: trials.results.map((t) => ({
+      index: t.index,
+      dir: t.dir,
+      prompt_sha256: t.prompt_sha256,
+      mean_losses: t.mean_losses,
+      validation_mean_losses: t.validation_mean_losses,
+      pairs: t.pairs.map((p) => ({pair_id: p.pair_id, split: p.split, losses: p.losses})),
+    })),
+    best_trial: {
+      index: best,
+      dir: bestTrial.dir,
+      selected_by: validation.length ? 'validation' : 'train',
+      mean_losses: bestTrial.mean_losses,
+      validation_mean_losses: bestTrial.validation_mean_losses,
+      prompt: bestPrompt.prompt,
     },
-  }
+    loss_progression: trials.results.map((t) => t.mean_losses.total),
+    validation_progression: validation.length ? trials.results.map((t) => t.validation_mean_losses!.total) : null,
+    calibrated_prompt: CALIBRATED_PROMPT_FILE,
+    usage,
+    started_at: manifest.started_at,
+    finished_at: ctx.clock().toISOString(),
+  })
 }
 
 function meanBreakdown(items: LossBreakdown[]): LossBreakdown {

@@ -77,7 +77,9 @@ describe('studio training run --mock on the bundled pairs', () => {
     expect(trialDirs[0]).toMatch(/^trial_000_\d{8}T\d{6}/)
     for (const dir of trialDirs) {
       const files = (await readdir(path.join(runDir, dir))).sort()
-      expect(files).toEqual(['prompt.json', 'results.json', ...EXAMPLE_IDS.map((id) => `${id}_script.txt`)].sort())
+      expect(files).toEqual(
+        ['prompt.json', 'results.json', ...EXAMPLE_IDS.flatMap((id) => [`${id}_script.txt`, `${id}_result.json`])].sort(),
+      )
       TrialResults.parse(await readJsonFile(path.join(runDir, dir, 'results.json')))
       TrialPromptFile.parse(await readJsonFile(path.join(runDir, dir, 'prompt.json')))
       const script = await readFile(path.join(runDir, dir, `${EXAMPLE_IDS[0]}_script.txt`), 'utf8')

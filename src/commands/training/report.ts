@@ -12,7 +12,7 @@ interface ReportSummary {
   run_id: string
   state: string
   html: string
-  trials: Array<{index: number; mean_losses: Record<string, number>}>
+  trials: Array<{index: number; mean_losses: Record<string, number>; validation_mean_losses: Record<string, number> | null}>
   best_trial: number | null
 }
 
@@ -41,7 +41,7 @@ Works on finished runs and on runs still going or interrupted (with the trials c
     const runDir = await resolveRunDir(args.run_dir, flags['output-dir'])
     const {view, file} = await writeHtmlReport(runDir, {host: os.hostname()})
     const best = view.bestTrial === null ? null : view.trials[view.bestTrial]!.results.index
-    const trials = view.trials.map((t) => ({index: t.results.index, mean_losses: t.results.mean_losses}))
+    const trials = view.trials.map((t) => ({index: t.results.index, mean_losses: t.results.mean_losses, validation_mean_losses: t.results.validation_mean_losses}))
     if (!this.jsonEnabled()) {
       this.log(`Run ${view.manifest.run_id} (${view.state})`)
       this.log('')

@@ -1,6 +1,6 @@
 import path from 'node:path'
 
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {createProgressReporter} from '../../cli/progress.js'
@@ -28,7 +28,13 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     {description: 'Train offline on the bundled example pairs', command: '<%= config.bin %> <%= command.id %> --mock --max-trials 3'},
     {description: 'Weight duration and ROUGE more heavily', command: '<%= config.bin %> <%= command.id %> --mock --weights duration=0.4,rouge=0.2'},
     {description: 'Machine-readable report on stdout, progress on stderr', command: '<%= config.bin %> <%= command.id %> --mock --json > report.json'},
+    {description: 'Hold one pair out of refinement and choose the best trial on it', command: '<%= config.bin %> <%= command.id %> --mock --holdout 1'},
+    {description: 'Continue the latest run after Ctrl-C or a crash', command: '<%= config.bin %> <%= command.id %> --mock --resume'},
   ]
+
+  static override args = {
+    run_dir: Args.directory({description: 'With --resume: the run folder to continue (default: <output-dir>/latest)', required: false}),
+  }
 
   static override flags = {
     'pairs-dir': Flags.directory({description: 'Folder that holds the pairs (searched recursively)', default: 'artifacts/training_data'}),
@@ -42,10 +48,25 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     window: Flags.integer({description: 'Convergence window w: compare the mean of the last w trials with the w before', default: 2, min: 1}),
     threshold: Flags.string({description: 'Converged when the relative improvement between windows is below this', default: '0.05'}),
     concurrency: Flags.integer({description: 'Pairs processed at the same time', default: 4, min: 1}),
+    holdout: Flags.integer({description: 'Hold this many pairs (drawn with --seed) out of refinement; the best trial is chosen on them', min: 1, exclusive: ['holdout-ids']}),
+    'holdout-ids': Flags.string({description: 'Hold these pairs (comma-separated ids) out of refinement', exclusive: ['holdout']}),
+    refiner: Flags.string({
+      description:
+        'How the next prompt is proposed: rule-based (numeric targets move toward the reference profile) or rule-based+llm (a language model then rewrites tone, roles and instructions from the prompt history and the worst pairs)',
+      options: ['rule-based', 'rule-based+llm'],
+      default: 'rule-based',
+    }),
+    resume: Flags.boolean({
+      description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
+      default: false,
+    }),
   }
 
   public async run(): Promise<TrainingReport> {
-    const {flags} = await this.parse(Run)
+    const {args, flags} = await this.parse(Run)
+    if (args.run_dir && !flags.resume) {
+      throw new InputError(`Unexpected argument ${args.run_dir}: a run folder is only taken with --resume`, {hint: 'To continue a run: studio training run --mock --resume RUN_DIR.'})
+    }
     const threshold = Number(flags.threshold)
     if (!Number.isFinite(threshold) || threshold < 0) {
       throw new InputError(`--threshold must be a number >= 0, got "${flags.threshold}"`, {hint: 'For example --threshold 0.05 stops when the loss improves by less than 5%.'})
@@ -56,10 +77,11 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       })
     }
     // The trainer and its dependencies (pdf-parse, music-metadata) load only when a run starts.
-    const [{runTraining}, {parseWeights}, {mockProviders}] = await Promise.all([
+    const [{runTraining, resumeTraining}, {parseWeights}, {mockProviders}, {resolveRunDir}] = await Promise.all([
       import('../../training/trainer.js'),
       import('../../training/loss/index.js'),
       import('../../providers/mock/index.js'),
+      import('../../training/report/status.js'),
     ])
     let weights
     try {
@@ -79,9 +101,18 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    const common = {
+      providers: mockProviders(),
+      toolVersion: this.config.version,
+      onEvent: (event: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(event),
+      signal: stop.signal,
+    }
     let outcome
     try {
-      outcome = await runTraining({
+      outcome = flags.resume
+        ? await resumeTraining({...common, runDir: await resolveRunDir(args.run_dir, flags['output-dir'])})
+        : await runTraining({
+        ...common,
         pairsDir: flags['pairs-dir'],
         outputDir: flags['output-dir'],
         maxTrials: flags['max-trials'],
@@ -91,10 +122,9 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
         threshold,
         concurrency: flags.concurrency,
         mock: flags.mock,
-        providers: mockProviders(),
-        toolVersion: this.config.version,
-        onEvent: (event) => progress.onEvent(event),
-        signal: stop.signal,
+        holdout: flags.holdout,
+        holdoutIds: flags['holdout-ids']?.split(',').map((id) => id.trim()).filter(Boolean),
+        refiner: flags.refiner as 'rule-based' | 'rule-based+llm',
       })
     } catch (error) {
       progress.stop(true)
@@ -112,13 +142,15 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     this.log('')
     this.log(renderTrialTable(report.trials, report.best_trial.index))
     this.log('')
-    const first = report.trials[0]!.mean_losses.total
-    const best = report.best_trial.mean_losses.total
+    const series = (t: TrainingReport['trials'][number]) => (t.validation_mean_losses ?? t.mean_losses).total
+    const first = series(report.trials[0]!)
+    const best = series(report.trials[report.best_trial.index]!)
     const change = first > 0 ? ((first - best) / first) * 100 : 0
-    this.log(`Best trial: ${report.best_trial.index} (mean total loss ${best.toFixed(4)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`)
+    const by = report.best_trial.selected_by === 'validation' ? `validation loss (${report.validation_pairs.join(', ')})` : 'mean total loss'
+    this.log(`Best trial: ${report.best_trial.index} (${by} ${best.toFixed(4)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`)
     if (report.skipped_pairs.length) this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
     this.log(`Usage: ${formatUsage(report.usage.total)}`)
-    this.log(`Calibrated prompt: ${path.join(runDir, report.best_trial.dir, 'prompt.json')}`)
+    this.log(`Calibrated prompt: ${path.join(runDir, report.calibrated_prompt)} (use it with \`studio generate PAPER --mock\`)`)
     this.log(`Report: ${path.join(runDir, 'training_report.json')}`)
     this.log(`HTML report: ${path.join(runDir, 'training_report.html')}`)
   }

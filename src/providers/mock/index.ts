@@ -30,6 +30,10 @@ class MockLanguageModel implements LanguageModel {
       case 'judge':
         answer = judgeScript(task.script, task.paper, task.concepts, task.reference_style)
         break
+      case 'refine':
+        // No language to rewrite offline: the mock accepts the rule-based proposal as is.
+        answer = {prompt: task.proposal, changes: task.proposal_changes}
+        break
     }
     // The same validation a real answer gets: the mock cannot hand the trainer a malformed value.
     const value = request.schema.parse(answer)

@@ -25,7 +25,8 @@ export interface RunStatus {
   trials_done: number
   pairs: number
   skipped: Array<{id: string; reason: string}>
-  trials: Array<{index: number; mean_losses: LossBreakdown}>
+  trials: Array<{index: number; mean_losses: LossBreakdown; validation_mean_losses: LossBreakdown | null}>
+  /** `total` is the validation total when the run has validation pairs. */
   best_trial: {index: number; total: number} | null
   stop_reason: string | null
   error: string | null
@@ -59,8 +60,8 @@ export function describeRun(view: RunView, now: Date): RunStatus {
     trials_done: view.trials.length,
     pairs: manifest.pairs.length,
     skipped: manifest.skipped,
-    trials: view.trials.map((t) => ({index: t.results.index, mean_losses: t.results.mean_losses})),
-    best_trial: best ? {index: best.index, total: best.mean_losses.total} : null,
+    trials: view.trials.map((t) => ({index: t.results.index, mean_losses: t.results.mean_losses, validation_mean_losses: t.results.validation_mean_losses})),
+    best_trial: best ? {index: best.index, total: (best.validation_mean_losses ?? best.mean_losses).total} : null,
     stop_reason: view.report?.stop_reason ?? null,
     error: view.state === 'interrupted' && !manifest.error ? 'the process that ran it is gone (killed or crashed)' : manifest.error,
     usage: view.usage,

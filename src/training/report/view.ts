@@ -38,7 +38,7 @@ export interface RunView {
   report: TrainingReport | null
   /** Complete trials (those with results.json), in order. */
   trials: TrialView[]
-  /** Index into `trials` of the lowest mean total loss (ties: the earlier), or null before any trial. */
+  /** Index into `trials` of the lowest mean total loss, validation when there is one (ties: the earlier); null before any trial. */
   bestTrial: number | null
   aggregate: AggregateProfile | null
   /** Pair analyses by pair id. */
@@ -88,8 +88,10 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
     ...events.flatMap((e) => (e.type === 'pair-analysed' || e.type === 'pair-scored' ? [e.usage] : [])),
   )
   let bestTrial: number | null = null
+  // Chosen as the trainer chooses: by validation loss when the run has validation pairs.
+  const selection = (t: TrialView) => (t.results.validation_mean_losses ?? t.results.mean_losses).total
   trials.forEach((t, i) => {
-    if (bestTrial === null || t.results.mean_losses.total < trials[bestTrial]!.results.mean_losses.total) bestTrial = i
+    if (bestTrial === null || selection(t) < selection(trials[bestTrial]!)) bestTrial = i
   })
   const state: RunState = manifest.status === 'running' && !processAlive(manifest, options.host) ? 'interrupted' : manifest.status
   return {

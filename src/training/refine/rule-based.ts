@@ -4,8 +4,8 @@
  * proportional correction of one measured error, so a generator that is biased
  * (always 10% short, say) is corrected in one step and then left alone.
  */
-import type {AggregateProfile, PromptSpec, TrialResults} from './schemas.js'
-import {mean, round} from './text.js'
+import type {AggregateProfile, PromptSpec, TrialResults} from '../schemas.js'
+import {mean, round} from '../text.js'
 
 export interface Refinement {
   prompt: PromptSpec

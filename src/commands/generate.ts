@@ -1,0 +1,134 @@
+import path from 'node:path'
+
+import {Args, Flags} from '@oclif/core'
+
+import {StudioCommand} from '../cli/base-command.js'
+import {formatUsage} from '../cli/summary.js'
+import {InputError} from '../training/errors.js'
+import type {KeyConcept, Script, UsageSummary} from '../training/schemas.js'
+
+/** The same default as `studio training run --seed`. */
+const DEFAULT_SEED = 42
+
+export interface GenerateResult {
+  paper: string
+  title: string
+  run_dir: string
+  prompt_file: string
+  concepts: KeyConcept[]
+  script: Script
+  text: string
+  words: number
+  estimated_minutes: number
+  usage: UsageSummary
+  out: string | null
+}
+
+export default class Generate extends StudioCommand {
+  static override summary = 'Write a podcast script for a new paper with a calibrated prompt'
+  static override description = `Uses what a training run produced: the calibrated prompt in <run-dir>/calibrated_prompt.md, the same text you can paste into any chat. studio finds the paper's key concepts as training does (the concepts role), fills the prompt's {{paper_title}}, {{key_concepts}} and {{paper_text}} with them, and asks the generate role for the script.
+
+The paper may be a .pdf, .docx, .txt or .md file; a paper longer than the generate role's token budget is condensed, never cut off. --prompt takes a run folder (default: the latest run in --output-dir); a run without calibrated_prompt.md uses the best prompt in its training_report.json.
+
+The script goes to stdout (a summary goes to stderr), or to --out FILE. With --json, stdout carries one JSON object: paper, title, run_dir, prompt_file, concepts, script, text, words, estimated_minutes, usage, out.
+
+--mock is required in this version (offline, deterministic: no keys, no network); --tts (audio) is not available yet.`
+
+  static override examples = [
+    {description: "Script for a new paper with the latest run's calibrated prompt", command: '<%= config.bin %> <%= command.id %> paper.pdf --mock'},
+    {description: 'With the prompt of a given run, written to a file', command: '<%= config.bin %> <%= command.id %> paper.pdf --mock --prompt artifacts/training_output/run-20261123T101500Z --out script.txt'},
+    {description: 'Script, concepts and usage as JSON', command: '<%= config.bin %> <%= command.id %> paper.docx --mock --json > script.json'},
+  ]
+
+  static override args = {
+    paper: Args.file({description: 'The paper to write a script about (.pdf, .docx, .txt or .md)', required: true}),
+  }
+
+  static override flags = {
+    prompt: Flags.directory({
+      description: "Run folder whose calibrated prompt to use (default: <output-dir>/latest, the latest run's best prompt)",
+      helpValue: 'RUN_DIR',
+    }),
+    'output-dir': Flags.directory({description: 'Where run folders are created; used to find the latest run', default: 'artifacts/training_output'}),
+    out: Flags.file({description: 'Write the script to this file (atomically) instead of stdout', helpValue: 'FILE'}),
+    mock: Flags.boolean({description: 'Use the offline deterministic provider (no keys, no network); required in this version', default: false}),
+    seed: Flags.integer({description: 'Seed for the concepts and generate calls and for the mock', default: DEFAULT_SEED}),
+    tts: Flags.boolean({description: 'Also synthesise audio (needs the OpenAI TTS provider: not available in this version)', default: false}),
+  }
+
+  public async run(): Promise<GenerateResult> {
+    const {args, flags} = await this.parse(Generate)
+    if (flags.tts) {
+      throw new InputError('Audio (--tts) needs the real OpenAI TTS provider, which is not available in this version of studio', {
+        hint: 'Run without --tts to get the script as text; read it aloud or feed it to a text-to-speech tool of your choice.',
+      })
+    }
+    if (!flags.mock) {
+      throw new InputError('Real providers (OpenAI Whisper, Claude) are not available in this version of studio', {
+        hint: 'Run with --mock to generate offline with the deterministic provider.',
+      })
+    }
+    // The generator and its dependencies (pdf-parse, mammoth, the mock) load only when a script is made.
+    const [{resolveRunDir}, {generateScriptForPaper}, {mockProviders}, {writeFileAtomic}, {countWords, round}] = await Promise.all([
+      import('../training/report/status.js'),
+      import('../training/generate.js'),
+      import('../providers/mock/index.js'),
+      import('../training/store.js'),
+      import('../training/text.js'),
+    ])
+    const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
+    const generated = await generateScriptForPaper({paperPath: args.paper, runDir, providers: mockProviders(), seed: flags.seed})
+    const words = generated.script.segments.reduce((n, s) => n + s.lines.reduce((m, l) => m + countWords(l.text), 0), 0)
+    const minutes = round(words / generated.prompt.style.words_per_minute, 2)
+
+    let out: string | null = null
+    if (flags.out !== undefined) {
+      out = path.resolve(flags.out)
+      await writeScript(out, generated.text, writeFileAtomic)
+    }
+    const result: GenerateResult = {
+      paper: path.resolve(args.paper),
+      title: generated.title,
+      run_dir: runDir,
+      prompt_file: generated.prompt_source,
+      concepts: generated.concepts,
+      script: generated.script,
+      text: generated.text,
+      words,
+      estimated_minutes: minutes,
+      usage: generated.usage,
+      out,
+    }
+    if (!this.jsonEnabled()) {
+      const summary = [
+        `Script for "${generated.title}": ${words} words, about ${minutes.toFixed(1)} min, ${generated.script.segments.length} segments (${generated.script.segments.map((s) => s.label).join(', ')})`,
+        `Prompt: ${generated.prompt_source}`,
+        `Usage: ${formatUsage(generated.usage.total)}`,
+      ]
+      if (out === null) {
+        // stdout carries the script alone, so that it can be piped or redirected.
+        process.stdout.write(generated.text)
+        process.stderr.write(`\n${summary.join('\n')}\n`)
+      } else {
+        for (const line of summary) this.log(line)
+        this.log(`Wrote ${out}`)
+      }
+    }
+    return result
+  }
+}
+
+async function writeScript(file: string, text: string, writeFileAtomic: (file: string, content: string) => Promise<void>): Promise<void> {
+  const {mkdir} = await import('node:fs/promises')
+  try {
+    await mkdir(path.dirname(file), {recursive: true})
+    await writeFileAtomic(file, text)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new InputError(`Cannot write the script to ${file}: ${code ?? String(error)}`, {
+      path: file,
+      hint: code === 'EISDIR' ? 'Give a file name, not a folder, to --out.' : 'Check that the folder is writable, or choose another --out file.',
+      cause: error,
+    })
+  }
+}

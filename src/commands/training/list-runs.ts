@@ -1,0 +1,42 @@
+import {Flags} from '@oclif/core'
+
+import {StudioCommand} from '../../cli/base-command.js'
+import {renderTable} from '../../cli/table.js'
+import {updateRegistry} from '../../training/registry.js'
+import type {Registry} from '../../training/schemas.js'
+
+export default class ListRuns extends StudioCommand {
+  static override summary = 'List every training run in the output folder'
+  static override description = `Prints <output-dir>/registry.json, rebuilt from the run folders first so that it is current: each run's id, start, status, pairs (and validation pairs), best trial with its training and validation loss, stop reason and the path of its calibrated prompt. Runs with the same config hash used the same settings and can be compared.`
+
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json | jq ".runs[-1].calibrated_prompt"']
+
+  static override flags = {
+    'output-dir': Flags.directory({description: 'Where run folders are created', default: 'artifacts/training_output'}),
+  }
+
+  public async run(): Promise<Registry> {
+    const {flags} = await this.parse(ListRuns)
+    const registry = await updateRegistry(flags['output-dir'])
+    if (!this.jsonEnabled()) {
+      if (registry.runs.length === 0) {
+        this.log(`No runs in ${flags['output-dir']} yet: start one with \`studio training run --mock\`.`)
+      } else {
+        const f = (v: number | null) => (v === null ? '-' : v.toFixed(4))
+        const rows = registry.runs.map((r) => [
+          r.run_id,
+          r.started_at.replace('T', ' ').slice(0, 19),
+          r.status,
+          r.validation_pairs ? `${r.pairs} (${r.validation_pairs} val)` : String(r.pairs),
+          r.best_trial === null ? '-' : String(r.best_trial),
+          f(r.best_train_loss),
+          f(r.best_validation_loss),
+          r.stop_reason ?? '-',
+          r.config_sha256.slice(0, 8),
+        ])
+        this.log(renderTable(['run', 'started (UTC)', 'status', 'pairs', 'best', 'train', 'validation', 'stopped', 'config'], rows, [false, false, false, true, true, true, true, false, false]))
+      }
+    }
+    return registry
+  }
+}

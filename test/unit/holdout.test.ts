@@ -1,0 +1,87 @@
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
+
+import {mockProviders} from '../../src/providers/mock/index.js'
+import {checkHoldoutRequest, selectValidationPairs} from '../../src/training/holdout.js'
+import * as refineModule from '../../src/training/refine/index.js'
+import type {TrialResults} from '../../src/training/schemas.js'
+import {runTraining} from '../../src/training/trainer.js'
+import {EXAMPLE_PAIRS} from '../helpers/cli.js'
+import {makeTempDir, removeDir} from '../helpers/media.js'
+
+vi.mock('../../src/training/refine/index.js', async (importOriginal) => {
+  const original = await importOriginal<typeof refineModule>()
+  return {...original, refine: vi.fn(original.refine)}
+})
+
+describe('selectValidationPairs', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e']
+
+  it('draws the same pairs for the same seed, sorted, and different ones for other seeds', () => {
+    const first = selectValidationPairs({count: 2, seed: 42}, ids)
+    expect(first).toHaveLength(2)
+    expect(first).toEqual([...first].sort())
+    expect(selectValidationPairs({count: 2, seed: 42}, [...ids].reverse())).toEqual(first)
+    const seen = new Set(Array.from({length: 20}, (_, seed) => selectValidationPairs({count: 2, seed}, ids).join(',')))
+    expect(seen.size).toBeGreaterThan(3)
+  })
+
+  it('takes named pairs as given, and none without a holdout', () => {
+    expect(selectValidationPairs({ids: ['d', 'b'], seed: 1}, ids)).toEqual(['b', 'd'])
+    expect(selectValidationPairs({seed: 1}, ids)).toEqual([])
+  })
+
+  it('refuses to leave no pair to train on', () => {
+    expect(() => selectValidationPairs({count: 1, seed: 1}, ['a'])).toThrow('A holdout of 1 pair(s) leaves no pair to train on: 1 usable pair(s)')
+    expect(() => selectValidationPairs({count: 5, seed: 1}, ids)).toThrow(/leaves no pair to train on/)
+  })
+
+  it('checks requests before any work: both flags, a bad count, unknown ids', () => {
+    expect(() => checkHoldoutRequest({count: 1, ids: ['a'], seed: 1}, ids)).toThrow('Use either --holdout or --holdout-ids, not both')
+    expect(() => checkHoldoutRequest({count: 0, seed: 1}, ids)).toThrow('--holdout must be a whole number of at least 1, got 0')
+    expect(() => checkHoldoutRequest({ids: ['x', 'y'], seed: 1}, ids)).toThrow('--holdout-ids names pairs not in the pairs folder: x, y')
+  })
+})
+
+describe('the refiner and validation pairs', () => {
+  let root = ''
+  beforeAll(async () => {
+    root = await makeTempDir('studio-holdout-')
+  })
+  afterAll(async () => {
+    await removeDir(root)
+  })
+
+  it('never receives the results of validation pairs', async () => {
+    const refine = vi.mocked(refineModule.refine)
+    refine.mockClear()
+    const outcome = await runTraining({
+      pairsDir: EXAMPLE_PAIRS,
+      outputDir: path.join(root, 'out'),
+      maxTrials: 3,
+      seed: 42,
+      window: 2,
+      threshold: 0.05,
+      concurrency: 4,
+      mock: true,
+      holdout: 1,
+      refiner: 'rule-based+llm',
+      providers: mockProviders(),
+      toolVersion: 'test',
+    })
+    const validation = outcome.report.validation_pairs
+    expect(validation).toHaveLength(1)
+    expect(refine).toHaveBeenCalledTimes(2)
+    for (const [input] of refine.mock.calls) {
+      const trial: TrialResults = input.trial
+      expect(trial.pairs.map((p) => p.pair_id).sort()).toEqual(outcome.report.pairs.filter((id) => !validation.includes(id)))
+      expect(trial.pairs.every((p) => p.split === 'train')).toBe(true)
+      expect(trial.validation_mean_losses).toBeNull()
+      expect(JSON.stringify(input)).not.toContain(validation[0])
+    }
+    // The aggregate profile the prompt is built from comes from training pairs only.
+    const profile = JSON.parse(await readFile(path.join(outcome.runDir, 'aggregate_profile.json'), 'utf8'))
+    expect(profile.pairs).toBe(outcome.report.pairs.length - 1)
+  })
+})
