@@ -4,7 +4,7 @@
  */
 import type {ChatMessage} from '../providers/types.js'
 import {canonicalJson, sha256} from './hash.js'
-import type {AggregateProfile, KeyConcept, PromptSpec} from './schemas.js'
+import {DEFAULT_ANALOGIES, type AggregateProfile, type KeyConcept, type PromptSpec} from './schemas.js'
 import {round} from './text.js'
 
 /** Trial 0 asks for this many key concepts; the refiner raises it when scripts miss some. */
@@ -31,6 +31,7 @@ export function initialPrompt(profile: AggregateProfile): PromptSpec {
       questions_per_minute: round(profile.questions_per_minute, 2),
       mean_sentence_words: Math.max(1, round(profile.mean_sentence_words, 1)),
       tone: 'conversational, curious and precise',
+      analogies: DEFAULT_ANALOGIES,
     },
     must_cover_concepts: INITIAL_MUST_COVER,
     instructions: ['Stay faithful to the paper: no claims it does not make.', 'Explain each technical term the first time it appears.'],
@@ -60,6 +61,7 @@ export function renderPrompt(prompt: PromptSpec): {system: string; user_template
     ...prompt.speakers.map((s) => `- ${s.name}: ${s.role}`),
     '',
     `Style: ${prompt.style.tone}. About ${prompt.style.questions_per_minute} questions per minute; sentences of about ${prompt.style.mean_sentence_words} words on average.`,
+    `Analogies: ${prompt.style.analogies}.`,
     `Coverage: explain at least the first ${prompt.must_cover_concepts} key concepts listed with the paper, in words a listener can follow.`,
     ...(prompt.instructions.length ? ['', 'Also:', ...prompt.instructions.map((line) => `- ${line}`)] : []),
     '',

@@ -48,3 +48,19 @@ export async function buildRegistry(outputDir: string): Promise<Registry> {
 export async function updateRegistry(outputDir: string): Promise<Registry> {
   return writeJson(path.join(outputDir, REGISTRY_FILE), Registry, await buildRegistry(outputDir))
 }
+
+/**
+ * For readers (`list-runs`): the registry as the run folders say it is now, saved
+ * when the folder can be written to. A missing output folder is an empty registry,
+ * not an error, and a read-only one still gets listed.
+ */
+export async function refreshRegistry(outputDir: string): Promise<Registry> {
+  const registry = await buildRegistry(outputDir)
+  if (registry.runs.length === 0) return registry
+  try {
+    return await writeJson(path.join(outputDir, REGISTRY_FILE), Registry, registry)
+  } catch (error) {
+    if (['EACCES', 'EPERM', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '')) return registry
+    throw error
+  }
+}

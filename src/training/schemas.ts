@@ -219,6 +219,9 @@ export type AggregateProfile = z.infer<typeof AggregateProfile>
 
 // --------------------------------------------------------------------- prompt
 
+/** Trial 0's analogy directive; also what a prompt saved before the field existed reads as. */
+export const DEFAULT_ANALOGIES = 'one everyday analogy for each idea a listener could not picture, never in place of the precise statement'
+
 export const PromptSpec = z.object({
   version: z.literal(1),
   target_words: z.number().int().positive(),
@@ -230,6 +233,8 @@ export const PromptSpec = z.object({
     questions_per_minute: z.number().finite().nonnegative(),
     mean_sentence_words: z.number().finite().positive(),
     tone: z.string(),
+    /** How the script should use analogies: a directive the LLM refiner may rewrite. */
+    analogies: z.string().default(DEFAULT_ANALOGIES),
   }),
   /** How many of the paper's key concepts (by importance) every script must explain. */
   must_cover_concepts: z.number().int().nonnegative(),

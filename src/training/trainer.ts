@@ -219,7 +219,7 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
   const {emit, attach} = eventEmitter(options, clock)
   attach(runDir)
   emit({type: 'run-resumed', pid: process.pid})
-  const discovery = await discoverOrFail(manifest.config.pairs_dir, emit)
+  const discovery = sameSetOfPairs(manifest, await discoverOrFail(manifest.config.pairs_dir, emit))
   const resumed: RunManifest = {
     ...manifest,
     status: 'running',
@@ -233,6 +233,23 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
   await updateRegistry(manifest.config.output_dir)
   // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
   return execute({...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock}, resumed, discovery)
+}
+
+/**
+ * A resumed run works on the pairs it started with: a pair added to the folder since
+ * would be missing from the earlier trials, and one removed cannot be scored in the rest.
+ */
+function sameSetOfPairs(manifest: RunManifest, discovery: Discovery): Discovery {
+  const known = new Set([...manifest.pairs.map((p) => p.id), ...manifest.skipped.map((p) => p.id)])
+  const found = new Set(discovery.pairs.map((p) => p.id))
+  const gone = [...known].filter((id) => !found.has(id)).sort()
+  if (gone.length) {
+    throw new InputError(`Cannot resume ${manifest.run_id}: ${gone.length === 1 ? 'pair' : 'pairs'} ${gone.join(', ')} no longer in ${manifest.config.pairs_dir}`, {
+      path: manifest.config.pairs_dir,
+      hint: 'Put the files back, or start a new run with `studio training run`.',
+    })
+  }
+  return {...discovery, pairs: discovery.pairs.filter((p) => known.has(p.id))}
 }
 
 /** A process killed between writing a temp file and renaming it leaves the temp file: never the target half-written. */

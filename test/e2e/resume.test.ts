@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {readdir, readFile} from 'node:fs/promises'
+import {cp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -74,6 +74,33 @@ describe('studio training run --resume', () => {
     const result = await runCli(['training', 'run', '--mock', '--resume', '--output-dir', path.join(root, 'whole')])
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/Error: Run run-\S+ has already finished: there is nothing to resume/)
+  })
+
+  it('keeps to the pairs the run started with: ignores a pair added since, refuses when one is gone', async () => {
+    const pairs = path.join(root, 'pairs-changing')
+    await cp(path.join(REPO_ROOT, 'artifacts/training_data'), pairs, {recursive: true})
+    const out = path.join(root, 'changing')
+    const first = await runCli(['training', 'run', '--mock', '--max-trials', '1', '--pairs-dir', pairs, '--output-dir', out, '--json'])
+    expect(first.code).toBe(0)
+    const runDir = path.join(out, TrainingReport.parse(JSON.parse(first.stdout)).run_id)
+    // Make it look interrupted before its report: what a crash at the very end leaves.
+    const unfinish = async () => {
+      const manifest = RunManifest.parse(JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')))
+      await writeFile(path.join(runDir, 'run.json'), JSON.stringify({...manifest, status: 'interrupted'}))
+      await rm(path.join(runDir, 'training_report.json'))
+    }
+    await unfinish()
+    for (const ext of ['pdf', 'mp3', 'vtt']) await cp(path.join(pairs, `aerial-vehicle-positioning-full.${ext}`), path.join(pairs, `added-later.${ext}`))
+    const resumed = await runCli(['training', 'run', '--mock', '--resume', runDir, '--json'])
+    expect(resumed.code).toBe(0)
+    expect(TrainingReport.parse(JSON.parse(resumed.stdout)).pairs).not.toContain('added-later')
+
+    await unfinish()
+    await rm(path.join(pairs, 'soil-microbiome-drought.pdf'))
+    const gone = await runCli(['training', 'run', '--mock', '--resume', runDir])
+    expect(gone.code).toBe(2)
+    expect(gone.stderr).toContain(`pair soil-microbiome-drought no longer in ${pairs}`)
+    expect(gone.stderr).toContain('Put the files back, or start a new run')
   })
 
   it('takes a run folder only with --resume', async () => {
@@ -158,5 +185,15 @@ describe('studio training list-runs', () => {
     const text = await runCli(['training', 'list-runs', '--output-dir', out])
     expect(text.stdout).toMatch(/run\s+started \(UTC\)\s+status\s+pairs\s+best\s+train\s+validation/)
     expect(text.stdout).toMatch(/finished\s+3 \(1 val\)/)
+  })
+
+  it('says there is no run yet, without creating anything, when the output folder does not exist', async () => {
+    const out = path.join(root, 'never-used')
+    const result = await runCli(['training', 'list-runs', '--output-dir', out])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain(`No runs in ${out} yet: start one with \`studio training run --mock\`.`)
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/)
+    const json = await runCli(['training', 'list-runs', '--output-dir', out, '--json'])
+    expect(Registry.parse(JSON.parse(json.stdout))).toEqual({version: 1, runs: []})
   })
 })

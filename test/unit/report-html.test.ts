@@ -252,6 +252,30 @@ describe('renderReportHtml on edited views', () => {
     expect(page).toContain('trial 0 is still the best')
   })
 
+  it('draws a dashed validation series and marks held-out pairs when the run has validation pairs', () => {
+    const copy = copyView()
+    const held = copy.trials[0]!.results.pairs[0]!.pair_id
+    copy.manifest.validation_pairs = [held]
+    copy.trials.forEach((t, i) => {
+      t.results.pairs[0]!.split = 'validation'
+      t.results.validation_mean_losses = {...t.results.mean_losses, total: 0.5 + i / 100}
+    })
+    const page = renderReportHtml(copy)
+    for (const [name, svg] of charts(page)) {
+      const series = [...svg.matchAll(/data-series="([a-z]+)"/g)].map((m) => m[1])
+      expect(series.filter((s) => s === 'train'), name).toHaveLength(3)
+      expect(series.filter((s) => s === 'validation'), name).toHaveLength(3)
+      expect(svg, name).toMatch(/<polyline class="line s-[a-z]+ s-validation"/)
+    }
+    expect(charts(page).get('total')).toContain('validation loss 0.510')
+    expect(page).toContain(`validation (${held}; chooses the best trial)`)
+    expect(page).toMatch(/<tr data-row="validation-mean"><th scope="row">Validation mean<\/th><td class="num[^"]*">0\.500<\/td>/)
+    expect(page).toContain('Training mean')
+    expect(page.match(/class="split-tag"/g)?.length).toBeGreaterThanOrEqual(1)
+    expect(html).not.toContain('s-validation"')
+    expect(html).not.toContain('data-row="validation-mean"')
+  })
+
   it('shows a failed run\u2019s error and an unknown cost', () => {
     const copy = copyView()
     copy.state = 'failed'

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {renderTable} from '../../cli/table.js'
-import {updateRegistry} from '../../training/registry.js'
+import {refreshRegistry} from '../../training/registry.js'
 import type {Registry} from '../../training/schemas.js'
 
 export default class ListRuns extends StudioCommand {
@@ -17,7 +17,7 @@ export default class ListRuns extends StudioCommand {
 
   public async run(): Promise<Registry> {
     const {flags} = await this.parse(ListRuns)
-    const registry = await updateRegistry(flags['output-dir'])
+    const registry = await refreshRegistry(flags['output-dir'])
     if (!this.jsonEnabled()) {
       if (registry.runs.length === 0) {
         this.log(`No runs in ${flags['output-dir']} yet: start one with \`studio training run --mock\`.`)

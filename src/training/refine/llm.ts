@@ -1,6 +1,6 @@
 /**
  * The LLM refiner: starting from the rule-based proposal, a language model rewrites
- * what numbers cannot capture (tone, speakers' roles, instructions), reading the
+ * what numbers cannot capture (tone, analogies, speakers' roles, instructions), reading the
  * history of earlier prompts with their losses and the evidence of the worst pairs.
  * Its answer is checked before it is used: the plan must add up, the speakers must
  * stay the same people and the length must stay within bounds.
@@ -62,7 +62,7 @@ const SYSTEM = [
   '',
   'Rules:',
   '1. Start from the rule-based proposal. Keep its numeric targets (target_words, segment_plan, style.words_per_minute, style.questions_per_minute, style.mean_sentence_words, must_cover_concepts) unless the evidence clearly says otherwise, and then name that evidence.',
-  '2. Improve what numbers cannot: rewrite style.tone, the speakers\' roles and the instructions. Learn from the history: keep what the better prompts share, drop what the worse ones tried.',
+  '2. Improve what numbers cannot: rewrite style.tone, style.analogies, the speakers\' roles and the instructions. Learn from the history: keep what the better prompts share, drop what the worse ones tried.',
   '3. Keep exactly the same speakers, by the same names. You may change their roles, never add, remove or rename a speaker.',
   `4. segment_plan shares must sum to 1; target_words must be between ${MIN_TARGET_WORDS} and ${MAX_TARGET_WORDS}.`,
   '5. Never invent paper content. You have not seen the papers, and the prompt is used for every paper: instructions are general directives, never facts, numbers, terms or claims about a particular paper.',

@@ -124,7 +124,7 @@ function trialLabel(trial: TrialView): string {
 
 // ------------------------------------------------------------------- charts
 
-/** One line of a chart; `train` today, a `validation` series can be added next to it. */
+/** One line of a chart: the training pairs' means, and the validation pairs' when the run has them. */
 interface Series {
   name: string
   className: string
@@ -208,7 +208,8 @@ function chartSvg(options: ChartOptions): string {
     })
   })
   if (large && best !== null) {
-    const value = series[0]?.values[best]
+    // The label names the series the best trial was chosen by: validation when there is one.
+    const value = series[series.length - 1]?.values[best]
     if (value !== undefined) {
       out.push(`<text class="best-label" x="${x(best).toFixed(1)}" y="${(y(value) - 12).toFixed(1)}" text-anchor="middle" font-size="${font}">best ${loss(value)}</text>`)
     }
@@ -221,7 +222,11 @@ function chartsSection(view: RunView): string {
   const {trials, bestTrial} = view
   const indices = trials.map((t) => t.results.index)
   const weights = view.manifest.config.weights
-  const series = (key: LossKey): Series[] => [{name: 'train', className: `s-${key}`, values: trials.map((t) => t.results.mean_losses[key])}]
+  const withValidation = trials.some((t) => t.results.validation_mean_losses)
+  const series = (key: LossKey): Series[] => [
+    {name: 'train', className: `s-${key}`, values: trials.map((t) => t.results.mean_losses[key])},
+    ...(withValidation ? [{name: 'validation', className: `s-${key} s-validation`, values: trials.map((t) => t.results.validation_mean_losses?.[key] ?? Number.NaN)}] : []),
+  ]
   let body: string
   if (trials.length === 0) {
     body = `<p class="empty">No trial has completed yet: the charts appear once trial 0 has been scored on every pair.</p>`
@@ -259,10 +264,13 @@ function chartsSection(view: RunView): string {
     }).join('')
     body =
       `<div class="total-chart"><figure>${total}</figure>` +
-      `<ul class="legend"><li><i class="swatch s-total"></i>train (mean over pairs)</li><li><i class="swatch swatch-best"></i>best trial</li></ul></div>` +
+      `<ul class="legend"><li><i class="swatch s-total"></i>train (mean over ${withValidation ? 'training ' : ''}pairs)</li>` +
+      (withValidation ? `<li><i class="swatch swatch-validation"></i>validation (${esc(view.manifest.validation_pairs.join(', '))}; chooses the best trial)</li>` : '') +
+      `<li><i class="swatch swatch-best"></i>best trial</li></ul></div>` +
       `<div class="small-multiples">${small}</div>`
   }
-  return section('loss', 'Loss per trial', 'Mean loss over all pairs, lower is better. Every loss is in [0, 1]; y axes start at 0.', body)
+  const over = view.manifest.validation_pairs.length ? 'Mean loss over the training pairs (solid) and the validation pairs (dashed)' : 'Mean loss over all pairs'
+  return section('loss', 'Loss per trial', `${over}, lower is better. Every loss is in [0, 1]; y axes start at 0.`, body)
 }
 
 // ------------------------------------------------------------------- tables
@@ -295,12 +303,16 @@ function pairsSection(view: RunView): string {
       if (!result) return `<td class="${cls}">—</td>`
       return `<td class="${cls}"><a href="${runHref(t.results.dir, result.script_file)}" title="Open the script of ${esc(id)} in trial ${t.results.index}">${loss(result.losses.total)}</a></td>`
     })
-    return `<tr data-pair="${esc(id)}"><th scope="row" class="pair-id">${esc(id)}</th>${cells.join('')}</tr>`
+    const held = view.manifest.validation_pairs.includes(id) ? ' <span class="split-tag" title="held out of refinement">validation</span>' : ''
+    return `<tr data-pair="${esc(id)}"><th scope="row" class="pair-id">${esc(id)}${held}</th>${cells.join('')}</tr>`
   })
   const meanCells = view.trials.map((t, i) => `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(t.results.mean_losses.total)}</td>`)
+  const validationRow = view.manifest.validation_pairs.length
+    ? `<tr data-row="validation-mean"><th scope="row">Validation mean</th>${view.trials.map((t, i) => `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(t.results.validation_mean_losses?.total)}</td>`).join('')}</tr>`
+    : ''
   const summary =
     `<div class="table-wrap"><table class="data pair-totals" data-table="pair-totals">${trialHeaders(view, 'Pair \\ trial')}` +
-    `<tbody>${rows.join('')}</tbody><tfoot><tr><th scope="row">Mean</th>${meanCells.join('')}</tr></tfoot></table></div>`
+    `<tbody>${rows.join('')}</tbody><tfoot><tr><th scope="row">${validationRow ? 'Training mean' : 'Mean'}</th>${meanCells.join('')}</tr>${validationRow}</tfoot></table></div>`
 
   const details = ids
     .map((id) => {
@@ -382,7 +394,7 @@ function bestSection(view: RunView): string {
       const explained = d.concepts_explained.length
       return (
         `<article class="pair-card" data-best-pair="${esc(pair.pair_id)}">` +
-        `<header><h3>${esc(pair.pair_id)}</h3><a class="button" href="${runHref(best.results.dir, pair.script_file)}">Open script</a></header>` +
+        `<header><h3>${esc(pair.pair_id)}${pair.split === 'validation' ? ' <span class="split-tag" title="held out of refinement">validation</span>' : ''}</h3><a class="button" href="${runHref(best.results.dir, pair.script_file)}">Open script</a></header>` +
         `<div class="loss-chips">${lossChips}</div>` +
         `<div class="bands">${bands('Reference', d.reference_sequence, analysis?.structure.word_shares)}${bands('Generated', d.generated_sequence, d.generated_word_shares)}</div>` +
         `<div class="pair-grid">` +
@@ -654,6 +666,11 @@ svg.chart .best-band{fill:var(--best);opacity:.13}
 svg.chart .line{fill:none;stroke:var(--c);stroke-width:2.25;stroke-linejoin:round;stroke-linecap:round}
 svg.chart .area{fill:var(--c);opacity:.07;stroke:none}
 svg.chart .pt{fill:var(--card);stroke:var(--c);stroke-width:2}
+svg.chart .line.s-validation{stroke-dasharray:6 4}
+.split-tag{font-size:.7em;font-weight:600;padding:1px 7px;border-radius:999px;border:1px solid var(--accent);color:var(--accent);vertical-align:middle}
+svg.chart .area.s-validation{display:none}
+svg.chart .pt.s-validation:not(.best){fill:var(--c)}
+.swatch-validation{background:repeating-linear-gradient(90deg,var(--accent) 0 4px,transparent 4px 6px)}
 svg.chart .pt.best{fill:var(--best);stroke:var(--card);stroke-width:2.5}
 svg.chart .best-label{fill:var(--best-ink);font-weight:700}
 .total-chart{position:relative}
