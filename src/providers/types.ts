@@ -65,7 +65,40 @@ export interface Transcriber {
   transcribe(request: TranscriptionRequest): Promise<Transcript>
 }
 
+export interface SpeechRequest {
+  /** At most SPEECH_MAX_CHARACTERS (OpenAI TTS caps input at 4,096 characters); callers split longer text. */
+  text: string
+  voice: string
+}
+
+export interface SpeechAnswer {
+  /** A complete MP3 file (MPEG audio frames, possibly with an ID3 tag). */
+  audio: Uint8Array
+  characters: number
+}
+
+export interface SpeechSynthesizer {
+  readonly id: string
+  /** The voices it offers, in the order speakers are given them (first speaker, first voice). */
+  readonly voices: readonly string[]
+  synthesize(request: SpeechRequest): Promise<SpeechAnswer>
+}
+
+export const SPEECH_MAX_CHARACTERS = 4096
+
+/**
+ * A content-addressed store of provider answers. The key is any JSON value (the
+ * provider, model, every request parameter, a sample index, hashes of input files);
+ * the cache hashes its canonical JSON. Implementations never store errors or empty answers.
+ */
+export interface ResponseCache {
+  get(key: unknown): Promise<unknown | undefined>
+  set(key: unknown, value: unknown): Promise<void>
+}
+
 export interface Providers {
   transcriber: Transcriber
   languageModel(role: Role): LanguageModel
+  /** Present when the run makes audio (--tts). */
+  speech?: SpeechSynthesizer
 }

@@ -12,6 +12,10 @@ export const EXIT = {
   input: 2,
   /** A file studio wrote earlier no longer matches its format. */
   corrupt: 3,
+  /** A provider (API) failed for good: bad key, quota, service down. */
+  provider: 4,
+  /** The run finished, but some pairs failed (listed in the report). */
+  partial: 5,
   /** Stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell convention). */
   interrupted: 130,
 } as const
@@ -48,6 +52,25 @@ export class CorruptFileError extends StudioError {
 export class InterruptedError extends StudioError {
   constructor(message: string, options: {path?: string; hint?: string} = {}) {
     super(message, {...options, exitCode: EXIT.interrupted})
+  }
+}
+
+/**
+ * A provider call failed for good: after the SDK's own retries, or after the one
+ * retry of an answer that did not match its schema. The trainer records it as a
+ * failure of the pair concerned and goes on with the others. Messages never hold
+ * an API key.
+ */
+export class ProviderError extends StudioError {
+  /** e.g. "openai:whisper-1", "anthropic:claude-sonnet-4-5". */
+  readonly provider: string
+  /** HTTP status when the API answered, else undefined (timeout, connection). */
+  readonly status?: number
+
+  constructor(message: string, options: {provider: string; status?: number; hint?: string; cause?: unknown}) {
+    super(message, {exitCode: EXIT.provider, hint: options.hint, cause: options.cause})
+    this.provider = options.provider
+    this.status = options.status
   }
 }
 
