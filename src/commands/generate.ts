@@ -22,6 +22,8 @@ export interface GenerateResult {
   estimated_minutes: number
   usage: UsageSummary
   out: string | null
+  /** --tts: the MP3 written next to --out and its measured length. */
+  audio: {file: string; seconds: number} | null
 }
 
 export default class Generate extends StudioCommand {
@@ -32,7 +34,7 @@ The paper may be a .pdf, .docx, .txt or .md file; a paper longer than the genera
 
 The script goes to stdout (a summary goes to stderr), or to --out FILE. With --json, stdout carries one JSON object: paper, title, run_dir, prompt_file, concepts, script, text, words, estimated_minutes, usage, out.
 
---mock is required in this version (offline, deterministic: no keys, no network); --tts (audio) is not available yet.`
+Without --mock it uses the real providers of studio.config.json (or the defaults: Claude for both roles); --mock runs offline and deterministically. --tts voices the script into FILE.mp3 next to --out FILE.`
 
   static override examples = [
     {description: "Script for a new paper with the latest run's calibrated prompt", command: '<%= config.bin %> <%= command.id %> paper.pdf --mock'},
@@ -51,40 +53,46 @@ The script goes to stdout (a summary goes to stderr), or to --out FILE. With --j
     }),
     'output-dir': Flags.directory({description: 'Where run folders are created; used to find the latest run', default: 'artifacts/training_output'}),
     out: Flags.file({description: 'Write the script to this file (atomically) instead of stdout', helpValue: 'FILE'}),
-    mock: Flags.boolean({description: 'Use the offline deterministic provider (no keys, no network); required in this version', default: false}),
+    mock: Flags.boolean({description: 'Use the offline deterministic provider (no keys, no network)', default: false}),
+    config: Flags.file({description: 'Provider and model per role (default: ./studio.config.json when present)', helpValue: 'FILE'}),
+    model: Flags.string({description: 'Provider and model of one role, e.g. generate=openai:gpt-4o-mini (repeatable)', multiple: true, helpValue: 'ROLE=PROVIDER:MODEL'}),
+    cache: Flags.boolean({description: 'Reuse answers of identical earlier calls (--no-cache to bypass)', default: true, allowNo: true}),
+    'cache-dir': Flags.directory({description: 'Response cache folder (default: $STUDIO_CACHE_DIR, else ~/.cache/studio)'}),
     seed: Flags.integer({description: 'Seed for the concepts and generate calls and for the mock', default: DEFAULT_SEED}),
-    tts: Flags.boolean({description: 'Also synthesise audio (needs the OpenAI TTS provider: not available in this version)', default: false}),
+    tts: Flags.boolean({description: 'Also voice the script (OpenAI TTS, one voice per speaker) into an MP3 next to --out', default: false}),
   }
 
   public async run(): Promise<GenerateResult> {
     const {args, flags} = await this.parse(Generate)
-    if (flags.tts) {
-      throw new InputError('Audio (--tts) needs the real OpenAI TTS provider, which is not available in this version of studio', {
-        hint: 'Run without --tts to get the script as text; read it aloud or feed it to a text-to-speech tool of your choice.',
-      })
+    if (flags.tts && flags.out === undefined) {
+      throw new InputError('--tts writes the audio next to the script: give the script a file with --out', {hint: 'For example --out episode.txt --tts writes episode.txt and episode.mp3.'})
     }
-    if (!flags.mock) {
-      throw new InputError('Real providers (OpenAI Whisper, Claude) are not available in this version of studio', {
-        hint: 'Run with --mock to generate offline with the deterministic provider.',
-      })
-    }
-    // The generator and its dependencies (pdf-parse, mammoth, the mock) load only when a script is made.
-    const [{resolveRunDir}, {generateScriptForPaper}, {mockProviders}, {writeFileAtomic}, {countWords, round}] = await Promise.all([
+    // The generator and its dependencies (pdf-parse, mammoth, the SDKs) load only when a script is made.
+    const [{resolveRunDir}, {generateScriptForPaper}, {buildProviders}, {writeFileAtomic}, {countWords, round}] = await Promise.all([
       import('../training/report/status.js'),
       import('../training/generate.js'),
-      import('../providers/mock/index.js'),
+      import('../cli/providers.js'),
       import('../training/store.js'),
       import('../training/text.js'),
     ])
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
-    const generated = await generateScriptForPaper({paperPath: args.paper, runDir, providers: mockProviders(), seed: flags.seed})
+    const {providers} = await buildProviders({mock: flags.mock, configFile: flags.config, models: flags.model, cache: flags.cache, cacheDir: flags['cache-dir'], tts: flags.tts, generateOnly: true})
+    const generated = await generateScriptForPaper({paperPath: args.paper, runDir, providers, seed: flags.seed})
     const words = generated.script.segments.reduce((n, s) => n + s.lines.reduce((m, l) => m + countWords(l.text), 0), 0)
     const minutes = round(words / generated.prompt.style.words_per_minute, 2)
 
     let out: string | null = null
+    let audio: {file: string; seconds: number} | null = null
     if (flags.out !== undefined) {
       out = path.resolve(flags.out)
       await writeScript(out, generated.text, writeFileAtomic)
+    }
+    if (flags.tts && out !== null) {
+      const {voiceScript} = await import('../training/voice.js')
+      const voiced = await voiceScript(generated.script, generated.prompt.speakers.map((s) => s.name), providers.speech!)
+      const file = out.replace(/\.[^./]*$/, '') + '.mp3'
+      await writeFileAtomic(file, voiced.bytes)
+      audio = {file, seconds: round(voiced.durationSeconds, 2)}
     }
     const result: GenerateResult = {
       paper: path.resolve(args.paper),
@@ -98,6 +106,7 @@ The script goes to stdout (a summary goes to stderr), or to --out FILE. With --j
       estimated_minutes: minutes,
       usage: generated.usage,
       out,
+      audio,
     }
     if (!this.jsonEnabled()) {
       const summary = [
@@ -112,6 +121,7 @@ The script goes to stdout (a summary goes to stderr), or to --out FILE. With --j
       } else {
         for (const line of summary) this.log(line)
         this.log(`Wrote ${out}`)
+        if (audio) this.log(`Wrote ${audio.file} (${audio.seconds.toFixed(1)} s of audio)`)
       }
     }
     return result

@@ -1,19 +1,61 @@
 /**
- * Prices per million tokens, in USD, by model id as providers report it
- * (LanguageModel.id). One table, so that a price change is one edit. A model
- * missing here has an unknown cost (null), never a guessed one.
+ * Prices in USD, by model id as providers report it (`provider:model`). One table,
+ * so that a price change is one edit. A model missing here has an unknown cost
+ * (null), never a guessed one; `--max-cost` refuses to run with an unknown price.
+ *
+ * Checked 2026-11 against the providers' public price pages. Anthropic prompt
+ * caching bills cache writes at 1.25x and cache reads at 0.1x the input price;
+ * usage records those tokens apart, and costUsd applies the factors.
  */
-export interface Price {
-  input_per_million: number
-  output_per_million: number
-}
+export type Price =
+  | {kind: 'tokens'; input_per_million: number; output_per_million: number}
+  | {kind: 'audio-minutes'; per_minute: number}
+  | {kind: 'characters'; per_million_characters: number}
 
 const PRICES: Record<string, Price> = {
-  mock: {input_per_million: 0, output_per_million: 0},
+  mock: {kind: 'tokens', input_per_million: 0, output_per_million: 0},
+  'anthropic:claude-sonnet-4-6': {kind: 'tokens', input_per_million: 3, output_per_million: 15},
+  'anthropic:claude-sonnet-4-5': {kind: 'tokens', input_per_million: 3, output_per_million: 15},
+  'anthropic:claude-haiku-4-5': {kind: 'tokens', input_per_million: 1, output_per_million: 5},
+  'anthropic:claude-opus-4-5': {kind: 'tokens', input_per_million: 5, output_per_million: 25},
+  'openai:gpt-4o-mini': {kind: 'tokens', input_per_million: 0.15, output_per_million: 0.6},
+  'openai:gpt-4o': {kind: 'tokens', input_per_million: 2.5, output_per_million: 10},
+  'openai:whisper-1': {kind: 'audio-minutes', per_minute: 0.006},
+  'openai:tts-1': {kind: 'characters', per_million_characters: 15},
+  'openai:tts-1-hd': {kind: 'characters', per_million_characters: 30},
 }
 
-export function costUsd(modelId: string, usage: {input_tokens: number; output_tokens: number}): number | null {
+export const CACHE_WRITE_FACTOR = 1.25
+export const CACHE_READ_FACTOR = 0.1
+
+export interface BillableUsage {
+  input_tokens: number
+  output_tokens: number
+  /** Of input_tokens: written to / read from Anthropic's prompt cache. */
+  cache_write_tokens?: number
+  cache_read_tokens?: number
+  audio_seconds?: number
+  characters?: number
+}
+
+export function priceOf(modelId: string): Price | null {
+  return PRICES[modelId] ?? null
+}
+
+export function costUsd(modelId: string, usage: BillableUsage): number | null {
   const price = PRICES[modelId]
   if (!price) return null
-  return (usage.input_tokens * price.input_per_million + usage.output_tokens * price.output_per_million) / 1_000_000
+  switch (price.kind) {
+    case 'tokens': {
+      const write = usage.cache_write_tokens ?? 0
+      const read = usage.cache_read_tokens ?? 0
+      const plain = Math.max(0, usage.input_tokens - write - read)
+      const input = plain + write * CACHE_WRITE_FACTOR + read * CACHE_READ_FACTOR
+      return (input * price.input_per_million + usage.output_tokens * price.output_per_million) / 1_000_000
+    }
+    case 'audio-minutes':
+      return ((usage.audio_seconds ?? 0) / 60) * price.per_minute
+    case 'characters':
+      return ((usage.characters ?? 0) * price.per_million_characters) / 1_000_000
+  }
 }

@@ -17,6 +17,13 @@ export interface ChatMessage {
 export interface Usage {
   input_tokens: number
   output_tokens: number
+  /** Of input_tokens: written to and read from Anthropic's prompt cache (billed differently). */
+  cache_write_tokens?: number
+  cache_read_tokens?: number
+  /** Transcription: seconds of audio sent. */
+  audio_seconds?: number
+  /** Speech: characters synthesised. */
+  characters?: number
 }
 
 /**
@@ -44,6 +51,8 @@ export interface StructuredRequest<T> {
 export interface StructuredAnswer<T> {
   value: T
   usage: Usage
+  /** Served from the response cache: nothing was paid for it. */
+  cached?: boolean
 }
 
 export interface LanguageModel {
@@ -60,9 +69,12 @@ export interface TranscriptionRequest {
   seed: number
 }
 
+/** A transcript, with what producing it cost when the transcriber knows (cache hits cost nothing). */
+export type TranscriptionResult = Transcript & {usage?: Usage}
+
 export interface Transcriber {
   readonly id: string
-  transcribe(request: TranscriptionRequest): Promise<Transcript>
+  transcribe(request: TranscriptionRequest): Promise<TranscriptionResult>
 }
 
 export interface SpeechRequest {
@@ -75,6 +87,7 @@ export interface SpeechAnswer {
   /** A complete MP3 file (MPEG audio frames, possibly with an ID3 tag). */
   audio: Uint8Array
   characters: number
+  cached?: boolean
 }
 
 export interface SpeechSynthesizer {

@@ -102,6 +102,10 @@ export type PairsListing = z.infer<typeof PairsListing>
 
 export const ROLES = ['classify', 'concepts', 'generate', 'judge', 'refine'] as const
 export const Role = z.enum(ROLES)
+/** What usage is counted by: the language-model roles, transcription and speech. */
+export const USAGE_ROLES = [...ROLES, 'transcribe', 'speech'] as const
+export const UsageRole = z.enum(USAGE_ROLES)
+export type UsageRole = z.infer<typeof UsageRole>
 
 /** Calls and tokens of one role (or all); cost is null when a model's price is unknown. */
 export const RoleUsage = z.object({
@@ -109,11 +113,15 @@ export const RoleUsage = z.object({
   input_tokens: z.number().int().nonnegative(),
   output_tokens: z.number().int().nonnegative(),
   cost_usd: z.number().finite().nonnegative().nullable(),
+  /** Transcription: seconds of audio sent (present when non-zero). */
+  audio_seconds: z.number().finite().nonnegative().optional(),
+  /** Speech: characters synthesised (present when non-zero). */
+  characters: z.number().int().nonnegative().optional(),
 })
 export type RoleUsage = z.infer<typeof RoleUsage>
 
 export const UsageSummary = z.object({
-  by_role: z.partialRecord(Role, RoleUsage),
+  by_role: z.partialRecord(UsageRole, RoleUsage),
   total: RoleUsage,
 })
 export type UsageSummary = z.infer<typeof UsageSummary>
@@ -311,6 +319,10 @@ export const Weights = z.object({
 export const Split = z.enum(['train', 'validation'])
 export type Split = z.infer<typeof Split>
 
+/** A pair a provider failed on in a trial, after retries: recorded, and the run goes on. */
+export const FailedPair = z.object({pair_id: z.string(), split: Split, reason: z.string()})
+export type FailedPair = z.infer<typeof FailedPair>
+
 export const PairTrialResult = z.object({
   pair_id: z.string(),
   status: z.literal('ok'),
@@ -321,6 +333,9 @@ export const PairTrialResult = z.object({
   details: z.object({
     generated_words: z.number().int().nonnegative(),
     generated_seconds: seconds,
+    /** words: generated words at the reference's pace; audio: the measured length of <pair-id>_audio.mp3 (--tts). */
+    duration_source: z.enum(['words', 'audio']).default('words'),
+    audio_file: z.string().optional(),
     reference_seconds: seconds,
     reference_words_per_minute: z.number().finite().nonnegative(),
     concepts_total: z.number().int().nonnegative(),
@@ -350,6 +365,8 @@ export const TrialResults = z.object({
   /** Means over the validation pairs; null without a holdout. */
   validation_mean_losses: LossBreakdown.nullable(),
   pairs: z.array(PairTrialResult),
+  /** Pairs whose provider calls failed for good in this trial; the means leave them out. */
+  failed: z.array(FailedPair).default([]),
   /** Generation and judging calls of this trial. */
   usage: UsageSummary,
 })
@@ -369,8 +386,12 @@ export type TrialPromptFile = z.infer<typeof TrialPromptFile>
 
 // ------------------------------------------------------------- run and report
 
-export const StopReason = z.enum(['max_trials', 'converged'])
+export const StopReason = z.enum(['max_trials', 'converged', 'budget'])
 export type StopReason = z.infer<typeof StopReason>
+
+/** A pair left out of the run; `provider` is set when a provider failed on it (not the files). */
+export const SkippedPair = z.object({id: z.string(), reason: z.string(), provider: z.string().optional()})
+export type SkippedPair = z.infer<typeof SkippedPair>
 
 export const RunConfig = z.object({
   pairs_dir: z.string(),
@@ -386,6 +407,12 @@ export const RunConfig = z.object({
   holdout: z.number().int().positive().nullable(),
   holdout_ids: z.array(z.string()).nullable(),
   refiner: z.enum(['rule-based', 'rule-based+llm']),
+  /** Provider and model per role (real mode); null in mock mode. */
+  providers: z.record(z.string(), z.object({provider: z.string(), model: z.string(), base_url: z.string().optional()})).nullable().default(null),
+  /** --max-cost: the run stops (stop_reason budget) before spending more. */
+  max_cost_usd: z.number().finite().positive().nullable().default(null),
+  /** --tts: audio per script, and the duration loss on its measured length. */
+  tts: z.boolean().default(false),
 })
 export type RunConfig = z.infer<typeof RunConfig>
 
@@ -407,7 +434,7 @@ export const RunManifest = z.object({
   resumed_at: z.array(z.string()),
   providers: z.object({transcriber: z.string(), language_model: z.string()}),
   pairs: z.array(z.object({id: z.string(), pdf: z.string(), mp3: z.string(), transcript_source: TranscriptSource})),
-  skipped: z.array(z.object({id: z.string(), reason: z.string()})),
+  skipped: z.array(SkippedPair),
   /** Pairs held out of refinement, chosen once the usable pairs are known. */
   validation_pairs: z.array(z.string()),
   error: z.string().nullable(),
@@ -420,7 +447,9 @@ export const TrainingReport = z.object({
   weights: Weights,
   seed: z.number().int(),
   pairs: z.array(z.string()),
-  skipped_pairs: z.array(z.object({id: z.string(), reason: z.string()})),
+  skipped_pairs: z.array(SkippedPair),
+  /** Pairs that failed in some trial (a provider error after retries), by trial. */
+  failed_pairs: z.array(z.object({trial: z.number().int().nonnegative(), pair_id: z.string(), reason: z.string()})).default([]),
   trials: z.array(
     z.object({
       index: z.number().int().nonnegative(),
@@ -487,6 +516,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     usage: UsageSummary,
   }),
   z.object({type: z.literal('run-finished'), time: z.string(), stop_reason: StopReason, best_trial: z.number().int().nonnegative(), usage: UsageSummary}),
+  z.object({type: z.literal('pair-failed'), time: z.string(), trial: z.number().int().nonnegative(), pair: z.string(), reason: z.string()}),
   z.object({type: z.literal('run-failed'), time: z.string(), message: z.string()}),
   z.object({type: z.literal('run-interrupted'), time: z.string()}),
   z.object({type: z.literal('run-resumed'), time: z.string(), pid: z.number().int()}),

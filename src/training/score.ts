@@ -22,6 +22,7 @@ import {judgeMessages, renderScriptText} from './messages.js'
 import {generatorMessages} from './prompt.js'
 import {JudgeAnswer, ScriptAnswer, type PairAnalysis, type PairFiles, type PairTrialResult, type PromptSpec, type Split} from './schemas.js'
 import {writeFileAtomic} from './store.js'
+import {voiceScript} from './voice.js'
 import {countWords} from './text.js'
 
 /** A pair ready for trials: its files, paper, analysis and reference transcript text. */
@@ -42,6 +43,8 @@ export async function scorePair(
   seed: number,
   providers: Providers,
   split: Split,
+  /** --tts: voice the script and score the duration on the audio's measured length. */
+  tts = false,
 ): Promise<Omit<PairTrialResult, 'usage'>> {
   const {analysis, paper} = pair
   const title = paper.title
@@ -70,7 +73,16 @@ export async function scorePair(
   const generatedSegments = script.segments.map((s) => ({label: s.label, words: s.lines.reduce((n, l) => n + countWords(l.text), 0)}))
   const generatedWords = generatedSegments.reduce((n, s) => n + s.words, 0)
   const referenceWpm = analysis.style.words_per_minute
-  const generatedSeconds = referenceWpm > 0 ? (generatedWords / referenceWpm) * 60 : 0
+  let generatedSeconds = referenceWpm > 0 ? (generatedWords / referenceWpm) * 60 : 0
+  let audioFile: string | undefined
+  if (tts) {
+    if (!providers.speech) throw new Error('scorePair: --tts needs a speech provider')
+    const voiced = await voiceScript(script, prompt.speakers.map((s) => s.name), providers.speech)
+    audioFile = `${pairSlug(pair.files.id)}_audio.mp3`
+    await writeFileAtomic(path.join(trialDir, audioFile), voiced.bytes)
+    // The measured length of the voiced script, not an estimate from its words.
+    generatedSeconds = voiced.durationSeconds
+  }
   const referenceSeconds = analysis.episode.duration_seconds
 
   // Only the paper's own concepts count, whatever else a judge may list.
@@ -98,6 +110,8 @@ export async function scorePair(
     details: {
       generated_words: generatedWords,
       generated_seconds: generatedSeconds,
+      duration_source: audioFile ? 'audio' : 'words',
+      ...(audioFile ? {audio_file: audioFile} : {}),
       reference_seconds: referenceSeconds,
       reference_words_per_minute: referenceWpm,
       concepts_total: analysis.concepts.length,

@@ -10,7 +10,7 @@ import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
 
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
     await writeFile(temp, content, {flush: true})

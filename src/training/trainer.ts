@@ -17,7 +17,7 @@ import type {Providers} from '../providers/types.js'
 import {aggregateProfiles, analysePair} from './analyse.js'
 import {DEFAULT_TOKEN_BUDGETS} from './budget.js'
 import {discoverPairs, pairSlug, type Discovery} from './discover.js'
-import {CorruptFileError, describeError, InputError, InterruptedError, StudioError} from './errors.js'
+import {CorruptFileError, describeError, InputError, InterruptedError, ProviderError, StudioError} from './errors.js'
 import {EVENTS_FILE, EventLog} from './events.js'
 import {canonicalJson, sha256, sha256File} from './hash.js'
 import {checkHoldoutRequest, selectValidationPairs} from './holdout.js'
@@ -25,6 +25,7 @@ import {audioDurationSeconds} from './ingest/audio.js'
 import {condenseForGeneration} from './ingest/condense.js'
 import {readPaper} from './ingest/paper.js'
 import {readSidecar} from './ingest/sidecar.js'
+import {estimateRun, modelIds, pairEstimateInputs} from './estimate.js'
 import {bestTrialIndex, hasConverged, normalizeWeights, type Weights} from './loss/index.js'
 import {CALIBRATED_PROMPT_FILE, initialPrompt, promptHash, renderCalibratedPrompt, renderPrompt} from './prompt.js'
 import {buildHistory, refine} from './refine/index.js'
@@ -32,6 +33,7 @@ import {updateRegistry} from './registry.js'
 import {writeHtmlReport} from './report/write.js'
 import {
   AggregateProfile,
+  type FailedPair,
   PairAnalysis,
   PairTrialResult,
   RunManifest,
@@ -44,6 +46,7 @@ import {
   type PromptSpec,
   type RunConfig,
   type RunEvent,
+  type SkippedPair,
   type StopReason,
   type UsageSummary,
 } from './schemas.js'
@@ -86,6 +89,12 @@ export interface TrainingOptions extends CommonOptions {
   holdoutIds?: string[]
   /** The rule-based refiner alone (mock mode), or followed by the LLM refiner. Default: rule-based. */
   refiner?: RunConfig['refiner']
+  /** Provider and model per role, recorded in run.json (real mode). */
+  providerRoles?: RunConfig['providers']
+  /** --max-cost in USD. */
+  maxCostUsd?: number
+  /** --tts: needs providers.speech. */
+  tts?: boolean
 }
 
 export interface ResumeOptions extends CommonOptions {
@@ -154,6 +163,8 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   const discovery = await discoverOrFail(options.pairsDir, emit)
   const holdout = {count: options.holdout, ids: options.holdoutIds, seed: options.seed}
   checkHoldoutRequest(holdout, discovery.pairs.map((p) => p.id))
+  if (options.tts && !options.providers.speech) throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
+  if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery)
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
@@ -171,6 +182,9 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     holdout: options.holdout ?? null,
     holdout_ids: options.holdoutIds ?? null,
     refiner: options.refiner ?? 'rule-based',
+    providers: options.providerRoles ?? null,
+    max_cost_usd: options.maxCostUsd ?? null,
+    tts: options.tts ?? false,
   }
   const manifest: RunManifest = {
     run_id: runId,
@@ -252,6 +266,34 @@ function sameSetOfPairs(manifest: RunManifest, discovery: Discovery): Discovery 
   return {...discovery, pairs: discovery.pairs.filter((p) => known.has(p.id))}
 }
 
+/**
+ * --max-cost needs a price for every model it may call, and a budget that covers at
+ * least the analysis of every pair; both are checked before any call is made.
+ */
+async function checkBudgetCoversIngest(options: TrainingOptions, discovery: Discovery): Promise<void> {
+  const max = options.maxCostUsd!
+  if (!(max > 0) || !Number.isFinite(max)) throw new InputError(`--max-cost must be a positive number of USD, got ${max}`)
+  const estimate = estimateRun({
+    pairs: await pairEstimateInputs(discovery.pairs),
+    maxTrials: options.maxTrials,
+    refiner: options.refiner ?? 'rule-based',
+    tts: options.tts ?? false,
+    models: modelIds(options.providers),
+  })
+  const unpriced = estimate.roles.filter((r) => r.cost_usd === null).map((r) => r.model)
+  if (unpriced.length) {
+    throw new InputError(`--max-cost cannot be enforced: no price is known for ${[...new Set(unpriced)].join(', ')}`, {
+      hint: 'Add the model to src/providers/prices.ts, pick a priced model with --model, or leave out --max-cost.',
+    })
+  }
+  if (estimate.ingest_cost_usd! + estimate.trial_cost_usd! > max) {
+    throw new InputError(
+      `--max-cost ${max} USD does not cover transcription, analysis and one trial: about ${(estimate.ingest_cost_usd! + estimate.trial_cost_usd!).toFixed(4)} USD estimated`,
+      {hint: 'Raise --max-cost, or train on fewer pairs. `studio training run --dry-run` shows the estimate per role.'},
+    )
+  }
+}
+
 /** A process killed between writing a temp file and renaming it leaves the temp file: never the target half-written. */
 async function removeStaleTempFiles(runDir: string): Promise<void> {
   const names = await readdir(runDir, {recursive: true})
@@ -320,11 +362,11 @@ async function afterRun(ctx: RunContext, emit: (event: NewEvent) => void): Promi
 
 // ------------------------------------------------------------------ ingest
 
-async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepared: PreparedPair[]; skipped: Array<{id: string; reason: string}>}> {
+async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepared: PreparedPair[]; skipped: SkippedPair[]}> {
   const {emit} = ctx
   const limit = pLimit(ctx.config.concurrency)
   const prepared: PreparedPair[] = []
-  const skipped: Array<{id: string; reason: string}> = []
+  const skipped: SkippedPair[] = []
   let done = 0
   emit({type: 'phase', phase: 'ingest', message: `Ingesting and analysing ${discovery.pairs.length} pair(s)`})
   await Promise.all(
@@ -338,7 +380,7 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
           if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
         } catch (error) {
           if (!(error instanceof StudioError) || error instanceof CorruptFileError) throw error
-          skipped.push({id: files.id, reason: describeError(error)})
+          skipped.push({id: files.id, reason: describeError(error), ...(error instanceof ProviderError ? {provider: error.provider} : {})})
           emit({type: 'pair-skipped', pair: files.id, reason: describeError(error)})
         }
         done++
@@ -376,15 +418,16 @@ async function preparePair(ctx: RunContext, files: PairFiles): Promise<{pair: Pr
     transcript = await readJson(path.join(pairDir, 'transcript.json'), Transcript)
   } else {
     const [durationSeconds, episodeSha] = await Promise.all([audioDurationSeconds(files.mp3), sha256File(files.mp3)])
+    const meter = new UsageMeter()
+    const providers = metered(ctx.providers, meter)
     transcript = files.sidecar
       ? await readSidecar(files.sidecar.path, files.sidecar.format)
-      : await ctx.providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, paperText: paper.body, seed: ctx.config.seed})
-    await writeJson(path.join(pairDir, 'transcript.json'), Transcript, transcript)
+      : await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, paperText: paper.body, seed: ctx.config.seed})
+    transcript = await writeJson(path.join(pairDir, 'transcript.json'), Transcript, transcript)
     await writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)
-    const meter = new UsageMeter()
     const analysed = await analysePair(
       {pairId: files.id, paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript, seed: ctx.config.seed},
-      metered(ctx.providers, meter),
+      providers,
     )
     analysis = await writeJson(path.join(pairDir, 'analysis.json'), PairAnalysis, {...analysed, usage: meter.usage})
   }
@@ -444,20 +487,40 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
     let trial = await readJsonIfExists(path.join(trialDir, 'results.json'), TrialResults)
     if (!trial) {
       let done = 0
-      const scored = await Promise.all(
+      const failed: FailedPair[] = []
+      const outcomes = await Promise.all(
         pairs.map((pair) =>
           limit(async () => {
             ctx.signal?.throwIfAborted()
-            const result = await scoreOrReuse(ctx, pair, promptFile.prompt, trialDir, validation.includes(pair.files.id) ? 'validation' : 'train')
-            if (result.fresh) emit({type: 'pair-scored', trial: index, pair: pair.files.id, losses: result.value.losses, usage: result.value.usage})
+            const split = validation.includes(pair.files.id) ? 'validation' : 'train'
+            let value: PairTrialResult | null = null
+            try {
+              const result = await scoreOrReuse(ctx, pair, promptFile.prompt, trialDir, split)
+              if (result.fresh) emit({type: 'pair-scored', trial: index, pair: pair.files.id, losses: result.value.losses, usage: result.value.usage})
+              value = result.value
+            } catch (error) {
+              // A provider that keeps failing costs this pair this trial, not the run.
+              if (!(error instanceof ProviderError)) throw error
+              failed.push({pair_id: pair.files.id, split, reason: describeError(error)})
+              emit({type: 'pair-failed', trial: index, pair: pair.files.id, reason: describeError(error)})
+            }
             done++
             emit({type: 'progress', phase: 'trials', done, total: pairs.length, message: `${trialName}: scored ${done}/${pairs.length} pairs`, trial: index, pair: pair.files.id})
-            return result.value
+            return value
           }),
         ),
       )
+      const scored = outcomes.filter((r): r is PairTrialResult => r !== null)
       const trainResults = scored.filter((p) => p.split === 'train')
       const validationResults = scored.filter((p) => p.split === 'validation')
+      failed.sort((a, b) => (a.pair_id < b.pair_id ? -1 : 1))
+      if (trainResults.length === 0 || (validation.length > 0 && validationResults.length === 0)) {
+        const which = trainResults.length === 0 ? 'training' : 'validation'
+        throw new ProviderError(`${trialName}: every ${which} pair failed, so the trial has no loss:\n${failed.map((f) => `  ${f.pair_id}: ${f.reason}`).join('\n')}`, {
+          provider: 'several',
+          hint: 'Fix the cause above (key, quota, network), then continue with `studio training run --resume`.',
+        })
+      }
       trial = await writeJson(path.join(trialDir, 'results.json'), TrialResults, {
         index,
         dir,
@@ -467,6 +530,7 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
         mean_losses: meanBreakdown(trainResults.map((s) => s.losses)),
         validation_mean_losses: validationResults.length ? meanBreakdown(validationResults.map((s) => s.losses)) : null,
         pairs: scored,
+        failed,
         usage: mergeUsage(...scored.map((s) => s.usage)),
       })
       emit({type: 'trial-finished', trial: index, mean_losses: trial.mean_losses, changes: promptFile.changes, usage: trial.usage})
@@ -477,9 +541,29 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
       stopReason = 'converged'
       break
     }
+    if (index + 1 < config.max_trials && config.max_cost_usd !== null && wouldExceedBudget(ctx, pairs, results, prompts, config.max_cost_usd)) {
+      emit({type: 'warning', message: `Stopping before trial ${index + 1}: it would take the run over --max-cost ${config.max_cost_usd} USD`})
+      stopReason = 'budget'
+      break
+    }
     if (index + 1 < config.max_trials) next = await refineFromTrial(ctx, promptFile.prompt, profile, trial, results, prompts)
   }
   return {results, prompts, stopReason}
+}
+
+/**
+ * Whether a refinement and one more trial would take the run over the budget: what
+ * was spent so far (every unit on disk) plus the last trial's cost as the estimate of
+ * the next, plus the refinement's estimate.
+ */
+function wouldExceedBudget(ctx: RunContext, pairs: PreparedPair[], results: TrialResults[], prompts: TrialPromptFile[], max: number): boolean {
+  const spent = mergeUsage(...pairs.map((p) => p.analysis.usage), ...results.map((t) => t.usage), ...prompts.map((p) => p.usage)).total.cost_usd ?? Infinity
+  const lastTrial = results[results.length - 1]!.usage.total.cost_usd ?? Infinity
+  const refine =
+    ctx.config.refiner === 'rule-based+llm'
+      ? (estimateRun({pairs: [], maxTrials: 2, refiner: ctx.config.refiner, tts: false, models: modelIds(ctx.providers)}).refine_cost_usd ?? Infinity)
+      : 0
+  return spent + lastTrial + refine > max
 }
 
 /** The prompt of a trial: from its prompt.json when resuming, else the one the refiner proposed. */
@@ -498,7 +582,7 @@ async function scoreOrReuse(ctx: RunContext, pair: PreparedPair, prompt: PromptS
   const stored = await readJsonIfExists(file, PairTrialResult)
   if (stored) return {value: stored, fresh: false}
   const meter = new UsageMeter()
-  const result = await scorePair(pair, prompt, ctx.weights, trialDir, ctx.config.seed, metered(ctx.providers, meter), split)
+  const result = await scorePair(pair, prompt, ctx.weights, trialDir, ctx.config.seed, metered(ctx.providers, meter), split, ctx.config.tts)
   return {value: await writeJson(file, PairTrialResult, {...result, usage: meter.usage}), fresh: true}
 }
 
@@ -533,7 +617,7 @@ async function writeReport(
   ctx: RunContext,
   manifest: RunManifest,
   prepared: PreparedPair[],
-  skipped: Array<{id: string; reason: string}>,
+  skipped: SkippedPair[],
   validation: string[],
   trials: Trials,
 ): Promise<TrainingReport> {
@@ -553,6 +637,7 @@ async function writeReport(
     seed: config.seed,
     pairs: prepared.map((p) => p.files.id),
     skipped_pairs: skipped,
+    failed_pairs: trials.results.flatMap((t) => t.failed.map((f) => ({trial: t.index, pair_id: f.pair_id, reason: f.reason}))),
     validation_pairs: validation,
     trials: trials.results.map((t) => ({
       index: t.index,

@@ -64,7 +64,7 @@ describe('studio generate --mock', () => {
 
   it('prints the documented JSON shape', async () => {
     expect(Object.keys(result).sort()).toEqual(
-      ['paper', 'title', 'run_dir', 'prompt_file', 'concepts', 'script', 'text', 'words', 'estimated_minutes', 'usage', 'out'].sort(),
+      ['paper', 'title', 'run_dir', 'prompt_file', 'concepts', 'script', 'text', 'words', 'estimated_minutes', 'usage', 'out', 'audio'].sort(),
     )
     expect(result.paper).toBe(paper)
     expect(result.run_dir).toBe(runDir)
@@ -130,18 +130,27 @@ describe('studio generate: bad input', () => {
     }
   })
 
-  it('explains that --tts needs the real OpenAI TTS provider', async () => {
-    const failed = await runCli(['generate', paper, '--mock', '--tts', '--output-dir', out])
-    expect(failed.code).toBe(2)
-    expect(failed.stderr).toContain('Error: Audio (--tts) needs the real OpenAI TTS provider, which is not available in this version of studio')
-    expect(failed.stderr).toContain('Hint: Run without --tts')
+  it('voices the script with --tts into an MP3 next to --out, as long as the script takes to say', async () => {
+    const file = path.join(out, 'voiced', 'episode.txt')
+    const voiced = await runCli(['generate', paper, '--mock', '--tts', '--out', file, '--output-dir', out, '--json'])
+    expect(voiced.code).toBe(0)
+    const result = JSON.parse(voiced.stdout)
+    expect(result.audio.file).toBe(path.join(out, 'voiced', 'episode.mp3'))
+    // The mock speaks at 150 words a minute: the measured audio says so, within a frame per request.
+    expect(result.audio.seconds).toBeGreaterThan((result.words / 150) * 60 * 0.95)
+    expect(result.audio.seconds).toBeLessThan((result.words / 150) * 60 * 1.05)
+    expect((await readFile(result.audio.file)).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xfb]))
+    const noOut = await runCli(['generate', paper, '--mock', '--tts', '--output-dir', out])
+    expect(noOut.code).toBe(2)
+    expect(noOut.stderr).toContain('--tts writes the audio next to the script: give the script a file with --out')
   })
 
-  it('explains that real providers need --mock in this version', async () => {
-    const failed = await runCli(['generate', paper, '--output-dir', out])
+  it('names the missing API key before doing any work when run without --mock', async () => {
+    const failed = await runCli(['generate', paper, '--output-dir', out], {env: {ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', STUDIO_CONFIG_DIR: path.join(out, 'no-config')}})
     expect(failed.code).toBe(2)
-    expect(failed.stderr).toContain('Real providers')
-    expect(failed.stderr).toMatch(/Hint: Run with --mock/)
+    expect(failed.stderr).toContain('ANTHROPIC_API_KEY')
+    expect(failed.stderr).toContain('studio secrets set ANTHROPIC')
+    expect(failed.stderr).not.toContain('OPENAI_API_KEY')
   })
 
   it('has help with a summary, the flags and examples', async () => {

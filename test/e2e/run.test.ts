@@ -160,10 +160,14 @@ describe('studio training run: bad input', () => {
     expect(result.stderr).toContain('--threshold must be a number >= 0, got "soon"')
   })
 
-  it('explains that real providers need --mock in this version', async () => {
-    const result = await runCli(['training', 'run', '--output-dir', out])
+  it('names every missing API key, and how to set it, before any work when run without --mock', async () => {
+    const result = await runCli(['training', 'run', '--output-dir', path.join(out, 'keyless')], {env: {ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', STUDIO_CONFIG_DIR: path.join(out, 'no-config')}})
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/Hint: Run with --mock/)
+    // The bundled pairs all have sidecars except one, so Whisper (OpenAI) and Claude are both needed.
+    expect(result.stderr).toContain('ANTHROPIC_API_KEY')
+    expect(result.stderr).toContain('OPENAI_API_KEY')
+    expect(result.stderr).toContain('studio secrets set')
+    await expect(readdir(path.join(out, 'keyless'))).rejects.toThrow(/ENOENT/)
   })
 
   it('skips a broken pair, says why, and trains on the rest', async () => {

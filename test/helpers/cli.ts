@@ -16,9 +16,10 @@ export interface CliResult {
   stderr: string
 }
 
-export function runCli(args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<CliResult> {
+/** `input`, when given, is written to the child's stdin, which is then closed (as in `printf ... | studio ...`). */
+export function runCli(args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       // CI=1 and no TTY: progress is plain lines on stderr, as in any script.
@@ -28,5 +29,6 @@ export function runCli(args: string[], options: {cwd?: string; env?: NodeJS.Proc
         resolve({code, stdout, stderr})
       },
     )
+    if (options.input !== undefined) child.stdin?.end(options.input)
   })
 }

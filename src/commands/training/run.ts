@@ -56,6 +56,17 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       options: ['rule-based', 'rule-based+llm'],
       default: 'rule-based',
     }),
+    config: Flags.file({description: `Provider and model per role (default: ./studio.config.json when present); see TRAINING.md`, helpValue: 'FILE'}),
+    model: Flags.string({
+      description: 'Provider and model of one role, e.g. judge=openai:gpt-4o-mini (repeatable; wins over the config file)',
+      multiple: true,
+      helpValue: 'ROLE=PROVIDER:MODEL',
+    }),
+    cache: Flags.boolean({description: 'Reuse answers of identical earlier calls from the response cache (--no-cache to bypass it)', default: true, allowNo: true}),
+    'cache-dir': Flags.directory({description: 'Response cache folder (default: $STUDIO_CACHE_DIR, else ~/.cache/studio)'}),
+    'max-cost': Flags.string({description: 'Stop cleanly (stop_reason budget) before the run would spend more than this many USD', helpValue: 'USD'}),
+    'dry-run': Flags.boolean({description: 'Print the calls the run would make and their estimated cost, and make none', default: false}),
+    tts: Flags.boolean({description: 'Voice every generated script (OpenAI TTS, one voice per speaker) and score the duration on its measured length', default: false}),
     resume: Flags.boolean({
       description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
       default: false,
@@ -71,17 +82,16 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     if (!Number.isFinite(threshold) || threshold < 0) {
       throw new InputError(`--threshold must be a number >= 0, got "${flags.threshold}"`, {hint: 'For example --threshold 0.05 stops when the loss improves by less than 5%.'})
     }
-    if (!flags.mock) {
-      throw new InputError('Real providers (OpenAI Whisper, Claude) are not available in this version of studio', {
-        hint: 'Run with --mock to train offline with the deterministic provider.',
-      })
+    const maxCost = flags['max-cost'] === undefined ? undefined : Number(flags['max-cost'])
+    if (maxCost !== undefined && !(Number.isFinite(maxCost) && maxCost > 0)) {
+      throw new InputError(`--max-cost must be a positive number of USD, got "${flags['max-cost']}"`, {hint: 'For example --max-cost 5 stops the run before it spends more than 5 USD.'})
     }
-    // The trainer and its dependencies (pdf-parse, music-metadata) load only when a run starts.
-    const [{runTraining, resumeTraining}, {parseWeights}, {mockProviders}, {resolveRunDir}] = await Promise.all([
+    // The trainer and its dependencies (pdf-parse, music-metadata, the SDKs) load only when a run starts.
+    const [{runTraining, resumeTraining}, {parseWeights}, {resolveRunDir}, {buildProviders}] = await Promise.all([
       import('../../training/trainer.js'),
       import('../../training/loss/index.js'),
-      import('../../providers/mock/index.js'),
       import('../../training/report/status.js'),
+      import('../../cli/providers.js'),
     ])
     let weights
     try {
@@ -89,6 +99,21 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     } catch (error) {
       throw new InputError(`--weights: ${(error as Error).message}`, {hint: 'Use name=value pairs separated by commas, e.g. --weights duration=0.3,rouge=0.2.'})
     }
+
+    const refiner = flags.refiner as 'rule-based' | 'rule-based+llm'
+    const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
+    const {providers, roles} = await buildProviders({
+      mock: flags.mock,
+      resumeDir: runDir,
+      configFile: flags.config,
+      models: flags.model,
+      cache: flags.cache,
+      cacheDir: flags['cache-dir'],
+      tts: flags.tts,
+      refiner,
+      pairsDir: flags['pairs-dir'],
+    })
+    if (flags['dry-run']) return this.dryRun({pairsDir: flags['pairs-dir'], maxTrials: flags['max-trials'], refiner, tts: flags.tts, providers}) as never
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
     // First Ctrl-C: finish the steps in flight, mark the run interrupted, exit 130.
@@ -102,7 +127,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     const common = {
-      providers: mockProviders(),
+      providers,
       toolVersion: this.config.version,
       onEvent: (event: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(event),
       signal: stop.signal,
@@ -110,7 +135,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     let outcome
     try {
       outcome = flags.resume
-        ? await resumeTraining({...common, runDir: await resolveRunDir(args.run_dir, flags['output-dir'])})
+        ? await resumeTraining({...common, runDir: runDir!})
         : await runTraining({
         ...common,
         pairsDir: flags['pairs-dir'],
@@ -124,7 +149,10 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
         mock: flags.mock,
         holdout: flags.holdout,
         holdoutIds: flags['holdout-ids']?.split(',').map((id) => id.trim()).filter(Boolean),
-        refiner: flags.refiner as 'rule-based' | 'rule-based+llm',
+        refiner,
+        providerRoles: roles,
+        maxCostUsd: maxCost,
+        tts: flags.tts,
       })
     } catch (error) {
       progress.stop(true)
@@ -135,7 +163,33 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     }
     progress.stop()
     if (!this.jsonEnabled()) this.summarise(outcome.report, outcome.runDir)
+    // Pairs a provider failed on: the run finished, but not everything in it did.
+    if (outcome.report.failed_pairs.length > 0 || outcome.report.skipped_pairs.some((s) => s.provider)) process.exitCode = EXIT.partial
     return outcome.report
+  }
+
+  /** --dry-run: the calls and their estimated cost, from the files alone; nothing is called or written. */
+  private async dryRun(options: {pairsDir: string; maxTrials: number; refiner: 'rule-based' | 'rule-based+llm'; tts: boolean; providers: import('../../providers/types.js').Providers}): Promise<unknown> {
+    const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([import('../../training/discover.js'), import('../../training/estimate.js')])
+    const discovery = await discoverPairs(options.pairsDir)
+    if (discovery.pairs.length === 0) throw new InputError(`No complete pair in ${discovery.root}`, {path: discovery.root, hint: 'Run `studio training list-pairs` to see what was found.'})
+    const estimate = estimateRun({
+      pairs: await pairEstimateInputs(discovery.pairs),
+      maxTrials: options.maxTrials,
+      refiner: options.refiner,
+      tts: options.tts,
+      models: modelIds(options.providers),
+    })
+    const result = {dry_run: true, pairs: discovery.pairs.map((p) => p.id), max_trials: options.maxTrials, ...estimate}
+    if (!this.jsonEnabled()) {
+      const cost = (v: number | null) => (v === null ? 'unknown' : `$${v.toFixed(4)}`)
+      const rows = estimate.roles.map((r) => [r.role, r.model, String(r.calls), r.input_tokens.toLocaleString('en-US'), r.output_tokens.toLocaleString('en-US'), r.audio_seconds ? `${Math.round(r.audio_seconds)} s` : r.characters ? `${r.characters.toLocaleString('en-US')} chars` : '', cost(r.cost_usd)])
+      const {renderTable} = await import('../../cli/table.js')
+      this.log(`Dry run: ${discovery.pairs.length} pair(s), at most ${options.maxTrials} trial(s); no call made, nothing written.\n`)
+      this.log(renderTable(['role', 'model', 'calls', 'input tokens', 'output tokens', 'audio', 'cost'], rows, [false, false, true, true, true, true, true]))
+      this.log(`\nAt most ${estimate.calls} calls, about ${cost(estimate.cost_usd)} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`)
+    }
+    return result
   }
 
   private summarise(report: TrainingReport, runDir: string): void {

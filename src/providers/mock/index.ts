@@ -4,6 +4,7 @@ import {classifySegments} from './classify.js'
 import {extractKeyConcepts} from './concepts.js'
 import {generateScript} from './generate.js'
 import {judgeScript} from './judge.js'
+import {MockSpeech} from './speech.js'
 import {MockTranscriber} from './transcriber.js'
 
 /** Rough token count so that usage figures in mock mode are plausible, not zero. */
@@ -42,8 +43,8 @@ class MockLanguageModel implements LanguageModel {
   }
 }
 
-export function mockProviders(): Providers {
+export function mockProviders(options: {tts?: boolean} = {}): Providers {
   const transcriber = new MockTranscriber()
   const model = new MockLanguageModel()
-  return {transcriber, languageModel: () => model}
+  return {transcriber, languageModel: () => model, ...(options.tts ? {speech: new MockSpeech()} : {})}
 }

@@ -3,10 +3,10 @@
  * two-speaker conversation about its paper, paced at 150 words per minute and
  * exactly as long as the real MP3. Deterministic for a given seed.
  */
-import type {Transcript, TranscriptSegment} from '../../training/schemas.js'
+import type {TranscriptSegment} from '../../training/schemas.js'
 import {seededRandom, pick} from '../../training/random.js'
 import {countWords} from '../../training/text.js'
-import type {Transcriber, TranscriptionRequest} from '../types.js'
+import type {Transcriber, TranscriptionRequest, TranscriptionResult} from '../types.js'
 import {guessTitle} from '../../training/ingest/paper.js'
 import {paperSentences, type PaperPart} from './paper-sections.js'
 
@@ -23,7 +23,7 @@ const HOST_QUESTIONS: Record<PaperPart, string[]> = {
 export class MockTranscriber implements Transcriber {
   readonly id = 'mock'
 
-  async transcribe(request: TranscriptionRequest): Promise<Transcript> {
+  async transcribe(request: TranscriptionRequest): Promise<TranscriptionResult> {
     const random = seededRandom(request.seed, 'transcribe', request.paperText.length)
     const budget = Math.max(20, Math.round((request.durationSeconds / 60) * WORDS_PER_MINUTE))
     const lines: Array<{speaker: string; text: string}> = [
@@ -58,7 +58,8 @@ export class MockTranscriber implements Transcriber {
       clock += countWords(line.text) * secondsPerWord
       return {start: round3(start), end: round3(clock), speaker: line.speaker, text: line.text}
     })
-    return {source: 'mock', duration_seconds: request.durationSeconds, segments}
+    // Local work: nothing is billed.
+    return {source: 'mock', duration_seconds: request.durationSeconds, segments, usage: {input_tokens: 0, output_tokens: 0}}
   }
 }
 

@@ -1,0 +1,94 @@
+/**
+ * Real-mode scheduling against the local fake API with 300 ms added to every request:
+ * 12 pairs (the bundled three, four times over, without sidecars so that every pair
+ * is transcribed), a 2-trial run, with --concurrency 12 and 4.
+ *
+ * Targets: with 12, wall time <= 1.3x the critical path (the longest chain of calls
+ * that depend on each other, times 300 ms); with 4, <= 1.3x the ideal schedule of
+ * 3 waves. The run is timed in-process (the trainer with the real SDK providers, as
+ * `studio training run` builds them), so Node's start-up is not counted.
+ *
+ * Run: npx tsx bench/concurrency.ts   (prints JSON; bench/run.js calls it)
+ */
+import {copyFile, mkdtemp, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {buildProviders} from '../src/cli/providers.js'
+import {runTraining} from '../src/training/trainer.js'
+import {FAKE_KEYS, startFakeApi} from '../test/helpers/fake-api.js'
+
+const LATENCY_MS = 300
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const examples = path.join(root, 'artifacts', 'training_data')
+const IDS = ['aerial-vehicle-positioning-full', 'soil-microbiome-drought', 'sparse-attention-long-documents']
+
+async function pairsFolder(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'studio-bench-pairs-'))
+  for (let copy = 1; copy <= 4; copy++) {
+    for (const id of IDS) {
+      await copyFile(path.join(examples, `${id}.pdf`), path.join(dir, `${id}-${copy}.pdf`))
+      await copyFile(path.join(examples, `${id}.mp3`), path.join(dir, `${id}-${copy}.mp3`))
+    }
+  }
+  return dir
+}
+
+async function timedRun(pairsDir: string, concurrency: number) {
+  const api = await startFakeApi({latencyMs: LATENCY_MS})
+  const out = await mkdtemp(path.join(os.tmpdir(), 'studio-bench-out-'))
+  Object.assign(process.env, {
+    OPENAI_API_KEY: FAKE_KEYS.openai,
+    ANTHROPIC_API_KEY: FAKE_KEYS.anthropic,
+    OPENAI_BASE_URL: api.openaiBaseURL,
+    ANTHROPIC_BASE_URL: api.anthropicBaseURL,
+  })
+  try {
+    const {providers, roles} = await buildProviders({mock: false, cache: false, tts: false, refiner: 'rule-based', pairsDir})
+    const started = performance.now()
+    const outcome = await runTraining({
+      providers,
+      providerRoles: roles,
+      toolVersion: 'bench',
+      pairsDir,
+      outputDir: out,
+      maxTrials: 2,
+      seed: 42,
+      window: 2,
+      threshold: 0.05,
+      concurrency,
+      mock: false,
+    })
+    const wallMs = performance.now() - started
+    const calls = outcome.report.usage.total.calls
+    return {concurrency, wall_ms: Math.round(wallMs), requests: api.requests.length, calls, max_in_flight: api.maxConcurrent, pairs: outcome.report.pairs.length}
+  } finally {
+    await api.close()
+    await rm(out, {recursive: true, force: true})
+  }
+}
+
+const pairsDir = await pairsFolder()
+try {
+  // Chain per pair: transcribe -> classify | concepts (together) -> 2 x (generate -> judge).
+  const chain = 1 + 1 + 2 * 2
+  const criticalPathMs = chain * LATENCY_MS
+  // With 4 at a time, each phase runs in 3 waves: ingest (2 calls deep) and each trial (2 deep).
+  const idealWavesMs = 3 * chain * LATENCY_MS
+  const wide = await timedRun(pairsDir, 12)
+  const narrow = await timedRun(pairsDir, 4)
+  const result = {
+    latency_ms: LATENCY_MS,
+    pairs: wide.pairs,
+    trials: 2,
+    calls_per_pair_per_trial: (wide.calls - wide.pairs * 3) / (wide.pairs * 2),
+    critical_path_ms: criticalPathMs,
+    ideal_3_waves_ms: idealWavesMs,
+    concurrency_12: {...wide, ratio: Number((wide.wall_ms / criticalPathMs).toFixed(2)), target: 1.3, met: wide.wall_ms <= 1.3 * criticalPathMs},
+    concurrency_4: {...narrow, ratio: Number((narrow.wall_ms / idealWavesMs).toFixed(2)), target: 1.3, met: narrow.wall_ms <= 1.3 * idealWavesMs},
+  }
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+} finally {
+  await rm(pairsDir, {recursive: true, force: true})
+}

@@ -1,0 +1,66 @@
+/**
+ * The providers a command runs with: the mock under --mock, else the real SDK
+ * clients from the configuration, with the response cache, and every key checked
+ * before any work starts. A resumed run uses the providers recorded in its run.json.
+ */
+import path from 'node:path'
+
+import type {Providers} from '../providers/types.js'
+import type {RunConfig} from '../training/schemas.js'
+
+export interface ProviderChoice {
+  mock: boolean
+  /** --resume: the run folder, whose run.json decides mock or real and the models. */
+  resumeDir?: string
+  configFile?: string
+  models?: string[]
+  cache: boolean
+  cacheDir?: string
+  tts: boolean
+  refiner?: 'rule-based' | 'rule-based+llm'
+  /** To tell whether any pair needs transcription (sidecars do not). */
+  pairsDir?: string
+  /** studio generate: concepts and generate only. */
+  generateOnly?: boolean
+}
+
+export async function buildProviders(choice: ProviderChoice): Promise<{providers: Providers; roles: RunConfig['providers']}> {
+  let {mock, models, tts, refiner} = choice
+  if (choice.resumeDir) {
+    const [{RunManifest}, {readJsonIfExists}] = await Promise.all([import('../training/schemas.js'), import('../training/store.js')])
+    const manifest = await readJsonIfExists(path.join(choice.resumeDir, 'run.json'), RunManifest)
+    if (manifest) {
+      mock = manifest.config.mock
+      tts = manifest.config.tts
+      refiner = manifest.config.refiner
+      // The models the run started with, whatever the config file says today.
+      if (manifest.config.providers) models = Object.entries(manifest.config.providers).map(([role, e]) => `${role}=${e.provider}:${e.model}`)
+    }
+  }
+  if (mock) {
+    const {mockProviders} = await import('../providers/mock/index.js')
+    return {providers: mockProviders({tts}), roles: null}
+  }
+  const [{loadConfig}, {createRealProviders, rolesInUse}, {DiskCache, NoCache, defaultCacheDir}] = await Promise.all([
+    import('../providers/config.js'),
+    import('../providers/factory.js'),
+    import('../providers/cache.js'),
+  ])
+  const config = await loadConfig({explicit: choice.configFile, overrides: models})
+  const transcribe = choice.pairsDir ? await needsTranscription(choice.pairsDir) : true
+  const roles = rolesInUse({tts, transcribe, refiner, generateOnly: choice.generateOnly})
+  const cache = choice.cache ? new DiskCache(choice.cacheDir ?? defaultCacheDir()) : new NoCache()
+  const providers = await createRealProviders({config, cache, tts, transcribe, roles})
+  return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]]))}
+}
+
+/** Whether some pair has no sidecar transcript (then an OpenAI key is needed for Whisper). */
+async function needsTranscription(pairsDir: string): Promise<boolean> {
+  const {discoverPairs} = await import('../training/discover.js')
+  try {
+    return (await discoverPairs(pairsDir)).pairs.some((p) => p.sidecar === null)
+  } catch {
+    // The trainer reports a bad pairs folder with its own clear error.
+    return true
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Which provider and model serves each role, from defaults, an optional config
+ * file (studio.config.json) and --model flags, in that order of precedence
+ * (flags win). The zod schema is the single definition of the file format.
+ */
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+import {z} from 'zod'
+
+import {CorruptFileError, InputError} from '../training/errors.js'
+import {ROLES} from '../training/schemas.js'
+
+/** Roles served by a language model, plus the transcriber and the speech synthesiser. */
+export const PROVIDER_ROLES = [...ROLES, 'transcribe', 'speech'] as const
+export type ProviderRole = (typeof PROVIDER_ROLES)[number]
+
+export const ProviderName = z.enum(['anthropic', 'openai'])
+export type ProviderName = z.infer<typeof ProviderName>
+
+export const RoleEndpoint = z
+  .object({
+    provider: ProviderName,
+    model: z.string().min(1),
+    /** Any OpenAI-compatible server (Ollama, vLLM, LM Studio) for an openai role; a proxy for anthropic. */
+    base_url: z.url().optional(),
+  })
+  .strict()
+export type RoleEndpoint = z.infer<typeof RoleEndpoint>
+
+export const StudioConfig = z
+  .object({
+    $schema: z.string().optional(),
+    roles: z.partialRecord(z.enum(PROVIDER_ROLES), RoleEndpoint).default({}),
+    /** Seconds before one API call is abandoned (the SDKs then retry it). */
+    timeout_seconds: z.number().positive().max(3600).optional(),
+    /** Retries of 408/409/429/5xx by the SDKs, which honour retry-after. */
+    max_retries: z.number().int().min(0).max(10).optional(),
+  })
+  .strict()
+export type StudioConfig = z.infer<typeof StudioConfig>
+
+export const CONFIG_FILE = 'studio.config.json'
+
+/** Claude for analysis, judging and refinement, as the product is specified; OpenAI for audio. */
+export const DEFAULT_ROLES: Record<ProviderRole, RoleEndpoint> = {
+  classify: {provider: 'anthropic', model: 'claude-sonnet-4-6'},
+  concepts: {provider: 'anthropic', model: 'claude-sonnet-4-6'},
+  generate: {provider: 'anthropic', model: 'claude-sonnet-4-6'},
+  judge: {provider: 'anthropic', model: 'claude-sonnet-4-6'},
+  refine: {provider: 'anthropic', model: 'claude-sonnet-4-6'},
+  transcribe: {provider: 'openai', model: 'whisper-1'},
+  speech: {provider: 'openai', model: 'tts-1'},
+}
+
+export interface ResolvedConfig {
+  roles: Record<ProviderRole, RoleEndpoint>
+  timeoutSeconds: number | undefined
+  maxRetries: number | undefined
+  /** The file read, or null when none was found. */
+  file: string | null
+}
+
+/**
+ * Reads the config: `explicit` (--config) must exist; otherwise studio.config.json in
+ * `cwd` is used when present. Then --model overrides (`role=provider:model`) apply.
+ */
+export async function loadConfig(options: {explicit?: string; cwd?: string; overrides?: string[]}): Promise<ResolvedConfig> {
+  const cwd = options.cwd ?? process.cwd()
+  const file = options.explicit ? path.resolve(cwd, options.explicit) : path.join(cwd, CONFIG_FILE)
+  let parsed: StudioConfig = {roles: {}}
+  let found: string | null = null
+  let text: string | null = null
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (options.explicit || code !== 'ENOENT') {
+      throw new InputError(`Cannot read the config file ${file}: ${code === 'ENOENT' ? 'it does not exist' : (error as Error).message}`, {
+        path: file,
+        hint: `Create it (see TRAINING.md, "Providers and configuration"), or leave out --config to use ${CONFIG_FILE} in the current folder if there is one.`,
+      })
+    }
+  }
+  if (text !== null) {
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (error) {
+      throw new CorruptFileError(`The config file ${file} is not valid JSON: ${(error as Error).message}`, {path: file, hint: 'Fix the JSON syntax.'})
+    }
+    const result = StudioConfig.safeParse(json)
+    if (!result.success) {
+      throw new InputError(`The config file ${file} is not valid:\n${z.prettifyError(result.error)}`, {
+        path: file,
+        hint: `Each role (${PROVIDER_ROLES.join(', ')}) takes {"provider": "anthropic" | "openai", "model": "...", "base_url"?: "http://..."}.`,
+      })
+    }
+    parsed = result.data
+    found = file
+  }
+  const roles = {...DEFAULT_ROLES, ...parsed.roles}
+  for (const override of options.overrides ?? []) {
+    const {role, endpoint} = parseModelFlag(override)
+    roles[role] = {...endpoint, base_url: endpoint.provider === roles[role].provider ? roles[role].base_url : undefined}
+  }
+  for (const role of ['transcribe', 'speech'] as const) {
+    if (roles[role].provider !== 'openai') {
+      throw new InputError(`The ${role} role needs the openai provider (Whisper and OpenAI TTS); got ${roles[role].provider}`, {
+        path: found ?? undefined,
+        hint: `Set it to {"provider": "openai", "model": "${DEFAULT_ROLES[role].model}"}.`,
+      })
+    }
+  }
+  return {roles, timeoutSeconds: parsed.timeout_seconds, maxRetries: parsed.max_retries, file: found}
+}
+
+/** `--model judge=openai:gpt-4o-mini`: one role, one provider and model. */
+export function parseModelFlag(value: string): {role: ProviderRole; endpoint: RoleEndpoint} {
+  const match = /^([a-z]+)=(anthropic|openai):(.+)$/.exec(value.trim())
+  const role = match?.[1] as ProviderRole | undefined
+  if (!match || !role || !PROVIDER_ROLES.includes(role)) {
+    throw new InputError(`--model ${value}: expected ROLE=PROVIDER:MODEL`, {
+      hint: `ROLE is one of ${PROVIDER_ROLES.join(', ')}; PROVIDER is anthropic or openai; e.g. --model judge=openai:gpt-4o-mini.`,
+    })
+  }
+  return {role, endpoint: {provider: match[2] as ProviderName, model: match[3]!}}
+}
+
+/**
+ * The API keys a configuration needs, for the roles the run uses. A role with its own
+ * base_url (a local OpenAI-compatible server) needs none: servers like Ollama ignore it.
+ */
+export function requiredKeys(config: ResolvedConfig, roles: readonly ProviderRole[]): Array<'OPENAI' | 'ANTHROPIC'> {
+  const names = new Set<'OPENAI' | 'ANTHROPIC'>()
+  for (const role of roles) {
+    const endpoint = config.roles[role]
+    if (endpoint.base_url) continue
+    names.add(endpoint.provider === 'openai' ? 'OPENAI' : 'ANTHROPIC')
+  }
+  return [...names].sort()
+}

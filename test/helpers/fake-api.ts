@@ -1,0 +1,1072 @@
+/**
+ * A local fake of the OpenAI and Anthropic HTTP APIs, for tests.
+ *
+ * One node:http server on 127.0.0.1 (random port) answers, in the real wire formats
+ * (closely enough that the official `openai` 6.x and `@anthropic-ai/sdk` 1.12 clients
+ * parse its answers):
+ * - POST /v1/audio/transcriptions (multipart; json, text, srt, vtt, verbose_json),
+ * - POST /v1/chat/completions (response_format json_schema, or plain text),
+ * - POST /v1/audio/speech (a silent MP3 lasting words(input) / 150 minutes),
+ * - POST /v1/messages (Anthropic: `output_config.format` json_schema, or tool use).
+ * Structured answers are built deterministically from the request text (see
+ * defaultAnswer); faults (`failNext`) stand in for rate limits, outages, dropped
+ * connections, cut-off bodies and wrong answers. Every request is recorded.
+ */
+import {createHash} from 'node:crypto'
+import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+// ------------------------------------------------------------------- public API
+
+export type Fault =
+  | {kind: 'status'; status: number; retryAfterSeconds?: number; body?: unknown}
+  | {kind: 'drop'}
+  | {kind: 'truncate'}
+  | {kind: 'invalid-json'}
+  | {kind: 'bad-answer'}
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  headers: Record<string, string>
+  /** Parsed JSON, or for multipart: {fields, file: {name, bytes, sha256}}; the raw text when it is neither. */
+  body: unknown
+  time: number
+  api: 'openai' | 'anthropic'
+}
+
+export interface FakeApiOptions {
+  /** Added before every answer (faults included). */
+  latencyMs?: number
+  /** Override the default structured answer; undefined = use the default. */
+  answer?: (request: StructuredQuery) => unknown | undefined
+}
+
+export interface StructuredQuery {
+  api: 'openai' | 'anthropic'
+  schema: Record<string, unknown>
+  kind: 'classify' | 'concepts' | 'generate' | 'judge' | 'refine' | 'unknown'
+  system: string
+  user: string
+  model: string
+}
+
+export interface FakeApi {
+  /** http://127.0.0.1:PORT */
+  url: string
+  /** `${url}/v1` (what OPENAI_BASE_URL / baseURL takes) */
+  openaiBaseURL: string
+  /** `${url}` (what ANTHROPIC_BASE_URL / baseURL takes) */
+  anthropicBaseURL: string
+  requests: RecordedRequest[]
+  /**
+   * The next `count` (default 1) requests whose path matches get this fault instead of an answer.
+   * A string matches a path equal to it or ending with it; no path matches every request.
+   */
+  failNext(fault: Fault, match?: {path?: string | RegExp; count?: number}): void
+  setLatency(ms: number): void
+  /** Highest number of requests in flight at once since start or the last reset. */
+  maxConcurrent: number
+  /** Clears requests, pending faults, maxConcurrent and the Anthropic prompt-cache memory. */
+  reset(): void
+  close(): Promise<void>
+}
+
+/** The only keys the fake accepts; any other gets a 401 in the API's own format. */
+export const FAKE_KEYS: {openai: string; anthropic: string} = {
+  openai: 'sk-test-openai-0123456789',
+  anthropic: 'sk-ant-test-0123456789',
+}
+
+/** OpenAI's upload cap for transcriptions. */
+export const TRANSCRIPTION_MAX_BYTES = 26_214_400
+/** OpenAI's TTS input cap, in characters. */
+export const SPEECH_MAX_CHARACTERS = 4096
+/** Speaking rate of the fake TTS voice and of the fake transcripts. */
+export const FAKE_WORDS_PER_MINUTE = 150
+
+// ------------------------------------------------------------------ small utils
+
+type Api = 'openai' | 'anthropic'
+type Json = Record<string, unknown>
+
+const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex')
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const tokensOf = (chars: number): number => Math.ceil(chars / 4)
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** mulberry32, seeded from the first 8 hex digits of a hash. */
+function prng(seedHex: string): () => number {
+  let a = Number.parseInt(seedHex.slice(0, 8), 16) >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const wordCount = (text: string): number => text.split(/\s+/).filter(Boolean).length
+
+const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits
+
+// ------------------------------------------------------------------------ MP3
+
+const MPEG1_L3_KBPS = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
+const MPEG2_L3_KBPS = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]
+const SAMPLE_RATES: Record<number, number[]> = {3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000]}
+
+interface FrameHeader {
+  length: number
+  samples: number
+  sampleRate: number
+  mpeg1: boolean
+  mono: boolean
+  crc: boolean
+}
+
+/** The MPEG audio Layer III frame header at `at`, or null. */
+function frameHeaderAt(buf: Uint8Array, at: number): FrameHeader | null {
+  if (at + 4 > buf.length) return null
+  const b1 = buf[at + 1]!
+  const b2 = buf[at + 2]!
+  const b3 = buf[at + 3]!
+  if (buf[at] !== 0xff || (b1 & 0xe0) !== 0xe0) return null
+  const version = (b1 >> 3) & 3 // 0: MPEG 2.5, 1: reserved, 2: MPEG 2, 3: MPEG 1
+  const layer = (b1 >> 1) & 3 // 1: Layer III
+  if (version === 1 || layer !== 1) return null
+  const bitrateIndex = (b2 >> 4) & 0xf
+  const rateIndex = (b2 >> 2) & 3
+  if (bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3) return null
+  const mpeg1 = version === 3
+  const kbps = (mpeg1 ? MPEG1_L3_KBPS : MPEG2_L3_KBPS)[bitrateIndex]!
+  const sampleRate = SAMPLE_RATES[version]![rateIndex]!
+  const padding = (b2 >> 1) & 1
+  const length = Math.floor(((mpeg1 ? 144 : 72) * kbps * 1000) / sampleRate) + padding
+  return {length, samples: mpeg1 ? 1152 : 576, sampleRate, mpeg1, mono: ((b3 >> 6) & 3) === 3, crc: (b1 & 1) === 0}
+}
+
+/** Offset of the first byte after any ID3v2 tags at the start. */
+function skipId3v2(buf: Uint8Array): number {
+  let at = 0
+  while (at + 10 <= buf.length && buf[at] === 0x49 && buf[at + 1] === 0x44 && buf[at + 2] === 0x33) {
+    const size = ((buf[at + 6]! & 0x7f) << 21) | ((buf[at + 7]! & 0x7f) << 14) | ((buf[at + 8]! & 0x7f) << 7) | (buf[at + 9]! & 0x7f)
+    const footer = (buf[at + 5]! & 0x10) !== 0
+    at += 10 + size + (footer ? 10 : 0)
+  }
+  return at
+}
+
+const latin1 = (buf: Uint8Array, from: number, length: number): string => Buffer.from(buf.subarray(from, from + length)).toString('latin1')
+
+/**
+ * Duration of an MP3 from its frames: sum of samples / sample rate over every MPEG
+ * Layer III frame (MPEG 1, 2 and 2.5), after any ID3v2 tag. A first frame holding a
+ * Xing/Info/VBRI header carries no audio and is not counted; when it has a LAME tag,
+ * the encoder delay and padding it records are subtracted (as ffmpeg does).
+ * Null when no frames are found.
+ */
+export function mp3DurationSeconds(bytes: Uint8Array): number | null {
+  let at = skipId3v2(bytes)
+  let seconds = 0
+  let frames = 0
+  let synced = false
+  let first = true
+  while (at + 4 <= bytes.length) {
+    const header = frameHeaderAt(bytes, at)
+    if (!header || at + header.length > bytes.length) {
+      synced = false
+      at++
+      continue
+    }
+    if (!synced) {
+      // After a resync, trust a header only when the next frame (or the end) follows it.
+      const next = at + header.length
+      const tail = bytes.length - next
+      const confirmed = tail < 4 || frameHeaderAt(bytes, next) !== null || latin1(bytes, next, 3) === 'TAG'
+      if (!confirmed) {
+        at++
+        continue
+      }
+      synced = true
+    }
+    if (first) {
+      first = false
+      const side = header.mpeg1 ? (header.mono ? 17 : 32) : header.mono ? 9 : 17
+      const xingAt = at + 4 + (header.crc ? 2 : 0) + side
+      const tag = latin1(bytes, xingAt, 4)
+      if (tag === 'Xing' || tag === 'Info') {
+        const lameAt = xingAt + 120
+        if (latin1(bytes, lameAt, 4) === 'LAME' && lameAt + 24 <= at + header.length) {
+          const d = lameAt + 21
+          const delay = (bytes[d]! << 4) | (bytes[d + 1]! >> 4)
+          const padding = ((bytes[d + 1]! & 0x0f) << 8) | bytes[d + 2]!
+          seconds -= (delay + padding) / header.sampleRate
+        }
+        at += header.length
+        continue
+      }
+      if (latin1(bytes, at + 36, 4) === 'VBRI') {
+        at += header.length
+        continue
+      }
+    }
+    seconds += header.samples / header.sampleRate
+    frames++
+    at += header.length
+  }
+  return frames > 0 ? Math.max(0, seconds) : null
+}
+
+/**
+ * A silent MP3 (MPEG 1 Layer III, 44.1 kHz, mono, 64 kbps CBR) of about `seconds`.
+ * All-zero side info and main data decode as silence. Padding bits are set so the
+ * average bitrate is exact, which keeps size-based duration estimates (ffprobe on CBR) right.
+ */
+export function silentMp3(seconds: number): Buffer {
+  const sampleRate = 44100
+  const kbps = 64
+  const frames = Math.max(4, Math.round((seconds * sampleRate) / 1152))
+  const numerator = 144 * kbps * 1000
+  const sizes: number[] = []
+  for (let i = 0; i < frames; i++) sizes.push(Math.floor(((i + 1) * numerator) / sampleRate) - Math.floor((i * numerator) / sampleRate))
+  const base = Math.floor(numerator / sampleRate)
+  const out = Buffer.alloc(sizes.reduce((a, b) => a + b, 0))
+  let at = 0
+  for (const size of sizes) {
+    out[at] = 0xff
+    out[at + 1] = 0xfb // MPEG 1, Layer III, no CRC
+    out[at + 2] = (MPEG1_L3_KBPS.indexOf(kbps) << 4) | (0 << 2) | ((size - base) << 1) // 44.1 kHz, padding bit
+    out[at + 3] = 0xc4 // mono, original
+    at += size
+  }
+  return out
+}
+
+// -------------------------------------------------------------- request bodies
+
+interface Multipart {
+  fields: Record<string, string>
+  file: {name: string; bytes: number; sha256: string} | null
+  fileBytes: Buffer | null
+}
+
+function parseMultipart(body: Buffer, contentType: string): Multipart | null {
+  const match = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType)
+  const boundary = match?.[1] ?? match?.[2]
+  if (!boundary) return null
+  const delimiter = Buffer.from(`--${boundary}`)
+  const fields: Record<string, string> = {}
+  let file: Multipart['file'] = null
+  let fileBytes: Buffer | null = null
+  let at = body.indexOf(delimiter)
+  if (at < 0) return null
+  for (;;) {
+    at += delimiter.length
+    if (body[at] === 0x2d && body[at + 1] === 0x2d) break // closing "--"
+    at += 2 // CRLF
+    const headerEnd = body.indexOf('\r\n\r\n', at)
+    if (headerEnd < 0) return null
+    const headers = body.subarray(at, headerEnd).toString('utf8')
+    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), headerEnd + 4)
+    if (next < 0) return null
+    const content = body.subarray(headerEnd + 4, next)
+    const name = /name="([^"]*)"/i.exec(headers)?.[1] ?? ''
+    const filename = /filename="([^"]*)"/i.exec(headers)?.[1]
+    if (filename !== undefined) {
+      file = {name: filename, bytes: content.length, sha256: sha256(content)}
+      fileBytes = Buffer.from(content)
+    } else {
+      const value = content.toString('utf8')
+      fields[name] = name in fields ? `${fields[name]},${value}` : value
+    }
+    at = next + 2
+  }
+  return {fields, file, fileBytes}
+}
+
+/** Text of a message content: a string, or the text of its text blocks. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (Array.isArray(content)) {
+    return content
+      .map((block) => (isObject(block) && typeof block.text === 'string' ? block.text : ''))
+      .filter(Boolean)
+      .join('\n')
+  }
+  return ''
+}
+
+// ---------------------------------------------------------------------- errors
+
+const OPENAI_ERRORS: Record<number, {type: string; code: string | null; message: string}> = {
+  400: {type: 'invalid_request_error', code: null, message: 'Invalid request.'},
+  401: {type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.'},
+  403: {type: 'invalid_request_error', code: 'unsupported_country_region_territory', message: 'Country, region, or territory not supported'},
+  404: {type: 'invalid_request_error', code: 'unknown_url', message: 'Unknown request URL.'},
+  408: {type: 'server_error', code: null, message: 'Request timed out.'},
+  409: {type: 'server_error', code: null, message: 'Conflict.'},
+  413: {type: 'server_error', code: null, message: 'Request too large.'},
+  429: {type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached for requests. Please try again in 0s.'},
+  500: {type: 'server_error', code: null, message: 'The server had an error while processing your request. Sorry about that!'},
+  502: {type: 'server_error', code: null, message: 'Bad gateway.'},
+  503: {type: 'server_error', code: null, message: 'The engine is currently overloaded, please try again later.'},
+}
+
+const ANTHROPIC_ERRORS: Record<number, {type: string; message: string}> = {
+  400: {type: 'invalid_request_error', message: 'Invalid request.'},
+  401: {type: 'authentication_error', message: 'invalid x-api-key'},
+  402: {type: 'billing_error', message: 'Your credit balance is too low to access the Anthropic API.'},
+  403: {type: 'permission_error', message: 'Your API key does not have permission to use the specified resource.'},
+  404: {type: 'not_found_error', message: 'Not found.'},
+  413: {type: 'request_too_large', message: 'Request exceeds the maximum allowed number of bytes.'},
+  429: {type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization. Please try again later.'},
+  500: {type: 'api_error', message: 'Internal server error'},
+  504: {type: 'timeout_error', message: 'Request timed out.'},
+  529: {type: 'overloaded_error', message: 'Overloaded'},
+}
+
+function errorBody(api: Api, status: number, message?: string, extra: {param?: string | null; code?: string | null; type?: string} = {}, requestId = 'req_fake'): Json {
+  if (api === 'openai') {
+    const known = OPENAI_ERRORS[status] ?? (status >= 500 ? OPENAI_ERRORS[500]! : OPENAI_ERRORS[400]!)
+    return {error: {message: message ?? known.message, type: extra.type ?? known.type, param: extra.param ?? null, code: extra.code === undefined ? known.code : extra.code}}
+  }
+  const known = ANTHROPIC_ERRORS[status] ?? (status >= 500 ? ANTHROPIC_ERRORS[500]! : ANTHROPIC_ERRORS[400]!)
+  return {type: 'error', error: {type: extra.type ?? known.type, message: message ?? known.message}, request_id: requestId}
+}
+
+/** A key as OpenAI shows it in its 401 message: never the whole key. */
+function maskKey(key: string): string {
+  if (key.length <= 12) return '*'.repeat(key.length)
+  return `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}`
+}
+
+// ------------------------------------------------------------ default answers
+
+type Kind = StructuredQuery['kind']
+
+const MIDDLE_LABELS = ['background', 'method', 'findings', 'discussion'] as const
+
+/** The root schema, with a root `$ref` resolved. */
+function resolveRef(schema: Json, root: Json): Json {
+  const ref = schema.$ref
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return schema
+  let node: unknown = root
+  for (const part of ref.slice(2).split('/')) node = isObject(node) ? node[part.replaceAll('~1', '/').replaceAll('~0', '~')] : undefined
+  return isObject(node) ? resolveRef(node, root) : {}
+}
+
+export function kindOf(schema: Record<string, unknown>): Kind {
+  const root = resolveRef(schema, schema)
+  const props = isObject(root.properties) ? Object.keys(root.properties) : []
+  const has = (key: string) => props.includes(key)
+  if (has('engagement')) return 'judge'
+  if (has('labels')) return 'classify'
+  if (has('concepts')) return 'concepts'
+  if (has('segments')) return 'generate'
+  if (has('prompt') && has('changes')) return 'refine'
+  return 'unknown'
+}
+
+/** A minimal value valid for a JSON schema (strict-mode style: every listed property filled). */
+export function sampleFromSchema(schema: Json, root: Json = schema, depth = 0): unknown {
+  const node = resolveRef(schema, root)
+  if (depth > 12) return null
+  if ('const' in node) return node.const
+  if (Array.isArray(node.enum) && node.enum.length) return node.enum[0]
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const variants = node[key]
+    if (Array.isArray(variants) && variants.length) {
+      const pick = variants.find((v) => !(isObject(v) && v.type === 'null')) ?? variants[0]
+      return sampleFromSchema(isObject(pick) ? pick : {}, root, depth + 1)
+    }
+  }
+  if (Array.isArray(node.allOf) && isObject(node.allOf[0])) return sampleFromSchema(node.allOf[0], root, depth + 1)
+  const type = Array.isArray(node.type) ? (node.type.find((t) => t !== 'null') ?? 'null') : node.type
+  switch (type) {
+    case 'object': {
+      const props = isObject(node.properties) ? node.properties : {}
+      const out: Json = {}
+      for (const [key, value] of Object.entries(props)) out[key] = sampleFromSchema(isObject(value) ? value : {}, root, depth + 1)
+      return out
+    }
+    case 'array': {
+      const items = isObject(node.items) ? node.items : {}
+      const count = Math.max(1, typeof node.minItems === 'number' ? node.minItems : 1)
+      return Array.from({length: count}, () => sampleFromSchema(items, root, depth + 1))
+    }
+    case 'string': {
+      const min = typeof node.minLength === 'number' ? node.minLength : 1
+      return 'example'.padEnd(min, 'x')
+    }
+    case 'integer':
+    case 'number': {
+      let value = 1
+      if (typeof node.minimum === 'number' && value < node.minimum) value = node.minimum
+      if (typeof node.exclusiveMinimum === 'number' && value <= node.exclusiveMinimum) value = node.exclusiveMinimum + 1
+      if (typeof node.maximum === 'number' && value > node.maximum) value = node.maximum
+      return type === 'integer' ? Math.ceil(value) : value
+    }
+    case 'boolean':
+      return false
+    case 'null':
+      return null
+    default:
+      return {}
+  }
+}
+
+/** Text after the first line equal to `heading` (e.g. "Paper:"), up to `until` if given. */
+function section(text: string, heading: string, until?: string): string {
+  const at = text.indexOf(`${heading}\n`)
+  if (at < 0) return ''
+  const start = at + heading.length + 1
+  const end = until === undefined ? -1 : text.indexOf(until, start)
+  return end < 0 ? text.slice(start) : text.slice(start, end)
+}
+
+function classifyAnswer(q: StructuredQuery): unknown {
+  const indices: number[] = []
+  for (const line of q.user.split('\n')) {
+    const m = /^\[(\d+)\]\s*\(\s*[\d.]+\s*-\s*[\d.]+\s*s\)/.exec(line)
+    if (m) indices.push(Number(m[1]))
+  }
+  const n = indices.length
+  return {
+    labels: indices.map((index, i) => {
+      const p = (i + 0.5) / n
+      let label: string
+      if (i === 0 || p < 0.1) label = 'intro'
+      else if ((i === n - 1 && n >= 2) || p >= 0.9) label = 'outro'
+      else label = MIDDLE_LABELS[Math.min(3, Math.floor(((p - 0.1) / 0.8) * 4))]!
+      return {index, label}
+    }),
+  }
+}
+
+const STOPWORDS = new Set(
+  `a about above after again against all also although am among an and another any are as at be because been before being below between both but by can could did do does doing down during each either few for from further had has have having he her here hers him his how however i if in into is it its itself just may me might more most much must my neither no nor not now of off on once only or other others our ours out over own per same she should since so some such than that the their theirs them then there therefore these they this those though through thus to too under until up upon us use used uses using very via was we were what when where whether which while who whom whose why will with within without would yet you your et al fig figure table section paper show shows shown results result approach one two three four five first second third here additionally furthermore moreover respectively significant significantly different following including particular particularly approximately compared consider considered previously especially overall together similarly specifically whereas because according`.split(/\s+/),
+)
+
+function conceptsAnswer(q: StructuredQuery): unknown {
+  const max = Number(/at most (\d+)/.exec(q.system)?.[1] ?? 10)
+  const paper = section(q.user, 'Paper:') || q.user
+  const counts = new Map<string, {count: number; first: number; forms: Map<string, number>}>()
+  let i = 0
+  for (const m of paper.matchAll(/[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]/g)) {
+    const word = m[0]
+    const lower = word.toLowerCase()
+    i++
+    if (STOPWORDS.has(lower) || word.length < 3) continue
+    // Capitalised mid-sentence (names, terms) or an acronym, or simply long.
+    const sentenceStart = /(^|[.!?:]\s*|\n\s*)$/.test(paper.slice(Math.max(0, m.index - 3), m.index))
+    const named = /^[A-Z]/.test(word) && (!sentenceStart || /^[A-Z0-9-]+$/.test(word))
+    if (!(named || word.length >= 9)) continue
+    const entry = counts.get(lower) ?? {count: 0, first: i, forms: new Map<string, number>()}
+    entry.count++
+    entry.forms.set(word, (entry.forms.get(word) ?? 0) + 1)
+    counts.set(lower, entry)
+  }
+  const ranked = [...counts.values()]
+    .sort((a, b) => b.count - a.count || a.first - b.first)
+    .slice(0, Math.max(0, max))
+    .map((e) => [...e.forms.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0])
+  return {concepts: ranked.map((term, k) => ({term, importance: round((ranked.length - k) / ranked.length, 4)}))}
+}
+
+const FILLER_WORDS =
+  'the study looks at how cells respond when the signal changes and what that means for the model we measured each sample twice across several weeks so the data stay consistent researchers often ask why this pattern appears in some groups but not in others and the answer turns out to depend on timing temperature and the size of the effect in practice'.split(
+    ' ',
+  )
+
+const HOST_QUESTIONS = [
+  'So what is the big question here?',
+  'Why does that matter?',
+  'How did you actually test that?',
+  'What surprised you most?',
+  'Can you unpack that for our listeners?',
+  'And what does that mean in practice?',
+  'Where does this leave the field?',
+]
+
+function sentencesOf(text: string): string[] {
+  return text
+    .replace(/\s+/g, ' ')
+    .split(/(?<=[.!?])\s+/)
+    .map((s) => s.trim())
+    .filter((s) => wordCount(s) >= 4 && /[A-Za-z]/.test(s))
+}
+
+function generateAnswer(q: StructuredQuery): unknown {
+  const plan: Array<{label: string; words: number}> = []
+  for (const m of q.system.matchAll(/^\d+\.\s+([a-z]+):\s+about\s+(\d+)\s+words/gm)) plan.push({label: m[1]!, words: Number(m[2])})
+  if (!plan.length) plan.push({label: 'intro', words: 40}, {label: 'findings', words: 120}, {label: 'outro', words: 40})
+  const speakers = section(q.system, 'Speakers:', '\n\n')
+    .split('\n')
+    .map((line) => /^- ([^:]+):/.exec(line)?.[1]?.trim())
+    .filter((name): name is string => Boolean(name))
+  if (!speakers.length) speakers.push('Host')
+
+  const paper = section(q.user, 'Paper:') || q.user
+  const sentences = sentencesOf(paper)
+  const pool = sentences.length ? sentences : [FILLER_WORDS.join(' ') + '.']
+  let turn = 0
+  let questions = 0
+  return {
+    segments: plan.map((step, s) => {
+      const target = Math.max(5, step.words)
+      let cursor = Math.floor((s / plan.length) * pool.length)
+      let queue: string[] = []
+      const takeWord = (): string => {
+        if (!queue.length) queue = pool[cursor++ % pool.length]!.split(' ')
+        return queue.shift()!
+      }
+      const lines: Array<{speaker: string; text: string}> = []
+      let written = 0
+      while (written < target) {
+        const speaker = speakers[turn % speakers.length]!
+        const isHost = speakers.length > 1 && turn % speakers.length === 0
+        const words: string[] = []
+        const question = HOST_QUESTIONS[questions % HOST_QUESTIONS.length]!.split(' ')
+        if (isHost && question.length <= target - written) {
+          words.push(...question)
+          questions++
+        }
+        queue = []
+        const room = Math.min(target - written, isHost ? 12 : 35)
+        while (words.length < room && (written + words.length < target || !words.length)) {
+          words.push(takeWord())
+          if (/[.!?]$/.test(words.at(-1)!) && words.length >= Math.min(room, 12)) break
+        }
+        let text = words.slice(0, Math.max(1, Math.min(words.length, target - written))).join(' ')
+        if (!/[.!?]$/.test(text)) text += '.'
+        written += wordCount(text)
+        lines.push({speaker, text})
+        turn++
+      }
+      return {label: step.label, lines}
+    }),
+  }
+}
+
+function judgeAnswer(q: StructuredQuery): unknown {
+  const concepts = section(q.user, 'Key concepts:', '\n\n')
+    .split('\n')
+    .map((line) => /^- (.+)$/.exec(line)?.[1]?.trim())
+    .filter((term): term is string => Boolean(term))
+  const scriptAt = q.user.lastIndexOf('\nScript:\n')
+  const script = (scriptAt >= 0 ? q.user.slice(scriptAt + 9) : q.user).toLowerCase()
+  const h = sha256(`${q.system}\n${q.user}`)
+  const score = (k: number) => 70 + (Number.parseInt(h.slice(k * 2, k * 2 + 2), 16) % 16)
+  const scores = {engagement: score(0), clarity: score(1), accuracy: score(2)}
+  const [weakest, value] = Object.entries(scores).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))[0]!
+  const reasons: Record<string, string> = {
+    engagement: 'long explanations with few questions let the conversation lose momentum',
+    clarity: 'some technical terms are used before they are explained',
+    accuracy: 'a few statements simplify the paper’s results more than it supports',
+  }
+  return {
+    concepts_explained: concepts.filter((term) => script.includes(term.toLowerCase())),
+    ...scores,
+    weakest_dimension_reason: `${weakest[0]!.toUpperCase()}${weakest.slice(1)} is lowest (${value}): ${reasons[weakest]}.`,
+  }
+}
+
+function refineAnswer(q: StructuredQuery): unknown {
+  const last = q.user.trimEnd().split('\n').at(-1) ?? ''
+  try {
+    const prompt: unknown = JSON.parse(last)
+    if (isObject(prompt)) return {prompt, changes: []}
+  } catch {
+    // fall through to a schema sample
+  }
+  return sampleFromSchema(q.schema)
+}
+
+/** The answer the fake gives when FakeApiOptions.answer does not override it. */
+export function defaultAnswer(q: StructuredQuery): unknown {
+  switch (q.kind) {
+    case 'classify':
+      return classifyAnswer(q)
+    case 'concepts':
+      return conceptsAnswer(q)
+    case 'generate':
+      return generateAnswer(q)
+    case 'judge':
+      return judgeAnswer(q)
+    case 'refine':
+      return refineAnswer(q)
+    default:
+      return sampleFromSchema(q.schema)
+  }
+}
+
+const BAD_ANSWER = {labels: 'oops'}
+
+// ---------------------------------------------------------------- transcripts
+
+const TRANSCRIPT_WORDS =
+  'we research data model signal result question paper team sample effect method cells energy network protein climate brain memory learning pattern system light water measure study group change test evidence analysis early later because really interesting think actually know right so and the of to in that it is was for with on this what how why when they you'.split(
+    ' ',
+  )
+
+interface FakeSegment {
+  id: number
+  seek: number
+  start: number
+  end: number
+  text: string
+  tokens: number[]
+  temperature: number
+  avg_logprob: number
+  compression_ratio: number
+  no_speech_prob: number
+}
+
+function fakeTranscript(duration: number, fileSha: string): {segments: FakeSegment[]; words: Array<{word: string; start: number; end: number}>} {
+  const random = prng(fileSha)
+  const n = Math.max(1, Math.round(duration / 5))
+  const length = duration / n
+  const segments: FakeSegment[] = []
+  const words: Array<{word: string; start: number; end: number}> = []
+  for (let i = 0; i < n; i++) {
+    const start = round(i * length, 2)
+    const end = round((i + 1) * length, 2)
+    const count = Math.max(1, Math.round(((end - start) * FAKE_WORDS_PER_MINUTE) / 60))
+    const list: string[] = []
+    let sentence = 0
+    for (let k = 0; k < count; k++) {
+      let word = TRANSCRIPT_WORDS[Math.floor(random() * TRANSCRIPT_WORDS.length)]!
+      if (sentence === 0) word = word[0]!.toUpperCase() + word.slice(1)
+      sentence++
+      const endSentence = k === count - 1 || (sentence >= 6 && random() < 0.2)
+      if (endSentence) {
+        word += random() < 0.15 ? '?' : '.'
+        sentence = 0
+      }
+      list.push(word)
+      const step = (end - start) / count
+      words.push({word: word.replace(/[.?]$/, ''), start: round(start + k * step, 2), end: round(start + (k + 1) * step, 2)})
+    }
+    segments.push({
+      id: i,
+      seek: Math.floor(start / 30) * 3000,
+      start,
+      end,
+      text: ` ${list.join(' ')}`,
+      tokens: list.map((w) => 50364 + (Number.parseInt(sha256(w).slice(0, 4), 16) % 1000)),
+      temperature: 0,
+      avg_logprob: round(-0.2 - random() * 0.2, 4),
+      compression_ratio: round(1.3 + random() * 0.4, 4),
+      no_speech_prob: round(random() * 0.02, 4),
+    })
+  }
+  return {segments, words}
+}
+
+function timestamp(seconds: number, separator: ',' | '.'): string {
+  const ms = Math.round(seconds * 1000)
+  const pad = (v: number, n = 2) => String(v).padStart(n, '0')
+  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}${separator}${pad(ms % 1000, 3)}`
+}
+
+// -------------------------------------------------------------------- server
+
+interface Reply {
+  status: number
+  headers: Record<string, string>
+  body: Buffer
+}
+
+const jsonReply = (status: number, value: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers: {'content-type': 'application/json', ...headers},
+  body: Buffer.from(JSON.stringify(value)),
+})
+
+interface Context {
+  api: Api
+  path: string
+  headers: Record<string, string>
+  json: Json | null
+  multipart: Multipart | null
+  rawBytes: number
+  requestId: string
+}
+
+interface PendingFault {
+  fault: Fault
+  path: string | RegExp | undefined
+  remaining: number
+}
+
+export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeApi> {
+  let latencyMs = options.latencyMs ?? 0
+  const requests: RecordedRequest[] = []
+  let faults: PendingFault[] = []
+  let inFlight = 0
+  let maxConcurrent = 0
+  let counter = 0
+  const cacheSeen = new Set<string>()
+
+  const takeFault = (path: string): Fault | null => {
+    const entry = faults.find((f) => f.remaining > 0 && (f.path === undefined || (typeof f.path === 'string' ? path === f.path || path.endsWith(f.path) : f.path.test(path))))
+    if (!entry) return null
+    entry.remaining--
+    faults = faults.filter((f) => f.remaining > 0)
+    return entry.fault
+  }
+
+  const structured = (q: Omit<StructuredQuery, 'kind'>, bad: boolean): unknown => {
+    if (bad) return BAD_ANSWER
+    const query: StructuredQuery = {...q, kind: kindOf(q.schema)}
+    const override = options.answer?.(query)
+    return override === undefined ? defaultAnswer(query) : override
+  }
+
+  // ----------------------------------------------------------- endpoints
+
+  const transcriptions = (ctx: Context, bad: boolean): Reply => {
+    if (ctx.rawBytes > TRANSCRIPTION_MAX_BYTES + 65_536 || (ctx.multipart?.file && ctx.multipart.file.bytes > TRANSCRIPTION_MAX_BYTES)) {
+      return jsonReply(413, errorBody('openai', 413, `Maximum content size limit (${TRANSCRIPTION_MAX_BYTES}) exceeded (${ctx.rawBytes} bytes read)`))
+    }
+    const form = ctx.multipart
+    if (!form) return jsonReply(400, errorBody('openai', 400, 'Could not parse multipart form'))
+    if (!form.file || !form.fileBytes) return jsonReply(400, errorBody('openai', 400, "1 validation error for Request\nbody -> file\n  field required (type=value_error.missing)", {param: 'file'}))
+    const model = form.fields.model
+    if (!model) return jsonReply(400, errorBody('openai', 400, 'you must provide a model parameter', {param: 'model'}))
+    const format = form.fields.response_format ?? 'json'
+    if (format === 'verbose_json' && model !== 'whisper-1') {
+      return jsonReply(400, errorBody('openai', 400, `response_format 'verbose_json' is not compatible with model '${model}'. Use 'json' or 'text' instead.`, {param: 'response_format', code: 'unsupported_value'}))
+    }
+    const duration = mp3DurationSeconds(form.fileBytes) ?? form.fileBytes.length / 16000
+    const {segments, words} = fakeTranscript(duration, form.file.sha256)
+    const text = segments.map((s) => s.text).join('').trim()
+    const seconds = Math.ceil(duration)
+    if (bad) return jsonReply(200, {text})
+    switch (format) {
+      case 'text':
+        return {status: 200, headers: {'content-type': 'text/plain; charset=utf-8'}, body: Buffer.from(`${text}\n`)}
+      case 'srt':
+      case 'vtt': {
+        const cues = segments.map((s, i) =>
+          format === 'srt' ? `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${s.text.trim()}\n` : `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${s.text.trim()}\n`,
+        )
+        const out = format === 'srt' ? cues.join('\n') : `WEBVTT\n\n${cues.join('\n')}`
+        return {status: 200, headers: {'content-type': 'text/plain; charset=utf-8'}, body: Buffer.from(out)}
+      }
+      case 'verbose_json': {
+        const granularities = (form.fields['timestamp_granularities[]'] ?? form.fields.timestamp_granularities ?? 'segment').split(',')
+        const answer: Json = {task: 'transcribe', language: 'english', duration: round(duration, 2), text}
+        if (granularities.includes('word')) answer.words = words
+        if (granularities.includes('segment') || !granularities.includes('word')) answer.segments = segments
+        answer.usage = {type: 'duration', seconds}
+        return jsonReply(200, answer)
+      }
+      default:
+        return jsonReply(200, {text, usage: {type: 'duration', seconds}})
+    }
+  }
+
+  const chatCompletions = (ctx: Context, bad: boolean): Reply => {
+    const body = ctx.json
+    if (!body || !Array.isArray(body.messages) || !body.messages.length) return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'messages'.", {param: 'messages', code: 'missing_required_parameter'}))
+    if (typeof body.model !== 'string') return jsonReply(400, errorBody('openai', 400, 'you must provide a model parameter', {param: 'model'}))
+    if (body.stream) return jsonReply(400, errorBody('openai', 400, 'The fake API does not stream.', {param: 'stream'}))
+    const messages = body.messages.filter(isObject)
+    const system = messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content)).join('\n\n')
+    const user = messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n')
+    const format = isObject(body.response_format) ? body.response_format : null
+    let content: string
+    if (format?.type === 'json_schema') {
+      const jsonSchema = isObject(format.json_schema) ? format.json_schema : {}
+      const schema = isObject(jsonSchema.schema) ? jsonSchema.schema : {}
+      content = JSON.stringify(structured({api: 'openai', schema, system, user, model: body.model}, bad))
+    } else if (format?.type === 'json_object') {
+      content = JSON.stringify(bad ? BAD_ANSWER : structured({api: 'openai', schema: {}, system, user, model: body.model}, false))
+    } else {
+      content = `This is a fake answer to: ${user.slice(0, 80)}`
+    }
+    const promptChars = messages.reduce((n, m) => n + contentText(m.content).length, 0)
+    const promptTokens = Math.max(1, tokensOf(promptChars))
+    const completionTokens = Math.max(1, tokensOf(content.length))
+    const seed = typeof body.seed === 'number' ? body.seed : null
+    return jsonReply(200, {
+      id: `chatcmpl-${sha256(JSON.stringify(body)).slice(0, 29)}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [{index: 0, message: {role: 'assistant', content, refusal: null, annotations: []}, logprobs: null, finish_reason: 'stop'}],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+        prompt_tokens_details: {cached_tokens: 0, audio_tokens: 0},
+        completion_tokens_details: {reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0},
+      },
+      service_tier: 'default',
+      system_fingerprint: seed === null ? 'fp_fake' : `fp_fake_seed_${seed}`,
+    })
+  }
+
+  const speech = (ctx: Context, bad: boolean): Reply => {
+    const body = ctx.json
+    if (!body || typeof body.input !== 'string') return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'input'.", {param: 'input', code: 'missing_required_parameter'}))
+    if (typeof body.model !== 'string') return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'model'.", {param: 'model', code: 'missing_required_parameter'}))
+    if (typeof body.voice !== 'string' && !isObject(body.voice)) return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'voice'.", {param: 'voice', code: 'missing_required_parameter'}))
+    if (body.input.length > SPEECH_MAX_CHARACTERS) {
+      return jsonReply(400, errorBody('openai', 400, `[{'type': 'string_too_long', 'loc': ('body', 'input'), 'msg': 'String should have at most ${SPEECH_MAX_CHARACTERS} characters', 'input': '...', 'ctx': {'max_length': ${SPEECH_MAX_CHARACTERS}}}]`, {param: 'input', code: 'string_too_long'}))
+    }
+    if (bad) return {status: 200, headers: {'content-type': 'audio/mpeg'}, body: Buffer.from('this is not an mp3 file\n'.repeat(8))}
+    const speed = typeof body.speed === 'number' && body.speed >= 0.25 && body.speed <= 4 ? body.speed : 1
+    const seconds = (wordCount(body.input) / FAKE_WORDS_PER_MINUTE) * 60 / speed
+    return {status: 200, headers: {'content-type': 'audio/mpeg'}, body: silentMp3(seconds)}
+  }
+
+  const messages = (ctx: Context, bad: boolean): Reply => {
+    const body = ctx.json
+    const invalid = (message: string) => jsonReply(400, errorBody('anthropic', 400, message, {}, ctx.requestId))
+    if (!body) return invalid('There was an issue with the JSON body of the request.')
+    if (typeof body.model !== 'string') return invalid('model: Field required')
+    if (typeof body.max_tokens !== 'number') return invalid('max_tokens: Field required')
+    if (!Array.isArray(body.messages) || !body.messages.length) return invalid('messages: Field required')
+    if (body.stream) return invalid('The fake API does not stream.')
+    const turns = body.messages.filter(isObject)
+    const system = contentText(body.system)
+    const user = turns.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n')
+    const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : []
+
+    // Prompt caching: each block marked cache_control, by its exact text.
+    const marked: string[] = []
+    const collect = (blocks: unknown) => {
+      if (!Array.isArray(blocks)) return
+      for (const block of blocks) if (isObject(block) && isObject(block.cache_control)) marked.push(typeof block.text === 'string' ? block.text : JSON.stringify(block))
+    }
+    collect(body.system)
+    for (const turn of turns) collect(turn.content)
+    collect(tools)
+    let cacheCreation = 0
+    let cacheRead = 0
+    for (const text of marked) {
+      const tokens = tokensOf(text.length)
+      if (cacheSeen.has(text)) cacheRead += tokens
+      else {
+        cacheSeen.add(text)
+        cacheCreation += tokens
+      }
+    }
+    const totalChars = system.length + turns.reduce((n, m) => n + contentText(m.content).length, 0) + (tools.length ? JSON.stringify(tools).length : 0)
+    const inputTokens = Math.max(1, tokensOf(totalChars) - cacheCreation - cacheRead)
+
+    const outputConfig = isObject(body.output_config) ? body.output_config : null
+    const format = isObject(outputConfig?.format) ? outputConfig.format : isObject(body.output_format) ? body.output_format : null
+    const choice = isObject(body.tool_choice) ? body.tool_choice : null
+    const id = sha256(JSON.stringify(body))
+    let content: Json[]
+    let stopReason: string
+    if (format?.type === 'json_schema') {
+      const schema = isObject(format.schema) ? format.schema : {}
+      content = [{type: 'text', text: JSON.stringify(structured({api: 'anthropic', schema, system, user, model: body.model}, bad)), citations: null}]
+      stopReason = 'end_turn'
+    } else if (tools.length && choice?.type !== 'none') {
+      const tool = (choice?.type === 'tool' ? tools.find((t) => t.name === choice.name) : tools[0]) ?? null
+      if (!tool) return invalid(`tool_choice: tool '${String(choice?.name)}' not found in tools`)
+      const schema = isObject(tool.input_schema) ? tool.input_schema : {}
+      const input = structured({api: 'anthropic', schema, system, user, model: body.model}, bad)
+      content = [{type: 'tool_use', id: `toolu_${id.slice(0, 24)}`, name: tool.name, input, caller: {type: 'direct'}}]
+      stopReason = 'tool_use'
+    } else {
+      content = [{type: 'text', text: `This is a fake answer to: ${user.slice(0, 80)}`, citations: null}]
+      stopReason = 'end_turn'
+    }
+    const outputChars = content.reduce((n, block) => n + (typeof block.text === 'string' ? block.text.length : JSON.stringify(block.input).length), 0)
+    return jsonReply(200, {
+      id: `msg_${id.slice(0, 24)}`,
+      type: 'message',
+      role: 'assistant',
+      model: body.model,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: null,
+      stop_details: null,
+      container: null,
+      usage: {
+        input_tokens: inputTokens,
+        output_tokens: Math.max(1, tokensOf(outputChars)),
+        cache_creation_input_tokens: cacheCreation,
+        cache_read_input_tokens: cacheRead,
+        cache_creation: {ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0},
+        server_tool_use: null,
+        service_tier: 'standard',
+      },
+    })
+  }
+
+  const routes: Record<string, (ctx: Context, bad: boolean) => Reply> = {
+    '/v1/audio/transcriptions': transcriptions,
+    '/v1/chat/completions': chatCompletions,
+    '/v1/audio/speech': speech,
+    '/v1/messages': messages,
+  }
+
+  // ------------------------------------------------------------- handling
+
+  const authError = (ctx: Context): Reply | null => {
+    if (ctx.api === 'anthropic') {
+      // SDK 1.12 sends its apiKey as `Authorization: Bearer`; x-api-key (curl, older SDKs) is accepted too.
+      const key = ctx.headers['x-api-key'] ?? /^Bearer\s+(.+)$/i.exec(ctx.headers.authorization ?? '')?.[1]?.trim()
+      if (key !== FAKE_KEYS.anthropic) return jsonReply(401, errorBody('anthropic', 401, 'invalid x-api-key', {}, ctx.requestId))
+      if (!ctx.headers['anthropic-version']) return jsonReply(400, errorBody('anthropic', 400, 'anthropic-version: header is required', {}, ctx.requestId))
+      return null
+    }
+    const auth = ctx.headers.authorization ?? ''
+    const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim()
+    if (!key) {
+      return jsonReply(401, errorBody('openai', 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.", {code: null}))
+    }
+    if (key !== FAKE_KEYS.openai) {
+      return jsonReply(401, errorBody('openai', 401, `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, {code: 'invalid_api_key'}))
+    }
+    return null
+  }
+
+  const send = (res: ServerResponse, ctx: Context, reply: Reply) => {
+    const idHeader = ctx.api === 'anthropic' ? 'request-id' : 'x-request-id'
+    res.writeHead(reply.status, {...reply.headers, 'content-length': String(reply.body.length), [idHeader]: ctx.requestId})
+    res.end(reply.body)
+  }
+
+  const answer = (ctx: Context, bad: boolean): Reply => {
+    const route = routes[ctx.path]
+    if (!route) return jsonReply(404, errorBody(ctx.api, 404, ctx.api === 'openai' ? `Invalid URL (POST ${ctx.path})` : 'Not found', {}, ctx.requestId))
+    return route(ctx, bad)
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const time = Date.now()
+    const path = (req.url ?? '/').split('?')[0]!
+    const api: Api = path.startsWith('/v1/messages') ? 'anthropic' : 'openai'
+    const headers: Record<string, string> = {}
+    for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value
+
+    // Body: kept whole up to the upload cap (and a little), only counted beyond it.
+    const chunks: Buffer[] = []
+    let rawBytes = 0
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      rawBytes += chunk.length
+      if (rawBytes <= TRANSCRIPTION_MAX_BYTES + 65_536) chunks.push(chunk)
+    }
+    const raw = rawBytes <= TRANSCRIPTION_MAX_BYTES + 65_536 ? Buffer.concat(chunks) : null
+    const contentType = headers['content-type'] ?? ''
+    let json: Json | null = null
+    let multipart: Multipart | null = null
+    let recorded: unknown = null
+    if (raw && /multipart\/form-data/i.test(contentType)) {
+      multipart = parseMultipart(raw, contentType)
+      recorded = multipart ? {fields: multipart.fields, file: multipart.file} : raw.toString('latin1')
+    } else if (raw && raw.length) {
+      const text = raw.toString('utf8')
+      try {
+        const parsed: unknown = JSON.parse(text)
+        json = isObject(parsed) ? parsed : null
+        recorded = parsed
+      } catch {
+        recorded = text
+      }
+    } else if (!raw) {
+      recorded = {fields: {}, file: {name: '', bytes: rawBytes, sha256: ''}}
+    }
+    requests.push({method: req.method ?? 'GET', path, headers, body: recorded, time, api})
+    const requestId = `req_fake_${String(++counter).padStart(6, '0')}`
+    const ctx: Context = {api, path, headers, json, multipart, rawBytes, requestId}
+
+    if (latencyMs > 0) await sleep(latencyMs)
+
+    const fault = takeFault(path)
+    if (fault?.kind === 'drop') {
+      req.socket.destroy()
+      return
+    }
+    if (fault?.kind === 'status') {
+      const extra: Record<string, string> = {}
+      if (fault.retryAfterSeconds !== undefined) extra['retry-after'] = String(fault.retryAfterSeconds)
+      send(res, ctx, jsonReply(fault.status, fault.body ?? errorBody(api, fault.status, undefined, {}, requestId), extra))
+      return
+    }
+    const reply = authError(ctx) ?? (req.method === 'POST' ? answer(ctx, fault?.kind === 'bad-answer') : jsonReply(405, errorBody(api, 400, `Method ${req.method} not allowed`, {}, requestId)))
+    if (fault?.kind === 'invalid-json') {
+      const half = reply.body.subarray(0, Math.max(1, Math.floor(reply.body.length / 2)))
+      send(res, ctx, {status: 200, headers: {'content-type': 'application/json'}, body: Buffer.concat([Buffer.from('{"fake": '), half, Buffer.from(' <not json')])})
+      return
+    }
+    if (fault?.kind === 'truncate') {
+      res.writeHead(reply.status, {...reply.headers, 'content-length': String(reply.body.length), [api === 'anthropic' ? 'request-id' : 'x-request-id']: requestId})
+      res.write(reply.body.subarray(0, Math.floor(reply.body.length / 2)), () => {
+        setTimeout(() => req.socket.destroy(), 10)
+      })
+      return
+    }
+    send(res, ctx, reply)
+  }
+
+  const server = createServer((req, res) => {
+    inFlight++
+    maxConcurrent = Math.max(maxConcurrent, inFlight)
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      inFlight--
+    }
+    res.on('close', finish)
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, {'content-type': 'application/json'})
+        res.end(JSON.stringify({error: {message: `fake API crashed: ${String(error)}`, type: 'server_error', param: null, code: null}}))
+      } else res.destroy()
+    })
+  })
+  server.keepAliveTimeout = 1000
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const {port} = server.address() as AddressInfo
+  const url = `http://127.0.0.1:${port}`
+
+  return {
+    url,
+    openaiBaseURL: `${url}/v1`,
+    anthropicBaseURL: url,
+    requests,
+    failNext(fault, match = {}) {
+      faults.push({fault, path: match.path, remaining: match.count ?? 1})
+    },
+    setLatency(ms) {
+      latencyMs = ms
+    },
+    get maxConcurrent() {
+      return maxConcurrent
+    },
+    set maxConcurrent(value: number) {
+      maxConcurrent = value
+    },
+    reset() {
+      requests.length = 0
+      faults = []
+      maxConcurrent = inFlight
+      cacheSeen.clear()
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+    },
+  }
+}

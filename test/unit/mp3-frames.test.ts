@@ -1,0 +1,399 @@
+import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {createWriteStream} from 'node:fs'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {setFlagsFromString} from 'node:v8'
+import {runInNewContext} from 'node:vm'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {joinMp3, mp3DurationSeconds, splitMp3, WHISPER_MAX_BYTES, type Mp3Chunk} from '../../src/training/ingest/mp3-frames.js'
+
+// Real media from espeak-ng + lame (+ ffmpeg for a stereo WAV), timed by ffprobe.
+const hasTools = ['espeak-ng', 'lame', 'ffmpeg', 'ffprobe'].every((tool) => {
+  try {
+    execFileSync(tool, [tool === 'espeak-ng' || tool === 'lame' ? '--version' : '-version'], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+})
+
+const MiB = 1024 * 1024
+let dir = ''
+const file = (name: string) => path.join(dir, name)
+
+const TEXT_A =
+  'The quick brown fox jumps over the lazy dog. This is a test of the studio splitter, which cuts long podcast episodes into pieces at frame boundaries so that each piece fits.'
+const TEXT_B = 'A second segment, spoken by the same voice, to be joined after the first one without any gap in the frames.'
+
+/** lame variants of TEXT_A: [name, lame arguments, input wav]. */
+const VARIANTS = [
+  ['cbr44', ['--resample', '44.1', '--cbr', '-b', '64'], 'a.wav'], // MPEG-1, with a LAME Info frame
+  ['vbr44', ['--resample', '44.1', '-V', '4'], 'a.wav'], // MPEG-1 VBR, with a Xing frame
+  ['tagged', ['--resample', '44.1', '--cbr', '-b', '64', '--add-id3v2', '--tt', 'Title'], 'a.wav'], // ID3v2 + ID3v1
+  ['stereo', ['--resample', '44.1', '-m', 'j', '-V', '4'], 'stereo.wav'], // joint stereo VBR
+  ['mono22', ['-m', 'm', '--resample', '22.05', '--cbr', '-b', '32'], 'a.wav'], // MPEG-2
+  ['mono8', ['-m', 'm', '--resample', '8', '--cbr', '-b', '16'], 'a.wav'], // MPEG-2.5
+] as const
+
+function ffprobeDuration(f: string): number {
+  return Number.parseFloat(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', f], {encoding: 'utf8'}))
+}
+function ffprobePackets(f: string): number {
+  return Number.parseInt(execFileSync('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', f], {encoding: 'utf8'}), 10)
+}
+
+// ------------------------------------------------------------------------------------------
+// An independent, minimal Layer III frame walker for well-formed files (lame output): the
+// reference the splitter's output is compared with.
+
+const L3_KBPS = {
+  1: [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
+  2: [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
+}
+const RATES = {3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000]} as Record<number, number[]>
+
+function l3Frame(b: Buffer, i: number): {length: number; seconds: number} {
+  expect(b[i]).toBe(0xff)
+  const versionBits = (b[i + 1]! >> 3) & 3
+  const kbps = L3_KBPS[versionBits === 3 ? 1 : 2][b[i + 2]! >> 4]!
+  const rate = RATES[versionBits]![(b[i + 2]! >> 2) & 3]!
+  const padding = (b[i + 2]! >> 1) & 1
+  const coefficient = versionBits === 3 ? 144 : 72
+  return {length: Math.floor((coefficient * kbps * 1000) / rate) + padding, seconds: (versionBits === 3 ? 1152 : 576) / rate}
+}
+
+interface Reference {
+  /** ID3v2 tag bytes, or empty. */
+  id3v2: Buffer
+  /** ID3v1 tag bytes, or empty. */
+  id3v1: Buffer
+  /** The audio frames, Xing/Info frame excluded. */
+  frames: Buffer[]
+  audio: Buffer
+  seconds: number
+}
+
+function reference(bytes: Buffer): Reference {
+  let start = 0
+  if (bytes.toString('latin1', 0, 3) === 'ID3') start = 10 + ((bytes[6]! << 21) | (bytes[7]! << 14) | (bytes[8]! << 7) | bytes[9]!)
+  const end = bytes.toString('latin1', bytes.length - 128, bytes.length - 125) === 'TAG' ? bytes.length - 128 : bytes.length
+  const frames: Buffer[] = []
+  let seconds = 0
+  for (let at = start; at < end; ) {
+    const {length, seconds: s} = l3Frame(bytes, at)
+    const frame = bytes.subarray(at, at + length)
+    const vbrTag = frame.subarray(0, 48).toString('latin1')
+    if (!(at === start && /Xing|Info/.test(vbrTag))) {
+      frames.push(frame)
+      seconds += s
+    }
+    at += length
+  }
+  return {id3v2: bytes.subarray(0, start), id3v1: bytes.subarray(end), frames, audio: Buffer.concat(frames), seconds}
+}
+
+async function collect(f: string, maxBytes?: number): Promise<Mp3Chunk[]> {
+  const chunks: Mp3Chunk[] = []
+  for await (const chunk of splitMp3(f, maxBytes === undefined ? {} : {maxBytes})) chunks.push(chunk)
+  return chunks
+}
+
+/** Chunks are numbered in order, each at most maxBytes, each starting where the previous ones end. */
+function expectConsistent(chunks: Mp3Chunk[], maxBytes: number): void {
+  let start = 0
+  chunks.forEach((chunk, k) => {
+    expect(chunk.index).toBe(k)
+    expect(chunk.bytes.length).toBeGreaterThan(0)
+    expect(chunk.bytes.length).toBeLessThanOrEqual(maxBytes)
+    expect(chunk.startSeconds).toBeCloseTo(start, 9)
+    expect(chunk.durationSeconds).toBeGreaterThan(0)
+    start += chunk.durationSeconds
+  })
+}
+
+const total = (chunks: Mp3Chunk[]) => chunks.reduce((sum, c) => sum + c.durationSeconds, 0)
+
+/** Writes `head`, then `body` `times` times, then `tail`, without holding the result in memory. */
+async function writeRepeated(f: string, head: Buffer, body: Buffer, times: number, tail: Buffer): Promise<number> {
+  const out = createWriteStream(f)
+  const write = (b: Buffer) => (out.write(b) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve())))
+  await write(head)
+  for (let i = 0; i < times; i++) await write(body)
+  await write(tail)
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())))
+  return head.length + body.length * times + tail.length
+}
+
+/** The sha256 of chunks' bytes, streamed. */
+async function splitDigest(f: string, maxBytes?: number): Promise<{digest: string; sizes: number[]; seconds: number[]; frames: number}> {
+  const hash = createHash('sha256')
+  const sizes: number[] = []
+  const seconds: number[] = []
+  let frames = 0
+  let start = 0
+  for await (const chunk of splitMp3(f, maxBytes === undefined ? {} : {maxBytes})) {
+    expect(chunk.startSeconds).toBeCloseTo(start, 6)
+    start += chunk.durationSeconds
+    hash.update(chunk.bytes)
+    sizes.push(chunk.bytes.length)
+    seconds.push(chunk.durationSeconds)
+    frames += chunk.frames
+  }
+  return {digest: hash.digest('hex'), sizes, seconds, frames}
+}
+
+function repeatedDigest(body: Buffer, times: number): string {
+  const hash = createHash('sha256')
+  for (let i = 0; i < times; i++) hash.update(body)
+  return hash.digest('hex')
+}
+
+/** Deterministic pseudo-random bytes. */
+function noise(length: number, seed: number, avoid?: number): Buffer {
+  const b = Buffer.alloc(length)
+  let x = seed >>> 0
+  for (let i = 0; i < length; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+    let byte = x >>> 24
+    if (byte === avoid) byte = 0x42
+    b[i] = byte
+  }
+  return b
+}
+
+// ------------------------------------------------------------------------------------------
+
+describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
+  const media = new Map<string, Buffer>()
+  const refs = new Map<string, Reference>()
+  const probed = new Map<string, number>()
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'studio-mp3-frames-'))
+    execFileSync('espeak-ng', ['-w', file('a.wav'), TEXT_A])
+    execFileSync('espeak-ng', ['-w', file('b.wav'), TEXT_B])
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', file('a.wav'), '-ac', '2', file('stereo.wav')])
+    for (const [name, args, wav] of VARIANTS) {
+      execFileSync('lame', ['--quiet', ...args, file(wav), file(`${name}.mp3`)])
+      const bytes = await readFile(file(`${name}.mp3`))
+      media.set(name, bytes)
+      refs.set(name, reference(bytes))
+      probed.set(name, ffprobeDuration(file(`${name}.mp3`)))
+    }
+    execFileSync('lame', ['--quiet', '--resample', '44.1', '--cbr', '-b', '64', file('b.wav'), file('b44.mp3')])
+    execFileSync('lame', ['--quiet', '--resample', '44.1', '-V', '4', '--add-id3v2', '--tt', 'B', file('b.wav'), file('b44vbr.mp3')])
+  })
+  afterAll(async () => {
+    if (dir) await rm(dir, {recursive: true, force: true})
+  })
+
+  it('exports the Whisper upload limit', () => {
+    expect(WHISPER_MAX_BYTES).toBe(25 * MiB)
+  })
+
+  it('fixtures are what they claim: tags, Xing/Info frames, MPEG versions', () => {
+    expect(refs.get('tagged')!.id3v2.length).toBeGreaterThan(10)
+    expect(refs.get('tagged')!.id3v1.toString('latin1', 0, 8)).toBe('TAGTitle')
+    expect(media.get('vbr44')!.indexOf('Xing')).toBeGreaterThan(0)
+    expect(media.get('cbr44')!.indexOf('Info')).toBeGreaterThan(0)
+    expect(media.get('mono22')![1]! & 0x18).toBe(0x10) // MPEG-2
+    expect(media.get('mono8')![1]! & 0x18).toBe(0x00) // MPEG-2.5
+    expect(media.get('stereo')![3]! >> 6).not.toBe(3) // not mono
+  })
+
+  describe.each(VARIANTS.map(([name]) => name))('splitMp3 on %s', (name) => {
+    it.each([4096, 20_000, undefined])('maxBytes %s: whole frames, byte-exact, timed like ffprobe', async (maxBytes) => {
+      const ref = refs.get(name)!
+      const chunks = await collect(file(`${name}.mp3`), maxBytes)
+      expectConsistent(chunks, maxBytes ?? 24 * MiB)
+      if (maxBytes === undefined) expect(chunks).toHaveLength(1)
+      else expect(chunks.length).toBeGreaterThanOrEqual(Math.floor(ref.audio.length / maxBytes))
+      expect(Buffer.concat(chunks.map((c) => c.bytes)).equals(ref.audio)).toBe(true)
+      expect(chunks.reduce((sum, c) => sum + c.frames, 0)).toBe(ref.frames.length)
+      // Every chunk starts on a frame of the file, and none carries the Xing/Info frame.
+      let offset = 0
+      for (const chunk of chunks) {
+        expect(ref.audio.subarray(offset, offset + 4).equals(chunk.bytes.subarray(0, 4))).toBe(true)
+        expect(chunk.bytes.indexOf('Xing')).toBe(-1)
+        expect(chunk.bytes.indexOf('Info')).toBe(-1)
+        expect(chunk.bytes.indexOf('TAG')).toBe(-1)
+        expect(chunk.bytes.indexOf('ID3')).toBe(-1)
+        offset += chunk.bytes.length
+      }
+      expect(total(chunks)).toBeCloseTo(ref.seconds, 9)
+      expect(Math.abs(total(chunks) - probed.get(name)!) / probed.get(name)!).toBeLessThan(0.005)
+      expect(mp3DurationSeconds(media.get(name)!)).toBeCloseTo(total(chunks), 9)
+    })
+  })
+
+  it('each chunk is a valid MP3 on its own: ffprobe counts its frames', async () => {
+    const chunks = await collect(file('vbr44.mp3'), 30_000)
+    expect(chunks.length).toBeGreaterThan(2)
+    for (const chunk of chunks) {
+      await writeFile(file('chunk.mp3'), chunk.bytes)
+      expect(ffprobePackets(file('chunk.mp3'))).toBe(chunk.frames)
+    }
+  })
+
+  it('a 30 MB episode splits into 2 chunks under 24 MiB, byte-exact and timed like ffprobe', async () => {
+    const ref = refs.get('tagged')!
+    const times = Math.ceil((30 * 1000 * 1000) / ref.audio.length)
+    const big = file('big30.mp3')
+    try {
+      const size = await writeRepeated(big, ref.id3v2, ref.audio, times, ref.id3v1)
+      expect(size).toBeGreaterThan(WHISPER_MAX_BYTES)
+      const started = performance.now()
+      const split = await splitDigest(big)
+      const ms = performance.now() - started
+      expect(split.sizes).toHaveLength(2)
+      for (const s of split.sizes) expect(s).toBeLessThanOrEqual(24 * MiB)
+      expect(split.sizes[0]).toBeGreaterThan(24 * MiB - 2000) // filled up to the last whole frame
+      expect(split.digest).toBe(repeatedDigest(ref.audio, times))
+      expect(split.frames).toBe(ref.frames.length * times)
+      const seconds = split.seconds.reduce((a, b) => a + b, 0)
+      expect(seconds).toBeCloseTo(ref.seconds * times, 6)
+      const probed = ffprobeDuration(big)
+      expect(Math.abs(seconds - probed) / probed).toBeLessThan(0.005)
+      console.info(`split ${(size / MiB).toFixed(1)} MiB (${(seconds / 60).toFixed(1)} min) into ${split.sizes.length} chunks in ${ms.toFixed(0)} ms`)
+    } finally {
+      await rm(big, {force: true})
+    }
+  })
+
+  it('splitting a 60 MB file holds about one chunk in memory', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const ref = refs.get('cbr44')!
+    const times = Math.ceil((60 * 1000 * 1000) / ref.audio.length)
+    const big = file('big60.mp3')
+    const maxBytes = 8 * MiB
+    try {
+      await writeRepeated(big, Buffer.alloc(0), ref.audio, times, Buffer.alloc(0))
+      const used = () => {
+        const m = process.memoryUsage()
+        return m.arrayBuffers + m.heapUsed
+      }
+      gc()
+      const base = used()
+      let peak = 0
+      let peakNoGc = 0
+      let bytes = 0
+      const started = performance.now()
+      for await (const chunk of splitMp3(big, {maxBytes})) {
+        peakNoGc = Math.max(peakNoGc, used() - base)
+        gc() // what is still reachable: this chunk, and whatever the generator holds
+        peak = Math.max(peak, used() - base)
+        bytes += chunk.bytes.length
+      }
+      const ms = performance.now() - started
+      expect(bytes).toBe(ref.audio.length * times)
+      expect(peak).toBeLessThan(3 * maxBytes)
+      console.info(
+        `split ${(bytes / MiB).toFixed(1)} MiB in ${ms.toFixed(0)} ms (with a gc per chunk); growth ${(peak / MiB).toFixed(1)} MiB live, ${(peakNoGc / MiB).toFixed(1)} MiB before gc`,
+      )
+    } finally {
+      await rm(big, {force: true})
+    }
+  })
+
+  it('skips junk between frames, before the first frame and after the last one', async () => {
+    const ref = refs.get('mono22')!
+    const header = ref.frames[5]!.subarray(0, 4)
+    const junks = [
+      Buffer.from('junk between frames, no sync bytes in here at all', 'latin1'),
+      Buffer.concat([header, Buffer.alloc(30)]), // a frame cut short: valid header, too few bytes
+      noise(333, 1, 0xff),
+      noise(1000, 7), // may hold 0xFF bytes and stray headers
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]),
+      Buffer.concat([Buffer.from('ID3\x03\x00\x00\x00\x00\x00\x05', 'latin1'), Buffer.from('xxxxx')]), // a tag mid-stream
+    ]
+    const pieces: Buffer[] = [noise(200, 3, 0xff)]
+    ref.frames.forEach((frame, i) => {
+      pieces.push(frame)
+      if (i % 37 === 36) pieces.push(junks[(i / 37) % junks.length | 0]!)
+    })
+    pieces.push(Buffer.from('trailing garbage'))
+    await writeFile(file('junk.mp3'), Buffer.concat(pieces))
+    expect(pieces.length - ref.frames.length).toBeGreaterThan(10)
+    for (const maxBytes of [3000, undefined]) {
+      const chunks = await collect(file('junk.mp3'), maxBytes)
+      expectConsistent(chunks, maxBytes ?? 24 * MiB)
+      expect(Buffer.concat(chunks.map((c) => c.bytes)).equals(ref.audio)).toBe(true)
+      expect(total(chunks)).toBeCloseTo(ref.seconds, 9)
+    }
+    expect(mp3DurationSeconds(Buffer.concat(pieces))).toBeCloseTo(ref.seconds, 9)
+  })
+
+  it('files concatenated as they are: tags and Xing/Info frames at the seams are dropped', async () => {
+    const names = ['tagged', 'vbr44', 'cbr44', 'tagged']
+    const bytes = Buffer.concat(names.map((n) => media.get(n)!))
+    await writeFile(file('cat.mp3'), bytes)
+    const chunks = await collect(file('cat.mp3'), 50_000)
+    expectConsistent(chunks, 50_000)
+    expect(Buffer.concat(chunks.map((c) => c.bytes)).equals(Buffer.concat(names.map((n) => refs.get(n)!.audio)))).toBe(true)
+    const seconds = names.reduce((s, n) => s + refs.get(n)!.seconds, 0)
+    expect(total(chunks)).toBeCloseTo(seconds, 9)
+    expect(mp3DurationSeconds(bytes)).toBeCloseTo(seconds, 9)
+  })
+
+  it('drops a last frame cut short by the end of the file', async () => {
+    const ref = refs.get('cbr44')!
+    await writeFile(file('cut.mp3'), Buffer.concat([ref.audio, ref.frames[3]!.subarray(0, 100)]))
+    const chunks = await collect(file('cut.mp3'))
+    expect(chunks[0]!.bytes.equals(ref.audio)).toBe(true)
+  })
+
+  it('throws a clear error for files without MPEG audio frames', async () => {
+    const cases: [string, Buffer, RegExp][] = [
+      ['random.mp3', noise(300_000, 42), /not an MP3: no MPEG audio frames/],
+      ['speech.mp3', await readFile(file('a.wav')), /is a WAV file, not an MP3/],
+      ['empty.mp3', Buffer.alloc(0), /not an MP3: no MPEG audio frames/],
+      ['tag-only.mp3', refs.get('tagged')!.id3v2, /not an MP3: no MPEG audio frames/],
+      // Free format: bitrate index 0, so frames carry no length.
+      ['free.mp3', Buffer.concat(Array.from({length: 50}, () => Buffer.concat([Buffer.from([0xff, 0xfb, 0x00, 0xc4]), Buffer.alloc(400)]))), /free-format/],
+    ]
+    for (const [name, bytes, message] of cases) {
+      await writeFile(file(name), bytes)
+      await expect(collect(file(name))).rejects.toThrow(message)
+      expect(() => mp3DurationSeconds(bytes)).toThrow(message)
+    }
+    await expect(collect(file('no-such.mp3'))).rejects.toThrow(/ENOENT/)
+    await expect(collect(file('cbr44.mp3'), 100)).rejects.toThrow(/maxBytes/)
+  })
+
+  describe('joinMp3', () => {
+    it('joins two lame files at frame level; ffprobe reads the summed duration', async () => {
+      const a = media.get('cbr44')!
+      const b = await readFile(file('b44.mp3'))
+      const joined = joinMp3([a, new Uint8Array(b)])
+      const sum = mp3DurationSeconds(a) + mp3DurationSeconds(b)
+      const frame = 1152 / 44100
+      expect(Math.abs(joined.durationSeconds - sum)).toBeLessThan(frame)
+      expect(joined.bytes.equals(Buffer.concat([reference(a).audio, reference(b).audio]))).toBe(true)
+      expect(mp3DurationSeconds(joined.bytes)).toBeCloseTo(joined.durationSeconds, 9)
+      await writeFile(file('joined.mp3'), joined.bytes)
+      expect(Math.abs(ffprobeDuration(file('joined.mp3')) - sum)).toBeLessThan(frame)
+      expect(ffprobePackets(file('joined.mp3'))).toBe(reference(a).frames.length + reference(b).frames.length)
+    })
+
+    it('removes ID3 tags and Xing frames of every part', async () => {
+      const parts = [media.get('tagged')!, await readFile(file('b44vbr.mp3')), media.get('vbr44')!]
+      const joined = joinMp3(parts)
+      expect(joined.bytes.equals(Buffer.concat(parts.map((p) => reference(p).audio)))).toBe(true)
+      for (const needle of ['ID3', 'TAG', 'Xing', 'Info']) expect(joined.bytes.indexOf(needle)).toBe(-1)
+      expect(joined.durationSeconds).toBeCloseTo(parts.reduce((s, p) => s + reference(p).seconds, 0), 9)
+      await writeFile(file('joined-vbr.mp3'), joined.bytes)
+      expect(ffprobePackets(file('joined-vbr.mp3'))).toBe(parts.reduce((s, p) => s + reference(p).frames.length, 0))
+    })
+
+    it('refuses parts with another sample rate or channel mode, naming the part', () => {
+      expect(() => joinMp3([media.get('cbr44')!, media.get('tagged')!, media.get('mono22')!])).toThrow(/part 2 is MPEG-2 Layer III, 22050 Hz mono but part 0 is MPEG-1 Layer III, 44100 Hz mono/)
+      expect(() => joinMp3([media.get('vbr44')!, media.get('stereo')!])).toThrow(/part 1 .*stereo/)
+      expect(() => joinMp3([media.get('cbr44')!, noise(5000, 9)])).toThrow(/part 1 is not an MP3/)
+      expect(() => joinMp3([])).toThrow(/no parts/)
+    })
+  })
+})
