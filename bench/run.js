@@ -4,7 +4,10 @@
  *   - cold start: `studio --help` against bare `node -e 0` (target: at most 2.5x);
  *   - a mock training run on the bundled pairs, 3 trials (target: under 3 s wall time);
  *   - ROUGE on 10,000 vs 10,000 tokens (target: under 150 ms), via bench/rouge.js;
- *   - list-pairs on 200 generated pairs (target: under 2 s), via bench/list-pairs.js.
+ *   - list-pairs on 200 generated pairs (target: under 2 s), via bench/list-pairs.js;
+ *   - real-mode scheduling against the fake API with 300 ms latency, 12 pairs, 2 trials
+ *     (targets: 1.3x the critical path at --concurrency 12, 1.3x three waves at 4), via
+ *     bench/concurrency.ts.
  * Prints a Markdown table for BENCHMARKS.md on stdout and the raw numbers as JSON
  * to bench/results.json.
  */
@@ -63,6 +66,10 @@ results.rouge = JSON.parse(execFileSync(process.execPath, [path.join(root, 'benc
 
 results.list_pairs = JSON.parse(execFileSync(process.execPath, [path.join(root, 'bench', 'list-pairs.js'), '--runs', '3'], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
 
+results.concurrency = JSON.parse(
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'concurrency.ts')], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}),
+)
+
 writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
 
 const ok = (pass) => (pass ? 'yes' : '**NO**')
@@ -73,6 +80,17 @@ const rows = [
   ['`studio training run --mock --max-trials 3` (3 bundled pairs)', f(results.mock_run.median_ms), '< 3000 ms', ok(results.mock_run.median_ms < 3000)],
 ]
 rows.push([`\`studio training list-pairs --json\` on ${results.list_pairs.pairs} generated pairs`, f(results.list_pairs.median_ms), '< 2000 ms', ok(results.list_pairs.median_ms < 2000)])
+const c = results.concurrency
+rows.push(
+  [
+    `real-mode run, ${c.pairs} pairs x ${c.trials} trials, 300 ms per call, --concurrency 12`,
+    f(c.concurrency_12.wall_ms),
+    `<= 1.3x critical path ${c.critical_path_ms} ms (${c.concurrency_12.ratio}x)`,
+    ok(c.concurrency_12.met),
+  ],
+  [`same, --concurrency 4`, f(c.concurrency_4.wall_ms), `<= 1.3x three waves ${c.ideal_3_waves_ms} ms (${c.concurrency_4.ratio}x)`, ok(c.concurrency_4.met)],
+  ['calls per pair per trial', String(c.calls_per_pair_per_trial), 'small', 'generate + judge'],
+)
 const rouge = results.rouge
 rows.push(
   ['ROUGE-1/2/L/Lsum, 10,000 vs 10,000 tokens', f(rouge.ours_ms), '< 150 ms', ok(rouge.ours_ms < 150)],

@@ -22,10 +22,13 @@ export interface ProviderChoice {
   pairsDir?: string
   /** studio generate: concepts and generate only. */
   generateOnly?: boolean
+  /** --dry-run: no call is made, so no key is needed. */
+  requireKeys?: boolean
 }
 
 export async function buildProviders(choice: ProviderChoice): Promise<{providers: Providers; roles: RunConfig['providers']}> {
-  let {mock, models, tts, refiner} = choice
+  let {mock, models, tts, refiner, pairsDir} = choice
+  let recorded: RunConfig['providers'] = null
   if (choice.resumeDir) {
     const [{RunManifest}, {readJsonIfExists}] = await Promise.all([import('../training/schemas.js'), import('../training/store.js')])
     const manifest = await readJsonIfExists(path.join(choice.resumeDir, 'run.json'), RunManifest)
@@ -33,8 +36,10 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
       mock = manifest.config.mock
       tts = manifest.config.tts
       refiner = manifest.config.refiner
-      // The models the run started with, whatever the config file says today.
-      if (manifest.config.providers) models = Object.entries(manifest.config.providers).map(([role, e]) => `${role}=${e.provider}:${e.model}`)
+      pairsDir = manifest.config.pairs_dir
+      // The models (and servers) the run started with, whatever the config file says today.
+      recorded = manifest.config.providers
+      models = undefined
     }
   }
   if (mock) {
@@ -47,10 +52,11 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
     import('../providers/cache.js'),
   ])
   const config = await loadConfig({explicit: choice.configFile, overrides: models})
-  const transcribe = choice.pairsDir ? await needsTranscription(choice.pairsDir) : true
+  if (recorded) Object.assign(config.roles, recorded)
+  const transcribe = pairsDir ? await needsTranscription(pairsDir) : true
   const roles = rolesInUse({tts, transcribe, refiner, generateOnly: choice.generateOnly})
   const cache = choice.cache ? new DiskCache(choice.cacheDir ?? defaultCacheDir()) : new NoCache()
-  const providers = await createRealProviders({config, cache, tts, transcribe, roles})
+  const providers = await createRealProviders({config, cache, tts, transcribe, roles, requireKeys: choice.requireKeys ?? true})
   return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]]))}
 }
 

@@ -64,8 +64,10 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
 
   public async run(): Promise<GenerateResult> {
     const {args, flags} = await this.parse(Generate)
-    if (flags.tts && flags.out === undefined) {
-      throw new InputError('--tts writes the audio next to the script: give the script a file with --out', {hint: 'For example --out episode.txt --tts writes episode.txt and episode.mp3.'})
+    if (flags.tts && (flags.out === undefined || /\.mp3$/i.test(flags.out))) {
+      throw new InputError('--tts writes the audio next to the script: give the script a file with --out (not an .mp3, which the audio would overwrite)', {
+        hint: 'For example --out episode.txt --tts writes episode.txt and episode.mp3.',
+      })
     }
     // The generator and its dependencies (pdf-parse, mammoth, the SDKs) load only when a script is made.
     const [{resolveRunDir}, {generateScriptForPaper}, {buildProviders}, {writeFileAtomic}, {countWords, round}] = await Promise.all([
@@ -87,9 +89,12 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       out = path.resolve(flags.out)
       await writeScript(out, generated.text, writeFileAtomic)
     }
+    let usage = generated.usage
     if (flags.tts && out !== null) {
-      const {voiceScript} = await import('../training/voice.js')
-      const voiced = await voiceScript(generated.script, generated.prompt.speakers.map((s) => s.name), providers.speech!)
+      const [{voiceScript}, {UsageMeter, metered, mergeUsage}] = await Promise.all([import('../training/voice.js'), import('../training/usage.js')])
+      const meter = new UsageMeter()
+      const voiced = await voiceScript(generated.script, generated.prompt.speakers.map((s) => s.name), metered(providers, meter).speech!)
+      usage = mergeUsage(usage, meter.usage)
       const file = out.replace(/\.[^./]*$/, '') + '.mp3'
       await writeFileAtomic(file, voiced.bytes)
       audio = {file, seconds: round(voiced.durationSeconds, 2)}
@@ -104,7 +109,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       text: generated.text,
       words,
       estimated_minutes: minutes,
-      usage: generated.usage,
+      usage,
       out,
       audio,
     }
@@ -112,7 +117,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       const summary = [
         `Script for "${generated.title}": ${words} words, about ${minutes.toFixed(1)} min, ${generated.script.segments.length} segments (${generated.script.segments.map((s) => s.label).join(', ')})`,
         `Prompt: ${generated.prompt_source}`,
-        `Usage: ${formatUsage(generated.usage.total)}`,
+        `Usage: ${formatUsage(usage.total)}`,
       ]
       if (out === null) {
         // stdout carries the script alone, so that it can be piped or redirected.

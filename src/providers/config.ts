@@ -7,7 +7,7 @@ import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {z} from 'zod'
 
-import {CorruptFileError, InputError} from '../training/errors.js'
+import {InputError} from '../training/errors.js'
 import {ROLES} from '../training/schemas.js'
 
 /** Roles served by a language model, plus the transcriber and the speech synthesiser. */
@@ -86,7 +86,8 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
     try {
       json = JSON.parse(text)
     } catch (error) {
-      throw new CorruptFileError(`The config file ${file} is not valid JSON: ${(error as Error).message}`, {path: file, hint: 'Fix the JSON syntax.'})
+      // The user writes this file: bad input (exit 2), not a file studio wrote that went bad.
+      throw new InputError(`The config file ${file} is not valid JSON: ${(error as Error).message}`, {path: file, hint: 'Fix the JSON syntax.'})
     }
     const result = StudioConfig.safeParse(json)
     if (!result.success) {

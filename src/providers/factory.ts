@@ -20,6 +20,8 @@ export interface RealProviderOptions {
   tts?: boolean
   /** A run with sidecars only needs no transcriber, so no OpenAI key for it. */
   transcribe?: boolean
+  /** false for --dry-run: providers are built to name their models, never called. */
+  requireKeys?: boolean
   env?: NodeJS.ProcessEnv
 }
 
@@ -47,7 +49,7 @@ export async function createRealProviders(options: RealProviderOptions & {roles:
     if (resolved) keys.set(name, resolved.key)
     else missing.push(name)
   }
-  if (missing.length) throw missingKeyError(missing, env)
+  if (missing.length && options.requireKeys !== false) throw missingKeyError(missing, env)
 
   const {config, cache} = options
   const common = {

@@ -31,7 +31,8 @@ export interface AnalysisInput {
   pairId: string
   paper: Paper
   episode: {path: string; durationSeconds: number; sha256: string}
-  transcript: Transcript
+  /** A promise while it is being transcribed: the concepts call does not wait for it. */
+  transcript: Transcript | Promise<Transcript>
   seed: number
   /** Paper-text tokens per role; missing roles take DEFAULT_TOKEN_BUDGETS. */
   budgets?: Partial<TokenBudgets>
@@ -39,21 +40,30 @@ export interface AnalysisInput {
 
 /** The analysis without its usage, which the caller measures (see usage.ts). */
 export async function analysePair(input: AnalysisInput, providers: Providers): Promise<Omit<PairAnalysis, 'usage'>> {
-  const {transcript, paper} = input
+  const {paper} = input
   const budgets: TokenBudgets = {...DEFAULT_TOKEN_BUDGETS, ...input.budgets}
-  const numbered = transcript.segments.map((s, index) => ({index, start: s.start, end: s.end, text: s.text}))
   const paperTokens = approximateTokens(paper.body)
   const chunks = paperTokens > budgets.concepts ? chunkText(paper.body, budgets.concepts, defaultOverlapTokens(budgets.concepts)) : [paper.body]
-  const [labels, concepts] = await Promise.all([
-    providers.languageModel('classify').structured({
-      role: 'classify',
-      messages: classifyMessages(numbered),
-      schema: SegmentLabelsAnswer,
-      task: {kind: 'classify-segments', segments: numbered, duration_seconds: input.episode.durationSeconds},
-      seed: input.seed,
+  const conceptsCall = conceptsOfChunks(chunks, input.seed, providers)
+  // Settled either way before anything throws, so that no call is left unobserved.
+  const [transcriptResult, conceptsResult] = await Promise.allSettled([
+    Promise.resolve(input.transcript).then(async (transcript) => {
+      const numbered = transcript.segments.map((s, index) => ({index, start: s.start, end: s.end, text: s.text}))
+      const labels = await providers.languageModel('classify').structured({
+        role: 'classify',
+        messages: classifyMessages(numbered),
+        schema: SegmentLabelsAnswer,
+        task: {kind: 'classify-segments', segments: numbered, duration_seconds: input.episode.durationSeconds},
+        seed: input.seed,
+      })
+      return {transcript, labels}
     }),
-    conceptsOfChunks(chunks, input.seed, providers),
+    conceptsCall,
   ])
+  if (transcriptResult.status === 'rejected') throw transcriptResult.reason
+  if (conceptsResult.status === 'rejected') throw conceptsResult.reason
+  const {transcript, labels} = transcriptResult.value
+  const concepts = conceptsResult.value
 
   const condensed = paperTokens > budgets.generate
   const long_paper: LongPaper | null =

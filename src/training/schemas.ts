@@ -320,7 +320,13 @@ export const Split = z.enum(['train', 'validation'])
 export type Split = z.infer<typeof Split>
 
 /** A pair a provider failed on in a trial, after retries: recorded, and the run goes on. */
-export const FailedPair = z.object({pair_id: z.string(), split: Split, reason: z.string()})
+export const FailedPair = z.object({
+  pair_id: z.string(),
+  split: Split,
+  reason: z.string(),
+  /** The calls made for it before the failure (they were paid for). */
+  usage: UsageSummary.default({by_role: {}, total: {calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0}}),
+})
 export type FailedPair = z.infer<typeof FailedPair>
 
 export const PairTrialResult = z.object({

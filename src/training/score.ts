@@ -57,18 +57,17 @@ export async function scorePair(
       seed,
     })
   ).value
+  // The judge call goes out now; the writing and local scoring below run while it is in flight.
+  const judgeCall = providers.languageModel('judge').structured({
+    role: 'judge',
+    messages: judgeMessages(script, pair.paperText, analysis.concepts, analysis.style),
+    schema: JudgeAnswer,
+    task: {kind: 'judge', script, paper: pair.paperText, concepts: analysis.concepts, reference_style: analysis.style},
+    seed,
+  })
+  judgeCall.catch(() => {})
   const scriptFile = `${pairSlug(pair.files.id)}_script.txt`
   await writeFileAtomic(path.join(trialDir, scriptFile), renderScriptText(script))
-
-  const judge = (
-    await providers.languageModel('judge').structured({
-      role: 'judge',
-      messages: judgeMessages(script, pair.paperText, analysis.concepts, analysis.style),
-      schema: JudgeAnswer,
-      task: {kind: 'judge', script, paper: pair.paperText, concepts: analysis.concepts, reference_style: analysis.style},
-      seed,
-    })
-  ).value
 
   const generatedSegments = script.segments.map((s) => ({label: s.label, words: s.lines.reduce((n, l) => n + countWords(l.text), 0)}))
   const generatedWords = generatedSegments.reduce((n, s) => n + s.words, 0)
@@ -84,15 +83,16 @@ export async function scorePair(
     generatedSeconds = voiced.durationSeconds
   }
   const referenceSeconds = analysis.episode.duration_seconds
+  const prediction = script.segments.flatMap((s) => s.lines.map((l) => l.text)).join('\n')
+  const rouge = rougeScores(pair.referenceText, prediction, {stem: true})
+  const scriptStyle = styleProfile(script.segments.flatMap((s) => s.lines), generatedSeconds)
 
+  const judge = (await judgeCall).value
   // Only the paper's own concepts count, whatever else a judge may list.
   const claimed = new Set(judge.concepts_explained.map((t) => t.trim().toLowerCase()))
   const explained = analysis.concepts.filter((c) => claimed.has(c.term.toLowerCase())).map((c) => c.term)
   const missed = analysis.concepts.filter((c) => !claimed.has(c.term.toLowerCase())).map((c) => c.term)
 
-  const prediction = script.segments.flatMap((s) => s.lines.map((l) => l.text)).join('\n')
-  const rouge = rougeScores(pair.referenceText, prediction, {stem: true})
-  const scriptStyle = styleProfile(script.segments.flatMap((s) => s.lines), generatedSeconds)
   const losses = {
     duration: durationLoss(generatedSeconds, referenceSeconds),
     // A paper without key concepts has nothing to miss.

@@ -365,6 +365,7 @@ async function afterRun(ctx: RunContext, emit: (event: NewEvent) => void): Promi
 async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepared: PreparedPair[]; skipped: SkippedPair[]}> {
   const {emit} = ctx
   const limit = pLimit(ctx.config.concurrency)
+  const paperSlot = pLimit(1)
   const prepared: PreparedPair[] = []
   const skipped: SkippedPair[] = []
   let done = 0
@@ -374,7 +375,7 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
       limit(async () => {
         ctx.signal?.throwIfAborted()
         try {
-          const {pair, fresh} = await preparePair(ctx, files)
+          const {pair, fresh} = await preparePair(ctx, files, paperSlot)
           prepared.push(pair)
           // Events carry new calls only, so that adding them up never counts a call twice.
           if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
@@ -391,7 +392,16 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
   prepared.sort((a, b) => (a.files.id < b.files.id ? -1 : 1))
   skipped.sort((a, b) => (a.id < b.id ? -1 : 1))
   if (prepared.length === 0) {
-    throw new InputError(`No usable pair: all ${skipped.length} pair(s) failed to ingest:\n${skipped.map((s) => `  ${s.id}: ${s.reason}`).join('\n')}`, {
+    const list = skipped.map((s) => `  ${s.id}: ${s.reason}`).join('\n')
+    const provider = skipped.find((s) => s.provider)?.provider
+    if (provider) {
+      // Not the files: the service (a rejected key, no quota, an outage) failed on them.
+      throw new ProviderError(`No usable pair: all ${skipped.length} pair(s) failed to ingest:\n${list}`, {
+        provider,
+        hint: 'Fix the cause named above (key, quota, network), then run again; answers already paid for come from the cache.',
+      })
+    }
+    throw new InputError(`No usable pair: all ${skipped.length} pair(s) failed to ingest:\n${list}`, {
       hint: 'Fix the files named above, then run again.',
     })
   }
@@ -399,10 +409,12 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
 }
 
 /** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
-async function preparePair(ctx: RunContext, files: PairFiles): Promise<{pair: PreparedPair; fresh: boolean}> {
+async function preparePair(ctx: RunContext, files: PairFiles, paperSlot: ReturnType<typeof pLimit>): Promise<{pair: PreparedPair; fresh: boolean}> {
   const pairDir = path.join(ctx.runDir, 'pairs', pairSlug(files.id))
   await mkdir(pairDir, {recursive: true})
-  const paper = await readPaper(files.pdf)
+  // Paper extraction is CPU-bound: one at a time, so that the first pairs' calls go out
+  // while later papers are still parsed, instead of every pair waiting for all papers.
+  const paper = await paperSlot(() => readPaper(files.pdf))
   let analysis = await readJsonIfExists(path.join(pairDir, 'analysis.json'), PairAnalysis)
   const fresh = analysis === null
   let transcript: Transcript
@@ -417,18 +429,26 @@ async function preparePair(ctx: RunContext, files: PairFiles): Promise<{pair: Pr
     }
     transcript = await readJson(path.join(pairDir, 'transcript.json'), Transcript)
   } else {
-    const [durationSeconds, episodeSha] = await Promise.all([audioDurationSeconds(files.mp3), sha256File(files.mp3)])
+    const durationSeconds = await audioDurationSeconds(files.mp3)
     const meter = new UsageMeter()
     const providers = metered(ctx.providers, meter)
-    transcript = files.sidecar
-      ? await readSidecar(files.sidecar.path, files.sidecar.format)
-      : await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, paperText: paper.body, seed: ctx.config.seed})
-    transcript = await writeJson(path.join(pairDir, 'transcript.json'), Transcript, transcript)
-    await writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)
+    // The transcript and the paper's key concepts do not depend on each other: the
+    // analysis starts the concepts call now and labels the transcript when it exists.
+    const transcribed = (async () => {
+      const raw = files.sidecar
+        ? await readSidecar(files.sidecar.path, files.sidecar.format)
+        : await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, paperText: paper.body, seed: ctx.config.seed})
+      return writeJson(path.join(pairDir, 'transcript.json'), Transcript, raw)
+    })()
+    // Its failure is handled where it is awaited (analysePair); this only keeps Node from
+    // calling it unhandled while the lines below run.
+    transcribed.catch(() => {})
+    const [episodeSha] = await Promise.all([sha256File(files.mp3), writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)])
     const analysed = await analysePair(
-      {pairId: files.id, paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript, seed: ctx.config.seed},
+      {pairId: files.id, paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript: transcribed, seed: ctx.config.seed},
       providers,
     )
+    transcript = await transcribed
     analysis = await writeJson(path.join(pairDir, 'analysis.json'), PairAnalysis, {...analysed, usage: meter.usage})
   }
   // Never silently truncated: a long paper is condensed (analysis.json's long_paper says so).
@@ -500,9 +520,9 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
               value = result.value
             } catch (error) {
               // A provider that keeps failing costs this pair this trial, not the run.
-              if (!(error instanceof ProviderError)) throw error
-              failed.push({pair_id: pair.files.id, split, reason: describeError(error)})
-              emit({type: 'pair-failed', trial: index, pair: pair.files.id, reason: describeError(error)})
+              if (!(error instanceof PairFailure)) throw error
+              failed.push({pair_id: pair.files.id, split, reason: describeError(error.failure), usage: error.usage})
+              emit({type: 'pair-failed', trial: index, pair: pair.files.id, reason: describeError(error.failure)})
             }
             done++
             emit({type: 'progress', phase: 'trials', done, total: pairs.length, message: `${trialName}: scored ${done}/${pairs.length} pairs`, trial: index, pair: pair.files.id})
@@ -531,7 +551,7 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
         validation_mean_losses: validationResults.length ? meanBreakdown(validationResults.map((s) => s.losses)) : null,
         pairs: scored,
         failed,
-        usage: mergeUsage(...scored.map((s) => s.usage)),
+        usage: mergeUsage(...scored.map((s) => s.usage), ...failed.map((f) => f.usage)),
       })
       emit({type: 'trial-finished', trial: index, mean_losses: trial.mean_losses, changes: promptFile.changes, usage: trial.usage})
     }
@@ -577,12 +597,28 @@ async function loadOrWritePrompt(trialDir: string, index: number, next: {prompt:
   return writeJson(file, TrialPromptFile, {index, sha256: promptHash(next.prompt), prompt: next.prompt, changes: next.changes, rendered: renderPrompt(next.prompt), usage: next.usage})
 }
 
+/** A provider that kept failing on a pair: the reason, and what the calls made before it cost. */
+class PairFailure extends Error {
+  constructor(
+    readonly failure: ProviderError,
+    readonly usage: UsageSummary,
+  ) {
+    super(failure.message)
+  }
+}
+
 async function scoreOrReuse(ctx: RunContext, pair: PreparedPair, prompt: PromptSpec, trialDir: string, split: 'train' | 'validation'): Promise<{value: PairTrialResult; fresh: boolean}> {
   const file = path.join(trialDir, `${pairSlug(pair.files.id)}_result.json`)
   const stored = await readJsonIfExists(file, PairTrialResult)
   if (stored) return {value: stored, fresh: false}
   const meter = new UsageMeter()
-  const result = await scorePair(pair, prompt, ctx.weights, trialDir, ctx.config.seed, metered(ctx.providers, meter), split, ctx.config.tts)
+  let result
+  try {
+    result = await scorePair(pair, prompt, ctx.weights, trialDir, ctx.config.seed, metered(ctx.providers, meter), split, ctx.config.tts)
+  } catch (error) {
+    // Calls that succeeded before the failure were paid for: they count.
+    throw error instanceof ProviderError ? new PairFailure(error, meter.usage) : error
+  }
   return {value: await writeJson(file, PairTrialResult, {...result, usage: meter.usage}), fresh: true}
 }
 

@@ -86,7 +86,11 @@ describe('studio training run with real providers (against a local fake API)', (
       expect(text.includes(FAKE_KEYS.openai) || text.includes(FAKE_KEYS.anthropic), file).toBe(false)
     }
     const failed = await run(['--output-dir', path.join(root, 'bad-key')], api, {ANTHROPIC_API_KEY: 'sk-ant-wrong-key-0000000000'})
-    expect(failed.code).not.toBe(0)
+    // Every pair failed on the provider, not on its files: exit 4, with the reason.
+    expect(failed.code).toBe(4)
+    const error = JSON.parse(failed.stdout).error
+    expect(error.message).toMatch(/^No usable pair: all 3 pair\(s\) failed to ingest/)
+    expect(error.message).toContain('API key was rejected')
     expect(failed.stderr + failed.stdout).not.toContain('sk-ant-wrong-key-0000000000')
   })
 
@@ -183,6 +187,11 @@ describe('studio training run with real providers (against a local fake API)', (
     expect(plan.cost_usd).toBeGreaterThan(0)
     expect(api.requests).toEqual([])
     await expect(readdir(path.join(root, 'dry'))).rejects.toThrow(/ENOENT/)
+    // It makes no call, so it needs no key.
+    const keyless = await runCli(['training', 'run', '--dry-run', '--output-dir', path.join(root, 'dry')], {env: env(api, {OPENAI_API_KEY: '', ANTHROPIC_API_KEY: ''})})
+    expect(keyless.code, keyless.stderr).toBe(0)
+    expect(keyless.stdout).toMatch(/^Dry run: 3 pair\(s\), at most 5 trial\(s\); no call made, nothing written\./)
+    expect(keyless.stdout).toMatch(/At most \d+ calls, about \$\d+\.\d{4}/)
   })
 
   it('--max-cost refuses a budget too small for one trial, and stops cleanly (budget) before exceeding one', async () => {

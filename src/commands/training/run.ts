@@ -112,6 +112,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       tts: flags.tts,
       refiner,
       pairsDir: flags['pairs-dir'],
+      requireKeys: !flags['dry-run'],
     })
     if (flags['dry-run']) return this.dryRun({pairsDir: flags['pairs-dir'], maxTrials: flags['max-trials'], refiner, tts: flags.tts, providers}) as never
 
@@ -162,7 +163,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       process.off('SIGTERM', onSignal)
     }
     progress.stop()
-    if (!this.jsonEnabled()) this.summarise(outcome.report, outcome.runDir)
+    if (!this.jsonEnabled()) this.summarise(outcome.report, outcome.runDir, flags.mock)
     // Pairs a provider failed on: the run finished, but not everything in it did.
     if (outcome.report.failed_pairs.length > 0 || outcome.report.skipped_pairs.some((s) => s.provider)) process.exitCode = EXIT.partial
     return outcome.report
@@ -187,12 +188,13 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       const {renderTable} = await import('../../cli/table.js')
       this.log(`Dry run: ${discovery.pairs.length} pair(s), at most ${options.maxTrials} trial(s); no call made, nothing written.\n`)
       this.log(renderTable(['role', 'model', 'calls', 'input tokens', 'output tokens', 'audio', 'cost'], rows, [false, false, true, true, true, true, true]))
-      this.log(`\nAt most ${estimate.calls} calls, about ${cost(estimate.cost_usd)} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`)
+      const total = estimate.cost_usd === null ? 'an unknown cost (a model without a price in src/providers/prices.ts)' : `about ${cost(estimate.cost_usd)}`
+      this.log(`\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`)
     }
     return result
   }
 
-  private summarise(report: TrainingReport, runDir: string): void {
+  private summarise(report: TrainingReport, runDir: string, mock: boolean): void {
     this.log('')
     this.log(renderTrialTable(report.trials, report.best_trial.index))
     this.log('')
@@ -203,8 +205,12 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     const by = report.best_trial.selected_by === 'validation' ? `validation loss (${report.validation_pairs.join(', ')})` : 'mean total loss'
     this.log(`Best trial: ${report.best_trial.index} (${by} ${best.toFixed(4)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`)
     if (report.skipped_pairs.length) this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
+    if (report.failed_pairs.length) {
+      this.log(`Failed in some trials (a provider kept failing; left out of those trials' means):`)
+      for (const f of report.failed_pairs) this.log(`  trial ${f.trial}, ${f.pair_id}: ${f.reason}`)
+    }
     this.log(`Usage: ${formatUsage(report.usage.total)}`)
-    this.log(`Calibrated prompt: ${path.join(runDir, report.calibrated_prompt)} (use it with \`studio generate PAPER --mock\`)`)
+    this.log(`Calibrated prompt: ${path.join(runDir, report.calibrated_prompt)} (use it with \`studio generate PAPER${mock ? ' --mock' : ''}\`)`)
     this.log(`Report: ${path.join(runDir, 'training_report.json')}`)
     this.log(`HTML report: ${path.join(runDir, 'training_report.html')}`)
   }
