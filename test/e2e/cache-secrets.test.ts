@@ -6,7 +6,7 @@ import {DiskCache} from '../../src/providers/cache.js'
 import {type CliResult, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
-const KEY = 'sk-proj-E2eSecretKeyValue-7Hq2Zp9Lw4Xr1c3d4'
+const KEY = 'sk-test-proj-E2eSecretKeyValue-7Hq2Zp9Lw4Xr1c3d4'
 
 let configDir = ''
 let cacheDir = ''

@@ -85,13 +85,13 @@ describe('studio training run with real providers (against a local fake API)', (
       const text = await readFile(file, 'latin1')
       expect(text.includes(FAKE_KEYS.openai) || text.includes(FAKE_KEYS.anthropic), file).toBe(false)
     }
-    const failed = await run(['--output-dir', path.join(root, 'bad-key')], api, {ANTHROPIC_API_KEY: 'sk-ant-wrong-key-0000000000'})
+    const failed = await run(['--output-dir', path.join(root, 'bad-key')], api, {ANTHROPIC_API_KEY: 'sk-test-ant-wrong-0000000000'})
     // Every pair failed on the provider, not on its files: exit 4, with the reason.
     expect(failed.code).toBe(4)
     const error = JSON.parse(failed.stdout).error
     expect(error.message).toMatch(/^No usable pair: all 3 pair\(s\) failed to ingest/)
     expect(error.message).toContain('API key was rejected')
-    expect(failed.stderr + failed.stdout).not.toContain('sk-ant-wrong-key-0000000000')
+    expect(failed.stderr + failed.stdout).not.toContain('sk-test-ant-wrong-0000000000')
   })
 
   it('recovers from rate limits, overload, dropped connections and cut-off answers with the same report', async () => {

@@ -260,14 +260,14 @@ describe('faults, keys and concurrency', () => {
   })
 
   it('gives 401 in each API format for another key, without echoing the key', async () => {
-    const wrongOpenAI = 'sk-wrong-openai-key-abcdefghijklmnop'
+    const wrongOpenAI = 'sk-test-wrong-openai-abcdefghijklmnop'
     const badOpenAI = new OpenAI({apiKey: wrongOpenAI, baseURL: api.openaiBaseURL, maxRetries: 0})
     const openaiError = await badOpenAI.chat.completions.create({model: 'm', messages: [{role: 'user', content: 'x'}]}).catch((e: unknown) => e)
     expect(openaiError).toBeInstanceOf(OpenAI.AuthenticationError)
     expect((openaiError as Error).message).not.toContain(wrongOpenAI)
     expect((openaiError as InstanceType<typeof OpenAI.APIError>).code).toBe('invalid_api_key')
 
-    const wrongAnthropic = 'sk-ant-wrong-key-abcdefghijklmnop'
+    const wrongAnthropic = 'sk-test-ant-wrong-abcdefghijklmnop'
     const badAnthropic = new Anthropic({apiKey: wrongAnthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
     const anthropicError = await badAnthropic.messages.create({model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{role: 'user', content: 'x'}]}).catch((e: unknown) => e)
     expect(anthropicError).toBeInstanceOf(Anthropic.AuthenticationError)

@@ -177,7 +177,7 @@ describe('AnthropicLanguageModel', () => {
   })
 
   it('maps a rejected key to a ProviderError without the key', async () => {
-    const key = 'sk-ant-wrong-key-0123456789abcdef'
+    const key = 'sk-test-ant-wrong-0123456789abcdef'
     const error = (await anthropic({apiKey: key}).structured(request()).catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.status).toBe(401)
@@ -250,7 +250,7 @@ describe('OpenAIChatModel', () => {
   })
 
   it('maps a rejected key to a ProviderError without the key', async () => {
-    const key = 'sk-proj-wrongwrongwrong0123456789'
+    const key = 'sk-test-proj-wrongwrong0123456789'
     const error = (await openai({apiKey: key}).structured(request()).catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.status).toBe(401)

@@ -20,8 +20,8 @@ import {
 import {CorruptFileError, EXIT, InputError} from '../../src/training/errors.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
-const OPENAI_KEY = 'sk-proj-Q9f3xT7mLw2pRz8vKc4nYb6hJd1sa1b2'
-const ANTHROPIC_KEY = 'sk-ant-api03-Zx8Wq4Lr7Tn2Vb5Mc9Kp3Hs6Jd0Fg-e5f6'
+const OPENAI_KEY = 'sk-test-proj-Q9f3xT7mLw2pRz8vKc4nYb6hJd1sa1b2'
+const ANTHROPIC_KEY = 'sk-test-ant-api03-Zx8Wq4Lr7Tn2Vb5Mc9Kp3Hs6Jd0Fg-e5f6'
 
 let root = ''
 let env: NodeJS.ProcessEnv = {}
@@ -83,7 +83,7 @@ describe('secrets', () => {
 
   it('lets the environment win over the file', async () => {
     await setSecret('OPENAI', OPENAI_KEY, env)
-    const fromEnv = 'sk-from-the-environment-9999'
+    const fromEnv = 'sk-test-from-the-environment-9999'
     const withEnv = {...env, OPENAI_API_KEY: fromEnv}
     expect(await resolveKey('OPENAI', withEnv)).toEqual({key: fromEnv, source: 'env', warnings: []})
     // A blank variable counts as unset.
