@@ -170,6 +170,24 @@ describe('studio training run: bad input', () => {
     await expect(readdir(path.join(out, 'keyless'))).rejects.toThrow(/ENOENT/)
   })
 
+  it('--tts voices each script offline and scores the duration on the measured audio', async () => {
+    const result = await runCli(['training', 'run', '--mock', '--tts', '--max-trials', '1', '--json', '--output-dir', path.join(out, 'tts')])
+    expect(result.code, result.stderr).toBe(0)
+    const report = TrainingReport.parse(JSON.parse(result.stdout))
+    const trialDir = path.join(out, 'tts', report.run_id, report.trials[0]!.dir)
+    const results = TrialResults.parse(JSON.parse(await readFile(path.join(trialDir, 'results.json'), 'utf8')))
+    for (const pair of results.pairs) {
+      expect(pair.details.duration_source).toBe('audio')
+      expect(pair.details.audio_file).toBe(`${pair.pair_id}_audio.mp3`)
+      const audio = await readFile(path.join(trialDir, pair.details.audio_file!))
+      // Mock speech: 104-byte silent frames of 1152 samples at 44.1 kHz, 150 words a minute.
+      expect(pair.details.generated_seconds).toBeCloseTo(((audio.length / 104) * 1152) / 44_100, 6)
+      expect(Math.abs(pair.details.generated_seconds - (pair.details.generated_words / 150) * 60)).toBeLessThan(2)
+    }
+    const manifest = RunManifest.parse(JSON.parse(await readFile(path.join(out, 'tts', report.run_id, 'run.json'), 'utf8')))
+    expect(manifest.config.tts).toBe(true)
+  })
+
   it('skips a broken pair, says why, and trains on the rest', async () => {
     const pairs = await makeTempDir('studio-e2e-broken-')
     try {
