@@ -79,7 +79,8 @@ function parseWav(buffer) {
   throw new Error('espeak-ng wrote no WAV data')
 }
 
-function wavBytes(samples, rate, channels) {
+/** A 16-bit PCM WAV file of the given interleaved samples. */
+export function wavBytes(samples, rate, channels) {
   const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)
   const header = Buffer.alloc(44)
   header.write('RIFF', 0, 'latin1')

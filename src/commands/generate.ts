@@ -5,10 +5,9 @@ import {Args, Flags} from '@oclif/core'
 import {StudioCommand} from '../cli/base-command.js'
 import {formatUsage} from '../cli/summary.js'
 import {InputError} from '../training/errors.js'
+import {DEFAULT_SEED} from '../training/random.js'
 import type {KeyConcept, Script, UsageSummary} from '../training/schemas.js'
 
-/** The same default as `studio training run --seed`. */
-const DEFAULT_SEED = 42
 
 export interface GenerateResult {
   paper: string

@@ -9,7 +9,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import {zodOutputFormat} from '@anthropic-ai/sdk/helpers/zod'
 import type {MessageParam, TextBlockParam, Usage as AnthropicUsage} from '@anthropic-ai/sdk/resources/messages/messages'
 
-import {askStructured, cachedStructured, storeStructured, type ErrorContext, type RawAnswer} from './structured.js'
+import {askStructured, cachedOrAsk, type ErrorContext, type RawAnswer} from './structured.js'
 import type {ChatMessage, LanguageModel, ResponseCache, StructuredAnswer, StructuredRequest, Usage} from './types.js'
 
 /** A user block longer than this gets `cache_control` (Anthropic caches prefixes of 1,024+ tokens). */
@@ -72,19 +72,16 @@ export class AnthropicLanguageModel implements LanguageModel {
       temperature: null,
       sample: 0,
     }
-    const hit = await cachedStructured(this.cache, key, request.schema)
-    if (hit) return hit
-
-    const answer = await askStructured({
-      provider: this.id,
-      role: request.role,
-      schema: request.schema,
-      messages: request.messages,
-      errors: this.errors,
-      call: (messages) => (this.mode === 'tool' ? this.callTool(messages, jsonSchema) : this.callOutputFormat(messages, jsonSchema)),
-    })
-    await storeStructured(this.cache, key, answer)
-    return answer
+    return cachedOrAsk(this.cache, key, request.schema, () =>
+      askStructured({
+        provider: this.id,
+        role: request.role,
+        schema: request.schema,
+        messages: request.messages,
+        errors: this.errors,
+        call: (messages) => (this.mode === 'tool' ? this.callTool(messages, jsonSchema) : this.callOutputFormat(messages, jsonSchema)),
+      }),
+    )
   }
 
   private async callOutputFormat(messages: ChatMessage[], schema: Record<string, unknown>): Promise<RawAnswer> {

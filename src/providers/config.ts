@@ -8,11 +8,11 @@ import path from 'node:path'
 import {z} from 'zod'
 
 import {InputError} from '../training/errors.js'
-import {ROLES} from '../training/schemas.js'
+import {USAGE_ROLES, type UsageRole} from '../training/schemas.js'
 
-/** Roles served by a language model, plus the transcriber and the speech synthesiser. */
-export const PROVIDER_ROLES = [...ROLES, 'transcribe', 'speech'] as const
-export type ProviderRole = (typeof PROVIDER_ROLES)[number]
+/** Roles served by a language model, plus the transcriber and the speech synthesiser: the roles usage is counted by. */
+export const PROVIDER_ROLES = USAGE_ROLES
+export type ProviderRole = UsageRole
 
 export const ProviderName = z.enum(['anthropic', 'openai'])
 export type ProviderName = z.infer<typeof ProviderName>

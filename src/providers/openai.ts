@@ -21,9 +21,8 @@ import {guessTitle} from '../training/ingest/paper.js'
 import type {TranscriptSegment} from '../training/schemas.js'
 import {
   askStructured,
-  cachedStructured,
+  cachedOrAsk,
   plainJsonSchema,
-  storeStructured,
   toJsonSchema,
   toProviderError,
   withTransportRetry,
@@ -121,20 +120,17 @@ export class OpenAIChatModel implements LanguageModel {
       temperature: this.temperature,
       sample: 0,
     }
-    const hit = await cachedStructured(this.cache, key, request.schema)
-    if (hit) return hit
-
-    const answer = await askStructured({
-      provider: this.id,
-      role: request.role,
-      schema: request.schema,
-      messages: request.messages,
-      nullOptionalsFrom: plainJsonSchema(request.schema),
-      errors: this.errors,
-      call: (messages) => this.call(messages, request.role, schema, request.seed),
-    })
-    await storeStructured(this.cache, key, answer)
-    return answer
+    return cachedOrAsk(this.cache, key, request.schema, () =>
+      askStructured({
+        provider: this.id,
+        role: request.role,
+        schema: request.schema,
+        messages: request.messages,
+        nullOptionalsFrom: plainJsonSchema(request.schema),
+        errors: this.errors,
+        call: (messages) => this.call(messages, request.role, schema, request.seed),
+      }),
+    )
   }
 
   private async call(messages: ChatMessage[], role: string, schema: Record<string, unknown>, seed: number): Promise<RawAnswer> {

@@ -7,6 +7,8 @@
  * caching bills cache writes at 1.25x and cache reads at 0.1x the input price;
  * usage records those tokens apart, and costUsd applies the factors.
  */
+import type {Usage} from './types.js'
+
 export type Price =
   | {kind: 'tokens'; input_per_million: number; output_per_million: number}
   | {kind: 'audio-minutes'; per_minute: number}
@@ -28,15 +30,8 @@ const PRICES: Record<string, Price> = {
 export const CACHE_WRITE_FACTOR = 1.25
 export const CACHE_READ_FACTOR = 0.1
 
-export interface BillableUsage {
-  input_tokens: number
-  output_tokens: number
-  /** Of input_tokens: written to / read from Anthropic's prompt cache. */
-  cache_write_tokens?: number
-  cache_read_tokens?: number
-  audio_seconds?: number
-  characters?: number
-}
+/** What a call is billed on: tokens (with Anthropic's cache split), audio seconds or characters. */
+export type BillableUsage = Usage
 
 export function priceOf(modelId: string): Price | null {
   return PRICES[modelId] ?? null

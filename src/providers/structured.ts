@@ -461,6 +461,18 @@ export async function cachedStructured<T>(cache: ResponseCache | undefined, key:
   return {value: value.data, usage: usage.data as Usage, cached: true}
 }
 
+/**
+ * The one shape of every structured call: the cached answer when there is a valid one,
+ * else `ask()`, whose (schema-valid) answer is stored under the same key.
+ */
+export async function cachedOrAsk<T>(cache: ResponseCache | undefined, key: unknown, schema: z.ZodType<T>, ask: () => Promise<StructuredAnswer<T>>): Promise<StructuredAnswer<T>> {
+  const hit = await cachedStructured(cache, key, schema)
+  if (hit) return hit
+  const answer = await ask()
+  await storeStructured(cache, key, answer)
+  return answer
+}
+
 /** Stores a schema-valid answer (never errors); a failing cache never fails the call. */
 export async function storeStructured(cache: ResponseCache | undefined, key: unknown, answer: StructuredAnswer<unknown>): Promise<void> {
   if (!cache) return

@@ -9,14 +9,13 @@ import {stat} from 'node:fs/promises'
 import {costUsd} from '../providers/prices.js'
 import type {Providers} from '../providers/types.js'
 import {audioDurationSeconds} from './ingest/audio.js'
-import {readPaper} from './ingest/paper.js'
+import {DEFAULT_CHUNK_BYTES} from './ingest/mp3-frames.js'
+import {readPaper, type Paper} from './ingest/paper.js'
 import {CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
 import type {PairFiles, UsageRole} from './schemas.js'
 
 export const WORDS_PER_MINUTE = 150
 const CHARS_PER_WORD = 6
-/** A Whisper upload is cut into chunks of this size (see ingest/mp3-frames.ts). */
-const WHISPER_CHUNK_BYTES = 24 * 1024 * 1024
 
 export interface PairEstimateInput {
   id: string
@@ -92,7 +91,7 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
     const spokenWords = (pair.durationSeconds / 60) * WORDS_PER_MINUTE
     const transcriptChars = spokenWords * CHARS_PER_WORD
     const paperTokens = tokens(pair.paperChars)
-    if (!pair.hasSidecar) add(ingest, 'transcribe', Math.max(1, Math.ceil(pair.episodeBytes / WHISPER_CHUNK_BYTES)), 0, 0, {audio_seconds: pair.durationSeconds})
+    if (!pair.hasSidecar) add(ingest, 'transcribe', Math.max(1, Math.ceil(pair.episodeBytes / DEFAULT_CHUNK_BYTES)), 0, 0, {audio_seconds: pair.durationSeconds})
     // One label (about a dozen tokens of JSON) per ~5 s segment.
     add(ingest, 'classify', 1, tokens(transcriptChars) + 300, Math.ceil(pair.durationSeconds / 5) * 12)
     const conceptCalls = Math.max(1, Math.ceil(paperTokens / DEFAULT_TOKEN_BUDGETS.concepts))
@@ -128,14 +127,22 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
   }
 }
 
-/** The facts an estimate needs about each pair: paper length, episode duration and size. */
-export async function pairEstimateInputs(pairs: ReadonlyArray<PairFiles>): Promise<PairEstimateInput[]> {
-  return Promise.all(
+/**
+ * The facts an estimate needs about each pair: paper length, episode duration and size.
+ * A pair whose files cannot be read is left out: the run will skip it and say why.
+ */
+export async function pairEstimateInputs(pairs: ReadonlyArray<PairFiles>, read: (file: string) => Promise<Paper> = readPaper): Promise<PairEstimateInput[]> {
+  const inputs = await Promise.all(
     pairs.map(async (pair) => {
-      const [paper, durationSeconds, info] = await Promise.all([readPaper(pair.pdf), audioDurationSeconds(pair.mp3), stat(pair.mp3)])
-      return {id: pair.id, paperChars: paper.body.length, durationSeconds, episodeBytes: info.size, hasSidecar: pair.sidecar !== null}
+      try {
+        const [paper, durationSeconds, info] = await Promise.all([read(pair.pdf), audioDurationSeconds(pair.mp3), stat(pair.mp3)])
+        return {id: pair.id, paperChars: paper.body.length, durationSeconds, episodeBytes: info.size, hasSidecar: pair.sidecar !== null}
+      } catch {
+        return null
+      }
     }),
   )
+  return inputs.filter((input): input is PairEstimateInput => input !== null)
 }
 
 /** Model id per usage role, as the providers report them. */

@@ -1,6 +1,9 @@
 /** A small seeded PRNG: the mock must give byte-identical results for the same seed. */
 import {createHash} from 'node:crypto'
 
+/** --seed when none is given, for training and for `studio generate` alike. */
+export const DEFAULT_SEED = 42
+
 export type Random = () => number
 
 /** mulberry32, seeded from a hash of all parts so that each (seed, pair, trial) has its own stream. */

@@ -23,7 +23,7 @@ import {canonicalJson, sha256, sha256File} from './hash.js'
 import {checkHoldoutRequest, selectValidationPairs} from './holdout.js'
 import {audioDurationSeconds} from './ingest/audio.js'
 import {condenseForGeneration} from './ingest/condense.js'
-import {readPaper} from './ingest/paper.js'
+import {readPaper, type Paper} from './ingest/paper.js'
 import {readSidecar} from './ingest/sidecar.js'
 import {estimateRun, modelIds, pairEstimateInputs} from './estimate.js'
 import {bestTrialIndex, hasConverged, normalizeWeights, type Weights} from './loss/index.js'
@@ -114,6 +114,17 @@ interface RunContext extends CommonOptions {
   weights: Weights
   emit: (event: NewEvent) => void
   clock: () => Date
+  /** readPaper, once per file and run: the --max-cost estimate and the ingest share it. */
+  readPaper: (file: string) => Promise<Paper>
+}
+
+function paperReader(): (file: string) => Promise<Paper> {
+  const papers = new Map<string, Promise<Paper>>()
+  return (file) => {
+    let paper = papers.get(file)
+    if (!paper) papers.set(file, (paper = readPaper(file)))
+    return paper
+  }
 }
 
 function eventEmitter(options: CommonOptions, clock: () => Date) {
@@ -164,7 +175,8 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   const holdout = {count: options.holdout, ids: options.holdoutIds, seed: options.seed}
   checkHoldoutRequest(holdout, discovery.pairs.map((p) => p.id))
   if (options.tts && !options.providers.speech) throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
-  if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery)
+  const papers = paperReader()
+  if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery, papers)
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
@@ -208,7 +220,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   await writeJson(path.join(runDir, 'run.json'), RunManifest, manifest)
   await updateLatest(options.outputDir, runId)
   await updateRegistry(options.outputDir)
-  return execute({...options, runDir, config, weights, emit, clock}, manifest, discovery)
+  return execute({...options, runDir, config, weights, emit, clock, readPaper: papers}, manifest, discovery)
 }
 
 /**
@@ -246,7 +258,7 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
   await writeJson(path.join(runDir, 'run.json'), RunManifest, resumed)
   await updateRegistry(manifest.config.output_dir)
   // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
-  return execute({...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock}, resumed, discovery)
+  return execute({...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, readPaper: paperReader()}, resumed, discovery)
 }
 
 /**
@@ -270,11 +282,11 @@ function sameSetOfPairs(manifest: RunManifest, discovery: Discovery): Discovery 
  * --max-cost needs a price for every model it may call, and a budget that covers at
  * least the analysis of every pair; both are checked before any call is made.
  */
-async function checkBudgetCoversIngest(options: TrainingOptions, discovery: Discovery): Promise<void> {
+async function checkBudgetCoversIngest(options: TrainingOptions, discovery: Discovery, papers: (file: string) => Promise<Paper>): Promise<void> {
   const max = options.maxCostUsd!
   if (!(max > 0) || !Number.isFinite(max)) throw new InputError(`--max-cost must be a positive number of USD, got ${max}`)
   const estimate = estimateRun({
-    pairs: await pairEstimateInputs(discovery.pairs),
+    pairs: await pairEstimateInputs(discovery.pairs, papers),
     maxTrials: options.maxTrials,
     refiner: options.refiner ?? 'rule-based',
     tts: options.tts ?? false,
@@ -414,7 +426,7 @@ async function preparePair(ctx: RunContext, files: PairFiles, paperSlot: ReturnT
   await mkdir(pairDir, {recursive: true})
   // Paper extraction is CPU-bound: one at a time, so that the first pairs' calls go out
   // while later papers are still parsed, instead of every pair waiting for all papers.
-  const paper = await paperSlot(() => readPaper(files.pdf))
+  const paper = await paperSlot(() => ctx.readPaper(files.pdf))
   let analysis = await readJsonIfExists(path.join(pairDir, 'analysis.json'), PairAnalysis)
   const fresh = analysis === null
   let transcript: Transcript

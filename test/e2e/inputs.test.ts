@@ -8,7 +8,6 @@ import {chmod, copyFile, mkdir} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-// @ts-expect-error: a plain .mjs script without type declarations
 import {makeFixtures} from '../../scripts/make-fixtures.mjs'
 import {PairsListing, TrainingReport} from '../../src/training/schemas.js'
 import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'

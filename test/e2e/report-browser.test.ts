@@ -12,12 +12,11 @@ import {pathToFileURL} from 'node:url'
 import {chromium, type Browser, type Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {mockProviders} from '../../src/providers/mock/index.js'
 import {renderReportHtml} from '../../src/training/report/html.js'
 import {loadRunView, type RunView} from '../../src/training/report/view.js'
-import {runTraining} from '../../src/training/trainer.js'
-import {EXAMPLE_PAIRS, REPO_ROOT} from '../helpers/cli.js'
+import {REPO_ROOT} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
+import {mockTrainingRun} from '../helpers/training.js'
 
 // Evaluated in the page; the project's tsconfig has no DOM lib.
 declare const getComputedStyle: (element: unknown) => {fill: string; backgroundColor: string}
@@ -40,18 +39,7 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
 
   beforeAll(async () => {
     root = await makeTempDir('studio-report-browser-')
-    const outcome = await runTraining({
-      pairsDir: EXAMPLE_PAIRS,
-      outputDir: path.join(root, 'out'),
-      maxTrials: 3,
-      seed: 42,
-      window: 2,
-      threshold: 0.05,
-      concurrency: 4,
-      mock: true,
-      providers: mockProviders(),
-      toolVersion: 'test',
-    })
+    const outcome = await mockTrainingRun(root)
     view = await loadRunView(outcome.runDir, {host: os.hostname()})
     file = path.join(view.runDir, 'training_report.html')
     await writeFile(file, renderReportHtml(view))

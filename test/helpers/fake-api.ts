@@ -16,6 +16,8 @@ import {createHash} from 'node:crypto'
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
+import {buildSilentMp3} from './media.js'
+
 // ------------------------------------------------------------------- public API
 
 export type Fault =
@@ -222,29 +224,9 @@ export function mp3DurationSeconds(bytes: Uint8Array): number | null {
   return frames > 0 ? Math.max(0, seconds) : null
 }
 
-/**
- * A silent MP3 (MPEG 1 Layer III, 44.1 kHz, mono, 64 kbps CBR) of about `seconds`.
- * All-zero side info and main data decode as silence. Padding bits are set so the
- * average bitrate is exact, which keeps size-based duration estimates (ffprobe on CBR) right.
- */
+/** A silent MP3 (MPEG 1 Layer III, 44.1 kHz, mono, 64 kbps CBR) of about `seconds`: what the speech endpoint answers. */
 export function silentMp3(seconds: number): Buffer {
-  const sampleRate = 44100
-  const kbps = 64
-  const frames = Math.max(4, Math.round((seconds * sampleRate) / 1152))
-  const numerator = 144 * kbps * 1000
-  const sizes: number[] = []
-  for (let i = 0; i < frames; i++) sizes.push(Math.floor(((i + 1) * numerator) / sampleRate) - Math.floor((i * numerator) / sampleRate))
-  const base = Math.floor(numerator / sampleRate)
-  const out = Buffer.alloc(sizes.reduce((a, b) => a + b, 0))
-  let at = 0
-  for (const size of sizes) {
-    out[at] = 0xff
-    out[at + 1] = 0xfb // MPEG 1, Layer III, no CRC
-    out[at + 2] = (MPEG1_L3_KBPS.indexOf(kbps) << 4) | (0 << 2) | ((size - base) << 1) // 44.1 kHz, padding bit
-    out[at + 3] = 0xc4 // mono, original
-    at += size
-  }
-  return out
+  return buildSilentMp3(Math.max(seconds, 0.1), {bitrateKbps: 64})
 }
 
 // -------------------------------------------------------------- request bodies

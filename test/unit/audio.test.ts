@@ -5,6 +5,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {InputError} from '../../src/training/errors.js'
 import {audioDurationSeconds, EPISODE_EXTENSIONS, episodeFormat, MIN_EPISODE_SECONDS, probeEpisode} from '../../src/training/ingest/audio.js'
+import {wavBytes} from '../../scripts/make-fixtures.mjs'
 import {buildSilentMp3, makeTempDir, removeDir, writeSilentMp3} from '../helpers/media.js'
 
 let dir = ''
@@ -19,21 +20,7 @@ const file = (name: string) => path.join(dir, name)
 
 /** A 16-bit PCM WAV of silence. */
 function wav(seconds: number, rate = 16000, channels = 1): Buffer {
-  const data = Buffer.alloc(Math.round(seconds * rate) * channels * 2)
-  const header = Buffer.alloc(44)
-  header.write('RIFF', 0, 'latin1')
-  header.writeUInt32LE(36 + data.length, 4)
-  header.write('WAVEfmt ', 8, 'latin1')
-  header.writeUInt32LE(16, 16)
-  header.writeUInt16LE(1, 20)
-  header.writeUInt16LE(channels, 22)
-  header.writeUInt32LE(rate, 24)
-  header.writeUInt32LE(rate * channels * 2, 28)
-  header.writeUInt16LE(channels * 2, 32)
-  header.writeUInt16LE(16, 34)
-  header.write('data', 36, 'latin1')
-  header.writeUInt32LE(data.length, 40)
-  return Buffer.concat([header, data])
+  return wavBytes(new Int16Array(Math.round(seconds * rate) * channels), rate, channels)
 }
 
 async function failure(name: string): Promise<InputError> {

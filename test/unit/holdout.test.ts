@@ -2,13 +2,11 @@ import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
-import {mockProviders} from '../../src/providers/mock/index.js'
 import {checkHoldoutRequest, selectValidationPairs} from '../../src/training/holdout.js'
 import * as refineModule from '../../src/training/refine/index.js'
 import type {TrialResults} from '../../src/training/schemas.js'
-import {runTraining} from '../../src/training/trainer.js'
-import {EXAMPLE_PAIRS} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
+import {mockTrainingRun} from '../helpers/training.js'
 
 vi.mock('../../src/training/refine/index.js', async (importOriginal) => {
   const original = await importOriginal<typeof refineModule>()
@@ -56,20 +54,7 @@ describe('the refiner and validation pairs', () => {
   it('never receives the results of validation pairs', async () => {
     const refine = vi.mocked(refineModule.refine)
     refine.mockClear()
-    const outcome = await runTraining({
-      pairsDir: EXAMPLE_PAIRS,
-      outputDir: path.join(root, 'out'),
-      maxTrials: 3,
-      seed: 42,
-      window: 2,
-      threshold: 0.05,
-      concurrency: 4,
-      mock: true,
-      holdout: 1,
-      refiner: 'rule-based+llm',
-      providers: mockProviders(),
-      toolVersion: 'test',
-    })
+    const outcome = await mockTrainingRun(root, {holdout: 1, refiner: 'rule-based+llm'})
     const validation = outcome.report.validation_pairs
     expect(validation).toHaveLength(1)
     expect(refine).toHaveBeenCalledTimes(2)

@@ -1,14 +1,11 @@
 import os from 'node:os'
-import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {mockProviders} from '../../src/providers/mock/index.js'
 import {lineDiff, withContext} from '../../src/training/report/diff.js'
 import {escapeHtml, renderReportHtml} from '../../src/training/report/html.js'
 import {loadRunView, type RunView} from '../../src/training/report/view.js'
-import {runTraining} from '../../src/training/trainer.js'
-import {EXAMPLE_PAIRS} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
+import {mockTrainingRun} from '../helpers/training.js'
 
 const CHARTS = ['total', 'duration', 'coverage', 'structure', 'quality', 'rouge']
 
@@ -18,18 +15,7 @@ let html = ''
 
 beforeAll(async () => {
   root = await makeTempDir('studio-report-html-')
-  const outcome = await runTraining({
-    pairsDir: EXAMPLE_PAIRS,
-    outputDir: path.join(root, 'out'),
-    maxTrials: 3,
-    seed: 42,
-    window: 2,
-    threshold: 0.05,
-    concurrency: 4,
-    mock: true,
-    providers: mockProviders(),
-    toolVersion: 'test',
-  })
+  const outcome = await mockTrainingRun(root)
   view = await loadRunView(outcome.runDir, {host: os.hostname()})
   html = renderReportHtml(view)
 })

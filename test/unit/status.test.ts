@@ -4,15 +4,13 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {mockProviders} from '../../src/providers/mock/index.js'
 import {CorruptFileError} from '../../src/training/errors.js'
 import {EVENTS_FILE, readEventLog} from '../../src/training/events.js'
 import {describeRun, resolveRunDir} from '../../src/training/report/status.js'
 import {loadRunView} from '../../src/training/report/view.js'
 import {RunEvent, RunManifest} from '../../src/training/schemas.js'
-import {runTraining} from '../../src/training/trainer.js'
-import {EXAMPLE_PAIRS} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
+import {mockTrainingRun} from '../helpers/training.js'
 
 const HOST = os.hostname()
 let root = ''
@@ -20,18 +18,7 @@ let finishedDir = ''
 
 beforeAll(async () => {
   root = await makeTempDir('studio-status-')
-  const outcome = await runTraining({
-    pairsDir: EXAMPLE_PAIRS,
-    outputDir: path.join(root, 'out'),
-    maxTrials: 3,
-    seed: 42,
-    window: 2,
-    threshold: 0.05,
-    concurrency: 4,
-    mock: true,
-    providers: mockProviders(),
-    toolVersion: 'test',
-  })
+  const outcome = await mockTrainingRun(root)
   finishedDir = outcome.runDir
 })
 afterAll(async () => {

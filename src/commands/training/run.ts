@@ -6,9 +6,9 @@ import {StudioCommand} from '../../cli/base-command.js'
 import {createProgressReporter} from '../../cli/progress.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
 import {EXIT, InputError} from '../../training/errors.js'
+import {DEFAULT_SEED} from '../../training/random.js'
 import type {TrainingReport} from '../../training/schemas.js'
 
-export const DEFAULT_SEED = 42
 
 export default class Run extends StudioCommand {
   static override summary = 'Calibrate a script-generation prompt against human podcast episodes'
@@ -174,19 +174,21 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([import('../../training/discover.js'), import('../../training/estimate.js')])
     const discovery = await discoverPairs(options.pairsDir)
     if (discovery.pairs.length === 0) throw new InputError(`No complete pair in ${discovery.root}`, {path: discovery.root, hint: 'Run `studio training list-pairs` to see what was found.'})
+    // Pairs whose files cannot be read are left out, as the run would skip them.
+    const inputs = await pairEstimateInputs(discovery.pairs)
     const estimate = estimateRun({
-      pairs: await pairEstimateInputs(discovery.pairs),
+      pairs: inputs,
       maxTrials: options.maxTrials,
       refiner: options.refiner,
       tts: options.tts,
       models: modelIds(options.providers),
     })
-    const result = {dry_run: true, pairs: discovery.pairs.map((p) => p.id), max_trials: options.maxTrials, ...estimate}
+    const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...estimate}
     if (!this.jsonEnabled()) {
       const cost = (v: number | null) => (v === null ? 'unknown' : `$${v.toFixed(4)}`)
       const rows = estimate.roles.map((r) => [r.role, r.model, String(r.calls), r.input_tokens.toLocaleString('en-US'), r.output_tokens.toLocaleString('en-US'), r.audio_seconds ? `${Math.round(r.audio_seconds)} s` : r.characters ? `${r.characters.toLocaleString('en-US')} chars` : '', cost(r.cost_usd)])
       const {renderTable} = await import('../../cli/table.js')
-      this.log(`Dry run: ${discovery.pairs.length} pair(s), at most ${options.maxTrials} trial(s); no call made, nothing written.\n`)
+      this.log(`Dry run: ${inputs.length} pair(s), at most ${options.maxTrials} trial(s); no call made, nothing written.\n`)
       this.log(renderTable(['role', 'model', 'calls', 'input tokens', 'output tokens', 'audio', 'cost'], rows, [false, false, true, true, true, true, true]))
       const total = estimate.cost_usd === null ? 'an unknown cost (a model without a price in src/providers/prices.ts)' : `about ${cost(estimate.cost_usd)}`
       this.log(`\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`)

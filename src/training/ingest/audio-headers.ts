@@ -154,7 +154,10 @@ export function readVbrHeader(b: Buffer, offset: number, frame: MpegFrame): VbrH
   return null
 }
 
-/** Bytes at the end of an MP3 that are tags, not audio: ID3v1 and an APEv2 tag. */
+/**
+ * Bytes at the end of an MP3 that are tags, not audio: ID3v1 and an APEv2 tag, from the
+ * file's last bytes. May exceed `tail.length` when the APE tag is longer than the tail.
+ */
 export function trailingTagBytes(tail: Buffer): number {
   let end = tail.length
   if (end >= 128 && tail.toString('latin1', end - 128, end - 125) === 'TAG') end -= 128
@@ -163,7 +166,7 @@ export function trailingTagBytes(tail: Buffer): number {
     const hasHeader = (tail.readUInt32LE(end - 32 + 20) & 0x80000000) !== 0
     end -= size + (hasHeader ? 32 : 0)
   }
-  return tail.length - Math.max(0, end)
+  return tail.length - end
 }
 
 /**

@@ -205,7 +205,7 @@ async function probeMp3(
   const firstFrame = audioStart + first.offset
   const tailStart = Math.max(firstFrame, size - TAIL_BYTES - 128)
   const tail = await read(tailStart, size - tailStart)
-  const audio = tail.subarray(0, tail.length - trailingTagBytes(tail))
+  const audio = tail.subarray(0, Math.max(0, tail.length - trailingTagBytes(tail)))
   const audioEnd = tailStart + audio.length
   const measured = await measure(file, 'mp3')
 

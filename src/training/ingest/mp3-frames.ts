@@ -23,7 +23,7 @@
  */
 import {open} from 'node:fs/promises'
 
-import {id3v2Size, parseMpegHeader, readVbrHeader, sniff, type MpegFrame} from './audio-headers.js'
+import {id3v2Size, parseMpegHeader, readVbrHeader, sniff, trailingTagBytes, type MpegFrame} from './audio-headers.js'
 
 /** Whisper's upload limit: a file of at most this many bytes can be sent as is. */
 export const WHISPER_MAX_BYTES = 26_214_400
@@ -184,17 +184,9 @@ class Clock {
   }
 }
 
-/** Bytes of the ID3v1 and APEv2 tags that end the data, from its last bytes (`tail` ends at the end of the data). */
+/** Bytes of the ID3v1 and APEv2 tags that end the data, at most `available` (`tail` ends at the end of the data). */
 function trailingTags(tail: Buffer, available: number): number {
-  let end = tail.length
-  if (end >= 128 && tail.toString('latin1', end - 128, end - 125) === 'TAG') end -= 128
-  if (end >= 32 && tail.toString('latin1', end - 32, end - 24) === 'APETAGEX') {
-    const size = tail.readUInt32LE(end - 32 + 12)
-    const hasHeader = (tail.readUInt32LE(end - 32 + 20) & 0x80000000) !== 0
-    end -= size + (hasHeader ? 32 : 0)
-  }
-  // `end` may be negative when the APE tag is longer than `tail`: the tag size is what counts.
-  return Math.min(available, tail.length - end)
+  return Math.min(available, trailingTagBytes(tail))
 }
 
 function kindOf(head: Buffer): string | null {
