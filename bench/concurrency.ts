@@ -63,6 +63,7 @@ async function timedRun(pairsDir: string, concurrency: number) {
   try {
     const {providers, roles} = await buildProviders({mock: false, cache: false, tts: false, refiner: 'rule-based', pairsDir})
     const started = performance.now()
+    const cpu0 = process.cpuUsage()
     const outcome = await runTraining({
       providers,
       providerRoles: roles,
@@ -75,12 +76,18 @@ async function timedRun(pairsDir: string, concurrency: number) {
       threshold: 0.05,
       concurrency,
       mock: false,
-      // BENCH_TRACE=1 prints when each phase, pair and trial ends (ms from the start).
+      // BENCH_TRACE=1 prints when each phase, pair and trial ends (ms from the start), and
+      // the fake API then lists when each request arrived (ms from the first).
       onEvent: (event) => {
         if (process.env.BENCH_TRACE && event.type !== 'progress') process.stderr.write(`${Math.round(performance.now() - started)} ${event.type} ${'pair' in event ? event.pair : ''}\n`)
       },
     })
     const wallMs = performance.now() - started
+    if (process.env.BENCH_TRACE) {
+      // This process's CPU time during the run: main thread and the PDF worker together.
+      const cpu = process.cpuUsage(cpu0)
+      process.stderr.write(`client cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms\n`)
+    }
     const calls = outcome.report.usage.total.calls
     const served = await api.stop()
     return {concurrency, wall_ms: Math.round(wallMs), requests: served.requests, calls, max_in_flight: served.maxConcurrent, pairs: outcome.report.pairs.length}

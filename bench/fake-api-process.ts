@@ -11,6 +11,20 @@ const api = await startFakeApi({latencyMs})
 process.stdout.write(`${JSON.stringify({openaiBaseURL: api.openaiBaseURL, anthropicBaseURL: api.anthropicBaseURL})}\n`)
 process.stdin.resume()
 process.stdin.on('end', async () => {
+  if (process.env.BENCH_TRACE) {
+    // The server's own CPU time (start-up included): it shares the machine with the client.
+    const cpu = process.cpuUsage()
+    process.stderr.write(`api cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms\n`)
+    // When each request arrived (ms after the first) and what it was: the uploaded file,
+    // or the fields of the structured answer asked for.
+    const start = api.requests[0]?.time ?? 0
+    for (const request of api.requests) {
+      const body = request.body as {file?: {name: string}; output_config?: {format?: {schema?: {properties?: object}}}; response_format?: {json_schema?: {schema?: {properties?: object}}}} | null
+      const schema = body?.output_config?.format?.schema ?? body?.response_format?.json_schema?.schema
+      const what = body?.file?.name ?? Object.keys(schema?.properties ?? {}).join(',')
+      process.stderr.write(`api ${request.time - start} ${request.path} ${what}\n`)
+    }
+  }
   process.stdout.write(`${JSON.stringify({requests: api.requests.length, maxConcurrent: api.maxConcurrent})}\n`)
   await api.close()
   process.exit(0)

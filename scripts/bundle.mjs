@@ -10,7 +10,7 @@
  * lazily anyway, and keeping them in node_modules keeps their licences and
  * updates visible.
  */
-import {readdirSync} from 'node:fs'
+import {copyFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
@@ -53,3 +53,7 @@ await build({
   keepNames: true,
   logLevel: 'warning',
 })
+
+// The PDF text worker is plain JavaScript, loaded by file name with new Worker(): shipped
+// as is, next to the chunks that start it (src/training/ingest/pdf-text.ts finds it).
+copyFileSync(path.join(root, 'src/training/ingest/pdf-text-worker.mjs'), path.join(root, 'dist/chunks/pdf-text-worker.mjs'))

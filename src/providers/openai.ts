@@ -17,7 +17,7 @@ import {z} from 'zod'
 import {ProviderError} from '../training/errors.js'
 import {id3v2Size, sniff} from '../training/ingest/audio-headers.js'
 import {DEFAULT_CHUNK_BYTES, WHISPER_MAX_BYTES, mp3DurationSeconds, splitMp3} from '../training/ingest/mp3-frames.js'
-import {guessTitle} from '../training/ingest/paper.js'
+import {UNKNOWN_TITLE} from '../training/ingest/paper.js'
 import type {TranscriptSegment} from '../training/schemas.js'
 import {
   askStructured,
@@ -172,10 +172,9 @@ type WhisperAnswer = z.infer<typeof WhisperAnswer>
 /** Whisper's prompt is capped at about 224 tokens: the paper's title, not its vocabulary. */
 const PROMPT_MAX_CHARACTERS = 200
 
-export function whisperPrompt(paperText: string): string {
-  if (!paperText.trim()) return ''
-  const title = guessTitle(paperText)
-  if (title === 'this paper') return ''
+export function whisperPrompt(paperTitle: string): string {
+  const title = paperTitle.trim().replace(/\s+/g, ' ')
+  if (!title || title === UNKNOWN_TITLE) return ''
   return title.length > PROMPT_MAX_CHARACTERS ? title.slice(0, PROMPT_MAX_CHARACTERS).replace(/\s+\S*$/, '') : title
 }
 
@@ -202,7 +201,7 @@ export class WhisperTranscriber implements Transcriber {
    * answered from the cache cost nothing, so a fully cached run reports 0).
    */
   async transcribe(request: TranscriptionRequest): Promise<TranscriptionResult> {
-    const prompt = whisperPrompt(request.paperText)
+    const prompt = whisperPrompt(request.title)
     const size = (await stat(request.audioPath)).size
     const name = path.basename(request.audioPath)
 

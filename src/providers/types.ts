@@ -64,8 +64,13 @@ export interface LanguageModel {
 export interface TranscriptionRequest {
   audioPath: string
   durationSeconds: number
-  /** Paper text: real transcribers use it as a vocabulary hint; the mock speaks it. */
-  paperText: string
+  /** The paper's title ('' when unknown): real transcribers pass it as a spelling hint. */
+  title: string
+  /**
+   * The paper's body text, for a transcriber that needs all of it (the mock speaks it).
+   * A function because the paper may still be being extracted when the transcription starts.
+   */
+  paperText: () => Promise<string>
   seed: number
 }
 

@@ -29,7 +29,8 @@ export const MAX_KEY_CONCEPTS = 12
 
 export interface AnalysisInput {
   pairId: string
-  paper: Paper
+  /** A promise while it is being extracted: the classify call does not wait for it. */
+  paper: Paper | Promise<Paper>
   episode: {path: string; durationSeconds: number; sha256: string}
   /** A promise while it is being transcribed: the concepts call does not wait for it. */
   transcript: Transcript | Promise<Transcript>
@@ -40,11 +41,13 @@ export interface AnalysisInput {
 
 /** The analysis without its usage, which the caller measures (see usage.ts). */
 export async function analysePair(input: AnalysisInput, providers: Providers): Promise<Omit<PairAnalysis, 'usage'>> {
-  const {paper} = input
   const budgets: TokenBudgets = {...DEFAULT_TOKEN_BUDGETS, ...input.budgets}
-  const paperTokens = approximateTokens(paper.body)
-  const chunks = paperTokens > budgets.concepts ? chunkText(paper.body, budgets.concepts, defaultOverlapTokens(budgets.concepts)) : [paper.body]
-  const conceptsCall = conceptsOfChunks(chunks, input.seed, providers)
+  // Concepts need the paper, segment labels the transcript: each call starts when its input exists.
+  const conceptsCall = Promise.resolve(input.paper).then(async (paper) => {
+    const paperTokens = approximateTokens(paper.body)
+    const chunks = paperTokens > budgets.concepts ? chunkText(paper.body, budgets.concepts, defaultOverlapTokens(budgets.concepts)) : [paper.body]
+    return {paper, paperTokens, chunks, concepts: await conceptsOfChunks(chunks, input.seed, providers)}
+  })
   // Settled either way before anything throws, so that no call is left unobserved.
   const [transcriptResult, conceptsResult] = await Promise.allSettled([
     Promise.resolve(input.transcript).then(async (transcript) => {
@@ -63,7 +66,7 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
   if (transcriptResult.status === 'rejected') throw transcriptResult.reason
   if (conceptsResult.status === 'rejected') throw conceptsResult.reason
   const {transcript, labels} = transcriptResult.value
-  const concepts = conceptsResult.value
+  const {paper, paperTokens, chunks, concepts} = conceptsResult.value
 
   const condensed = paperTokens > budgets.generate
   const long_paper: LongPaper | null =

@@ -53,8 +53,9 @@ async function describePair(pair: PairFiles): Promise<PairListing> {
 
 export async function listPairs(pairsDir: string, options: {concurrency?: number} = {}): Promise<PairsListing> {
   const discovery = await discoverPairs(pairsDir)
-  // PDF text extraction is CPU-bound on the main thread; many in flight overlap its waits (measured: 32 beats 8 by ~15 % on 200 pairs).
-  // Worker threads were tried and did not help on 2 cores: each must load pdf.js, and per-paper time rose (BENCHMARKS.md).
+  // Papers are extracted on the PDF worker thread (ingest/pdf-text.ts) while this thread
+  // probes episodes; 32 pairs in flight keep the worker's queue from running dry, and bound
+  // the paper bytes held in memory at once.
   const limit = pLimit(options.concurrency ?? 32)
   const pairs = await Promise.all(discovery.pairs.map((pair) => limit(() => describePair(pair))))
   return {root: discovery.root, pairs, orphans: discovery.orphans}

@@ -23,7 +23,7 @@ import {canonicalJson, sha256, sha256File} from './hash.js'
 import {checkHoldoutRequest, selectValidationPairs} from './holdout.js'
 import {audioDurationSeconds} from './ingest/audio.js'
 import {condenseForGeneration} from './ingest/condense.js'
-import {readPaper, type Paper} from './ingest/paper.js'
+import {openPaper, type Paper, type PaperReading} from './ingest/paper.js'
 import {readSidecar} from './ingest/sidecar.js'
 import {estimateRun, modelIds, pairEstimateInputs} from './estimate.js'
 import {bestTrialIndex, hasConverged, normalizeWeights, type Weights} from './loss/index.js'
@@ -114,16 +114,16 @@ interface RunContext extends CommonOptions {
   weights: Weights
   emit: (event: NewEvent) => void
   clock: () => Date
-  /** readPaper, once per file and run: the --max-cost estimate and the ingest share it. */
-  readPaper: (file: string) => Promise<Paper>
+  /** openPaper, once per file and run: the --max-cost estimate and the ingest share it. */
+  openPaper: (file: string) => PaperReading
 }
 
-function paperReader(): (file: string) => Promise<Paper> {
-  const papers = new Map<string, Promise<Paper>>()
+function paperReader(): (file: string) => PaperReading {
+  const papers = new Map<string, PaperReading>()
   return (file) => {
-    let paper = papers.get(file)
-    if (!paper) papers.set(file, (paper = readPaper(file)))
-    return paper
+    let reading = papers.get(file)
+    if (!reading) papers.set(file, (reading = openPaper(file)))
+    return reading
   }
 }
 
@@ -220,7 +220,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   await writeJson(path.join(runDir, 'run.json'), RunManifest, manifest)
   await updateLatest(options.outputDir, runId)
   await updateRegistry(options.outputDir)
-  return execute({...options, runDir, config, weights, emit, clock, readPaper: papers}, manifest, discovery)
+  return execute({...options, runDir, config, weights, emit, clock, openPaper: papers}, manifest, discovery)
 }
 
 /**
@@ -258,7 +258,7 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
   await writeJson(path.join(runDir, 'run.json'), RunManifest, resumed)
   await updateRegistry(manifest.config.output_dir)
   // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
-  return execute({...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, readPaper: paperReader()}, resumed, discovery)
+  return execute({...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader()}, resumed, discovery)
 }
 
 /**
@@ -282,11 +282,11 @@ function sameSetOfPairs(manifest: RunManifest, discovery: Discovery): Discovery 
  * --max-cost needs a price for every model it may call, and a budget that covers at
  * least the analysis of every pair; both are checked before any call is made.
  */
-async function checkBudgetCoversIngest(options: TrainingOptions, discovery: Discovery, papers: (file: string) => Promise<Paper>): Promise<void> {
+async function checkBudgetCoversIngest(options: TrainingOptions, discovery: Discovery, papers: (file: string) => PaperReading): Promise<void> {
   const max = options.maxCostUsd!
   if (!(max > 0) || !Number.isFinite(max)) throw new InputError(`--max-cost must be a positive number of USD, got ${max}`)
   const estimate = estimateRun({
-    pairs: await pairEstimateInputs(discovery.pairs, papers),
+    pairs: await pairEstimateInputs(discovery.pairs, (file) => papers(file).paper),
     maxTrials: options.maxTrials,
     refiner: options.refiner ?? 'rule-based',
     tts: options.tts ?? false,
@@ -377,7 +377,6 @@ async function afterRun(ctx: RunContext, emit: (event: NewEvent) => void): Promi
 async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepared: PreparedPair[]; skipped: SkippedPair[]}> {
   const {emit} = ctx
   const limit = pLimit(ctx.config.concurrency)
-  const paperSlot = pLimit(1)
   const prepared: PreparedPair[] = []
   const skipped: SkippedPair[] = []
   let done = 0
@@ -387,7 +386,7 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
       limit(async () => {
         ctx.signal?.throwIfAborted()
         try {
-          const {pair, fresh} = await preparePair(ctx, files, paperSlot)
+          const {pair, fresh} = await preparePair(ctx, files)
           prepared.push(pair)
           // Events carry new calls only, so that adding them up never counts a call twice.
           if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
@@ -421,18 +420,19 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
 }
 
 /** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
-async function preparePair(ctx: RunContext, files: PairFiles, paperSlot: ReturnType<typeof pLimit>): Promise<{pair: PreparedPair; fresh: boolean}> {
+async function preparePair(ctx: RunContext, files: PairFiles): Promise<{pair: PreparedPair; fresh: boolean}> {
   const pairDir = path.join(ctx.runDir, 'pairs', pairSlug(files.id))
+  // Extraction runs on the PDF worker; its first page (the title) comes back ahead of full texts.
+  const reading = ctx.openPaper(files.pdf)
   await mkdir(pairDir, {recursive: true})
-  // Paper extraction is CPU-bound: one at a time, so that the first pairs' calls go out
-  // while later papers are still parsed, instead of every pair waiting for all papers.
-  const paper = await paperSlot(() => ctx.readPaper(files.pdf))
   let analysis = await readJsonIfExists(path.join(pairDir, 'analysis.json'), PairAnalysis)
   const fresh = analysis === null
   let transcript: Transcript
+  let paper: Paper
   if (analysis) {
     // Resuming: the analysis is reused only for the very same paper and episode.
-    const episodeSha = await sha256File(files.mp3)
+    const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3)])
+    paper = read
     if (analysis.paper.sha256 !== paper.sha256 || analysis.episode.sha256 !== episodeSha) {
       throw new InputError(`${files.id}: the paper or episode changed since this run analysed it`, {
         path: files.pdf,
@@ -441,27 +441,37 @@ async function preparePair(ctx: RunContext, files: PairFiles, paperSlot: ReturnT
     }
     transcript = await readJson(path.join(pairDir, 'transcript.json'), Transcript)
   } else {
-    const durationSeconds = await audioDurationSeconds(files.mp3)
+    // The transcription, usually the longest call, needs only the title: it starts as
+    // soon as the first page is read (and not at all for a paper that cannot be opened).
+    const [title, durationSeconds] = await Promise.all([reading.title, audioDurationSeconds(files.mp3)])
     const meter = new UsageMeter()
     const providers = metered(ctx.providers, meter)
-    // The transcript and the paper's key concepts do not depend on each other: the
-    // analysis starts the concepts call now and labels the transcript when it exists.
     const transcribed = (async () => {
       const raw = files.sidecar
         ? await readSidecar(files.sidecar.path, files.sidecar.format)
-        : await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, paperText: paper.body, seed: ctx.config.seed})
+        : await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, title, paperText: async () => (await reading.paper).body, seed: ctx.config.seed})
       return writeJson(path.join(pairDir, 'transcript.json'), Transcript, raw)
     })()
     // Its failure is handled where it is awaited (analysePair); this only keeps Node from
     // calling it unhandled while the lines below run.
     transcribed.catch(() => {})
-    const [episodeSha] = await Promise.all([sha256File(files.mp3), writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)])
-    const analysed = await analysePair(
-      {pairId: files.id, paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript: transcribed, seed: ctx.config.seed},
-      providers,
-    )
-    transcript = await transcribed
-    analysis = await writeJson(path.join(pairDir, 'analysis.json'), PairAnalysis, {...analysed, usage: meter.usage})
+    try {
+      const episodeSha = await sha256File(files.mp3)
+      // The paper's key concepts and the transcript's labels do not depend on each other:
+      // each call starts as soon as its own input exists.
+      const analysed = await analysePair(
+        {pairId: files.id, paper: reading.paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript: transcribed, seed: ctx.config.seed},
+        providers,
+      )
+      paper = await reading.paper
+      await writeFileAtomic(path.join(pairDir, 'paper.txt'), `${paper.body}\n`)
+      transcript = await transcribed
+      analysis = await writeJson(path.join(pairDir, 'analysis.json'), PairAnalysis, {...analysed, usage: meter.usage})
+    } catch (error) {
+      // The pair ends with everything it started: nothing is written for it after it was skipped.
+      await transcribed.catch(() => {})
+      throw error
+    }
   }
   // Never silently truncated: a long paper is condensed (analysis.json's long_paper says so).
   const budget = Math.min(DEFAULT_TOKEN_BUDGETS.generate, DEFAULT_TOKEN_BUDGETS.judge)

@@ -32,6 +32,7 @@ class MemoryCache implements ResponseCache {
 }
 
 const PAPER = `Deep Sea Vents and Microbial Mats\n\nAbstract\n${'Microbial mats near hydrothermal vents fix carbon with chemosynthesis. '.repeat(90)}`
+const PAPER_TITLE = 'Deep Sea Vents and Microbial Mats'
 
 function judgeMessages(paper = PAPER): ChatMessage[] {
   return [
@@ -285,7 +286,7 @@ describe('WhisperTranscriber', () => {
     const cache = new MemoryCache()
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, cache})
     expect(whisper.id).toBe('openai:whisper-1')
-    const transcript = await whisper.transcribe({audioPath: file, durationSeconds: 30, paperText: PAPER, seed: 1})
+    const transcript = await whisper.transcribe({audioPath: file, durationSeconds: 30, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})
     expect(Transcript.parse(transcript)).toEqual({...transcript, usage: undefined})
     expect(transcript.source).toBe('whisper')
     expect(transcript.duration_seconds).toBeGreaterThan(29)
@@ -299,7 +300,7 @@ describe('WhisperTranscriber', () => {
     expect(form.file.name).toBe('small.mp3')
 
     expect(transcript.usage?.audio_seconds).toBeCloseTo(30, 0)
-    const again = await whisper.transcribe({audioPath: file, durationSeconds: 30, paperText: PAPER, seed: 2})
+    const again = await whisper.transcribe({audioPath: file, durationSeconds: 30, title: PAPER_TITLE, paperText: async () => PAPER, seed: 2})
     expect(again).toEqual({...transcript, usage: {input_tokens: 0, output_tokens: 0, audio_seconds: 0}})
     expect(only(api, '/audio/transcriptions')).toHaveLength(1)
   })
@@ -308,11 +309,11 @@ describe('WhisperTranscriber', () => {
     const file = path.join(dir, 'retry.mp3')
     await writeFile(file, buildSilentMp3(12))
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL})
-    const expected = await whisper.transcribe({audioPath: file, durationSeconds: 12, paperText: '', seed: 1})
+    const expected = await whisper.transcribe({audioPath: file, durationSeconds: 12, title: '', paperText: async () => '', seed: 1})
     api.reset()
     api.failNext({kind: 'truncate'}, {path: '/audio/transcriptions'})
     api.failNext({kind: 'status', status: 503, retryAfterSeconds: 0}, {path: '/audio/transcriptions'})
-    expect(await whisper.transcribe({audioPath: file, durationSeconds: 12, paperText: '', seed: 1})).toEqual(expected)
+    expect(await whisper.transcribe({audioPath: file, durationSeconds: 12, title: '', paperText: async () => '', seed: 1})).toEqual(expected)
     expect(only(api, '/audio/transcriptions')).toHaveLength(3)
   })
 
@@ -329,7 +330,7 @@ describe('WhisperTranscriber', () => {
     const cache = new MemoryCache()
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, cache})
     api.setLatency(150)
-    const transcript = await whisper.transcribe({audioPath: file, durationSeconds, paperText: PAPER, seed: 1})
+    const transcript = await whisper.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})
     api.setLatency(0)
     const uploads = only(api, '/audio/transcriptions')
     expect(uploads).toHaveLength(2)
@@ -353,14 +354,14 @@ describe('WhisperTranscriber', () => {
     expect(transcript.segments.at(-1)!.end).toBeCloseTo(durationSeconds, 0)
 
     // A second run uploads nothing.
-    expect(await whisper.transcribe({audioPath: file, durationSeconds, paperText: PAPER, seed: 1})).toEqual({...plain, usage: {...usage, audio_seconds: 0}})
+    expect(await whisper.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})).toEqual({...plain, usage: {...usage, audio_seconds: 0}})
     expect(only(api, '/audio/transcriptions')).toHaveLength(2)
 
     // concurrency 1: one upload at a time, same transcript.
     api.reset()
     api.setLatency(150)
     const serial = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, concurrency: 1})
-    expect(await serial.transcribe({audioPath: file, durationSeconds, paperText: PAPER, seed: 1})).toEqual(transcript)
+    expect(await serial.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})).toEqual(transcript)
     api.setLatency(0)
     expect(only(api, '/audio/transcriptions')).toHaveLength(2)
     expect(api.maxConcurrent).toBe(1)
@@ -373,7 +374,7 @@ describe('WhisperTranscriber', () => {
     wav.write('WAVE', 8, 'latin1')
     await writeFile(file, wav)
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL})
-    const error = (await whisper.transcribe({audioPath: file, durationSeconds: 100, paperText: '', seed: 1}).catch((e: unknown) => e)) as ProviderError
+    const error = (await whisper.transcribe({audioPath: file, durationSeconds: 100, title: '', paperText: async () => '', seed: 1}).catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.message).toMatch(/too large for Whisper/)
     expect(error.hint).toMatch(/MP3/)

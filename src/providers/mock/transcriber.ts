@@ -24,17 +24,18 @@ export class MockTranscriber implements Transcriber {
   readonly id = 'mock'
 
   async transcribe(request: TranscriptionRequest): Promise<TranscriptionResult> {
-    const random = seededRandom(request.seed, 'transcribe', request.paperText.length)
+    const paperText = await request.paperText()
+    const random = seededRandom(request.seed, 'transcribe', paperText.length)
     const budget = Math.max(20, Math.round((request.durationSeconds / 60) * WORDS_PER_MINUTE))
     const lines: Array<{speaker: string; text: string}> = [
-      {speaker: 'Host', text: `Welcome back to the show. Today we are talking about ${guessTitle(request.paperText)}.`},
+      {speaker: 'Host', text: `Welcome back to the show. Today we are talking about ${guessTitle(paperText)}.`},
     ]
     let used = countWords(lines[0]!.text)
     const closing = {speaker: 'Host', text: 'That is all for today. Thanks for listening, and see you next time.'}
     const reserve = countWords(closing.text)
     let lastPart: PaperPart | null = null
     let sinceQuestion = 0
-    for (const sentence of paperSentences(request.paperText)) {
+    for (const sentence of paperSentences(paperText)) {
       const words = countWords(sentence.text)
       if (used + words + reserve > budget) break
       if (sentence.part !== lastPart || sinceQuestion >= 3) {

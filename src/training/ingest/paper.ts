@@ -12,6 +12,7 @@ import type {PaperFormat} from '../schemas.js'
 import {countWords} from '../text.js'
 import {stripMarkdown} from './markdown.js'
 import {cleanPdfPages, normaliseLigatures, removeSoftHyphens} from './pdf-cleanup.js'
+import {extractPdfText, PdfExtractionError, type PdfText} from './pdf-text.js'
 
 export interface Paper {
   path: string
@@ -56,7 +57,43 @@ export function splitReferences(text: string): {body: string; references: string
   return {body: text.slice(0, last.index).trim(), references: text.slice(last.index + last[0].length).trim()}
 }
 
+/**
+ * A paper being read: its title as soon as the first page is extracted, and the whole
+ * paper later. The transcription, which only needs the title, starts on the first.
+ */
+export interface PaperReading {
+  /**
+   * The title guessed from the first page of a PDF (from the whole text for other
+   * formats). It rejects as `paper` does when the file cannot be read at all, and waits
+   * for `paper` when the first page has no text (a scan, which `paper` rejects).
+   */
+  title: Promise<string>
+  paper: Promise<Paper>
+}
+
 export async function readPaper(path: string): Promise<Paper> {
+  return openPaper(path).paper
+}
+
+export function openPaper(path: string): PaperReading {
+  const bytes = readPaperBytes(path)
+  const pdf = bytes.then((data) => (paperFormatOf(path) === 'pdf' ? extractPdfText(data) : null))
+  const paper = bytes.then(async (data) => paperFromText(path, data, await pdf))
+  const title = pdf.then(async (text) => {
+    if (text) {
+      const first = await text.firstPage.catch(() => null)
+      const heading = first ? guessTitle(cleanPdfPages(first.pages)) : null
+      if (first && heading && heading !== UNKNOWN_TITLE) return heading
+    }
+    return (await paper).title
+  })
+  // Callers may await either one first; neither rejection is an unhandled one meanwhile.
+  paper.catch(() => {})
+  title.catch(() => {})
+  return {title, paper}
+}
+
+async function readPaperBytes(path: string): Promise<Buffer> {
   const format = paperFormatOf(path)
   if (!format) {
     const ext = extname(path) || '(none)'
@@ -82,11 +119,17 @@ export async function readPaper(path: string): Promise<Paper> {
   if (data.length === 0) {
     throw new InputError(`Paper ${path} is empty (0 bytes)`, {path, hint: 'Replace it with the full text of the paper (PDF, .docx, .txt or .md).'})
   }
+  return data
+}
 
+async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null): Promise<Paper> {
+  const format = paperFormatOf(path)!
   let text: string
   let pdfPages: number | null = null
-  if (format === 'pdf') {
-    const pdf = await readPdfPages(path, data)
+  if (pdfText) {
+    const pdf = await pdfText.all.catch((error: unknown) => {
+      throw pdfError(path, error)
+    })
     pdfPages = pdf.total
     text = cleanPdfPages(pdf.pages)
     if (countWords(text) === 0) {
@@ -119,30 +162,21 @@ export async function readPaper(path: string): Promise<Paper> {
   return {path, sha256: sha256(data), format, pages, title: guessTitle(body), body, references, words}
 }
 
-async function readPdfPages(path: string, data: Buffer): Promise<{total: number; pages: string[]}> {
-  // pdf-parse pulls in pdf.js: loaded here, not at CLI start-up.
-  const {PDFParse} = await import('pdf-parse')
-  const parser = new PDFParse({data: new Uint8Array(data)})
-  try {
-    const result = await parser.getText({pageJoiner: ''})
-    return {total: result.total, pages: result.pages.map((page) => page.text)}
-  } catch (error) {
-    const name = (error as Error)?.name ?? ''
-    if (name === 'PasswordException') {
-      throw new InputError(`Paper ${path} is encrypted with a password`, {
-        path,
-        hint: 'Save an unencrypted copy and use that: e.g. qpdf --decrypt --password=PASSWORD in.pdf out.pdf, or print it to PDF.',
-        cause: error,
-      })
-    }
-    throw new InputError(`Paper ${path} is not a readable PDF: ${(error as Error)?.message ?? String(error)}`, {
+/** The file's fault, said for that file; anything else (no worker file: a broken install) is not. */
+function pdfError(path: string, error: unknown): unknown {
+  if (!(error instanceof PdfExtractionError)) return error
+  if (error.pdfjsName === 'PasswordException') {
+    return new InputError(`Paper ${path} is encrypted with a password`, {
       path,
-      hint: 'Re-export or re-download the PDF; the file may be truncated or not a PDF at all.',
+      hint: 'Save an unencrypted copy and use that: e.g. qpdf --decrypt --password=PASSWORD in.pdf out.pdf, or print it to PDF.',
       cause: error,
     })
-  } finally {
-    await parser.destroy()
   }
+  return new InputError(`Paper ${path} is not a readable PDF: ${(error as Error)?.message ?? String(error)}`, {
+    path,
+    hint: 'Re-export or re-download the PDF; the file may be truncated or not a PDF at all.',
+    cause: error,
+  })
 }
 
 /** Compound File Binary: an old .doc, or a password-protected .docx (Office encrypts into this container). */
@@ -185,6 +219,9 @@ function decodeText(path: string, data: Buffer): string {
   }
 }
 
+/** guessTitle's answer when no line looks like a title. */
+export const UNKNOWN_TITLE = 'this paper'
+
 /** Lines that end a title block: authors, affiliations, the abstract. */
 const AFTER_TITLE = /^(abstract|keywords|introduction|\d+\.?\s+introduction)\b|[,@]|\d/i
 
@@ -195,7 +232,7 @@ const AFTER_TITLE = /^(abstract|keywords|introduction|\d+\.?\s+introduction)\b|[
 export function guessTitle(body: string): string {
   const lines = body.split('\n').map((l) => l.trim().replace(/\s+/g, ' '))
   const start = lines.findIndex((l) => l.length > 3)
-  if (start < 0) return 'this paper'
+  if (start < 0) return UNKNOWN_TITLE
   const title = [lines[start]!]
   for (const line of lines.slice(start + 1, start + 3)) {
     if (!line || line.length > 100 || AFTER_TITLE.test(line) || /[.:;!?]$/.test(title.at(-1)!)) break

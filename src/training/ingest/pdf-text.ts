@@ -1,0 +1,169 @@
+/**
+ * PDF text extraction on a worker thread of its own (pdf-text-worker.mjs), for two reasons:
+ *
+ * - pdf.js is CPU-bound (a few microseconds per character: tens of milliseconds for a
+ *   short paper, more for a long one). On the main thread it held the event loop, so
+ *   the answers of API calls in flight and the episode probes of other pairs waited
+ *   behind it.
+ * - Its legacy build (the one for Node) installs core-js polyfills when it loads, among
+ *   them a JavaScript Array.prototype.push about 2.5x slower than V8's, which then
+ *   slowed every other part of the process.
+ *
+ * The first page is extracted as a job of its own, ahead of all full extractions, so a
+ * paper's title (the transcription's spelling hint) is known within milliseconds even
+ * while long papers queue behind it. One worker serves the whole process; it starts on
+ * first use and does not keep the process alive while idle.
+ */
+import {existsSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {Worker} from 'node:worker_threads'
+
+export interface PdfPages {
+  /** Pages in the document. */
+  total: number
+  /** The text of each page extracted, in order. */
+  pages: string[]
+}
+
+export interface PdfText {
+  /** Page 1 (pages[0] is '' for a document without pages). */
+  firstPage: Promise<PdfPages>
+  /** Every page. */
+  all: Promise<PdfPages>
+}
+
+/**
+ * Why a PDF could not be read: what pdf.js threw, by name (PasswordException,
+ * InvalidPDFException, FormatError...), or WorkerCrash when the worker died reading it.
+ */
+export class PdfExtractionError extends Error {
+  constructor(
+    readonly pdfjsName: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'PdfExtractionError'
+  }
+}
+
+type Range = 'first-page' | 'rest'
+type Reply = {id: number; total: number; pages: string[]} | {id: number; error: {name: string; message: string}}
+interface Job {
+  id: number
+  range: Range
+  data: Uint8Array
+  resolve(pages: PdfPages): void
+  reject(error: Error): void
+}
+
+/**
+ * The worker file, next to this module: in src/ beside this file, in dist/ beside the
+ * chunk this module is bundled into (scripts/bundle.mjs copies it to dist/chunks/).
+ */
+function workerFile(): URL {
+  const file = new URL('./pdf-text-worker.mjs', import.meta.url)
+  if (!existsSync(fileURLToPath(file))) throw new Error(`the PDF text worker is missing: ${fileURLToPath(file)} (reinstall studio)`)
+  return file
+}
+
+/**
+ * One worker. Two were measured on this 2-core machine and did not help: each thread
+ * loads pdf.js and warms its JIT anew, and the main thread needs the other core
+ * (BENCHMARKS.md).
+ */
+const POOL_SIZE = 1
+
+/** Waiting jobs: every first page goes before any rest of a paper. */
+const queues: Record<Range, Job[]> = {'first-page': [], rest: []}
+/** Each worker runs one job at a time. */
+const busy = new Map<Worker, Job | null>()
+let nextId = 0
+
+function spawn(): Worker {
+  const worker = new Worker(workerFile())
+  busy.set(worker, null)
+  worker.on('message', (reply: Reply) => {
+    const job = busy.get(worker)
+    busy.set(worker, null)
+    if (job && job.id === reply.id) {
+      if ('error' in reply) job.reject(new PdfExtractionError(reply.error.name, reply.error.message))
+      else job.resolve({total: reply.total, pages: reply.pages})
+    }
+    dispatch()
+  })
+  // A worker that dies (out of memory on a hostile file, say) fails the file it was
+  // reading; queued files go to a new worker.
+  const lost = (why: string) => {
+    const job = busy.get(worker)
+    busy.delete(worker)
+    job?.reject(new PdfExtractionError('WorkerCrash', `the PDF reader stopped while reading it (${why})`))
+    dispatch()
+  }
+  worker.on('error', (error) => lost(error.message))
+  worker.on('exit', (code) => busy.has(worker) && lost(`exit code ${code}`))
+  return worker
+}
+
+function dispatch(): void {
+  for (;;) {
+    const queue = queues['first-page'].length > 0 ? queues['first-page'] : queues.rest
+    if (queue.length === 0) break
+    let idle = [...busy.entries()].find(([, job]) => job === null)?.[0]
+    if (!idle && busy.size < POOL_SIZE) {
+      try {
+        idle = spawn()
+      } catch (error) {
+        rejectQueued(error as Error)
+        return
+      }
+    }
+    if (!idle) break
+    const job = queue.shift()!
+    busy.set(idle, job)
+    idle.postMessage({id: job.id, range: job.range, data: job.data}, [job.data.buffer as ArrayBuffer])
+  }
+  // An idle pool does not keep the process alive; a pool with work does, so that a
+  // caller awaiting only this work does not see the process exit under it.
+  for (const [worker, job] of busy) {
+    if (job) worker.ref()
+    else worker.unref()
+  }
+}
+
+function rejectQueued(error: Error): void {
+  for (const job of [...queues['first-page'], ...queues.rest]) job.reject(error)
+  queues['first-page'] = []
+  queues.rest = []
+}
+
+function submit(range: Range, data: Uint8Array): Promise<PdfPages> {
+  return new Promise<PdfPages>((resolve, reject) => {
+    // A copy: it is transferred to the worker, and the caller's bytes stay usable.
+    queues[range].push({id: ++nextId, range, data: new Uint8Array(data), resolve, reject})
+    dispatch()
+  })
+}
+
+/** Extracts the text of a PDF's pages; the bytes are copied, `data` stays usable. */
+export function extractPdfText(data: Uint8Array): PdfText {
+  const firstPage = submit('first-page', data)
+  const all = firstPage.then(async (first) => {
+    if (first.total <= 1) return first
+    const rest = await submit('rest', data)
+    return {total: first.total, pages: [...first.pages, ...rest.pages]}
+  })
+  // A caller may use only one of the two; the other's rejection is not an unhandled one.
+  all.catch(() => {})
+  return {firstPage, all}
+}
+
+/** Stops the workers (tests; a CLI process just exits). */
+export async function stopPdfWorkers(): Promise<void> {
+  const workers = [...busy.keys()]
+  rejectQueued(new Error('the PDF text worker was stopped'))
+  for (const worker of workers) {
+    busy.get(worker)?.reject(new Error('the PDF text worker was stopped'))
+    busy.delete(worker)
+  }
+  await Promise.all(workers.map((worker) => worker.terminate()))
+}
