@@ -3,7 +3,8 @@
  * and, on current models, a forced tool_choice: structured answers are asked for
  * with `output_config.format` (the SDK's zod helper) through `messages.parse()`.
  * Older models can use a forced `answer` tool instead (structuredMode: 'tool').
- * A long user block (the paper, sent on every trial) carries a prompt-cache marker.
+ * Messages marked `cache` (the judge's paper, sent again on every trial) end a prefix
+ * Anthropic is asked to cache.
  */
 import Anthropic from '@anthropic-ai/sdk'
 import {zodOutputFormat} from '@anthropic-ai/sdk/helpers/zod'
@@ -12,8 +13,8 @@ import type {MessageParam, TextBlockParam, Usage as AnthropicUsage} from '@anthr
 import {askStructured, cachedOrAsk, type ErrorContext, type RawAnswer} from './structured.js'
 import type {ChatMessage, LanguageModel, ResponseCache, StructuredAnswer, StructuredRequest, Usage} from './types.js'
 
-/** A user block longer than this gets `cache_control` (Anthropic caches prefixes of 1,024+ tokens). */
-export const PROMPT_CACHE_MIN_CHARACTERS = 4000
+/** Anthropic accepts at most 4 cache breakpoints per request. */
+const MAX_CACHE_BREAKPOINTS = 4
 
 export interface AnthropicLanguageModelOptions {
   apiKey: string
@@ -138,8 +139,11 @@ function usageOf(usage: AnthropicUsage): Usage {
 
 /**
  * System messages joined into `system`; the others as turns of text blocks
- * (consecutive messages of one role merged). The last user block longer than
- * PROMPT_CACHE_MIN_CHARACTERS is marked for prompt caching.
+ * (consecutive messages of one role merged). The block of each message marked
+ * `cache` (at most the last 4) gets `cache_control`: Anthropic then caches the
+ * request's prefix up to that block (system first) and bills a later request that
+ * starts with the same prefix a tenth of the input price for it. A prefix shorter
+ * than the model's minimum (1,024 tokens on Sonnet) is simply not cached.
  */
 export function toAnthropicMessages(messages: ChatMessage[]): {system: string; turns: MessageParam[]} {
   const system = messages
@@ -147,23 +151,15 @@ export function toAnthropicMessages(messages: ChatMessage[]): {system: string; t
     .map((m) => m.content)
     .join('\n\n')
   const turns: Array<{role: 'user' | 'assistant'; content: TextBlockParam[]}> = []
+  const marked: TextBlockParam[] = []
   for (const message of messages) {
     if (message.role === 'system') continue
     const block: TextBlockParam = {type: 'text', text: message.content}
+    if (message.cache) marked.push(block)
     const last = turns.at(-1)
     if (last && last.role === message.role) last.content.push(block)
     else turns.push({role: message.role, content: [block]})
   }
-  outer: for (let t = turns.length - 1; t >= 0; t--) {
-    const turn = turns[t]!
-    if (turn.role !== 'user') continue
-    for (let b = turn.content.length - 1; b >= 0; b--) {
-      const block = turn.content[b]!
-      if (block.text.length > PROMPT_CACHE_MIN_CHARACTERS) {
-        block.cache_control = {type: 'ephemeral'}
-        break outer
-      }
-    }
-  }
+  for (const block of marked.slice(-MAX_CACHE_BREAKPOINTS)) block.cache_control = {type: 'ephemeral'}
   return {system, turns}
 }

@@ -17,14 +17,26 @@ export type ProviderRole = UsageRole
 export const ProviderName = z.enum(['anthropic', 'openai'])
 export type ProviderName = z.infer<typeof ProviderName>
 
+/**
+ * How an anthropic role asks for a structured answer: `output-format` (the default,
+ * `output_config.format` with a JSON schema) or `tool` (a forced `answer` tool, for
+ * models and proxies without structured outputs).
+ */
+export const StructuredOutput = z.enum(['output-format', 'tool'])
+
 export const RoleEndpoint = z
   .object({
     provider: ProviderName,
     model: z.string().min(1),
     /** Any OpenAI-compatible server (Ollama, vLLM, LM Studio) for an openai role; a proxy for anthropic. */
     base_url: z.url().optional(),
+    structured_output: StructuredOutput.optional(),
   })
   .strict()
+  .refine((endpoint) => endpoint.structured_output === undefined || endpoint.provider === 'anthropic', {
+    message: 'structured_output applies to anthropic roles only (openai roles always use a strict json_schema response_format)',
+    path: ['structured_output'],
+  })
 export type RoleEndpoint = z.infer<typeof RoleEndpoint>
 
 export const StudioConfig = z
@@ -93,7 +105,7 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
     if (!result.success) {
       throw new InputError(`The config file ${file} is not valid:\n${z.prettifyError(result.error)}`, {
         path: file,
-        hint: `Each role (${PROVIDER_ROLES.join(', ')}) takes {"provider": "anthropic" | "openai", "model": "...", "base_url"?: "http://..."}.`,
+        hint: `Each role (${PROVIDER_ROLES.join(', ')}) takes {"provider": "anthropic" | "openai", "model": "...", "base_url"?: "http://...", "structured_output"?: "output-format" | "tool" (anthropic only)}.`,
       })
     }
     parsed = result.data
@@ -102,7 +114,9 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
   const roles = {...DEFAULT_ROLES, ...parsed.roles}
   for (const override of options.overrides ?? []) {
     const {role, endpoint} = parseModelFlag(override)
-    roles[role] = {...endpoint, base_url: endpoint.provider === roles[role].provider ? roles[role].base_url : undefined}
+    // The role's server and answer mode stay when only the model changes.
+    const same = endpoint.provider === roles[role].provider
+    roles[role] = {...endpoint, base_url: same ? roles[role].base_url : undefined, structured_output: same ? roles[role].structured_output : undefined}
   }
   for (const role of ['transcribe', 'speech'] as const) {
     if (roles[role].provider !== 'openai') {

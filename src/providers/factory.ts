@@ -65,12 +65,15 @@ export async function createRealProviders(options: RealProviderOptions & {roles:
   const models = new Map<string, LanguageModel>()
   const languageModel = (role: Role): LanguageModel => {
     const endpoint = config.roles[role]
-    const id = `${endpoint.provider}:${endpoint.model}:${endpoint.base_url ?? ''}`
+    const id = `${endpoint.provider}:${endpoint.model}:${endpoint.base_url ?? ''}:${endpoint.structured_output ?? ''}`
     let model = models.get(id)
     if (!model) {
       // A whole script from a large model can take minutes: a timeout too short pays for the call twice.
       const base = {timeoutMs: LANGUAGE_MODEL_TIMEOUT_MS, ...common, apiKey: keyFor(role), model: endpoint.model, ...(endpoint.base_url ? {baseURL: endpoint.base_url} : {})}
-      model = endpoint.provider === 'anthropic' ? new AnthropicLanguageModel(base) : new OpenAIChatModel(base)
+      model =
+        endpoint.provider === 'anthropic'
+          ? new AnthropicLanguageModel({...base, ...(endpoint.structured_output ? {structuredMode: endpoint.structured_output} : {})})
+          : new OpenAIChatModel(base)
       models.set(id, model)
     }
     return model

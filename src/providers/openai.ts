@@ -249,7 +249,12 @@ export class WhisperTranscriber implements Transcriber {
       })
     }
     await Promise.all(inFlight)
-    if (failure) throw toProviderError((failure as {error: unknown}).error, this.errors)
+    if (failure) {
+      // The chunks transcribed before the failure were paid for.
+      const paid = results.reduce((n, part) => n + (part && !part.cached ? (part.answer.duration ?? part.durationSeconds) : 0), 0)
+      const error = toProviderError((failure as {error: unknown}).error, this.errors)
+      throw paid > 0 ? error.withUsage(audioUsage(round3(paid))) : error
+    }
 
     const segments: TranscriptSegment[] = []
     for (const part of results) segments.push(...offsetSegments(part.answer, part.startSeconds))

@@ -417,8 +417,14 @@ export async function askStructured<T>(options: AskOptions<T>): Promise<Structur
     {role: 'assistant', content: firstCheck.text || '(no answer)'},
     {role: 'user', content: correctionMessage(firstCheck.problems)},
   ]
-  const second = await once(retryMessages)
-  const usage = addUsage(first.usage, second.usage)
+  // The rejected answer was paid for: a failure from here on says so.
+  let second: RawAnswer
+  try {
+    second = await once(retryMessages)
+  } catch (error) {
+    throw (error as ProviderError).withUsage(first.usage)
+  }
+  const usage = {...addUsage(first.usage, second.usage), calls: 2}
   const secondCheck = second.problem
     ? ({ok: false, problems: second.problem, text: textOf(second.answer)} as const)
     : validateAnswer(second.answer, schema, options.nullOptionalsFrom)
@@ -428,6 +434,7 @@ export async function askStructured<T>(options: AskOptions<T>): Promise<Structur
   throw new ProviderError(`${provider}: the ${role} answer did not match its schema twice: ${problems}`, {
     provider,
     hint: 'The model did not follow the answer format even when told what was wrong; try again, or use a stronger model for this role (--model).',
+    usage,
   })
 }
 

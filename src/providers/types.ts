@@ -12,9 +12,18 @@ export type Role = (typeof ROLES)[number]
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant'
   content: string
+  /**
+   * The conversation up to and including this message will be sent again unchanged
+   * (the judge's paper, on every trial): a provider that caches prompt prefixes on
+   * request (Anthropic) is asked to cache it. Prefixes that are not re-sent are not
+   * marked, since writing a cache entry costs more than the plain input.
+   */
+  cache?: boolean
 }
 
 export interface Usage {
+  /** API requests this answer took, when more than one (a corrective retry makes 2). */
+  calls?: number
   input_tokens: number
   output_tokens: number
   /** Of input_tokens: written to and read from Anthropic's prompt cache (billed differently). */

@@ -4,6 +4,8 @@
  * an exit code (documented in TRAINING.md, "Exit codes").
  */
 
+import type {Usage} from '../providers/types.js'
+
 export const EXIT = {
   ok: 0,
   /** Unexpected failure: a bug, or something studio did not anticipate. */
@@ -66,11 +68,25 @@ export class ProviderError extends StudioError {
   readonly provider: string
   /** HTTP status when the API answered, else undefined (timeout, connection). */
   readonly status?: number
+  /**
+   * What the failed request had already cost: answers that were paid for and then
+   * rejected (a schema mismatch, twice), or the chunks of a transcription uploaded
+   * before a later one failed. Usage meters count it.
+   */
+  readonly usage?: Usage
 
-  constructor(message: string, options: {provider: string; status?: number; hint?: string; cause?: unknown}) {
+  constructor(message: string, options: {provider: string; status?: number; hint?: string; cause?: unknown; usage?: Usage}) {
     super(message, {exitCode: EXIT.provider, hint: options.hint, cause: options.cause})
     this.provider = options.provider
     this.status = options.status
+    this.usage = options.usage
+  }
+
+  /** The same error, carrying what was paid before it happened. */
+  withUsage(usage: Usage): ProviderError {
+    const copy = new ProviderError(this.message, {provider: this.provider, status: this.status, hint: this.hint, cause: this.cause, usage})
+    copy.stack = this.stack
+    return copy
   }
 }
 

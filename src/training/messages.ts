@@ -41,9 +41,9 @@ export function judgeMessages(script: Script, paper: string, concepts: KeyConcep
         'You judge a podcast script written about a research paper. Score engagement, clarity and accuracy from 0 to 100, list which of the given key concepts the script explains (use the exact terms given), and give the reason for the lowest score in one sentence. ' +
         `For reference, the human episode about this paper speaks ${reference.words_per_minute.toFixed(0)} words per minute, asks ${reference.questions_per_minute.toFixed(2)} questions per minute and uses sentences of ${reference.mean_sentence_words.toFixed(1)} words on average.`,
     },
-    {
-      role: 'user',
-      content: `Key concepts:\n${concepts.map((c) => `- ${c.term}`).join('\n')}\n\nPaper:\n${paper}\n\nScript:\n${renderScriptText(script)}`,
-    },
+    // The same for every trial of this pair: kept apart from the script, so that a
+    // provider can serve it from its prompt cache from the second trial on.
+    {role: 'user', content: `Key concepts:\n${concepts.map((c) => `- ${c.term}`).join('\n')}\n\nPaper:\n${paper}`, cache: true},
+    {role: 'user', content: `Script:\n${renderScriptText(script)}`},
   ]
 }

@@ -414,7 +414,10 @@ export const RunConfig = z.object({
   holdout_ids: z.array(z.string()).nullable(),
   refiner: z.enum(['rule-based', 'rule-based+llm']),
   /** Provider and model per role (real mode); null in mock mode. */
-  providers: z.record(z.string(), z.object({provider: z.string(), model: z.string(), base_url: z.string().optional()})).nullable().default(null),
+  providers: z
+    .record(z.string(), z.object({provider: z.string(), model: z.string(), base_url: z.string().optional(), structured_output: z.enum(['output-format', 'tool']).optional()}))
+    .nullable()
+    .default(null),
   /** --max-cost: the run stops (stop_reason budget) before spending more. */
   max_cost_usd: z.number().finite().positive().nullable().default(null),
   /** --tts: audio per script, and the duration loss on its measured length. */

@@ -1,5 +1,6 @@
 /** Calls, tokens and cost per role, added up as a run makes its calls. */
 import {costUsd} from '../providers/prices.js'
+import {ProviderError} from './errors.js'
 import type {Providers, Usage} from '../providers/types.js'
 import {USAGE_ROLES, type RoleUsage, type UsageRole, type UsageSummary} from './schemas.js'
 
@@ -29,9 +30,9 @@ export function emptyUsage(): UsageSummary {
   return {by_role: {}, total: zero()}
 }
 
-/** The usage of one call as a summary. */
+/** The usage of one answer as a summary (`usage.calls` requests, 1 when not given). */
 export function callUsage(role: Role, usage: Usage, costUsd: number | null): UsageSummary {
-  const entry: RoleUsage = {calls: 1, input_tokens: usage.input_tokens, output_tokens: usage.output_tokens, cost_usd: costUsd}
+  const entry: RoleUsage = {calls: usage.calls ?? 1, input_tokens: usage.input_tokens, output_tokens: usage.output_tokens, cost_usd: costUsd}
   if (usage.audio_seconds) entry.audio_seconds = usage.audio_seconds
   if (usage.characters) entry.characters = usage.characters
   return {by_role: {[role]: entry}, total: entry}
@@ -62,6 +63,11 @@ export class UsageMeter {
   }
 }
 
+/** A provider failure after answers that were paid for (ProviderError.usage) still costs them. */
+function recordPaidFailure(error: unknown, role: Role, modelId: string, meters: UsageMeter[]): void {
+  if (error instanceof ProviderError && error.usage) for (const meter of meters) meter.record(role, modelId, error.usage)
+}
+
 /**
  * Providers whose calls are recorded by every meter given. Answers served from the
  * response cache cost nothing and are not counted: usage is what the run paid for.
@@ -72,7 +78,10 @@ export function metered(providers: Providers, ...meters: UsageMeter[]): Provider
     transcriber: {
       id: transcriber.id,
       async transcribe(request) {
-        const result = await transcriber.transcribe(request)
+        const result = await transcriber.transcribe(request).catch((error: unknown) => {
+          recordPaidFailure(error, 'transcribe', transcriber.id, meters)
+          throw error
+        })
         // A transcriber that does not report usage is billed for the audio it was given.
         const usage = result.usage ?? {input_tokens: 0, output_tokens: 0, audio_seconds: request.durationSeconds}
         if (usage.audio_seconds || usage.input_tokens || usage.output_tokens) for (const meter of meters) meter.record('transcribe', transcriber.id, usage)
@@ -84,7 +93,10 @@ export function metered(providers: Providers, ...meters: UsageMeter[]): Provider
       return {
         id: model.id,
         async structured(request) {
-          const answer = await model.structured(request)
+          const answer = await model.structured(request).catch((error: unknown) => {
+            recordPaidFailure(error, request.role, model.id, meters)
+            throw error
+          })
           if (!answer.cached) for (const meter of meters) meter.record(request.role, model.id, answer.usage)
           return answer
         },

@@ -2,7 +2,7 @@
  * Real mode end to end: the built CLI with the official SDKs, pointed at a local
  * fake of the OpenAI and Anthropic APIs (no network, no real keys).
  */
-import {readdir, readFile} from 'node:fs/promises'
+import {readdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -151,6 +151,14 @@ describe('studio training run with real providers (against a local fake API)', (
       ])
       expect(report.failed_pairs[0]!.reason).toMatch(/did not match its schema/)
       expect(report.trials[0]!.pairs.map((p) => p.pair_id)).toEqual(['aerial-vehicle-positioning-full', 'sparse-attention-long-documents'])
+      // Both rejected answers were paid for: they count in the failed pair's usage and the run's.
+      const results = TrialResults.parse(JSON.parse(await readFile(path.join(root, 'failing', report.run_id, report.trials[0]!.dir, 'results.json'), 'utf8')))
+      const failedUsage = results.failed[0]!.usage.by_role.generate!
+      expect(failedUsage.calls).toBe(2)
+      expect(failedUsage.input_tokens).toBeGreaterThan(1000)
+      expect(failedUsage.cost_usd).toBeGreaterThan(0)
+      // Per trial: one call for each of the two good pairs, two for the failing one.
+      expect(report.usage.by_role.generate!.calls).toBe(2 * 4)
     } finally {
       await flaky.close()
     }
@@ -174,6 +182,27 @@ describe('studio training run with real providers (against a local fake API)', (
     }
     const voices = new Set(api.requests.filter((r) => r.path.endsWith('/audio/speech')).map((r) => (r.body as {voice: string}).voice))
     expect(voices.size).toBeGreaterThanOrEqual(2)
+  })
+
+  it('asks a role configured with structured_output "tool" through a forced answer tool, and records it in run.json', async () => {
+    const config = path.join(root, 'tool.config.json')
+    await writeFile(config, JSON.stringify({roles: {judge: {provider: 'anthropic', model: 'claude-sonnet-4-6', structured_output: 'tool'}}}))
+    api.reset()
+    const result = await run(['--no-cache', '--max-trials', '1', '--config', config, '--output-dir', path.join(root, 'tool')])
+    expect(result.code, result.stderr).toBe(0)
+    const messages = api.requests.filter((r) => r.path.endsWith('/messages')).map((r) => r.body as {tool_choice?: {type: string; name: string}; output_config?: unknown})
+    const forced = messages.filter((body) => body.tool_choice)
+    // The three judge calls of trial 0; every other role kept output_config.format.
+    expect(forced).toHaveLength(3)
+    for (const body of forced) expect(body.tool_choice).toEqual({type: 'tool', name: 'answer'})
+    expect(messages.filter((body) => body.output_config)).toHaveLength(messages.length - 3)
+    const manifest = JSON.parse(await readFile(path.join(root, 'tool', result.report!.run_id, 'run.json'), 'utf8'))
+    expect(manifest.config.providers.judge).toEqual({provider: 'anthropic', model: 'claude-sonnet-4-6', structured_output: 'tool'})
+
+    await writeFile(config, JSON.stringify({roles: {judge: {provider: 'openai', model: 'gpt-4o-mini', structured_output: 'tool'}}}))
+    const invalid = await run(['--config', config, '--output-dir', path.join(root, 'tool')])
+    expect(invalid.code).toBe(2)
+    expect(JSON.parse(invalid.stdout).error.message).toMatch(/is not valid:[\s\S]*structured_output applies to anthropic roles only/)
   })
 
   it('--dry-run prints the calls and cost it would make, and makes none', async () => {

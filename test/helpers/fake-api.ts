@@ -822,25 +822,33 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     const user = turns.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n')
     const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : []
 
-    // Prompt caching: each block marked cache_control, by its exact text.
-    const marked: string[] = []
-    const collect = (blocks: unknown) => {
+    // Prompt caching as Anthropic does it: a block marked cache_control caches the whole
+    // prefix up to and including it, in the order tools, system, messages. A request whose
+    // prefix up to a marked block was cached before reads it; a new one writes it.
+    const sequence: Array<{text: string; marked: boolean}> = []
+    const append = (blocks: unknown) => {
+      if (typeof blocks === 'string') sequence.push({text: blocks, marked: false})
       if (!Array.isArray(blocks)) return
-      for (const block of blocks) if (isObject(block) && isObject(block.cache_control)) marked.push(typeof block.text === 'string' ? block.text : JSON.stringify(block))
-    }
-    collect(body.system)
-    for (const turn of turns) collect(turn.content)
-    collect(tools)
-    let cacheCreation = 0
-    let cacheRead = 0
-    for (const text of marked) {
-      const tokens = tokensOf(text.length)
-      if (cacheSeen.has(text)) cacheRead += tokens
-      else {
-        cacheSeen.add(text)
-        cacheCreation += tokens
+      for (const block of blocks) {
+        if (isObject(block)) sequence.push({text: typeof block.text === 'string' ? block.text : JSON.stringify(block), marked: isObject(block.cache_control)})
       }
     }
+    append(tools)
+    append(body.system)
+    for (const turn of turns) append(turn.content)
+    let prefix = ''
+    let cacheRead = 0
+    let cachedUpTo = 0
+    for (const item of sequence) {
+      prefix += `${item.text}\u0000`
+      if (!item.marked) continue
+      const key = sha256(prefix)
+      const tokens = tokensOf(prefix.length)
+      if (cacheSeen.has(key)) cacheRead = tokens
+      else cacheSeen.add(key)
+      cachedUpTo = tokens
+    }
+    const cacheCreation = Math.max(0, cachedUpTo - cacheRead)
     const totalChars = system.length + turns.reduce((n, m) => n + contentText(m.content).length, 0) + (tools.length ? JSON.stringify(tools).length : 0)
     const inputTokens = Math.max(1, tokensOf(totalChars) - cacheCreation - cacheRead)
 

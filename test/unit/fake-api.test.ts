@@ -193,16 +193,17 @@ describe('Anthropic messages through the official SDK', () => {
     expect(api.requests[0]!.headers['anthropic-version']).toBeTruthy()
   })
 
-  it('answers a forced tool_choice with a tool_use block, and counts cache_control blocks', async () => {
+  it('answers a forced tool_choice with a tool_use block, and caches prompt prefixes as Anthropic does', async () => {
     const script = {segments: [{label: 'intro' as const, lines: [{speaker: 'Alex', text: 'Today: sleep spindles and the Hippocampus.'}]}]}
     const style: StyleProfile = {words: 100, duration_seconds: 40, words_per_minute: 150, mean_sentence_words: 12, questions_per_minute: 1, speaker_turns: 4, turns_per_minute: 6, speakers: ['Alex']}
-    const [system, user] = judgeMessages(script, PAPER, [{term: 'sleep spindles', weight: 1}, {term: 'Hippocampus', weight: 0.5}, {term: 'Electroencephalography', weight: 0.3}], style)
-    const request = () =>
+    const [system, paper, scriptMessage] = judgeMessages(script, PAPER, [{term: 'sleep spindles', weight: 1}, {term: 'Hippocampus', weight: 0.5}, {term: 'Electroencephalography', weight: 0.3}], style)
+    // The paper block is the cache breakpoint: the prefix is the tool, the system prompt and the paper.
+    const request = (systemText = system!.content, scriptText = scriptMessage!.content) =>
       anthropic.messages.create({
         model: 'claude-haiku-4-5',
         max_tokens: 1024,
-        system: [{type: 'text', text: system!.content, cache_control: {type: 'ephemeral'}}],
-        messages: [{role: 'user', content: user!.content}],
+        system: systemText,
+        messages: [{role: 'user', content: [{type: 'text', text: paper!.content, cache_control: {type: 'ephemeral'}}, {type: 'text', text: scriptText}]}],
         tools: [{name: 'judge', description: 'Score the script', input_schema: z.toJSONSchema(JudgeAnswer) as Anthropic.Tool.InputSchema}],
         tool_choice: {type: 'tool', name: 'judge'},
       })
@@ -214,13 +215,19 @@ describe('Anthropic messages through the official SDK', () => {
     const judged = JudgeAnswer.parse(block.input)
     expect(judged.concepts_explained).toEqual(['sleep spindles', 'Hippocampus'])
     for (const score of [judged.engagement, judged.clarity, judged.accuracy]) expect(score).toBeGreaterThanOrEqual(70)
-    expect(first.usage.cache_creation_input_tokens).toBe(Math.ceil(system!.content.length / 4))
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(Math.ceil((system!.content.length + paper!.content.length) / 4))
     expect(first.usage.cache_read_input_tokens).toBe(0)
 
-    const second = await request()
+    // Another script after the same prefix: the prefix is read from the cache.
+    const second = await request(system!.content, 'Script:\nAlex: Another take on sleep spindles.')
     expect(second.usage.cache_creation_input_tokens).toBe(0)
-    expect(second.usage.cache_read_input_tokens).toBe(Math.ceil(system!.content.length / 4))
-    expect(second.content).toEqual(first.content)
+    expect(second.usage.cache_read_input_tokens).toBe(first.usage.cache_creation_input_tokens)
+    expect(second.usage.input_tokens).toBeLessThan(first.usage.input_tokens + 20)
+
+    // The same paper block after another system prompt is another prefix: written anew.
+    const third = await request(`${system!.content} Be strict.`)
+    expect(third.usage.cache_read_input_tokens).toBe(0)
+    expect(third.usage.cache_creation_input_tokens).toBeGreaterThan(first.usage.cache_creation_input_tokens!)
   })
 
   it('answers the refiner with the proposal of its last line', async () => {

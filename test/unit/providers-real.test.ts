@@ -17,6 +17,7 @@ import {plainJsonSchema, toJsonSchema, validateAnswer} from '../../src/providers
 import type {ChatMessage, ResponseCache, Task} from '../../src/providers/types.js'
 import {ProviderError} from '../../src/training/errors.js'
 import {WHISPER_MAX_BYTES, joinMp3, splitMp3} from '../../src/training/ingest/mp3-frames.js'
+import {judgeMessages as trainerJudgeMessages} from '../../src/training/messages.js'
 import {JudgeAnswer, Transcript} from '../../src/training/schemas.js'
 import {FAKE_KEYS, startFakeApi, type FakeApi, type RecordedRequest} from '../helpers/fake-api.js'
 import {buildSilentMp3} from '../helpers/media.js'
@@ -34,10 +35,11 @@ class MemoryCache implements ResponseCache {
 const PAPER = `Deep Sea Vents and Microbial Mats\n\nAbstract\n${'Microbial mats near hydrothermal vents fix carbon with chemosynthesis. '.repeat(90)}`
 const PAPER_TITLE = 'Deep Sea Vents and Microbial Mats'
 
-function judgeMessages(paper = PAPER): ChatMessage[] {
+function judgeMessages(paper = PAPER, script = 'Host: Today, chemosynthesis.'): ChatMessage[] {
   return [
     {role: 'system', content: 'You judge podcast scripts. Answer with JSON.'},
-    {role: 'user', content: `Key concepts:\n- chemosynthesis\n- microbial mats\n\nPaper:\n${paper}\n\nScript:\nHost: Today, chemosynthesis.`},
+    {role: 'user', content: `Key concepts:\n- chemosynthesis\n- microbial mats\n\nPaper:\n${paper}`, cache: true},
+    {role: 'user', content: `Script:\n${script}`},
   ]
 }
 
@@ -102,29 +104,49 @@ describe('AnthropicLanguageModel', () => {
     expect(body).not.toHaveProperty('temperature')
     expect(body).not.toHaveProperty('tool_choice')
     expect(body.system).toBe('You judge podcast scripts. Answer with JSON.')
+    // The two user messages are one turn of two blocks; the paper's block is the cache breakpoint.
     expect(body.messages).toHaveLength(1)
-    const block = body.messages[0].content.at(-1)
-    expect(block.text.length).toBeGreaterThan(4000)
-    expect(block.cache_control).toEqual({type: 'ephemeral'})
+    const [paperBlock, scriptBlock] = body.messages[0].content
+    expect(paperBlock.text).toContain('Paper:\nDeep Sea Vents')
+    expect(paperBlock.cache_control).toEqual({type: 'ephemeral'})
+    expect(scriptBlock.text).toBe('Script:\nHost: Today, chemosynthesis.')
+    expect(scriptBlock.cache_control).toBeUndefined()
     expect(answer.usage.input_tokens).toBeGreaterThan(0)
     expect(answer.usage.cache_write_tokens).toBeGreaterThan(0)
     expect(answer.usage.cache_read_tokens).toBe(0)
     expect(answer.cached).toBeUndefined()
   })
 
-  it('leaves a short user block unmarked', async () => {
-    await anthropic().structured(request(1, [{role: 'user', content: 'Key concepts:\n- x\n\nScript:\nHost: hi.'}]))
+  it('marks no block when no message asks for caching, however long', async () => {
+    await anthropic().structured(request(1, [{role: 'user', content: `Paper:\n${PAPER}\n\nScript:\nHost: hi.`}]))
     const body = bodyOf(only(api, '/v1/messages')[0]!)
     expect(body.messages[0].content[0].cache_control).toBeUndefined()
   })
 
-  it('counts cached prompt tokens in input_tokens', async () => {
+  it("caches the trainer's judge request up to the paper, so the next trial's judge call reads it", async () => {
+    const style = {words: 300, duration_seconds: 120, words_per_minute: 150, mean_sentence_words: 12, questions_per_minute: 1, speaker_turns: 8, turns_per_minute: 4, speakers: ['Host', 'Guest']}
+    const concepts = [{term: 'chemosynthesis', weight: 1}]
+    const script = (text: string) => ({segments: [{label: 'intro' as const, lines: [{speaker: 'Host', text}]}]})
+    const model = anthropic()
+    const trial1 = await model.structured(request(1, trainerJudgeMessages(script('Today, chemosynthesis.'), PAPER, concepts, style)))
+    const trial2 = await model.structured(request(1, trainerJudgeMessages(script('Back to the vents and their mats.'), PAPER, concepts, style)))
+    const [first, second] = only(api, '/v1/messages').map((r) => bodyOf(r).messages[0].content)
+    expect(first[0].text).toContain(PAPER)
+    expect(first[0].cache_control).toEqual({type: 'ephemeral'})
+    expect(second[0]).toEqual(first[0])
+    expect(first[1].text).not.toBe(second[1].text)
+    expect(trial1.usage.cache_write_tokens).toBeGreaterThan(PAPER.length / 4)
+    expect(trial2.usage.cache_read_tokens).toBe(trial1.usage.cache_write_tokens)
+  })
+
+  it('reads the cached paper prefix when the next trial judges another script, and counts it in input_tokens', async () => {
     const model = anthropic()
     const first = await model.structured(request(1))
-    const second = await model.structured(request(2))
-    expect(second.usage.cache_read_tokens).toBeGreaterThan(0)
+    const second = await model.structured(request(1, judgeMessages(PAPER, 'Host: A new script about microbial mats.')))
+    expect(first.usage.cache_write_tokens).toBeGreaterThan(PAPER.length / 4)
+    expect(second.usage.cache_read_tokens).toBe(first.usage.cache_write_tokens)
     expect(second.usage.cache_write_tokens).toBe(0)
-    expect(second.usage.input_tokens).toBe(first.usage.input_tokens)
+    expect(second.usage.input_tokens).toBeGreaterThan(second.usage.cache_read_tokens!)
   })
 
   it("tool mode forces the 'answer' tool", async () => {
@@ -142,6 +164,7 @@ describe('AnthropicLanguageModel', () => {
     // The fake's judge scores hash the whole conversation, so only validity is comparable here.
     expect(JudgeAnswer.safeParse(answer.value).success).toBe(true)
     expect(answer.usage.output_tokens).toBeGreaterThan(1)
+    expect(answer.usage.calls).toBe(2)
     const sent = only(api, '/v1/messages')
     expect(sent).toHaveLength(2)
     const retry = bodyOf(sent[1]!).messages
@@ -158,6 +181,21 @@ describe('AnthropicLanguageModel', () => {
     expect(error).toBeInstanceOf(ProviderError)
     expect((error as ProviderError).message).toMatch(/^anthropic:claude-sonnet-4-6: the judge answer did not match its schema twice: /)
     expect(only(api, '/v1/messages')).toHaveLength(2)
+    // Both rejected answers were paid for.
+    const usage = (error as ProviderError).usage!
+    expect(usage.calls).toBe(2)
+    expect(usage.input_tokens).toBeGreaterThan(2 * (PAPER.length / 4) - 10)
+    expect(usage.output_tokens).toBeGreaterThan(0)
+  })
+
+  it('counts a rejected answer when the corrective retry then fails', async () => {
+    api.failNext({kind: 'bad-answer'}, {path: '/v1/messages'})
+    api.failNext({kind: 'status', status: 400}, {path: '/v1/messages'})
+    const error = (await anthropic().structured(request()).catch((e: unknown) => e)) as ProviderError
+    expect(error).toBeInstanceOf(ProviderError)
+    expect(error.status).toBe(400)
+    expect(error.usage?.calls).toBeUndefined()
+    expect(error.usage?.input_tokens).toBeGreaterThan(PAPER.length / 4 - 10)
   })
 
   it('recovers from 429, 529, a dropped connection and a cut-off body with the same answer', async () => {
@@ -222,7 +260,9 @@ describe('OpenAIChatModel', () => {
     expect(body.response_format.json_schema.schema.additionalProperties).toBe(false)
     expect(body.seed).toBe(42)
     expect(body.temperature).toBe(0)
-    expect(body.messages.map((m: ChatMessage) => m.role)).toEqual(['system', 'user'])
+    // As given, and without the cache hint (OpenAI caches prefixes by itself and rejects unknown fields).
+    expect(body.messages.map((m: ChatMessage) => m.role)).toEqual(['system', 'user', 'user'])
+    for (const message of body.messages) expect(Object.keys(message).sort()).toEqual(['content', 'role'])
     expect(answer.usage.input_tokens).toBeGreaterThan(0)
   })
 
