@@ -396,7 +396,13 @@ export const StopReason = z.enum(['max_trials', 'converged', 'budget'])
 export type StopReason = z.infer<typeof StopReason>
 
 /** A pair left out of the run; `provider` is set when a provider failed on it (not the files). */
-export const SkippedPair = z.object({id: z.string(), reason: z.string(), provider: z.string().optional()})
+export const SkippedPair = z.object({
+  id: z.string(),
+  reason: z.string(),
+  provider: z.string().optional(),
+  /** What the pair's ingest had cost before it failed (calls already paid for); absent when nothing. */
+  usage: UsageSummary.optional(),
+})
 export type SkippedPair = z.infer<typeof SkippedPair>
 
 export const RunConfig = z.object({
@@ -513,7 +519,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     pair: z.string().optional(),
   }),
   z.object({type: z.literal('warning'), time: z.string(), message: z.string()}),
-  z.object({type: z.literal('pair-skipped'), time: z.string(), pair: z.string(), reason: z.string()}),
+  z.object({type: z.literal('pair-skipped'), time: z.string(), pair: z.string(), reason: z.string(), usage: UsageSummary.optional()}),
   z.object({type: z.literal('pair-analysed'), time: z.string(), pair: z.string(), usage: UsageSummary}),
   z.object({type: z.literal('pair-scored'), time: z.string(), trial: z.number().int().nonnegative(), pair: z.string(), losses: LossBreakdown, usage: UsageSummary}),
   z.object({

@@ -332,7 +332,7 @@ async function execute(ctx: RunContext, startManifest: RunManifest, discovery: D
     const train = prepared.filter((p) => !validation.includes(p.files.id))
     const profile = await writeJson(path.join(runDir, 'aggregate_profile.json'), AggregateProfile, aggregateProfiles(train.map((p) => p.analysis)))
 
-    const trials = await trialLoop(ctx, prepared, validation, profile)
+    const trials = await trialLoop(ctx, prepared, validation, profile, ingestUsage(prepared, skipped))
 
     emit({type: 'phase', phase: 'report', message: 'Writing the training report'})
     const report = await writeReport(ctx, manifest, prepared, skipped, validation, trials)
@@ -385,15 +385,18 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
     discovery.pairs.map((files) =>
       limit(async () => {
         ctx.signal?.throwIfAborted()
+        const meter = new UsageMeter()
         try {
-          const {pair, fresh} = await preparePair(ctx, files)
+          const {pair, fresh} = await preparePair(ctx, files, meter)
           prepared.push(pair)
           // Events carry new calls only, so that adding them up never counts a call twice.
           if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
         } catch (error) {
           if (!(error instanceof StudioError) || error instanceof CorruptFileError) throw error
-          skipped.push({id: files.id, reason: describeError(error), ...(error instanceof ProviderError ? {provider: error.provider} : {})})
-          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error)})
+          // Calls made for the pair before it failed were paid for: they count.
+          const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
+          skipped.push({id: files.id, reason: describeError(error), ...(error instanceof ProviderError ? {provider: error.provider} : {}), ...paid})
+          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...paid})
         }
         done++
         emit({type: 'progress', phase: 'ingest', done, total: discovery.pairs.length, message: `Ingested and analysed ${done}/${discovery.pairs.length} pairs`, pair: files.id})
@@ -420,7 +423,7 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
 }
 
 /** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
-async function preparePair(ctx: RunContext, files: PairFiles): Promise<{pair: PreparedPair; fresh: boolean}> {
+async function preparePair(ctx: RunContext, files: PairFiles, meter: UsageMeter): Promise<{pair: PreparedPair; fresh: boolean}> {
   const pairDir = path.join(ctx.runDir, 'pairs', pairSlug(files.id))
   // Extraction runs on the PDF worker; its first page (the title) comes back ahead of full texts.
   const reading = ctx.openPaper(files.pdf)
@@ -441,15 +444,19 @@ async function preparePair(ctx: RunContext, files: PairFiles): Promise<{pair: Pr
     }
     transcript = await readJson(path.join(pairDir, 'transcript.json'), Transcript)
   } else {
-    // The transcription, usually the longest call, needs only the title: it starts as
-    // soon as the first page is read (and not at all for a paper that cannot be opened).
-    const [title, durationSeconds] = await Promise.all([reading.title, audioDurationSeconds(files.mp3)])
-    const meter = new UsageMeter()
+    // Local checks first, so that a bad file costs no call: the episode, a sidecar, and the
+    // paper's first page. The transcription, usually the longest call, needs only the
+    // title, so it starts as soon as that page is read.
+    const [title, durationSeconds, sidecar] = await Promise.all([
+      reading.title,
+      audioDurationSeconds(files.mp3),
+      files.sidecar ? readSidecar(files.sidecar.path, files.sidecar.format) : null,
+    ])
     const providers = metered(ctx.providers, meter)
     const transcribed = (async () => {
-      const raw = files.sidecar
-        ? await readSidecar(files.sidecar.path, files.sidecar.format)
-        : await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, title, paperText: async () => (await reading.paper).body, seed: ctx.config.seed})
+      const raw =
+        sidecar ??
+        (await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, title, paperText: async () => (await reading.paper).body, seed: ctx.config.seed}))
       return writeJson(path.join(pairDir, 'transcript.json'), Transcript, raw)
     })()
     // Its failure is handled where it is awaited (analysePair); this only keeps Node from
@@ -501,7 +508,13 @@ async function existingTrialDirs(runDir: string): Promise<Map<number, string>> {
   return dirs
 }
 
-async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: string[], profile: AggregateProfile): Promise<Trials> {
+/** What transcription and analysis cost: the analysed pairs', and the calls made for pairs then skipped. */
+function ingestUsage(prepared: PreparedPair[], skipped: SkippedPair[]): UsageSummary {
+  return mergeUsage(...prepared.map((p) => p.analysis.usage), ...skipped.flatMap((s) => (s.usage ? [s.usage] : [])))
+}
+
+/** `ingest`: what the run spent before its first trial, for --max-cost. */
+async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: string[], profile: AggregateProfile, ingest: UsageSummary): Promise<Trials> {
   const {config, emit, clock, runDir} = ctx
   const results: TrialResults[] = []
   const prompts: TrialPromptFile[] = []
@@ -583,7 +596,7 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
       stopReason = 'converged'
       break
     }
-    if (index + 1 < config.max_trials && config.max_cost_usd !== null && wouldExceedBudget(ctx, pairs, results, prompts, config.max_cost_usd)) {
+    if (index + 1 < config.max_trials && config.max_cost_usd !== null && wouldExceedBudget(ctx, ingest, results, prompts, config.max_cost_usd)) {
       emit({type: 'warning', message: `Stopping before trial ${index + 1}: it would take the run over --max-cost ${config.max_cost_usd} USD`})
       stopReason = 'budget'
       break
@@ -598,8 +611,8 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
  * was spent so far (every unit on disk) plus the last trial's cost as the estimate of
  * the next, plus the refinement's estimate.
  */
-function wouldExceedBudget(ctx: RunContext, pairs: PreparedPair[], results: TrialResults[], prompts: TrialPromptFile[], max: number): boolean {
-  const spent = mergeUsage(...pairs.map((p) => p.analysis.usage), ...results.map((t) => t.usage), ...prompts.map((p) => p.usage)).total.cost_usd ?? Infinity
+function wouldExceedBudget(ctx: RunContext, ingest: UsageSummary, results: TrialResults[], prompts: TrialPromptFile[], max: number): boolean {
+  const spent = mergeUsage(ingest, ...results.map((t) => t.usage), ...prompts.map((p) => p.usage)).total.cost_usd ?? Infinity
   const lastTrial = results[results.length - 1]!.usage.total.cost_usd ?? Infinity
   const refine =
     ctx.config.refiner === 'rule-based+llm'
@@ -687,7 +700,7 @@ async function writeReport(
     path.join(runDir, CALIBRATED_PROMPT_FILE),
     renderCalibratedPrompt(bestPrompt.prompt, {run_id: manifest.run_id, trial: best, mean_total_loss: (bestTrial.validation_mean_losses ?? bestTrial.mean_losses).total}),
   )
-  const usage = mergeUsage(...prepared.map((p) => p.analysis.usage), ...trials.results.map((t) => t.usage), ...trials.prompts.map((p) => p.usage))
+  const usage = mergeUsage(ingestUsage(prepared, skipped), ...trials.results.map((t) => t.usage), ...trials.prompts.map((p) => p.usage))
   return writeJson(path.join(runDir, 'training_report.json'), TrainingReport, {
     run_id: manifest.run_id,
     stop_reason: trials.stopReason,

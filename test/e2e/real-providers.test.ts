@@ -164,6 +164,30 @@ describe('studio training run with real providers (against a local fake API)', (
     }
   })
 
+  it('counts what a pair skipped in its analysis had cost: its transcription and rejected answers', async () => {
+    // Key concepts of one paper never match their schema: the pair is skipped after paid calls.
+    const flaky = await startFakeApi({answer: (q) => (q.kind === 'concepts' && q.user.includes('Drought') ? {concepts: 'none'} : undefined)})
+    try {
+      const result = await run(['--no-cache', '--max-trials', '1', '--output-dir', path.join(root, 'skipped')], flaky)
+      expect(result.code, result.stderr).toBe(5)
+      const report = result.report!
+      expect(report.pairs).toEqual(['aerial-vehicle-positioning-full', 'sparse-attention-long-documents'])
+      const [skipped] = report.skipped_pairs
+      expect(skipped!.id).toBe('soil-microbiome-drought')
+      expect(skipped!.reason).toMatch(/the concepts answer did not match its schema twice/)
+      // The only pair without a sidecar: its transcription, the two concepts answers, its labels.
+      expect(skipped!.usage!.by_role.transcribe!.audio_seconds).toBeGreaterThan(100)
+      expect(skipped!.usage!.by_role.concepts!.calls).toBe(2)
+      expect(skipped!.usage!.by_role.classify!.calls).toBe(1)
+      expect(report.usage.by_role.concepts!.calls).toBe(2 + 2)
+      expect(report.usage.by_role.transcribe!.calls).toBe(1)
+      const manifest = JSON.parse(await readFile(path.join(root, 'skipped', report.run_id, 'run.json'), 'utf8'))
+      expect(manifest.skipped[0].usage).toEqual(skipped!.usage)
+    } finally {
+      await flaky.close()
+    }
+  })
+
   it('--tts voices every script with OpenAI TTS and scores the duration on the measured audio', async () => {
     api.reset()
     const result = await run(['--no-cache', '--tts', '--max-trials', '1', '--output-dir', path.join(root, 'tts')])
