@@ -30,7 +30,7 @@ const BAD: Record<string, string> = {
   'random-bytes': 'Episode {dir}/random-bytes.mp3 is not audio: no MP3 data found in it',
   'renamed-wav': 'Episode {dir}/renamed-wav.mp3 is a WAV file, not MP3: rename it to renamed-wav.wav',
   truncated: 'Episode {dir}/truncated.mp3 is truncated: its Xing header promises 12.1 s of audio but the file holds only about 6.0 s',
-  short: 'Episode {dir}/short.mp3 is too short to learn from: 5.0 s (at least 10 s needed)',
+  short: 'Episode {dir}/short.mp3 is too short to learn from: 5.1 s (at least 10 s needed)',
   encrypted: 'Paper {dir}/encrypted.pdf is encrypted with a password',
   scanned: 'Paper {dir}/scanned.pdf has no text layer (1 page(s), no extractable words)',
   'zero-byte': 'Paper {dir}/zero-byte.pdf is empty (0 bytes)',
@@ -106,7 +106,7 @@ describe.skipIf(missing.length > 0)('bad inputs: the fixture set', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('No usable pair: all 3 pair(s) failed to ingest:')
     expect(result.stderr).toContain(`random-bytes: Episode ${bad}/random-bytes.mp3 is not audio: no MP3 data found in it`)
-    expect(result.stderr).toContain(`short: Episode ${bad}/short.mp3 is too short to learn from: 5.0 s (at least 10 s needed)`)
+    expect(result.stderr).toContain(`short: Episode ${bad}/short.mp3 is too short to learn from: 5.1 s (at least 10 s needed)`)
     expect(result.stderr).toContain(`zero-byte: Paper ${bad}/zero-byte.pdf is empty (0 bytes)`)
   })
 })

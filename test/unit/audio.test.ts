@@ -57,6 +57,22 @@ describe('probeEpisode: MP3', () => {
     expect(await audioDurationSeconds(file(name))).toBe(info.durationSeconds)
   })
 
+  it('counts the frames of a VBR MP3 without a Xing or VBRI header, whose size says nothing', async () => {
+    // 10 s at 32 kbps, then 15 s at 128 kbps: timed by the first frame's bitrate it would last ~70 s.
+    await writeFile(file('vbr-no-header.mp3'), Buffer.concat([buildSilentMp3(10), buildSilentMp3(15, {bitrateKbps: 128})]))
+    const info = await probeEpisode(file('vbr-no-header.mp3'))
+    expect(info.durationSeconds).toBeCloseTo(25, 1)
+    expect([info.codec, info.sampleRate, info.channels]).toEqual(['MPEG 1 Layer 3', 44100, 1])
+  })
+
+  it('gives the exact length of frames x samples, as a frame count does (also for CBR without a header)', async () => {
+    // 1,000 frames of 1,152 samples at 44.1 kHz: 26.122 s, whatever the bitrate.
+    for (const kbps of [32, 128, 320]) {
+      await writeFile(file(`exact-${kbps}.mp3`), buildSilentMp3((1000 * 1152) / 44100, {bitrateKbps: kbps}))
+      expect((await probeEpisode(file(`exact-${kbps}.mp3`))).durationSeconds).toBeCloseTo((1000 * 1152) / 44100, 3)
+    }
+  })
+
   it('ignores an ID3v1 tag at the end', async () => {
     const tag = Buffer.alloc(128)
     tag.write('TAGSome title', 0, 'latin1')

@@ -1,9 +1,10 @@
 /**
  * Episodes: what format a file really is, whether it is complete, and how long it lasts,
  * all from headers and a few kilobytes at each end of the file. No episode is read whole
- * just to list it: music-metadata reads MP3, M4A and WAV headers (`duration: false`:
- * a CBR MP3 without a Xing/Info header is timed from its size), and Ogg files are timed
- * from the granule position of their last page, since music-metadata walks every page.
+ * just to list it. MP3s are timed from their own headers (a Xing/Info/VBRI frame count,
+ * else the size at the first frame's bitrate), M4A and WAV through music-metadata's
+ * header parsing, and Ogg files from the granule position of their last page, since
+ * music-metadata walks every page.
  *
  * Every problem is an InputError naming the file, so a run skips that pair and says why.
  */
@@ -15,6 +16,7 @@ import type {EpisodeFormat} from '../schemas.js'
 import {
   findFirstFrame,
   id3v2Size,
+  parseMpegHeader,
   mp4Overrun,
   mpegTailState,
   readOggHead,
@@ -23,8 +25,10 @@ import {
   readWavInfo,
   sniff,
   trailingTagBytes,
+  type MpegFrame,
   type SniffedKind,
 } from './audio-headers.js'
+import {splitMp3} from './mp3-frames.js'
 
 /** Episode extensions studio accepts, in order of preference when several share a base name. */
 export const EPISODE_EXTENSIONS = ['.mp3', '.m4a', '.ogg', '.wav'] as const
@@ -207,22 +211,45 @@ async function probeMp3(
   const tail = await read(tailStart, size - tailStart)
   const audio = tail.subarray(0, Math.max(0, tail.length - trailingTagBytes(tail)))
   const audioEnd = tailStart + audio.length
-  const measured = await measure(file, 'mp3')
+  const {frame} = first
+  const vbr = readVbrHeader(head, first.offset, frame)
+  // Timed from the headers already read (music-metadata would open and parse the file
+  // again for the same numbers): the frame count of a Xing/Info/VBRI header, else the
+  // audio's bytes at the first frame's bitrate (constant bitrate). A VBR header frame
+  // is silent: its bytes are not audio.
+  const audioBytes = audioEnd - firstFrame - (vbr ? frame.length : 0)
+  let duration = vbr?.frames ? (vbr.frames * frame.samples) / frame.sampleRate : (audioBytes * 8) / frame.bitrate
+  if (!vbr?.frames && !constantBitrate(head, first.offset, frame)) {
+    // Variable bitrate without a header that counts its frames (rare: `lame -t`): the size
+    // says nothing, so its frames are counted, reading the file through a bounded window.
+    duration = 0
+    for await (const chunk of splitMp3(file, {maxBytes: FRAME_SCAN_BYTES})) duration += chunk.durationSeconds
+  }
 
-  const vbr = readVbrHeader(head, first.offset, first.frame)
-  if (vbr?.bytes && vbr.bytes > size - first.offset + 2 * first.frame.length) {
+  if (vbr?.bytes && vbr.bytes > size - first.offset + 2 * frame.length) {
     // The header's byte count may or may not include tags: compare with the whole file to be safe.
-    const promised = vbr.frames ? (vbr.frames * first.frame.samples) / first.frame.sampleRate : (measured.duration ?? 0)
+    const promised = vbr.frames ? duration : (vbr.bytes * 8) / frame.bitrate
     const held = (promised * (audioEnd - firstFrame)) / vbr.bytes
     throw new InputError(`Episode ${file} is truncated: its ${vbr.kind} header promises ${seconds(promised)} of audio but the file holds only about ${seconds(held)}`, {
       path: file,
       hint: REDOWNLOAD,
     })
   }
-  if (mpegTailState(audio, first.frame) === 'cut') {
+  if (mpegTailState(audio, frame) === 'cut') {
     throw new InputError(`Episode ${file} is truncated: it ends in the middle of an MP3 frame`, {path: file, hint: REDOWNLOAD})
   }
-  return finish(file, 'mp3', measured.codec, measured.duration, measured.sampleRate, measured.channels)
+  return finish(file, 'mp3', `MPEG ${frame.version} Layer ${frame.layer}`, duration, frame.sampleRate, frame.channels)
+}
+
+/** How much of a VBR file without a frame count is held at once while its frames are counted. */
+const FRAME_SCAN_BYTES = 1024 * 1024
+
+/** Whether the frames `head` holds from `offset` on all have the first one's bitrate. */
+function constantBitrate(head: Buffer, offset: number, first: MpegFrame): boolean {
+  for (let at = offset, frame = parseMpegHeader(head, at); frame; at += frame.length, frame = parseMpegHeader(head, at)) {
+    if (frame.bitrate !== first.bitrate) return false
+  }
+  return true
 }
 
 async function probeWav(file: string, size: number, read: (offset: number, length: number) => Promise<Buffer>): Promise<EpisodeInfo> {
