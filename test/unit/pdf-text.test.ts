@@ -11,7 +11,7 @@ import {mockProviders} from '../../src/providers/mock/index.js'
 import type {TranscriptionRequest} from '../../src/providers/types.js'
 import {InputError} from '../../src/training/errors.js'
 import {openPaper, readPaper} from '../../src/training/ingest/paper.js'
-import {extractPdfText, PdfExtractionError, stopPdfWorkers} from '../../src/training/ingest/pdf-text.js'
+import {extractPdfText, PdfExtractionError, setPdfJobTimeout, stopPdfWorkers} from '../../src/training/ingest/pdf-text.js'
 import {EXAMPLE_PAIRS} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
@@ -62,6 +62,21 @@ describe('extractPdfText', () => {
     await stopPdfWorkers()
     await expect(pending).rejects.toThrow(/stopped/)
     expect((await extractPdfText(data).all).pages[0]).toContain('Read by a fresh worker.')
+  })
+
+  it('gives up on a file that takes too long, names it, and goes on with the next on a new worker', async () => {
+    await writePdf(file('slow.pdf'), TOPICS.map((t) => `This page explains ${t}.`))
+    const previous = setPdfJobTimeout(1)
+    let error: unknown
+    try {
+      error = await readPaper(file('slow.pdf')).catch((e: unknown) => e)
+    } finally {
+      setPdfJobTimeout(previous)
+    }
+    expect(error).toBeInstanceOf(InputError)
+    expect((error as InputError).message).toBe(`Paper ${file('slow.pdf')} is not a readable PDF: the PDF reader gave up on it after 0 s`)
+    expect((error as InputError).hint).toMatch(/print or export it to a new PDF/)
+    expect((await readPaper(file('slow.pdf'))).pages).toBe(3)
   })
 
   it('never loads pdf.js, or the polyfills it installs, into the calling thread', async () => {

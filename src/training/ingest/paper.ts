@@ -172,9 +172,12 @@ function pdfError(path: string, error: unknown): unknown {
       cause: error,
     })
   }
-  return new InputError(`Paper ${path} is not a readable PDF: ${(error as Error)?.message ?? String(error)}`, {
+  const stuck = error.pdfjsName === 'Timeout' || error.pdfjsName === 'WorkerCrash'
+  return new InputError(`Paper ${path} is not a readable PDF: ${error.message}`, {
     path,
-    hint: 'Re-export or re-download the PDF; the file may be truncated or not a PDF at all.',
+    hint: stuck
+      ? 'The PDF reader could not get through it: print or export it to a new PDF, or replace it with its text as a .txt file of the same name.'
+      : 'Re-export or re-download the PDF; the file may be truncated or not a PDF at all.',
     cause: error,
   })
 }

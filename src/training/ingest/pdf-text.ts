@@ -54,6 +54,24 @@ interface Job {
   data: Uint8Array
   resolve(pages: PdfPages): void
   reject(error: Error): void
+  /** Set while a worker runs it. */
+  timer?: NodeJS.Timeout
+}
+
+/**
+ * How long one job (a first page, or the rest of a paper) may take before its worker is
+ * stopped and the file fails: pdf.js reads a page in milliseconds, so only a file that
+ * sends it into a loop comes near this, and without it that file would hold up every
+ * paper queued behind it for good.
+ */
+export const PDF_JOB_TIMEOUT_MS = 120_000
+let jobTimeoutMs = PDF_JOB_TIMEOUT_MS
+
+/** Changes the job timeout (tests); returns the previous one. */
+export function setPdfJobTimeout(ms: number): number {
+  const previous = jobTimeoutMs
+  jobTimeoutMs = ms
+  return previous
 }
 
 /**
@@ -85,6 +103,7 @@ function spawn(): Worker {
   worker.on('message', (reply: Reply) => {
     const job = busy.get(worker)
     busy.set(worker, null)
+    clearTimeout(job?.timer)
     if (job && job.id === reply.id) {
       if ('error' in reply) job.reject(new PdfExtractionError(reply.error.name, reply.error.message))
       else job.resolve({total: reply.total, pages: reply.pages})
@@ -96,6 +115,7 @@ function spawn(): Worker {
   const lost = (why: string) => {
     const job = busy.get(worker)
     busy.delete(worker)
+    clearTimeout(job?.timer)
     job?.reject(new PdfExtractionError('WorkerCrash', `the PDF reader stopped while reading it (${why})`))
     dispatch()
   }
@@ -119,8 +139,10 @@ function dispatch(): void {
     }
     if (!idle) break
     const job = queue.shift()!
-    busy.set(idle, job)
-    idle.postMessage({id: job.id, range: job.range, data: job.data}, [job.data.buffer as ArrayBuffer])
+    const worker = idle
+    busy.set(worker, job)
+    job.timer = setTimeout(() => giveUp(worker, job), jobTimeoutMs)
+    worker.postMessage({id: job.id, range: job.range, data: job.data}, [job.data.buffer as ArrayBuffer])
   }
   // An idle pool does not keep the process alive; a pool with work does, so that a
   // caller awaiting only this work does not see the process exit under it.
@@ -128,6 +150,15 @@ function dispatch(): void {
     if (job) worker.ref()
     else worker.unref()
   }
+}
+
+/** A job past its time: its file fails, its worker is stopped, the queue goes to a new one. */
+function giveUp(worker: Worker, job: Job): void {
+  if (busy.get(worker) !== job) return
+  busy.delete(worker)
+  job.reject(new PdfExtractionError('Timeout', `the PDF reader gave up on it after ${Math.round(jobTimeoutMs / 1000)} s`))
+  void worker.terminate()
+  dispatch()
 }
 
 function rejectQueued(error: Error): void {
@@ -162,7 +193,9 @@ export async function stopPdfWorkers(): Promise<void> {
   const workers = [...busy.keys()]
   rejectQueued(new Error('the PDF text worker was stopped'))
   for (const worker of workers) {
-    busy.get(worker)?.reject(new Error('the PDF text worker was stopped'))
+    const job = busy.get(worker)
+    clearTimeout(job?.timer)
+    job?.reject(new Error('the PDF text worker was stopped'))
     busy.delete(worker)
   }
   await Promise.all(workers.map((worker) => worker.terminate()))
