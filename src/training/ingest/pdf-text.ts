@@ -34,7 +34,8 @@ export interface PdfText {
 
 /**
  * Why a PDF could not be read: what pdf.js threw, by name (PasswordException,
- * InvalidPDFException, FormatError...), or WorkerCrash when the worker died reading it.
+ * InvalidPDFException, FormatError...), WorkerCrash when the worker died reading it, or
+ * Timeout when it took longer than the job time limit.
  */
 export class PdfExtractionError extends Error {
   constructor(
@@ -101,6 +102,8 @@ function spawn(): Worker {
   const worker = new Worker(workerFile())
   busy.set(worker, null)
   worker.on('message', (reply: Reply) => {
+    // A worker given up on (timed out) may still answer before it stops: not ours any more.
+    if (!busy.has(worker)) return
     const job = busy.get(worker)
     busy.set(worker, null)
     clearTimeout(job?.timer)
