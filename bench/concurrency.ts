@@ -39,8 +39,14 @@ async function pairsFolder(): Promise<string> {
 }
 
 /** The fake API in its own process (see fake-api-process.ts). */
-async function startServer(): Promise<{openaiBaseURL: string; anthropicBaseURL: string; stop(): Promise<{requests: number; maxConcurrent: number}>}> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'fake-api-process.ts'), String(LATENCY_MS)], {stdio: ['pipe', 'pipe', 'inherit']})
+async function startServer(): Promise<{
+  openaiBaseURL: string
+  anthropicBaseURL: string
+  stop(): Promise<{requests: number; maxConcurrent: number}>
+}> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'fake-api-process.ts'), String(LATENCY_MS)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
   const lines = createInterface({input: child.stdout!})[Symbol.asyncIterator]()
   const urls = JSON.parse((await lines.next()).value as string)
   return {
@@ -80,7 +86,8 @@ async function timedRun(pairsDir: string, concurrency: number) {
       // BENCH_TRACE=1 prints when each phase, pair and trial ends (ms from the start), and
       // the fake API then lists when each request arrived (ms from the first).
       onEvent: (event) => {
-        if (process.env.BENCH_TRACE && event.type !== 'progress') process.stderr.write(`${Math.round(performance.now() - started)} ${event.type} ${'pair' in event ? event.pair : ''}\n`)
+        if (process.env.BENCH_TRACE && event.type !== 'progress')
+          process.stderr.write(`${Math.round(performance.now() - started)} ${event.type} ${'pair' in event ? event.pair : ''}\n`)
       },
     })
     const wallMs = performance.now() - started
@@ -91,7 +98,14 @@ async function timedRun(pairsDir: string, concurrency: number) {
     }
     const calls = outcome.report.usage.total.calls
     const served = await api.stop()
-    return {concurrency, wall_ms: Math.round(wallMs), requests: served.requests, calls, max_in_flight: served.maxConcurrent, pairs: outcome.report.pairs.length}
+    return {
+      concurrency,
+      wall_ms: Math.round(wallMs),
+      requests: served.requests,
+      calls,
+      max_in_flight: served.maxConcurrent,
+      pairs: outcome.report.pairs.length,
+    }
   } finally {
     await rm(out, {recursive: true, force: true})
   }
@@ -104,7 +118,11 @@ async function medianRun(pairsDir: string, concurrency: number) {
   const runs = []
   for (let i = 0; i < RUNS; i++) runs.push(await timedRun(pairsDir, concurrency))
   const sorted = [...runs].sort((a, b) => a.wall_ms - b.wall_ms)
-  return {...sorted[Math.floor((sorted.length - 1) / 2)]!, runs_ms: runs.map((r) => r.wall_ms), max_in_flight: Math.max(...runs.map((r) => r.max_in_flight))}
+  return {
+    ...sorted[Math.floor((sorted.length - 1) / 2)]!,
+    runs_ms: runs.map((r) => r.wall_ms),
+    max_in_flight: Math.max(...runs.map((r) => r.max_in_flight)),
+  }
 }
 
 const pairsDir = await pairsFolder()
@@ -127,8 +145,18 @@ try {
     calls_per_pair_per_trial: (wide.calls - wide.pairs * 3) / (wide.pairs * 2),
     critical_path_ms: criticalPathMs,
     ideal_3_waves_ms: idealWavesMs,
-    concurrency_12: {...wide, ratio: Number((wide.wall_ms / criticalPathMs).toFixed(2)), target: 1.3, met: wide.wall_ms <= 1.3 * criticalPathMs},
-    concurrency_4: {...narrow, ratio: Number((narrow.wall_ms / idealWavesMs).toFixed(2)), target: 1.3, met: narrow.wall_ms <= 1.3 * idealWavesMs},
+    concurrency_12: {
+      ...wide,
+      ratio: Number((wide.wall_ms / criticalPathMs).toFixed(2)),
+      target: 1.3,
+      met: wide.wall_ms <= 1.3 * criticalPathMs,
+    },
+    concurrency_4: {
+      ...narrow,
+      ratio: Number((narrow.wall_ms / idealWavesMs).toFixed(2)),
+      target: 1.3,
+      met: narrow.wall_ms <= 1.3 * idealWavesMs,
+    },
   }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
 } finally {

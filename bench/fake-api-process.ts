@@ -19,7 +19,11 @@ process.stdin.on('end', async () => {
     // or the fields of the structured answer asked for.
     const start = api.requests[0]?.time ?? 0
     for (const request of api.requests) {
-      const body = request.body as {file?: {name: string}; output_config?: {format?: {schema?: {properties?: object}}}; response_format?: {json_schema?: {schema?: {properties?: object}}}} | null
+      const body = request.body as {
+        file?: {name: string}
+        output_config?: {format?: {schema?: {properties?: object}}}
+        response_format?: {json_schema?: {schema?: {properties?: object}}}
+      } | null
       const schema = body?.output_config?.format?.schema ?? body?.response_format?.json_schema?.schema
       const what = body?.file?.name ?? Object.keys(schema?.properties ?? {}).join(',')
       process.stderr.write(`api ${request.time - start} ${request.path} ${what}\n`)

@@ -77,7 +77,10 @@ function id3v2(title) {
 
 // ---------------------------------------------------------------------------- PDF
 
-const SENTENCES = Array.from({length: 24}, (_, i) => `Sentence ${i} describes the method, the data and the findings of this study in plain words.`)
+const SENTENCES = Array.from(
+  {length: 24},
+  (_, i) => `Sentence ${i} describes the method, the data and the findings of this study in plain words.`,
+)
 
 function pdf(title) {
   return new Promise((resolve, reject) => {

@@ -40,7 +40,14 @@ function repeat(n, fn) {
   return Array.from({length: n}, fn)
 }
 
-const results = {machine: {cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`}}
+const results = {
+  machine: {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  },
+}
 
 // Interleaved, so that a busy moment on the machine hits both sides alike.
 const bare = []
@@ -62,12 +69,31 @@ try {
   rmSync(out, {recursive: true, force: true})
 }
 
-results.rouge = JSON.parse(execFileSync(process.execPath, [path.join(root, 'bench', 'rouge.js')], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
+results.rouge = JSON.parse(
+  execFileSync(process.execPath, [path.join(root, 'bench', 'rouge.js')], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
+)
 
-results.list_pairs = JSON.parse(execFileSync(process.execPath, [path.join(root, 'bench', 'list-pairs.js'), '--runs', '3'], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}))
+results.list_pairs = JSON.parse(
+  execFileSync(process.execPath, [path.join(root, 'bench', 'list-pairs.js'), '--runs', '3'], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
+)
 
 results.concurrency = JSON.parse(
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'concurrency.ts')], {cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}),
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'concurrency.ts')], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
 )
 
 writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
@@ -77,9 +103,19 @@ const f = (ms) => `${ms.toFixed(0)} ms`
 const rows = [
   ['`node -e 0` (baseline)', f(nodeBare), '', ''],
   ['`studio --help` cold start', f(help), `<= 2.5x baseline (${(help / nodeBare).toFixed(2)}x)`, ok(help / nodeBare <= 2.5)],
-  ['`studio training run --mock --max-trials 3` (3 bundled pairs)', f(results.mock_run.median_ms), '< 3000 ms', ok(results.mock_run.median_ms < 3000)],
+  [
+    '`studio training run --mock --max-trials 3` (3 bundled pairs)',
+    f(results.mock_run.median_ms),
+    '< 3000 ms',
+    ok(results.mock_run.median_ms < 3000),
+  ],
 ]
-rows.push([`\`studio training list-pairs --json\` on ${results.list_pairs.pairs} generated pairs`, f(results.list_pairs.median_ms), '< 2000 ms', ok(results.list_pairs.median_ms < 2000)])
+rows.push([
+  `\`studio training list-pairs --json\` on ${results.list_pairs.pairs} generated pairs`,
+  f(results.list_pairs.median_ms),
+  '< 2000 ms',
+  ok(results.list_pairs.median_ms < 2000),
+])
 const c = results.concurrency
 rows.push(
   [
@@ -88,14 +124,24 @@ rows.push(
     `<= 1.3x critical path ${c.critical_path_ms} ms (${c.concurrency_12.ratio}x)`,
     ok(c.concurrency_12.met),
   ],
-  [`same, --concurrency 4`, f(c.concurrency_4.wall_ms), `<= 1.3x three waves ${c.ideal_3_waves_ms} ms (${c.concurrency_4.ratio}x)`, ok(c.concurrency_4.met)],
+  [
+    `same, --concurrency 4`,
+    f(c.concurrency_4.wall_ms),
+    `<= 1.3x three waves ${c.ideal_3_waves_ms} ms (${c.concurrency_4.ratio}x)`,
+    ok(c.concurrency_4.met),
+  ],
   ['calls per pair per trial', String(c.calls_per_pair_per_trial), 'small', 'generate + judge'],
 )
 const rouge = results.rouge
 rows.push(
   ['ROUGE-1/2/L/Lsum, 10,000 vs 10,000 tokens', f(rouge.ours_ms), '< 150 ms', ok(rouge.ours_ms < 150)],
   ['same, with Porter stemming', f(rouge.ours_stem_ms), '< 150 ms', ok(rouge.ours_stem_ms < 150)],
-  ['js-rouge on the same texts (n=1, n=2, l, s)', f(rouge.js_rouge_ms), 'comparison', `F agrees: ${rouge.agree ? 'yes' : 'no'} (max diff ${rouge.max_abs_diff_fmeasure})`],
+  [
+    'js-rouge on the same texts (n=1, n=2, l, s)',
+    f(rouge.js_rouge_ms),
+    'comparison',
+    `F agrees: ${rouge.agree ? 'yes' : 'no'} (max diff ${rouge.max_abs_diff_fmeasure})`,
+  ],
   [
     'ROUGE allocation at 10k / 20k / 40k tokens',
     rouge.memory.map((m) => `${m.alloc_mib} MiB`).join(' / '),

@@ -47,7 +47,9 @@ await build({
   // Optional dev-time integrations of @oclif/core, never used by an installed CLI.
   external: [...external, 'typescript', 'ts-node', 'tsx'],
   // @oclif/core is CommonJS and calls require(); give the ESM bundle a real one.
-  banner: {js: "import {createRequire as __studioCreateRequire} from 'node:module'; const require = __studioCreateRequire(import.meta.url);"},
+  banner: {
+    js: "import {createRequire as __studioCreateRequire} from 'node:module'; const require = __studioCreateRequire(import.meta.url);",
+  },
   sourcemap: true,
   minify: true,
   keepNames: true,

@@ -137,14 +137,21 @@ function validateSpec(spec, file) {
   need(typeof p.title === 'string' && p.title.trim(), 'paper.title is required')
   need(Array.isArray(p.authors) && p.authors.length > 0, 'paper.authors must be a non-empty list')
   need(typeof p.abstract === 'string', 'paper.abstract is required')
-  need(Array.isArray(p.sections) && p.sections.every((s) => s.heading && Array.isArray(s.paragraphs)), 'paper.sections must be [{heading, paragraphs}]')
+  need(
+    Array.isArray(p.sections) && p.sections.every((s) => s.heading && Array.isArray(s.paragraphs)),
+    'paper.sections must be [{heading, paragraphs}]',
+  )
   need(Array.isArray(p.references), 'paper.references must be a list')
   const e = spec.episode ?? {}
   need(typeof e.show === 'string' && typeof e.title === 'string', 'episode.show and episode.title are required')
   const enc = e.encoding ?? {}
   need(enc.mode === 'cbr' || enc.mode === 'vbr', 'episode.encoding.mode must be "cbr" or "vbr"')
   if (enc.mode === 'cbr') need(Number.isInteger(enc.bitrateKbps ?? 32), 'episode.encoding.bitrateKbps must be an integer')
-  if (enc.mode === 'vbr') need(Number.isInteger(enc.vbrQuality ?? 9) && (enc.vbrQuality ?? 9) >= 0 && (enc.vbrQuality ?? 9) <= 9, 'episode.encoding.vbrQuality must be 0..9')
+  if (enc.mode === 'vbr')
+    need(
+      Number.isInteger(enc.vbrQuality ?? 9) && (enc.vbrQuality ?? 9) >= 0 && (enc.vbrQuality ?? 9) <= 9,
+      'episode.encoding.vbrQuality must be 0..9',
+    )
   need(e.sidecar == null || e.sidecar in SIDECARS, `episode.sidecar must be one of ${Object.keys(SIDECARS).join(', ')} or null`)
   need(e.speakers && typeof e.speakers === 'object', 'episode.speakers must map names to espeak-ng voices')
   need(Array.isArray(e.lines) && e.lines.length > 0, 'episode.lines must be a non-empty list')
@@ -235,10 +242,16 @@ function makePdf(paper) {
   const indent = 36
   doc.font('Times-Bold').fontSize(11).text('Abstract', left, doc.y, {width, align: 'center'})
   doc.moveDown(0.3)
-  doc.font('Times-Roman').fontSize(10).text(paper.abstract, left + indent, doc.y, {width: width - 2 * indent, ...body})
+  doc
+    .font('Times-Roman')
+    .fontSize(10)
+    .text(paper.abstract, left + indent, doc.y, {width: width - 2 * indent, ...body})
   if (paper.keywords?.length) {
     doc.moveDown(0.3)
-    doc.font('Times-Bold').fontSize(10).text('Keywords: ', left + indent, doc.y, {width: width - 2 * indent, continued: true})
+    doc
+      .font('Times-Bold')
+      .fontSize(10)
+      .text('Keywords: ', left + indent, doc.y, {width: width - 2 * indent, continued: true})
     doc.font('Times-Roman').text(paper.keywords.join(', '), {align: 'left'})
   }
   doc.moveDown(1.2)
@@ -277,7 +290,10 @@ function makePdf(paper) {
     doc.switchToPage(i)
     const bottom = doc.page.margins.bottom
     doc.page.margins.bottom = 0
-    doc.font('Times-Roman').fontSize(9).text(String(i + 1), left, doc.page.height - 44, {width, align: 'center', lineBreak: false})
+    doc
+      .font('Times-Roman')
+      .fontSize(9)
+      .text(String(i + 1), left, doc.page.height - 44, {width, align: 'center', lineBreak: false})
     doc.page.margins.bottom = bottom
   }
   doc.end()
@@ -465,7 +481,9 @@ async function buildPair(spec, outDir, voices) {
 
     // Remove sidecars from an earlier run whose format the spec no longer asks for.
     const sidecar = episode.sidecar == null ? null : SIDECARS[episode.sidecar]
-    const stale = ['vtt', 'srt', 'transcript.json'].filter((ext) => !(sidecar === 'vtt' && ext === 'vtt') && !(sidecar === 'json' && ext === 'transcript.json'))
+    const stale = ['vtt', 'srt', 'transcript.json'].filter(
+      (ext) => !(sidecar === 'vtt' && ext === 'vtt') && !(sidecar === 'json' && ext === 'transcript.json'),
+    )
     for (const ext of stale) await rm(path.join(outDir, `${id}.${ext}`), {force: true})
 
     if (sidecar === 'vtt') await writeAtomic(path.join(outDir, `${id}.vtt`), makeVtt(episode, audio.lines))

@@ -199,8 +199,12 @@ export async function makeFixtures(outDir, {log = () => {}} = {}) {
 
     await Promise.all([
       // Valid pairs.
-      pair('valid-cbr').then(() => lame(['--cbr', '-b', '32', '--id3v1-only', '--tt', 'Valid CBR', '--ta', 'studio fixtures', mono, at('valid-cbr.mp3')])),
-      pair('valid-vbr').then(() => lame(['-V', '7', '--id3v2-only', '--tt', 'Valid VBR', '--ta', 'studio fixtures', mono, at('valid-vbr.mp3')])),
+      pair('valid-cbr').then(() =>
+        lame(['--cbr', '-b', '32', '--id3v1-only', '--tt', 'Valid CBR', '--ta', 'studio fixtures', mono, at('valid-cbr.mp3')]),
+      ),
+      pair('valid-vbr').then(() =>
+        lame(['-V', '7', '--id3v2-only', '--tt', 'Valid VBR', '--ta', 'studio fixtures', mono, at('valid-vbr.mp3')]),
+      ),
       pair('stereo-48k').then(() => lame(['-m', 'j', '--cbr', '-b', '64', stereoWav, at('stereo-48k.mp3')])),
       pair('Résumé des travaux').then(() => lame(['--cbr', '-b', '32', mono, at('Résumé des travaux.mp3')])),
       pair('folder.pdf/nested').then(() => lame(['--cbr', '-b', '32', mono, at('folder.pdf', 'nested.mp3')])),
@@ -221,7 +225,9 @@ export async function makeFixtures(outDir, {log = () => {}} = {}) {
         await writeFile(plain, paper)
         await run('qpdf', ['--encrypt', 'secret-user', 'secret-owner', '256', '--', plain, at('encrypted.pdf')])
       }),
-      lame(['--cbr', '-b', '32', mono, at('scanned.mp3')]).then(async () => writeFile(at('scanned.pdf'), await pdfBytes('', {text: false}))),
+      lame(['--cbr', '-b', '32', mono, at('scanned.mp3')]).then(async () =>
+        writeFile(at('scanned.pdf'), await pdfBytes('', {text: false})),
+      ),
       lame(['--cbr', '-b', '32', mono, at('zero-byte.mp3')]).then(() => writeFile(at('zero-byte.pdf'), '')),
       // A malformed sidecar.
       pair('bad-vtt').then(async () => {

@@ -62,7 +62,11 @@ try {
 
   const browser = await chromium.launch({executablePath, args: ['--no-sandbox']})
   try {
-    const page = await browser.newPage({viewport: {width: 1200, height: 900}, deviceScaleFactor: 1, colorScheme: args.dark ? 'dark' : 'light'})
+    const page = await browser.newPage({
+      viewport: {width: 1200, height: 900},
+      deviceScaleFactor: 1,
+      colorScheme: args.dark ? 'dark' : 'light',
+    })
     await page.goto(pathToFileURL(file).href)
     await mkdir(path.dirname(path.resolve(args.out)), {recursive: true})
     // Cut below the per-pair table, at the gap between two sections.
@@ -72,7 +76,9 @@ try {
     await browser.close()
   }
   const {size} = await stat(args.out)
-  console.log(`Wrote ${path.relative(process.cwd(), path.resolve(args.out))} (${Math.round(size / 1024)} KB) from ${args.keep ? file : 'a temporary mock run'}`)
+  console.log(
+    `Wrote ${path.relative(process.cwd(), path.resolve(args.out))} (${Math.round(size / 1024)} KB) from ${args.keep ? file : 'a temporary mock run'}`,
+  )
 } finally {
   if (!args.keep) await rm(tmp, {recursive: true, force: true})
 }

@@ -26,7 +26,8 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
   // Running usage and cost, from the events that carry a pair's usage.
   let usage: UsageSummary = emptyUsage()
   const count = (event: TrainingEvent) => {
-    if (event.type === 'pair-analysed' || event.type === 'pair-scored' || (event.type === 'pair-skipped' && event.usage)) usage = mergeUsage(usage, event.usage!)
+    if (event.type === 'pair-analysed' || event.type === 'pair-scored' || (event.type === 'pair-skipped' && event.usage))
+      usage = mergeUsage(usage, event.usage!)
   }
   const cost = () => (usage.total.cost_usd === null ? `${usage.total.calls} calls` : `$${usage.total.cost_usd.toFixed(2)}`)
   if (!interactive(options.json)) {
@@ -48,7 +49,9 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
             line(`skipped ${event.pair}: ${event.reason}`)
             break
           case 'trial-finished':
-            line(`trial ${event.trial} done: mean total loss ${event.mean_losses.total.toFixed(4)}; usage so far: ${formatUsage(usage.total)}`)
+            line(
+              `trial ${event.trial} done: mean total loss ${event.mean_losses.total.toFixed(4)}; usage so far: ${formatUsage(usage.total)}`,
+            )
             break
         }
       },

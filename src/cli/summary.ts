@@ -3,7 +3,10 @@ import type {LossBreakdown} from '../training/schemas.js'
 import {renderTable} from './table.js'
 
 /** Training losses per trial; a `validation` column (total over validation pairs) when there are any. */
-export function renderTrialTable(trials: Array<{index: number; mean_losses: LossBreakdown; validation_mean_losses?: LossBreakdown | null}>, bestIndex: number | null): string {
+export function renderTrialTable(
+  trials: Array<{index: number; mean_losses: LossBreakdown; validation_mean_losses?: LossBreakdown | null}>,
+  bestIndex: number | null,
+): string {
   const f = (value: number) => value.toFixed(4)
   const withValidation = trials.some((t) => t.validation_mean_losses)
   const rows = trials.map((t) => [

@@ -8,7 +8,6 @@ import {InputError} from '../training/errors.js'
 import {DEFAULT_SEED} from '../training/random.js'
 import type {KeyConcept, Script, UsageSummary} from '../training/schemas.js'
 
-
 export interface GenerateResult {
   paper: string
   title: string
@@ -36,9 +35,19 @@ The script goes to stdout (a summary goes to stderr), or to --out FILE. With --j
 Without --mock it uses the real providers of studio.config.json (or the defaults: Claude for both roles); --mock runs offline and deterministically. --tts voices the script into FILE.mp3 next to --out FILE.`
 
   static override examples = [
-    {description: "Script for a new paper with the latest run's calibrated prompt", command: '<%= config.bin %> <%= command.id %> paper.pdf --mock'},
-    {description: 'With the prompt of a given run, written to a file', command: '<%= config.bin %> <%= command.id %> paper.pdf --mock --prompt artifacts/training_output/run-20261123T101500Z --out script.txt'},
-    {description: 'Script, concepts and usage as JSON', command: '<%= config.bin %> <%= command.id %> paper.docx --mock --json > script.json'},
+    {
+      description: "Script for a new paper with the latest run's calibrated prompt",
+      command: '<%= config.bin %> <%= command.id %> paper.pdf --mock',
+    },
+    {
+      description: 'With the prompt of a given run, written to a file',
+      command:
+        '<%= config.bin %> <%= command.id %> paper.pdf --mock --prompt artifacts/training_output/run-20261123T101500Z --out script.txt',
+    },
+    {
+      description: 'Script, concepts and usage as JSON',
+      command: '<%= config.bin %> <%= command.id %> paper.docx --mock --json > script.json',
+    },
   ]
 
   static override args = {
@@ -50,23 +59,36 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       description: "Run folder whose calibrated prompt to use (default: <output-dir>/latest, the latest run's best prompt)",
       helpValue: 'RUN_DIR',
     }),
-    'output-dir': Flags.directory({description: 'Where run folders are created; used to find the latest run', default: 'artifacts/training_output'}),
+    'output-dir': Flags.directory({
+      description: 'Where run folders are created; used to find the latest run',
+      default: 'artifacts/training_output',
+    }),
     out: Flags.file({description: 'Write the script to this file (atomically) instead of stdout', helpValue: 'FILE'}),
     mock: Flags.boolean({description: 'Use the offline deterministic provider (no keys, no network)', default: false}),
     config: Flags.file({description: 'Provider and model per role (default: ./studio.config.json when present)', helpValue: 'FILE'}),
-    model: Flags.string({description: 'Provider and model of one role, e.g. generate=openai:gpt-4o-mini (repeatable)', multiple: true, helpValue: 'ROLE=PROVIDER:MODEL'}),
+    model: Flags.string({
+      description: 'Provider and model of one role, e.g. generate=openai:gpt-4o-mini (repeatable)',
+      multiple: true,
+      helpValue: 'ROLE=PROVIDER:MODEL',
+    }),
     cache: Flags.boolean({description: 'Reuse answers of identical earlier calls (--no-cache to bypass)', default: true, allowNo: true}),
     'cache-dir': Flags.directory({description: 'Response cache folder (default: $STUDIO_CACHE_DIR, else ~/.cache/studio)'}),
     seed: Flags.integer({description: 'Seed for the concepts and generate calls and for the mock', default: DEFAULT_SEED}),
-    tts: Flags.boolean({description: 'Also voice the script (OpenAI TTS, one voice per speaker) into an MP3 next to --out', default: false}),
+    tts: Flags.boolean({
+      description: 'Also voice the script (OpenAI TTS, one voice per speaker) into an MP3 next to --out',
+      default: false,
+    }),
   }
 
   public async run(): Promise<GenerateResult> {
     const {args, flags} = await this.parse(Generate)
     if (flags.tts && (flags.out === undefined || /\.mp3$/i.test(flags.out))) {
-      throw new InputError('--tts writes the audio next to the script: give the script a file with --out (not an .mp3, which the audio would overwrite)', {
-        hint: 'For example --out episode.txt --tts writes episode.txt and episode.mp3.',
-      })
+      throw new InputError(
+        '--tts writes the audio next to the script: give the script a file with --out (not an .mp3, which the audio would overwrite)',
+        {
+          hint: 'For example --out episode.txt --tts writes episode.txt and episode.mp3.',
+        },
+      )
     }
     // The generator and its dependencies (pdf-parse, mammoth, the SDKs) load only when a script is made.
     const [{resolveRunDir}, {generateScriptForPaper}, {buildProviders}, {writeFileAtomic}, {countWords, round}] = await Promise.all([
@@ -77,7 +99,15 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       import('../training/text.js'),
     ])
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
-    const {providers} = await buildProviders({mock: flags.mock, configFile: flags.config, models: flags.model, cache: flags.cache, cacheDir: flags['cache-dir'], tts: flags.tts, generateOnly: true})
+    const {providers} = await buildProviders({
+      mock: flags.mock,
+      configFile: flags.config,
+      models: flags.model,
+      cache: flags.cache,
+      cacheDir: flags['cache-dir'],
+      tts: flags.tts,
+      generateOnly: true,
+    })
     const generated = await generateScriptForPaper({paperPath: args.paper, runDir, providers, seed: flags.seed})
     const words = generated.script.segments.reduce((n, s) => n + s.lines.reduce((m, l) => m + countWords(l.text), 0), 0)
     const minutes = round(words / generated.prompt.style.words_per_minute, 2)
@@ -90,9 +120,16 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
     }
     let usage = generated.usage
     if (flags.tts && out !== null) {
-      const [{voiceScript}, {UsageMeter, metered, mergeUsage}] = await Promise.all([import('../training/voice.js'), import('../training/usage.js')])
+      const [{voiceScript}, {UsageMeter, metered, mergeUsage}] = await Promise.all([
+        import('../training/voice.js'),
+        import('../training/usage.js'),
+      ])
       const meter = new UsageMeter()
-      const voiced = await voiceScript(generated.script, generated.prompt.speakers.map((s) => s.name), metered(providers, meter).speech!)
+      const voiced = await voiceScript(
+        generated.script,
+        generated.prompt.speakers.map((s) => s.name),
+        metered(providers, meter).speech!,
+      )
       usage = mergeUsage(usage, meter.usage)
       const file = out.replace(/\.[^./]*$/, '') + '.mp3'
       await writeFileAtomic(file, voiced.bytes)
@@ -141,7 +178,10 @@ async function writeScript(file: string, text: string, writeFileAtomic: (file: s
     const code = (error as NodeJS.ErrnoException).code
     throw new InputError(`Cannot write the script to ${file}: ${code ?? String(error)}`, {
       path: file,
-      hint: code === 'EISDIR' ? 'Give a file name, not a folder, to --out.' : 'Check that the folder is writable, or choose another --out file.',
+      hint:
+        code === 'EISDIR'
+          ? 'Give a file name, not a folder, to --out.'
+          : 'Check that the folder is writable, or choose another --out file.',
       cause: error,
     })
   }

@@ -102,7 +102,11 @@ export class AnthropicLanguageModel implements LanguageModel {
       .filter((block) => block.type === 'text')
       .map((block) => block.text)
       .join('')
-    return {answer: text, usage: usageOf(message.usage), problem: stopProblem(message.stop_reason) ?? (text ? undefined : 'the answer was empty')}
+    return {
+      answer: text,
+      usage: usageOf(message.usage),
+      problem: stopProblem(message.stop_reason) ?? (text ? undefined : 'the answer was empty'),
+    }
   }
 
   private async callTool(messages: ChatMessage[], schema: Record<string, unknown>): Promise<RawAnswer> {
@@ -134,7 +138,12 @@ function stopProblem(stopReason: string | null): string | undefined {
 function usageOf(usage: AnthropicUsage): Usage {
   const write = usage.cache_creation_input_tokens ?? 0
   const read = usage.cache_read_input_tokens ?? 0
-  return {input_tokens: usage.input_tokens + write + read, output_tokens: usage.output_tokens, cache_write_tokens: write, cache_read_tokens: read}
+  return {
+    input_tokens: usage.input_tokens + write + read,
+    output_tokens: usage.output_tokens,
+    cache_write_tokens: write,
+    cache_read_tokens: read,
+  }
 }
 
 /**

@@ -169,7 +169,10 @@ export class DiskCache implements ResponseCache {
         await rm(file)
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
-        throw new InputError(`Cannot remove ${file} from the response cache: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path: file, cause: error})
+        throw new InputError(`Cannot remove ${file} from the response cache: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+          path: file,
+          cause: error,
+        })
       }
       removed++
       bytes += size

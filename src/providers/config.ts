@@ -99,7 +99,10 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
       json = JSON.parse(text)
     } catch (error) {
       // The user writes this file: bad input (exit 2), not a file studio wrote that went bad.
-      throw new InputError(`The config file ${file} is not valid JSON: ${(error as Error).message}`, {path: file, hint: 'Fix the JSON syntax.'})
+      throw new InputError(`The config file ${file} is not valid JSON: ${(error as Error).message}`, {
+        path: file,
+        hint: 'Fix the JSON syntax.',
+      })
     }
     const result = StudioConfig.safeParse(json)
     if (!result.success) {
@@ -116,7 +119,11 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
     const {role, endpoint} = parseModelFlag(override)
     // The role's server and answer mode stay when only the model changes.
     const same = endpoint.provider === roles[role].provider
-    roles[role] = {...endpoint, base_url: same ? roles[role].base_url : undefined, structured_output: same ? roles[role].structured_output : undefined}
+    roles[role] = {
+      ...endpoint,
+      base_url: same ? roles[role].base_url : undefined,
+      structured_output: same ? roles[role].structured_output : undefined,
+    }
   }
   for (const role of ['transcribe', 'speech'] as const) {
     if (roles[role].provider !== 'openai') {

@@ -26,7 +26,12 @@ export interface RealProviderOptions {
 }
 
 /** The roles a run will call. */
-export function rolesInUse(options: {tts?: boolean; transcribe?: boolean; refiner?: 'rule-based' | 'rule-based+llm'; generateOnly?: boolean}): ProviderRole[] {
+export function rolesInUse(options: {
+  tts?: boolean
+  transcribe?: boolean
+  refiner?: 'rule-based' | 'rule-based+llm'
+  generateOnly?: boolean
+}): ProviderRole[] {
   if (options.generateOnly) return ['concepts', 'generate', ...(options.tts ? (['speech'] as const) : [])]
   const roles: ProviderRole[] = ROLES.filter((r) => r !== 'refine' || options.refiner === 'rule-based+llm')
   if (options.transcribe !== false) roles.push('transcribe')
@@ -69,7 +74,13 @@ export async function createRealProviders(options: RealProviderOptions & {roles:
     let model = models.get(id)
     if (!model) {
       // A whole script from a large model can take minutes: a timeout too short pays for the call twice.
-      const base = {timeoutMs: LANGUAGE_MODEL_TIMEOUT_MS, ...common, apiKey: keyFor(role), model: endpoint.model, ...(endpoint.base_url ? {baseURL: endpoint.base_url} : {})}
+      const base = {
+        timeoutMs: LANGUAGE_MODEL_TIMEOUT_MS,
+        ...common,
+        apiKey: keyFor(role),
+        model: endpoint.model,
+        ...(endpoint.base_url ? {baseURL: endpoint.base_url} : {}),
+      }
       model =
         endpoint.provider === 'anthropic'
           ? new AnthropicLanguageModel({...base, ...(endpoint.structured_output ? {structuredMode: endpoint.structured_output} : {})})
@@ -81,8 +92,22 @@ export async function createRealProviders(options: RealProviderOptions & {roles:
   const transcribe = config.roles.transcribe
   const speech = config.roles.speech
   return {
-    transcriber: new WhisperTranscriber({...common, apiKey: keyFor('transcribe'), model: transcribe.model, ...(transcribe.base_url ? {baseURL: transcribe.base_url} : {})}),
+    transcriber: new WhisperTranscriber({
+      ...common,
+      apiKey: keyFor('transcribe'),
+      model: transcribe.model,
+      ...(transcribe.base_url ? {baseURL: transcribe.base_url} : {}),
+    }),
     languageModel,
-    ...(options.tts ? {speech: new OpenAISpeech({...common, apiKey: keyFor('speech'), model: speech.model, ...(speech.base_url ? {baseURL: speech.base_url} : {})})} : {}),
+    ...(options.tts
+      ? {
+          speech: new OpenAISpeech({
+            ...common,
+            apiKey: keyFor('speech'),
+            model: speech.model,
+            ...(speech.base_url ? {baseURL: speech.base_url} : {}),
+          }),
+        }
+      : {}),
   }
 }

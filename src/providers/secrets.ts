@@ -86,10 +86,22 @@ export function maskKey(key: string): string {
 export function validateKey(name: SecretName, value: string): string {
   const key = value.trim()
   const what = `The ${name} key`
-  if (key === '') throw new InputError(`${what} is empty`, {hint: `Pipe the key on stdin (printf %s "$KEY" | studio secrets set ${name}), or type it at the prompt.`})
-  if (/\s/.test(key)) throw new InputError(`${what} contains whitespace or a line break inside it`, {hint: 'Give the key alone, on one line, as the provider shows it.'})
-  if (!/^[\x21-\x7e]+$/.test(key)) throw new InputError(`${what} contains characters that are not printable ASCII`, {hint: 'Copy the key again from the provider console: API keys are plain ASCII.'})
-  if (key.length > MAX_KEY_LENGTH) throw new InputError(`${what} is ${key.length} characters long; keys are under 512`, {hint: 'Check that only the key was given, not a whole file.'})
+  if (key === '')
+    throw new InputError(`${what} is empty`, {
+      hint: `Pipe the key on stdin (printf %s "$KEY" | studio secrets set ${name}), or type it at the prompt.`,
+    })
+  if (/\s/.test(key))
+    throw new InputError(`${what} contains whitespace or a line break inside it`, {
+      hint: 'Give the key alone, on one line, as the provider shows it.',
+    })
+  if (!/^[\x21-\x7e]+$/.test(key))
+    throw new InputError(`${what} contains characters that are not printable ASCII`, {
+      hint: 'Copy the key again from the provider console: API keys are plain ASCII.',
+    })
+  if (key.length > MAX_KEY_LENGTH)
+    throw new InputError(`${what} is ${key.length} characters long; keys are under 512`, {
+      hint: 'Check that only the key was given, not a whole file.',
+    })
   return key
 }
 
@@ -110,12 +122,17 @@ export async function readSecretsFile(env: NodeJS.ProcessEnv = process.env): Pro
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return {file, keys: {}, exists: false, warnings}
-    throw new InputError(`Cannot read ${file}: ${code ?? 'unknown error'}`, {path: file, hint: `Check the file's owner and mode (it should be yours, mode 0600).`})
+    throw new InputError(`Cannot read ${file}: ${code ?? 'unknown error'}`, {
+      path: file,
+      hint: `Check the file's owner and mode (it should be yours, mode 0600).`,
+    })
   }
   if (process.platform !== 'win32') {
     const mode = ((await stat(file).catch(() => null))?.mode ?? 0o600) & 0o777
     if (mode & 0o077) {
-      warnings.push(`${file} is readable by other users (mode 0${mode.toString(8)}): run chmod 600 ${JSON.stringify(file)}, and consider rotating the keys in it.`)
+      warnings.push(
+        `${file} is readable by other users (mode 0${mode.toString(8)}): run chmod 600 ${JSON.stringify(file)}, and consider rotating the keys in it.`,
+      )
     }
   }
   let raw: unknown
@@ -138,7 +155,11 @@ function corrupt(file: string): CorruptFileError {
 }
 
 /** Stores a key in secrets.json (mode 0600, folder 0700), replacing the file atomically. Returns the file. */
-export async function setSecret(name: SecretName, value: string, env: NodeJS.ProcessEnv = process.env): Promise<{file: string; masked: string}> {
+export async function setSecret(
+  name: SecretName,
+  value: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{file: string; masked: string}> {
   const key = validateKey(name, value)
   const loaded = await readSecretsFile(env)
   await writeSecretsFile(loaded.file, {version: 1, keys: {...loaded.keys, [name]: key} as Record<string, string>})
@@ -219,7 +240,10 @@ async function writeSecretsFile(file: string, content: SecretsFile): Promise<voi
     await rm(temp, {force: true})
     if (error instanceof InputError) throw error
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new InputError(`Cannot write ${file}: ${code}`, {path: file, hint: 'Check that the folder is yours and writable, or choose another one with STUDIO_CONFIG_DIR.'})
+    throw new InputError(`Cannot write ${file}: ${code}`, {
+      path: file,
+      hint: 'Check that the folder is yours and writable, or choose another one with STUDIO_CONFIG_DIR.',
+    })
   }
 }
 
@@ -229,7 +253,10 @@ async function ensurePrivateDir(dir: string): Promise<void> {
     if (process.platform === 'win32') return
     const info = await stat(dir)
     // Tighten a folder we own, but never a shared one such as /tmp (sticky bit) or the home folder.
-    const shared = (info.mode & 0o1000) !== 0 || path.resolve(dir) === path.resolve(os.homedir()) || (typeof process.getuid === 'function' && info.uid !== process.getuid())
+    const shared =
+      (info.mode & 0o1000) !== 0 ||
+      path.resolve(dir) === path.resolve(os.homedir()) ||
+      (typeof process.getuid === 'function' && info.uid !== process.getuid())
     if ((info.mode & 0o077) !== 0 && !shared) await chmod(dir, 0o700)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error'

@@ -120,7 +120,8 @@ export function dropNullOptionals(value: unknown, schema: JsonSchema, root: Json
   if (Array.isArray(value)) {
     const items = resolved.items
     if (isObject(items)) return value.map((v) => dropNullOptionals(v, items, root, depth + 1))
-    if (Array.isArray(items)) return value.map((v, i) => (isObject(items[i]) ? dropNullOptionals(v, items[i] as JsonSchema, root, depth + 1) : v))
+    if (Array.isArray(items))
+      return value.map((v, i) => (isObject(items[i]) ? dropNullOptionals(v, items[i] as JsonSchema, root, depth + 1) : v))
     return value
   }
   if (isObject(value)) {
@@ -453,7 +454,11 @@ export interface CachedStructured {
 const CachedUsage = z.looseObject({input_tokens: z.number(), output_tokens: z.number()})
 
 /** A cached structured answer (`cached: true`: nothing paid), if present and still valid against the schema. */
-export async function cachedStructured<T>(cache: ResponseCache | undefined, key: unknown, schema: z.ZodType<T>): Promise<StructuredAnswer<T> | null> {
+export async function cachedStructured<T>(
+  cache: ResponseCache | undefined,
+  key: unknown,
+  schema: z.ZodType<T>,
+): Promise<StructuredAnswer<T> | null> {
   if (!cache) return null
   let hit: unknown
   try {
@@ -472,7 +477,12 @@ export async function cachedStructured<T>(cache: ResponseCache | undefined, key:
  * The one shape of every structured call: the cached answer when there is a valid one,
  * else `ask()`, whose (schema-valid) answer is stored under the same key.
  */
-export async function cachedOrAsk<T>(cache: ResponseCache | undefined, key: unknown, schema: z.ZodType<T>, ask: () => Promise<StructuredAnswer<T>>): Promise<StructuredAnswer<T>> {
+export async function cachedOrAsk<T>(
+  cache: ResponseCache | undefined,
+  key: unknown,
+  schema: z.ZodType<T>,
+  ask: () => Promise<StructuredAnswer<T>>,
+): Promise<StructuredAnswer<T>> {
   const hit = await cachedStructured(cache, key, schema)
   if (hit) return hit
   const answer = await ask()

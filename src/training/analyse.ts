@@ -45,7 +45,8 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
   // Concepts need the paper, segment labels the transcript: each call starts when its input exists.
   const conceptsCall = Promise.resolve(input.paper).then(async (paper) => {
     const paperTokens = approximateTokens(paper.body)
-    const chunks = paperTokens > budgets.concepts ? chunkText(paper.body, budgets.concepts, defaultOverlapTokens(budgets.concepts)) : [paper.body]
+    const chunks =
+      paperTokens > budgets.concepts ? chunkText(paper.body, budgets.concepts, defaultOverlapTokens(budgets.concepts)) : [paper.body]
     return {paper, paperTokens, chunks, concepts: await conceptsOfChunks(chunks, input.seed, providers)}
   })
   // Settled either way before anything throws, so that no call is left unobserved.
@@ -156,9 +157,7 @@ export function normaliseConcepts(answer: KeyConceptsAnswer): KeyConcept[] {
     return true
   })
   const top = Math.max(...unique.map((c) => c.importance), Number.EPSILON)
-  return unique
-    .slice(0, MAX_KEY_CONCEPTS)
-    .map((c) => ({term: c.term.trim(), weight: Math.max(round(c.importance / top), 1e-6)}))
+  return unique.slice(0, MAX_KEY_CONCEPTS).map((c) => ({term: c.term.trim(), weight: Math.max(round(c.importance / top), 1e-6)}))
 }
 
 export function collapse<T>(sequence: readonly T[]): T[] {

@@ -74,7 +74,10 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
     rootStat = await stat(root)
   } catch (error) {
     if (errorCode(error) === 'EACCES') {
-      throw new InputError(`Pairs folder cannot be read: ${root} (EACCES: permission denied)`, {path: root, hint: 'Check the permissions of the folder and of the folders above it.'})
+      throw new InputError(`Pairs folder cannot be read: ${root} (EACCES: permission denied)`, {
+        path: root,
+        hint: 'Check the permissions of the folder and of the folders above it.',
+      })
     }
     throw new InputError(`Pairs folder not found: ${root}`, {
       path: root,
@@ -114,7 +117,13 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
         const kind = classify(entry.name)
         if (entry.isDirectory()) return {full, isDir: true, kind}
         // A file system without entry types (DT_UNKNOWN) needs a stat to tell folders from files.
-        const typeUnknown = !entry.isFile() && !entry.isSymbolicLink() && !entry.isFIFO() && !entry.isSocket() && !entry.isCharacterDevice() && !entry.isBlockDevice()
+        const typeUnknown =
+          !entry.isFile() &&
+          !entry.isSymbolicLink() &&
+          !entry.isFIFO() &&
+          !entry.isSocket() &&
+          !entry.isCharacterDevice() &&
+          !entry.isBlockDevice()
         if (!entry.isSymbolicLink() && !kind && !typeUnknown) return null // not ours: never stat'ed
         try {
           const target = await stat(full)
@@ -122,7 +131,15 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
         } catch (error) {
           const code = errorCode(error)
           if (entry.isSymbolicLink()) {
-            orphans.push({path: full, reason: code === 'ELOOP' ? 'symbolic link loop (ELOOP): it points back to itself' : code === 'ENOENT' ? 'broken symbolic link' : `symbolic link could not be followed (${code})`})
+            orphans.push({
+              path: full,
+              reason:
+                code === 'ELOOP'
+                  ? 'symbolic link loop (ELOOP): it points back to itself'
+                  : code === 'ENOENT'
+                    ? 'broken symbolic link'
+                    : `symbolic link could not be followed (${code})`,
+            })
           } else {
             orphans.push({path: full, reason: `cannot be read (${code}): check the permissions of the file and its folder`})
           }
@@ -173,11 +190,17 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
         sidecar: sidecarPath ? {path: sidecarPath, format: sidecarFormat!} : null,
       })
       // x.pdf + x.docx, or x.pdf + x.PDF: only one of them can be the paper.
-      for (const extra of papers.slice(1)) orphans.push({path: extra.path, reason: `ignored: ${path.basename(paper.path)} is used as the paper`})
-      for (const extra of episodes.slice(1)) orphans.push({path: extra.path, reason: `ignored: ${path.basename(episode.path)} is used as the episode`})
+      for (const extra of papers.slice(1))
+        orphans.push({path: extra.path, reason: `ignored: ${path.basename(paper.path)} is used as the paper`})
+      for (const extra of episodes.slice(1))
+        orphans.push({path: extra.path, reason: `ignored: ${path.basename(episode.path)} is used as the episode`})
       for (const format of SIDECAR_PREFERENCE) {
         for (const extra of group.files[format] ?? []) {
-          if (extra.path !== sidecarPath) orphans.push({path: extra.path, reason: `ignored: ${path.basename(sidecarPath!)} is preferred as the transcript of this episode`})
+          if (extra.path !== sidecarPath)
+            orphans.push({
+              path: extra.path,
+              reason: `ignored: ${path.basename(sidecarPath!)} is preferred as the transcript of this episode`,
+            })
         }
       }
       continue
@@ -190,7 +213,10 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
     }
     for (const format of SIDECAR_PREFERENCE) {
       for (const file of group.files[format] ?? []) {
-        orphans.push({path: file.path, reason: `transcript without an episode: expected ${group.base}.mp3 and ${group.base}.pdf next to it`})
+        orphans.push({
+          path: file.path,
+          reason: `transcript without an episode: expected ${group.base}.mp3 and ${group.base}.pdf next to it`,
+        })
       }
     }
   }

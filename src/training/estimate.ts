@@ -77,8 +77,23 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
   const ingest = new Map<UsageRole, Tally>()
   const trial = new Map<UsageRole, Tally>()
   const refinement = new Map<UsageRole, Tally>()
-  const add = (into: Map<UsageRole, Tally>, role: UsageRole, calls: number, inputTokens: number, outputTokens: number, extra: {audio_seconds?: number; characters?: number} = {}) => {
-    const t = into.get(role) ?? {role, model: input.models[role], calls: 0, input_tokens: 0, output_tokens: 0, audio_seconds: 0, characters: 0}
+  const add = (
+    into: Map<UsageRole, Tally>,
+    role: UsageRole,
+    calls: number,
+    inputTokens: number,
+    outputTokens: number,
+    extra: {audio_seconds?: number; characters?: number} = {},
+  ) => {
+    const t = into.get(role) ?? {
+      role,
+      model: input.models[role],
+      calls: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      audio_seconds: 0,
+      characters: 0,
+    }
     t.calls += calls
     t.input_tokens += inputTokens
     t.output_tokens += outputTokens
@@ -91,7 +106,10 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
     const spokenWords = (pair.durationSeconds / 60) * WORDS_PER_MINUTE
     const transcriptChars = spokenWords * CHARS_PER_WORD
     const paperTokens = tokens(pair.paperChars)
-    if (!pair.hasSidecar) add(ingest, 'transcribe', Math.max(1, Math.ceil(pair.episodeBytes / DEFAULT_CHUNK_BYTES)), 0, 0, {audio_seconds: pair.durationSeconds})
+    if (!pair.hasSidecar)
+      add(ingest, 'transcribe', Math.max(1, Math.ceil(pair.episodeBytes / DEFAULT_CHUNK_BYTES)), 0, 0, {
+        audio_seconds: pair.durationSeconds,
+      })
     // One label (about a dozen tokens of JSON) per ~5 s segment.
     add(ingest, 'classify', 1, tokens(transcriptChars) + 300, Math.ceil(pair.durationSeconds / 5) * 12)
     const conceptCalls = Math.max(1, Math.ceil(paperTokens / DEFAULT_TOKEN_BUDGETS.concepts))
@@ -101,7 +119,10 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
     const scriptTokens = Math.ceil(spokenWords * 1.4) + 100
     add(trial, 'generate', 1, generateInput, scriptTokens)
     add(trial, 'judge', 1, Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.judge) + scriptTokens + 300, 250)
-    if (input.tts) add(trial, 'speech', Math.max(1, Math.ceil((spokenWords * CHARS_PER_WORD) / 4000)), 0, 0, {characters: Math.ceil(spokenWords * CHARS_PER_WORD)})
+    if (input.tts)
+      add(trial, 'speech', Math.max(1, Math.ceil((spokenWords * CHARS_PER_WORD) / 4000)), 0, 0, {
+        characters: Math.ceil(spokenWords * CHARS_PER_WORD),
+      })
   }
   if (input.refiner === 'rule-based+llm') add(refinement, 'refine', 1, 4000, 1500)
 
@@ -109,7 +130,10 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
   const all = new Map<UsageRole, Tally>()
   const scale = (from: Map<UsageRole, Tally>, times: number) => {
     for (const t of from.values()) {
-      add(all, t.role, t.calls * times, t.input_tokens * times, t.output_tokens * times, {audio_seconds: t.audio_seconds * times, characters: t.characters * times})
+      add(all, t.role, t.calls * times, t.input_tokens * times, t.output_tokens * times, {
+        audio_seconds: t.audio_seconds * times,
+        characters: t.characters * times,
+      })
     }
   }
   scale(ingest, 1)
@@ -131,7 +155,10 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
  * The facts an estimate needs about each pair: paper length, episode duration and size.
  * A pair whose files cannot be read is left out: the run will skip it and say why.
  */
-export async function pairEstimateInputs(pairs: ReadonlyArray<PairFiles>, read: (file: string) => Promise<Paper> = readPaper): Promise<PairEstimateInput[]> {
+export async function pairEstimateInputs(
+  pairs: ReadonlyArray<PairFiles>,
+  read: (file: string) => Promise<Paper> = readPaper,
+): Promise<PairEstimateInput[]> {
   const inputs = await Promise.all(
     pairs.map(async (pair) => {
       try {

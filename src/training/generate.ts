@@ -15,8 +15,22 @@ import {CorruptFileError, InputError} from './errors.js'
 import {condenseForGeneration} from './ingest/condense.js'
 import {readPaper} from './ingest/paper.js'
 import {renderScriptText} from './messages.js'
-import {CALIBRATED_PLACEHOLDERS, CALIBRATED_PROMPT_FILE, messagesFromTemplate, parseCalibratedPrompt, renderCalibratedPrompt} from './prompt.js'
-import {ScriptAnswer, TrainingReport, type KeyConcept, type PaperFormat, type PromptSpec, type Script, type UsageSummary} from './schemas.js'
+import {
+  CALIBRATED_PLACEHOLDERS,
+  CALIBRATED_PROMPT_FILE,
+  messagesFromTemplate,
+  parseCalibratedPrompt,
+  renderCalibratedPrompt,
+} from './prompt.js'
+import {
+  ScriptAnswer,
+  TrainingReport,
+  type KeyConcept,
+  type PaperFormat,
+  type PromptSpec,
+  type Script,
+  type UsageSummary,
+} from './schemas.js'
 import {readJsonIfExists} from './store.js'
 import {metered, UsageMeter} from './usage.js'
 
@@ -99,7 +113,11 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
   const promptFile = path.resolve(runDir, report.calibrated_prompt || CALIBRATED_PROMPT_FILE)
   const markdown = await readTextIfExists(promptFile)
   if (markdown === null) {
-    const rendered = renderCalibratedPrompt(spec, {run_id: report.run_id, trial: report.best_trial.index, mean_total_loss: report.best_trial.mean_losses.total})
+    const rendered = renderCalibratedPrompt(spec, {
+      run_id: report.run_id,
+      trial: report.best_trial.index,
+      mean_total_loss: report.best_trial.mean_losses.total,
+    })
     return {run_id: report.run_id, spec, template: parseCalibratedPrompt(rendered), source: reportFile}
   }
   let template: {system: string; user_template: string}

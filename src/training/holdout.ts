@@ -16,7 +16,9 @@ export interface HoldoutRequest {
 /** Fails early, before any work, on requests no folder could satisfy. */
 export function checkHoldoutRequest(request: HoldoutRequest, discoveredIds: string[]): void {
   if (request.count !== undefined && request.ids !== undefined) {
-    throw new InputError('Use either --holdout or --holdout-ids, not both', {hint: '--holdout 1 draws one validation pair; --holdout-ids a,b names them.'})
+    throw new InputError('Use either --holdout or --holdout-ids, not both', {
+      hint: '--holdout 1 draws one validation pair; --holdout-ids a,b names them.',
+    })
   }
   if (request.count !== undefined && (!Number.isInteger(request.count) || request.count < 1)) {
     throw new InputError(`--holdout must be a whole number of at least 1, got ${request.count}`)
@@ -24,9 +26,12 @@ export function checkHoldoutRequest(request: HoldoutRequest, discoveredIds: stri
   if (request.ids) {
     const unknown = request.ids.filter((id) => !discoveredIds.includes(id))
     if (unknown.length) {
-      throw new InputError(`--holdout-ids names ${unknown.length === 1 ? 'a pair' : 'pairs'} not in the pairs folder: ${unknown.join(', ')}`, {
-        hint: `Pairs found: ${discoveredIds.join(', ')}.`,
-      })
+      throw new InputError(
+        `--holdout-ids names ${unknown.length === 1 ? 'a pair' : 'pairs'} not in the pairs folder: ${unknown.join(', ')}`,
+        {
+          hint: `Pairs found: ${discoveredIds.join(', ')}.`,
+        },
+      )
     }
   }
 }

@@ -34,7 +34,9 @@ async function describePair(pair: PairFiles): Promise<PairListing> {
       : Promise.resolve(null),
   ])
   if (transcript && duration !== null && transcript.duration_seconds > duration * SIDECAR_OVERRUN) {
-    problems.push(`transcript ${pair.sidecar!.path} runs to ${transcript.duration_seconds.toFixed(1)} s but the episode lasts ${duration.toFixed(1)} s: is it the transcript of this episode?`)
+    problems.push(
+      `transcript ${pair.sidecar!.path} runs to ${transcript.duration_seconds.toFixed(1)} s but the episode lasts ${duration.toFixed(1)} s: is it the transcript of this episode?`,
+    )
   }
   return {
     id: pair.id,

@@ -47,7 +47,10 @@ const PLACEHOLDERS = {title: '{{paper_title}}', concepts: '{{key_concepts}}', pa
 export function renderPrompt(prompt: PromptSpec): {system: string; user_template: string} {
   const minutes = prompt.target_words / prompt.style.words_per_minute
   const plan = prompt.segment_plan
-    .map((step, i) => `${i + 1}. ${step.label}: about ${Math.round(step.share * prompt.target_words)} words (${Math.round(step.share * 100)}%)`)
+    .map(
+      (step, i) =>
+        `${i + 1}. ${step.label}: about ${Math.round(step.share * prompt.target_words)} words (${Math.round(step.share * 100)}%)`,
+    )
     .join('\n')
   const system = [
     'You write podcast scripts about research papers, in the style of the human-made episodes this prompt was calibrated on.',

@@ -421,7 +421,15 @@ export const RunConfig = z.object({
   refiner: z.enum(['rule-based', 'rule-based+llm']),
   /** Provider and model per role (real mode); null in mock mode. */
   providers: z
-    .record(z.string(), z.object({provider: z.string(), model: z.string(), base_url: z.string().optional(), structured_output: z.enum(['output-format', 'tool']).optional()}))
+    .record(
+      z.string(),
+      z.object({
+        provider: z.string(),
+        model: z.string(),
+        base_url: z.string().optional(),
+        structured_output: z.enum(['output-format', 'tool']).optional(),
+      }),
+    )
     .nullable()
     .default(null),
   /** --max-cost: the run stops (stop_reason budget) before spending more. */
@@ -521,7 +529,14 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({type: z.literal('warning'), time: z.string(), message: z.string()}),
   z.object({type: z.literal('pair-skipped'), time: z.string(), pair: z.string(), reason: z.string(), usage: UsageSummary.optional()}),
   z.object({type: z.literal('pair-analysed'), time: z.string(), pair: z.string(), usage: UsageSummary}),
-  z.object({type: z.literal('pair-scored'), time: z.string(), trial: z.number().int().nonnegative(), pair: z.string(), losses: LossBreakdown, usage: UsageSummary}),
+  z.object({
+    type: z.literal('pair-scored'),
+    time: z.string(),
+    trial: z.number().int().nonnegative(),
+    pair: z.string(),
+    losses: LossBreakdown,
+    usage: UsageSummary,
+  }),
   z.object({
     type: z.literal('trial-finished'),
     time: z.string(),
@@ -530,7 +545,13 @@ export const RunEvent = z.discriminatedUnion('type', [
     changes: z.array(z.string()),
     usage: UsageSummary,
   }),
-  z.object({type: z.literal('run-finished'), time: z.string(), stop_reason: StopReason, best_trial: z.number().int().nonnegative(), usage: UsageSummary}),
+  z.object({
+    type: z.literal('run-finished'),
+    time: z.string(),
+    stop_reason: StopReason,
+    best_trial: z.number().int().nonnegative(),
+    usage: UsageSummary,
+  }),
   z.object({type: z.literal('pair-failed'), time: z.string(), trial: z.number().int().nonnegative(), pair: z.string(), reason: z.string()}),
   z.object({type: z.literal('run-failed'), time: z.string(), message: z.string()}),
   z.object({type: z.literal('run-interrupted'), time: z.string()}),

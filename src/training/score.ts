@@ -76,7 +76,11 @@ export async function scorePair(
   let audioFile: string | undefined
   if (tts) {
     if (!providers.speech) throw new Error('scorePair: --tts needs a speech provider')
-    const voiced = await voiceScript(script, prompt.speakers.map((s) => s.name), providers.speech)
+    const voiced = await voiceScript(
+      script,
+      prompt.speakers.map((s) => s.name),
+      providers.speech,
+    )
     audioFile = `${pairSlug(pair.files.id)}_audio.mp3`
     await writeFileAtomic(path.join(trialDir, audioFile), voiced.bytes)
     // The measured length of the voiced script, not an estimate from its words.
@@ -85,7 +89,10 @@ export async function scorePair(
   const referenceSeconds = analysis.episode.duration_seconds
   const prediction = script.segments.flatMap((s) => s.lines.map((l) => l.text)).join('\n')
   const rouge = rougeScores(pair.referenceText, prediction, {stem: true})
-  const scriptStyle = styleProfile(script.segments.flatMap((s) => s.lines), generatedSeconds)
+  const scriptStyle = styleProfile(
+    script.segments.flatMap((s) => s.lines),
+    generatedSeconds,
+  )
 
   const judge = (await judgeCall).value
   // Only the paper's own concepts count, whatever else a judge may list.
@@ -97,7 +104,10 @@ export async function scorePair(
     duration: durationLoss(generatedSeconds, referenceSeconds),
     // A paper without key concepts has nothing to miss.
     coverage: analysis.concepts.length ? coverageLoss(explained.length, analysis.concepts.length) : 0,
-    structure: structureLoss(generatedSegments, analysis.segments.map((s) => ({label: s.label, words: s.words}))),
+    structure: structureLoss(
+      generatedSegments,
+      analysis.segments.map((s) => ({label: s.label, words: s.words})),
+    ),
     quality: qualityLoss(judge),
     rouge: rougeLossFromScores(rouge),
   }
@@ -122,7 +132,12 @@ export async function scorePair(
       generated_word_shares: shares(generatedSegments, (i) => generatedSegments[i]!.words),
       generated_questions_per_minute: scriptStyle.questions_per_minute,
       generated_mean_sentence_words: scriptStyle.mean_sentence_words,
-      judge: {engagement: judge.engagement, clarity: judge.clarity, accuracy: judge.accuracy, weakest_dimension_reason: judge.weakest_dimension_reason},
+      judge: {
+        engagement: judge.engagement,
+        clarity: judge.clarity,
+        accuracy: judge.accuracy,
+        weakest_dimension_reason: judge.weakest_dimension_reason,
+      },
       rouge: {rouge1: rouge.rouge1.fmeasure, rouge2: rouge.rouge2.fmeasure, rougeL: rouge.rougeL.fmeasure},
     },
   }

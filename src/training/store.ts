@@ -47,7 +47,10 @@ export async function readJsonIfExists<S extends z.ZodType>(file: string, schema
   try {
     raw = JSON.parse(text)
   } catch (error) {
-    throw new CorruptFileError(`${file} is not valid JSON: ${(error as Error).message}`, {path: file, hint: 'The file was changed or damaged after studio wrote it.'})
+    throw new CorruptFileError(`${file} is not valid JSON: ${(error as Error).message}`, {
+      path: file,
+      hint: 'The file was changed or damaged after studio wrote it.',
+    })
   }
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {
@@ -62,7 +65,10 @@ export async function readJsonIfExists<S extends z.ZodType>(file: string, schema
 
 /** 2026-11-23T09:16:00.123Z -> 20261123T091600Z: sortable and safe in file names. */
 export function compactTimestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '')
 }
 
 /**

@@ -173,8 +173,12 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   const weights = normalizeWeights(options.weights)
   const discovery = await discoverOrFail(options.pairsDir, emit)
   const holdout = {count: options.holdout, ids: options.holdoutIds, seed: options.seed}
-  checkHoldoutRequest(holdout, discovery.pairs.map((p) => p.id))
-  if (options.tts && !options.providers.speech) throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
+  checkHoldoutRequest(
+    holdout,
+    discovery.pairs.map((p) => p.id),
+  )
+  if (options.tts && !options.providers.speech)
+    throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
   const papers = paperReader()
   if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery, papers)
 
@@ -233,7 +237,10 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
   const runDir = path.resolve(options.runDir)
   const manifest = await readJsonIfExists(path.join(runDir, 'run.json'), RunManifest)
   if (!manifest) {
-    throw new InputError(`Cannot resume ${runDir}: it has no run.json`, {path: runDir, hint: 'Pass a run folder such as artifacts/training_output/run-20261123T101500Z.'})
+    throw new InputError(`Cannot resume ${runDir}: it has no run.json`, {
+      path: runDir,
+      hint: 'Pass a run folder such as artifacts/training_output/run-20261123T101500Z.',
+    })
   }
   if (manifest.status === 'finished') {
     throw new InputError(`Run ${manifest.run_id} has already finished: there is nothing to resume`, {
@@ -258,7 +265,11 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
   await writeJson(path.join(runDir, 'run.json'), RunManifest, resumed)
   await updateRegistry(manifest.config.output_dir)
   // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
-  return execute({...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader()}, resumed, discovery)
+  return execute(
+    {...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader()},
+    resumed,
+    discovery,
+  )
 }
 
 /**
@@ -270,10 +281,13 @@ function sameSetOfPairs(manifest: RunManifest, discovery: Discovery): Discovery 
   const found = new Set(discovery.pairs.map((p) => p.id))
   const gone = [...known].filter((id) => !found.has(id)).sort()
   if (gone.length) {
-    throw new InputError(`Cannot resume ${manifest.run_id}: ${gone.length === 1 ? 'pair' : 'pairs'} ${gone.join(', ')} no longer in ${manifest.config.pairs_dir}`, {
-      path: manifest.config.pairs_dir,
-      hint: 'Put the files back, or start a new run with `studio training run`.',
-    })
+    throw new InputError(
+      `Cannot resume ${manifest.run_id}: ${gone.length === 1 ? 'pair' : 'pairs'} ${gone.join(', ')} no longer in ${manifest.config.pairs_dir}`,
+      {
+        path: manifest.config.pairs_dir,
+        hint: 'Put the files back, or start a new run with `studio training run`.',
+      },
+    )
   }
   return {...discovery, pairs: discovery.pairs.filter((p) => known.has(p.id))}
 }
@@ -282,7 +296,11 @@ function sameSetOfPairs(manifest: RunManifest, discovery: Discovery): Discovery 
  * --max-cost needs a price for every model it may call, and a budget that covers at
  * least the analysis of every pair; both are checked before any call is made.
  */
-async function checkBudgetCoversIngest(options: TrainingOptions, discovery: Discovery, papers: (file: string) => PaperReading): Promise<void> {
+async function checkBudgetCoversIngest(
+  options: TrainingOptions,
+  discovery: Discovery,
+  papers: (file: string) => PaperReading,
+): Promise<void> {
   const max = options.maxCostUsd!
   if (!(max > 0) || !Number.isFinite(max)) throw new InputError(`--max-cost must be a positive number of USD, got ${max}`)
   const estimate = estimateRun({
@@ -323,14 +341,26 @@ async function execute(ctx: RunContext, startManifest: RunManifest, discovery: D
   let manifest = startManifest
   try {
     const {prepared, skipped} = await ingestAll(ctx, discovery)
-    const validation = selectValidationPairs({count: config.holdout ?? undefined, ids: config.holdout_ids ?? undefined, seed: config.seed}, prepared.map((p) => p.files.id))
-    manifest = {...manifest, pairs: manifest.pairs.filter((p) => !skipped.some((s) => s.id === p.id)), skipped, validation_pairs: validation}
+    const validation = selectValidationPairs(
+      {count: config.holdout ?? undefined, ids: config.holdout_ids ?? undefined, seed: config.seed},
+      prepared.map((p) => p.files.id),
+    )
+    manifest = {
+      ...manifest,
+      pairs: manifest.pairs.filter((p) => !skipped.some((s) => s.id === p.id)),
+      skipped,
+      validation_pairs: validation,
+    }
     await writeJson(manifestFile, RunManifest, manifest)
 
     emit({type: 'phase', phase: 'analyse', message: 'Aggregating reference profiles'})
     // The profile the prompt is calibrated toward comes from training pairs only.
     const train = prepared.filter((p) => !validation.includes(p.files.id))
-    const profile = await writeJson(path.join(runDir, 'aggregate_profile.json'), AggregateProfile, aggregateProfiles(train.map((p) => p.analysis)))
+    const profile = await writeJson(
+      path.join(runDir, 'aggregate_profile.json'),
+      AggregateProfile,
+      aggregateProfiles(train.map((p) => p.analysis)),
+    )
 
     const trials = await trialLoop(ctx, prepared, validation, profile, ingestUsage(prepared, skipped))
 
@@ -367,9 +397,14 @@ async function afterRun(ctx: RunContext, emit: (event: NewEvent) => void): Promi
   try {
     await writeHtmlReport(ctx.runDir, {host: os.hostname()})
   } catch (error) {
-    emit({type: 'warning', message: `Could not write the HTML report: ${describeError(error)}. Run \`studio training report ${ctx.runDir}\` to retry.`})
+    emit({
+      type: 'warning',
+      message: `Could not write the HTML report: ${describeError(error)}. Run \`studio training report ${ctx.runDir}\` to retry.`,
+    })
   }
-  await updateRegistry(ctx.config.output_dir).catch((error: unknown) => emit({type: 'warning', message: `Could not update the run registry: ${describeError(error)}`}))
+  await updateRegistry(ctx.config.output_dir).catch((error: unknown) =>
+    emit({type: 'warning', message: `Could not update the run registry: ${describeError(error)}`}),
+  )
 }
 
 // ------------------------------------------------------------------ ingest
@@ -395,11 +430,23 @@ async function ingestAll(ctx: RunContext, discovery: Discovery): Promise<{prepar
           if (!(error instanceof StudioError) || error instanceof CorruptFileError) throw error
           // Calls made for the pair before it failed were paid for: they count.
           const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
-          skipped.push({id: files.id, reason: describeError(error), ...(error instanceof ProviderError ? {provider: error.provider} : {}), ...paid})
+          skipped.push({
+            id: files.id,
+            reason: describeError(error),
+            ...(error instanceof ProviderError ? {provider: error.provider} : {}),
+            ...paid,
+          })
           emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...paid})
         }
         done++
-        emit({type: 'progress', phase: 'ingest', done, total: discovery.pairs.length, message: `Ingested and analysed ${done}/${discovery.pairs.length} pairs`, pair: files.id})
+        emit({
+          type: 'progress',
+          phase: 'ingest',
+          done,
+          total: discovery.pairs.length,
+          message: `Ingested and analysed ${done}/${discovery.pairs.length} pairs`,
+          pair: files.id,
+        })
       }),
     ),
   )
@@ -456,7 +503,13 @@ async function preparePair(ctx: RunContext, files: PairFiles, meter: UsageMeter)
     const transcribed = (async () => {
       const raw =
         sidecar ??
-        (await providers.transcriber.transcribe({audioPath: files.mp3, durationSeconds, title, paperText: async () => (await reading.paper).body, seed: ctx.config.seed}))
+        (await providers.transcriber.transcribe({
+          audioPath: files.mp3,
+          durationSeconds,
+          title,
+          paperText: async () => (await reading.paper).body,
+          seed: ctx.config.seed,
+        }))
       return writeJson(path.join(pairDir, 'transcript.json'), Transcript, raw)
     })()
     // Its failure is handled where it is awaited (analysePair); this only keeps Node from
@@ -467,7 +520,13 @@ async function preparePair(ctx: RunContext, files: PairFiles, meter: UsageMeter)
       // The paper's key concepts and the transcript's labels do not depend on each other:
       // each call starts as soon as its own input exists.
       const analysed = await analysePair(
-        {pairId: files.id, paper: reading.paper, episode: {path: files.mp3, durationSeconds, sha256: episodeSha}, transcript: transcribed, seed: ctx.config.seed},
+        {
+          pairId: files.id,
+          paper: reading.paper,
+          episode: {path: files.mp3, durationSeconds, sha256: episodeSha},
+          transcript: transcribed,
+          seed: ctx.config.seed,
+        },
         providers,
       )
       paper = await reading.paper
@@ -482,7 +541,9 @@ async function preparePair(ctx: RunContext, files: PairFiles, meter: UsageMeter)
   }
   // Never silently truncated: a long paper is condensed (analysis.json's long_paper says so).
   const budget = Math.min(DEFAULT_TOKEN_BUDGETS.generate, DEFAULT_TOKEN_BUDGETS.judge)
-  const paperText = analysis.long_paper?.condensed_for_generation ? condenseForGeneration(paper.body, analysis.concepts, budget) : paper.body
+  const paperText = analysis.long_paper?.condensed_for_generation
+    ? condenseForGeneration(paper.body, analysis.concepts, budget)
+    : paper.body
   return {pair: {files, paper, analysis, referenceText: transcript.segments.map((s) => s.text).join('\n'), paperText}, fresh}
 }
 
@@ -514,7 +575,13 @@ function ingestUsage(prepared: PreparedPair[], skipped: SkippedPair[]): UsageSum
 }
 
 /** `ingest`: what the run spent before its first trial, for --max-cost. */
-async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: string[], profile: AggregateProfile, ingest: UsageSummary): Promise<Trials> {
+async function trialLoop(
+  ctx: RunContext,
+  pairs: PreparedPair[],
+  validation: string[],
+  profile: AggregateProfile,
+  ingest: UsageSummary,
+): Promise<Trials> {
   const {config, emit, clock, runDir} = ctx
   const results: TrialResults[] = []
   const prompts: TrialPromptFile[] = []
@@ -551,7 +618,8 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
             let value: PairTrialResult | null = null
             try {
               const result = await scoreOrReuse(ctx, pair, promptFile.prompt, trialDir, split)
-              if (result.fresh) emit({type: 'pair-scored', trial: index, pair: pair.files.id, losses: result.value.losses, usage: result.value.usage})
+              if (result.fresh)
+                emit({type: 'pair-scored', trial: index, pair: pair.files.id, losses: result.value.losses, usage: result.value.usage})
               value = result.value
             } catch (error) {
               // A provider that keeps failing costs this pair this trial, not the run.
@@ -560,7 +628,15 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
               emit({type: 'pair-failed', trial: index, pair: pair.files.id, reason: describeError(error.failure)})
             }
             done++
-            emit({type: 'progress', phase: 'trials', done, total: pairs.length, message: `${trialName}: scored ${done}/${pairs.length} pairs`, trial: index, pair: pair.files.id})
+            emit({
+              type: 'progress',
+              phase: 'trials',
+              done,
+              total: pairs.length,
+              message: `${trialName}: scored ${done}/${pairs.length} pairs`,
+              trial: index,
+              pair: pair.files.id,
+            })
             return value
           }),
         ),
@@ -571,10 +647,13 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
       failed.sort((a, b) => (a.pair_id < b.pair_id ? -1 : 1))
       if (trainResults.length === 0 || (validation.length > 0 && validationResults.length === 0)) {
         const which = trainResults.length === 0 ? 'training' : 'validation'
-        throw new ProviderError(`${trialName}: every ${which} pair failed, so the trial has no loss:\n${failed.map((f) => `  ${f.pair_id}: ${f.reason}`).join('\n')}`, {
-          provider: 'several',
-          hint: 'Fix the cause above (key, quota, network), then continue with `studio training run --resume`.',
-        })
+        throw new ProviderError(
+          `${trialName}: every ${which} pair failed, so the trial has no loss:\n${failed.map((f) => `  ${f.pair_id}: ${f.reason}`).join('\n')}`,
+          {
+            provider: 'several',
+            hint: 'Fix the cause above (key, quota, network), then continue with `studio training run --resume`.',
+          },
+        )
       }
       trial = await writeJson(path.join(trialDir, 'results.json'), TrialResults, {
         index,
@@ -596,8 +675,15 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
       stopReason = 'converged'
       break
     }
-    if (index + 1 < config.max_trials && config.max_cost_usd !== null && wouldExceedBudget(ctx, ingest, results, prompts, config.max_cost_usd)) {
-      emit({type: 'warning', message: `Stopping before trial ${index + 1}: it would take the run over --max-cost ${config.max_cost_usd} USD`})
+    if (
+      index + 1 < config.max_trials &&
+      config.max_cost_usd !== null &&
+      wouldExceedBudget(ctx, ingest, results, prompts, config.max_cost_usd)
+    ) {
+      emit({
+        type: 'warning',
+        message: `Stopping before trial ${index + 1}: it would take the run over --max-cost ${config.max_cost_usd} USD`,
+      })
       stopReason = 'budget'
       break
     }
@@ -611,25 +697,43 @@ async function trialLoop(ctx: RunContext, pairs: PreparedPair[], validation: str
  * was spent so far (every unit on disk) plus the last trial's cost as the estimate of
  * the next, plus the refinement's estimate.
  */
-function wouldExceedBudget(ctx: RunContext, ingest: UsageSummary, results: TrialResults[], prompts: TrialPromptFile[], max: number): boolean {
+function wouldExceedBudget(
+  ctx: RunContext,
+  ingest: UsageSummary,
+  results: TrialResults[],
+  prompts: TrialPromptFile[],
+  max: number,
+): boolean {
   const spent = mergeUsage(ingest, ...results.map((t) => t.usage), ...prompts.map((p) => p.usage)).total.cost_usd ?? Infinity
   const lastTrial = results[results.length - 1]!.usage.total.cost_usd ?? Infinity
   const refine =
     ctx.config.refiner === 'rule-based+llm'
-      ? (estimateRun({pairs: [], maxTrials: 2, refiner: ctx.config.refiner, tts: false, models: modelIds(ctx.providers)}).refine_cost_usd ?? Infinity)
+      ? (estimateRun({pairs: [], maxTrials: 2, refiner: ctx.config.refiner, tts: false, models: modelIds(ctx.providers)}).refine_cost_usd ??
+        Infinity)
       : 0
   return spent + lastTrial + refine > max
 }
 
 /** The prompt of a trial: from its prompt.json when resuming, else the one the refiner proposed. */
-async function loadOrWritePrompt(trialDir: string, index: number, next: {prompt: PromptSpec; changes: string[]; usage: UsageSummary}): Promise<TrialPromptFile> {
+async function loadOrWritePrompt(
+  trialDir: string,
+  index: number,
+  next: {prompt: PromptSpec; changes: string[]; usage: UsageSummary},
+): Promise<TrialPromptFile> {
   const file = path.join(trialDir, 'prompt.json')
   const stored = await readJsonIfExists(file, TrialPromptFile)
   if (stored) {
     // Deterministic refinement gives the same prompt again; if not, the stored one is what was scored.
     return stored
   }
-  return writeJson(file, TrialPromptFile, {index, sha256: promptHash(next.prompt), prompt: next.prompt, changes: next.changes, rendered: renderPrompt(next.prompt), usage: next.usage})
+  return writeJson(file, TrialPromptFile, {
+    index,
+    sha256: promptHash(next.prompt),
+    prompt: next.prompt,
+    changes: next.changes,
+    rendered: renderPrompt(next.prompt),
+    usage: next.usage,
+  })
 }
 
 /** A provider that kept failing on a pair: the reason, and what the calls made before it cost. */
@@ -642,7 +746,13 @@ class PairFailure extends Error {
   }
 }
 
-async function scoreOrReuse(ctx: RunContext, pair: PreparedPair, prompt: PromptSpec, trialDir: string, split: 'train' | 'validation'): Promise<{value: PairTrialResult; fresh: boolean}> {
+async function scoreOrReuse(
+  ctx: RunContext,
+  pair: PreparedPair,
+  prompt: PromptSpec,
+  trialDir: string,
+  split: 'train' | 'validation',
+): Promise<{value: PairTrialResult; fresh: boolean}> {
   const file = path.join(trialDir, `${pairSlug(pair.files.id)}_result.json`)
   const stored = await readJsonIfExists(file, PairTrialResult)
   if (stored) return {value: stored, fresh: false}
@@ -667,7 +777,9 @@ async function refineFromTrial(
 ): Promise<{prompt: PromptSpec; changes: string[]; usage: UsageSummary}> {
   // The refiner sees training pairs only: validation results never leave this function.
   const trainOnly: TrialResults = {...trial, pairs: trial.pairs.filter((p) => p.split === 'train'), validation_mean_losses: null}
-  const history = buildHistory(results.map((r, i) => ({index: r.index, sha256: r.prompt_sha256, prompt: prompts[i]!.prompt, mean_losses: r.mean_losses})))
+  const history = buildHistory(
+    results.map((r, i) => ({index: r.index, sha256: r.prompt_sha256, prompt: prompts[i]!.prompt, mean_losses: r.mean_losses})),
+  )
   const meter = new UsageMeter()
   const providers = metered(ctx.providers, meter)
   const refined = await refine({
@@ -698,7 +810,11 @@ async function writeReport(
   const bestPrompt = trials.prompts[best]!
   await writeFileAtomic(
     path.join(runDir, CALIBRATED_PROMPT_FILE),
-    renderCalibratedPrompt(bestPrompt.prompt, {run_id: manifest.run_id, trial: best, mean_total_loss: (bestTrial.validation_mean_losses ?? bestTrial.mean_losses).total}),
+    renderCalibratedPrompt(bestPrompt.prompt, {
+      run_id: manifest.run_id,
+      trial: best,
+      mean_total_loss: (bestTrial.validation_mean_losses ?? bestTrial.mean_losses).total,
+    }),
   )
   const usage = mergeUsage(ingestUsage(prepared, skipped), ...trials.results.map((t) => t.usage), ...trials.prompts.map((p) => p.usage))
   return writeJson(path.join(runDir, 'training_report.json'), TrainingReport, {

@@ -32,7 +32,12 @@ export function emptyUsage(): UsageSummary {
 
 /** The usage of one answer as a summary (`usage.calls` requests, 1 when not given). */
 export function callUsage(role: Role, usage: Usage, costUsd: number | null): UsageSummary {
-  const entry: RoleUsage = {calls: usage.calls ?? 1, input_tokens: usage.input_tokens, output_tokens: usage.output_tokens, cost_usd: costUsd}
+  const entry: RoleUsage = {
+    calls: usage.calls ?? 1,
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cost_usd: costUsd,
+  }
   if (usage.audio_seconds) entry.audio_seconds = usage.audio_seconds
   if (usage.characters) entry.characters = usage.characters
   return {by_role: {[role]: entry}, total: entry}
@@ -84,7 +89,8 @@ export function metered(providers: Providers, ...meters: UsageMeter[]): Provider
         })
         // A transcriber that does not report usage is billed for the audio it was given.
         const usage = result.usage ?? {input_tokens: 0, output_tokens: 0, audio_seconds: request.durationSeconds}
-        if (usage.audio_seconds || usage.input_tokens || usage.output_tokens) for (const meter of meters) meter.record('transcribe', transcriber.id, usage)
+        if (usage.audio_seconds || usage.input_tokens || usage.output_tokens)
+          for (const meter of meters) meter.record('transcribe', transcriber.id, usage)
         return result
       },
     },
@@ -109,7 +115,9 @@ export function metered(providers: Providers, ...meters: UsageMeter[]): Provider
             voices: speech.voices,
             async synthesize(request) {
               const answer = await speech.synthesize(request)
-              if (!answer.cached) for (const meter of meters) meter.record('speech', speech.id, {input_tokens: 0, output_tokens: 0, characters: answer.characters})
+              if (!answer.cached)
+                for (const meter of meters)
+                  meter.record('speech', speech.id, {input_tokens: 0, output_tokens: 0, characters: answer.characters})
               return answer
             },
           },

@@ -91,7 +91,11 @@ describe('studio secrets', () => {
   })
 
   it('refuses a key given on the command line, in any form, without echoing it', async () => {
-    for (const args of [['secrets', 'set', KEY], ['secrets', 'set', 'OPENAI', KEY], ['secrets', 'set', 'OPENAI', `--key=${KEY}`]]) {
+    for (const args of [
+      ['secrets', 'set', KEY],
+      ['secrets', 'set', 'OPENAI', KEY],
+      ['secrets', 'set', 'OPENAI', `--key=${KEY}`],
+    ]) {
       const result = await studio(args, '')
       expect(result.code).toBe(2)
     }

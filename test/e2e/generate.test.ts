@@ -31,7 +31,11 @@ beforeAll(async () => {
   // A paper that is not one of the training pairs.
   paper = path.join(out, 'new-paper.pdf')
   const sentences = (topic: string) =>
-    Array.from({length: 25}, (_, i) => `Observation ${i} shows that graph networks over coastal sensor stations predict ${topic} hours ahead of persistence baselines.`).join(' ')
+    Array.from(
+      {length: 25},
+      (_, i) =>
+        `Observation ${i} shows that graph networks over coastal sensor stations predict ${topic} hours ahead of persistence baselines.`,
+    ).join(' ')
   await writePdf(paper, {
     title: TITLE,
     pages: [
@@ -64,7 +68,20 @@ describe('studio generate --mock', () => {
 
   it('prints the documented JSON shape', async () => {
     expect(Object.keys(result).sort()).toEqual(
-      ['paper', 'title', 'run_dir', 'prompt_file', 'concepts', 'script', 'text', 'words', 'estimated_minutes', 'usage', 'out', 'audio'].sort(),
+      [
+        'paper',
+        'title',
+        'run_dir',
+        'prompt_file',
+        'concepts',
+        'script',
+        'text',
+        'words',
+        'estimated_minutes',
+        'usage',
+        'out',
+        'audio',
+      ].sort(),
     )
     expect(result.paper).toBe(paper)
     expect(result.run_dir).toBe(runDir)
@@ -146,7 +163,9 @@ describe('studio generate: bad input', () => {
   })
 
   it('names the missing API key before doing any work when run without --mock', async () => {
-    const failed = await runCli(['generate', paper, '--output-dir', out], {env: {ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', STUDIO_CONFIG_DIR: path.join(out, 'no-config')}})
+    const failed = await runCli(['generate', paper, '--output-dir', out], {
+      env: {ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', STUDIO_CONFIG_DIR: path.join(out, 'no-config')},
+    })
     expect(failed.code).toBe(2)
     expect(failed.stderr).toContain('ANTHROPIC_API_KEY')
     expect(failed.stderr).toContain('studio secrets set ANTHROPIC')
@@ -157,7 +176,8 @@ describe('studio generate: bad input', () => {
     const help = await runCli(['generate', '--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Write a podcast script for a new paper with a calibrated prompt')
-    for (const flag of ['--prompt=RUN_DIR', '--out=FILE', '--output-dir', '--mock', '--seed', '--tts', '--json']) expect(help.stdout).toContain(flag)
+    for (const flag of ['--prompt=RUN_DIR', '--out=FILE', '--output-dir', '--mock', '--seed', '--tts', '--json'])
+      expect(help.stdout).toContain(flag)
     expect(help.stdout).toContain('EXAMPLES')
   })
 })

@@ -49,7 +49,16 @@ describe.skipIf(missing.length > 0)('bad inputs: the fixture set', () => {
     out = path.join(base, 'runs')
     fixtures = await makeFixtures(path.join(base, 'pairs'))
     dir = fixtures.dir
-    valid = ['Résumé des travaux', 'nested', 'stereo-48k', 'valid-cbr', 'valid-vbr', 'wav-episode', ...(fixtures.m4a ? ['m4a-episode'] : []), ...(fixtures.ogg ? ['ogg-episode'] : [])].sort()
+    valid = [
+      'Résumé des travaux',
+      'nested',
+      'stereo-48k',
+      'valid-cbr',
+      'valid-vbr',
+      'wav-episode',
+      ...(fixtures.m4a ? ['m4a-episode'] : []),
+      ...(fixtures.ogg ? ['ogg-episode'] : []),
+    ].sort()
   }, 60_000)
   afterAll(async () => {
     if (dir) await removeDir(path.dirname(dir))
@@ -118,7 +127,11 @@ function runAsUser(args: string[], home: string): Promise<{code: number; stdout:
     execFile(
       process.execPath,
       [BIN, ...args],
-      {cwd: REPO_ROOT, env: {...process.env, CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home}, ...(asRoot ? {uid: 65534, gid: 65534} : {})},
+      {
+        cwd: REPO_ROOT,
+        env: {...process.env, CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home},
+        ...(asRoot ? {uid: 65534, gid: 65534} : {}),
+      },
       (error, stdout, stderr) => resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr}),
     )
   })

@@ -130,9 +130,16 @@ describe('studio training run with real providers (against a local fake API)', (
       expect(slow.maxConcurrent).toBeLessThanOrEqual(2 * 2)
       expect(slow.maxConcurrent).toBeGreaterThanOrEqual(2)
       // In the trials a pair's calls follow each other (generate, then judge): at most one per pair.
-      const trialCalls = slow.requests.filter((r) => /"segments"|"engagement"/.test(JSON.stringify((r.body as {output_config?: unknown}).output_config ?? '')))
+      const trialCalls = slow.requests.filter((r) =>
+        /"segments"|"engagement"/.test(JSON.stringify((r.body as {output_config?: unknown}).output_config ?? '')),
+      )
       expect(trialCalls.length).toBe(2 * 3 * 2)
-      expect(maxOverlap(trialCalls.map((r) => r.time), 100)).toBeLessThanOrEqual(2)
+      expect(
+        maxOverlap(
+          trialCalls.map((r) => r.time),
+          100,
+        ),
+      ).toBeLessThanOrEqual(2)
     } finally {
       await slow.close()
     }
@@ -140,7 +147,9 @@ describe('studio training run with real providers (against a local fake API)', (
 
   it('records a pair the model keeps failing on, goes on with the others, and exits 5', async () => {
     // A model that never answers one paper's script correctly, even after the corrective retry.
-    const flaky = await startFakeApi({answer: (q) => (q.kind === 'generate' && q.user.includes('Drought') ? {segments: 'not a script'} : undefined)})
+    const flaky = await startFakeApi({
+      answer: (q) => (q.kind === 'generate' && q.user.includes('Drought') ? {segments: 'not a script'} : undefined),
+    })
     try {
       const result = await run(['--no-cache', '--output-dir', path.join(root, 'failing')], flaky)
       expect(result.code, result.stderr).toBe(5)
@@ -152,7 +161,9 @@ describe('studio training run with real providers (against a local fake API)', (
       expect(report.failed_pairs[0]!.reason).toMatch(/did not match its schema/)
       expect(report.trials[0]!.pairs.map((p) => p.pair_id)).toEqual(['aerial-vehicle-positioning-full', 'sparse-attention-long-documents'])
       // Both rejected answers were paid for: they count in the failed pair's usage and the run's.
-      const results = TrialResults.parse(JSON.parse(await readFile(path.join(root, 'failing', report.run_id, report.trials[0]!.dir, 'results.json'), 'utf8')))
+      const results = TrialResults.parse(
+        JSON.parse(await readFile(path.join(root, 'failing', report.run_id, report.trials[0]!.dir, 'results.json'), 'utf8')),
+      )
       const failedUsage = results.failed[0]!.usage.by_role.generate!
       expect(failedUsage.calls).toBe(2)
       expect(failedUsage.input_tokens).toBeGreaterThan(1000)
@@ -166,7 +177,9 @@ describe('studio training run with real providers (against a local fake API)', (
 
   it('counts what a pair skipped in its analysis had cost: its transcription and rejected answers', async () => {
     // Key concepts of one paper never match their schema: the pair is skipped after paid calls.
-    const flaky = await startFakeApi({answer: (q) => (q.kind === 'concepts' && q.user.includes('Drought') ? {concepts: 'none'} : undefined)})
+    const flaky = await startFakeApi({
+      answer: (q) => (q.kind === 'concepts' && q.user.includes('Drought') ? {concepts: 'none'} : undefined),
+    })
     try {
       const result = await run(['--no-cache', '--max-trials', '1', '--output-dir', path.join(root, 'skipped')], flaky)
       expect(result.code, result.stderr).toBe(5)
@@ -210,11 +223,16 @@ describe('studio training run with real providers (against a local fake API)', (
 
   it('asks a role configured with structured_output "tool" through a forced answer tool, and records it in run.json', async () => {
     const config = path.join(root, 'tool.config.json')
-    await writeFile(config, JSON.stringify({roles: {judge: {provider: 'anthropic', model: 'claude-sonnet-4-6', structured_output: 'tool'}}}))
+    await writeFile(
+      config,
+      JSON.stringify({roles: {judge: {provider: 'anthropic', model: 'claude-sonnet-4-6', structured_output: 'tool'}}}),
+    )
     api.reset()
     const result = await run(['--no-cache', '--max-trials', '1', '--config', config, '--output-dir', path.join(root, 'tool')])
     expect(result.code, result.stderr).toBe(0)
-    const messages = api.requests.filter((r) => r.path.endsWith('/messages')).map((r) => r.body as {tool_choice?: {type: string; name: string}; output_config?: unknown})
+    const messages = api.requests
+      .filter((r) => r.path.endsWith('/messages'))
+      .map((r) => r.body as {tool_choice?: {type: string; name: string}; output_config?: unknown})
     const forced = messages.filter((body) => body.tool_choice)
     // The three judge calls of trial 0; every other role kept output_config.format.
     expect(forced).toHaveLength(3)
@@ -231,7 +249,9 @@ describe('studio training run with real providers (against a local fake API)', (
 
   it('--dry-run prints the calls and cost it would make, and makes none', async () => {
     api.reset()
-    const result = await runCli(['training', 'run', '--max-trials', '3', '--dry-run', '--json', '--output-dir', path.join(root, 'dry')], {env: env(api)})
+    const result = await runCli(['training', 'run', '--max-trials', '3', '--dry-run', '--json', '--output-dir', path.join(root, 'dry')], {
+      env: env(api),
+    })
     expect(result.code, result.stderr).toBe(0)
     const plan = JSON.parse(result.stdout)
     expect(plan.dry_run).toBe(true)
@@ -241,7 +261,9 @@ describe('studio training run with real providers (against a local fake API)', (
     expect(api.requests).toEqual([])
     await expect(readdir(path.join(root, 'dry'))).rejects.toThrow(/ENOENT/)
     // It makes no call, so it needs no key.
-    const keyless = await runCli(['training', 'run', '--dry-run', '--output-dir', path.join(root, 'dry')], {env: env(api, {OPENAI_API_KEY: '', ANTHROPIC_API_KEY: ''})})
+    const keyless = await runCli(['training', 'run', '--dry-run', '--output-dir', path.join(root, 'dry')], {
+      env: env(api, {OPENAI_API_KEY: '', ANTHROPIC_API_KEY: ''}),
+    })
     expect(keyless.code, keyless.stderr).toBe(0)
     expect(keyless.stdout).toMatch(/^Dry run: 3 pair\(s\), at most 5 trial\(s\); no call made, nothing written\./)
     expect(keyless.stdout).toMatch(/At most \d+ calls, about \$\d+\.\d{4}/)
@@ -250,16 +272,24 @@ describe('studio training run with real providers (against a local fake API)', (
   it('--max-cost refuses a budget too small for one trial, and stops cleanly (budget) before exceeding one', async () => {
     const tiny = await run(['--no-cache', '--max-cost', '0.0001', '--output-dir', path.join(root, 'budget')])
     expect(tiny.code).toBe(2)
-    expect(JSON.parse(tiny.stdout).error.message).toMatch(/^--max-cost 0\.0001 USD does not cover transcription, analysis and one trial: about \d+\.\d{4} USD estimated$/)
+    expect(JSON.parse(tiny.stdout).error.message).toMatch(
+      /^--max-cost 0\.0001 USD does not cover transcription, analysis and one trial: about \d+\.\d{4} USD estimated$/,
+    )
     // Enough for the analysis and trial 0 but not for another trial like it.
     const analysis = await analysisCost()
     const perTrial = (baseline.usage.total.cost_usd! - analysis) / 2
     const budget = analysis + perTrial * 1.5
     // A fresh server: its prompt cache is cold, as it was for the baseline, so the costs compare.
     const fresh = await startFakeApi()
-    const stopped = await run(['--no-cache', '--max-trials', '3', '--window', '3', '--max-cost', budget.toFixed(6), '--output-dir', path.join(root, 'budget')], fresh).finally(() => fresh.close())
-    expect(stopped.code, `budget ${budget}, analysis ${analysis}, trial ${perTrial}: ${stopped.stdout.replace(/\n/g, " ")}`).toBe(0)
-    expect(stopped.report!.stop_reason, JSON.stringify({budget, analysis, perTrial, usage: stopped.report!.usage.total, trials: stopped.report!.trials.length})).toBe('budget')
+    const stopped = await run(
+      ['--no-cache', '--max-trials', '3', '--window', '3', '--max-cost', budget.toFixed(6), '--output-dir', path.join(root, 'budget')],
+      fresh,
+    ).finally(() => fresh.close())
+    expect(stopped.code, `budget ${budget}, analysis ${analysis}, trial ${perTrial}: ${stopped.stdout.replace(/\n/g, ' ')}`).toBe(0)
+    expect(
+      stopped.report!.stop_reason,
+      JSON.stringify({budget, analysis, perTrial, usage: stopped.report!.usage.total, trials: stopped.report!.trials.length}),
+    ).toBe('budget')
     expect(stopped.report!.trials.length).toBeLessThan(3)
     expect(stopped.report!.usage.total.cost_usd!).toBeLessThanOrEqual(budget)
   })
@@ -281,6 +311,7 @@ function maxOverlap(starts: number[], latencyMs: number): number {
 async function analysisCost(): Promise<number> {
   const runDir = path.join(root, 'baseline', baseline.run_id)
   let sum = 0
-  for (const id of baseline.pairs) sum += JSON.parse(await readFile(path.join(runDir, 'pairs', id, 'analysis.json'), 'utf8')).usage.total.cost_usd
+  for (const id of baseline.pairs)
+    sum += JSON.parse(await readFile(path.join(runDir, 'pairs', id, 'analysis.json'), 'utf8')).usage.total.cost_usd
   return sum
 }

@@ -78,8 +78,14 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
           return {trial: c.getAttribute('data-trial'), visible: r.width > 0 && r.height > 0}
         }),
       )
-      expect(points.map((p) => p.trial), chart).toEqual(trials)
-      expect(points.every((p) => p.visible), chart).toBe(true)
+      expect(
+        points.map((p) => p.trial),
+        chart,
+      ).toEqual(trials)
+      expect(
+        points.every((p) => p.visible),
+        chart,
+      ).toBe(true)
     }
   })
 
@@ -95,7 +101,10 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
         })),
       )
       const marked = styles.filter((s) => s.best)
-      expect(marked.map((s) => s.trial), chart).toEqual([best])
+      expect(
+        marked.map((s) => s.trial),
+        chart,
+      ).toEqual([best])
       for (const other of styles.filter((s) => !s.best)) {
         expect(other.fill, chart).not.toBe(marked[0]!.fill)
         expect(other.r, chart).toBeLessThan(marked[0]!.r)
@@ -103,8 +112,14 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
     }
     const bestHeaders = await page.locator('table[data-table="pair-totals"] thead th.best').allTextContents()
     expect(bestHeaders.map((t) => t.replace(/\D/g, ''))).toEqual([best])
-    const background = await page.locator('table[data-table="pair-totals"] tbody td.best').first().evaluate((td) => getComputedStyle(td).backgroundColor)
-    const plain = await page.locator('table[data-table="pair-totals"] tbody td:not(.best)').first().evaluate((td) => getComputedStyle(td).backgroundColor)
+    const background = await page
+      .locator('table[data-table="pair-totals"] tbody td.best')
+      .first()
+      .evaluate((td) => getComputedStyle(td).backgroundColor)
+    const plain = await page
+      .locator('table[data-table="pair-totals"] tbody td:not(.best)')
+      .first()
+      .evaluate((td) => getComputedStyle(td).backgroundColor)
     expect(background).not.toBe(plain)
   })
 

@@ -15,13 +15,26 @@ let drawn: string[] = []
 /** Timestamps, run ids and folder names differ between runs; nothing else may. */
 function comparable(value: unknown): unknown {
   return JSON.parse(
-    JSON.stringify(value, (key, v) => (['started_at', 'finished_at', 'dir', 'run_id', 'output_dir', 'time'].includes(key) ? '<varies>' : v)),
+    JSON.stringify(value, (key, v) =>
+      ['started_at', 'finished_at', 'dir', 'run_id', 'output_dir', 'time'].includes(key) ? '<varies>' : v,
+    ),
   )
 }
 
 beforeAll(async () => {
   root = await makeTempDir('studio-e2e-resume-')
-  const result = await runCli(['training', 'run', '--mock', '--max-trials', '4', '--window', '4', '--json', '--output-dir', path.join(root, 'whole')])
+  const result = await runCli([
+    'training',
+    'run',
+    '--mock',
+    '--max-trials',
+    '4',
+    '--window',
+    '4',
+    '--json',
+    '--output-dir',
+    path.join(root, 'whole'),
+  ])
   expect(result.code).toBe(0)
   uninterrupted = TrainingReport.parse(JSON.parse(result.stdout))
 })
@@ -45,7 +58,10 @@ function killWhen(args: string[], when: RegExp): Promise<string> {
 describe('studio training run --resume', () => {
   it('continues a run killed mid-trial and writes the same report as an uninterrupted run', async () => {
     const out = path.join(root, 'killed')
-    await killWhen(['training', 'run', '--mock', '--max-trials', '4', '--window', '4', '--output-dir', out], /Trial 1 \(2 of 4\): scored 1\/3 pairs/)
+    await killWhen(
+      ['training', 'run', '--mock', '--max-trials', '4', '--window', '4', '--output-dir', out],
+      /Trial 1 \(2 of 4\): scored 1\/3 pairs/,
+    )
     const status = JSON.parse((await runCli(['training', 'status', '--output-dir', out, '--json'])).stdout)
     expect(status.state).toBe('interrupted')
     expect(status.trials_done).toBeLessThan(4)
@@ -63,7 +79,10 @@ describe('studio training run --resume', () => {
     const names = await readdir(runDir, {recursive: true})
     expect(names.filter((n) => n.includes('.tmp'))).toEqual([])
     expect(names.filter((n) => /^trial_\d+_[^/]+$/.test(n)).sort()).toEqual(report.trials.map((t) => t.dir))
-    const events = (await readFile(path.join(runDir, 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    const events = (await readFile(path.join(runDir, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(events.filter((e) => e.type === 'run-resumed')).toHaveLength(1)
     // No pair is scored twice in a trial: results written before the kill are reused.
     expect(events.filter((e) => e.type === 'pair-scored').length).toBeLessThanOrEqual(4 * 3)
@@ -90,7 +109,8 @@ describe('studio training run --resume', () => {
       await rm(path.join(runDir, 'training_report.json'))
     }
     await unfinish()
-    for (const ext of ['pdf', 'mp3', 'vtt']) await cp(path.join(pairs, `aerial-vehicle-positioning-full.${ext}`), path.join(pairs, `added-later.${ext}`))
+    for (const ext of ['pdf', 'mp3', 'vtt'])
+      await cp(path.join(pairs, `aerial-vehicle-positioning-full.${ext}`), path.join(pairs, `added-later.${ext}`))
     const resumed = await runCli(['training', 'run', '--mock', '--resume', runDir, '--json'])
     expect(resumed.code).toBe(0)
     expect(TrainingReport.parse(JSON.parse(resumed.stdout)).pairs).not.toContain('added-later')
@@ -112,7 +132,18 @@ describe('studio training run --resume', () => {
 
 describe('validation pairs', () => {
   it('scores held-out pairs every trial and chooses the best trial by their loss', async () => {
-    const result = await runCli(['training', 'run', '--mock', '--max-trials', '3', '--holdout', '1', '--json', '--output-dir', path.join(root, 'holdout')])
+    const result = await runCli([
+      'training',
+      'run',
+      '--mock',
+      '--max-trials',
+      '3',
+      '--holdout',
+      '1',
+      '--json',
+      '--output-dir',
+      path.join(root, 'holdout'),
+    ])
     expect(result.code).toBe(0)
     const report = TrainingReport.parse(JSON.parse(result.stdout))
     expect(report.validation_pairs).toHaveLength(1)
@@ -127,8 +158,30 @@ describe('validation pairs', () => {
   })
 
   it('draws the same validation pairs for the same seed, and names them with --holdout-ids', async () => {
-    const a = await runCli(['training', 'run', '--mock', '--max-trials', '1', '--holdout', '1', '--json', '--output-dir', path.join(root, 'holdout')])
-    const b = await runCli(['training', 'run', '--mock', '--max-trials', '1', '--holdout-ids', 'soil-microbiome-drought', '--json', '--output-dir', path.join(root, 'holdout')])
+    const a = await runCli([
+      'training',
+      'run',
+      '--mock',
+      '--max-trials',
+      '1',
+      '--holdout',
+      '1',
+      '--json',
+      '--output-dir',
+      path.join(root, 'holdout'),
+    ])
+    const b = await runCli([
+      'training',
+      'run',
+      '--mock',
+      '--max-trials',
+      '1',
+      '--holdout-ids',
+      'soil-microbiome-drought',
+      '--json',
+      '--output-dir',
+      path.join(root, 'holdout'),
+    ])
     expect(TrainingReport.parse(JSON.parse(a.stdout)).validation_pairs).toEqual(drawn)
     expect(TrainingReport.parse(JSON.parse(b.stdout)).validation_pairs).toEqual(['soil-microbiome-drought'])
   })
@@ -140,14 +193,29 @@ describe('validation pairs', () => {
     const unknown = await runCli(['training', 'run', '--mock', '--holdout-ids', 'nope', '--output-dir', path.join(root, 'bad')])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('Error: --holdout-ids names a pair not in the pairs folder: nope')
-    expect(unknown.stderr).toContain('Hint: Pairs found: aerial-vehicle-positioning-full, soil-microbiome-drought, sparse-attention-long-documents.')
+    expect(unknown.stderr).toContain(
+      'Hint: Pairs found: aerial-vehicle-positioning-full, soil-microbiome-drought, sparse-attention-long-documents.',
+    )
   })
 })
 
 describe('--refiner rule-based+llm', () => {
   it('asks the language model for every next prompt and records its calls under the refine role', async () => {
     const out = path.join(root, 'llm-refiner')
-    const result = await runCli(['training', 'run', '--mock', '--max-trials', '3', '--window', '3', '--refiner', 'rule-based+llm', '--json', '--output-dir', out])
+    const result = await runCli([
+      'training',
+      'run',
+      '--mock',
+      '--max-trials',
+      '3',
+      '--window',
+      '3',
+      '--refiner',
+      'rule-based+llm',
+      '--json',
+      '--output-dir',
+      out,
+    ])
     expect(result.code).toBe(0)
     const report = TrainingReport.parse(JSON.parse(result.stdout))
     // Two refinements between three trials, one call each; the mock accepts the rule-based proposal.

@@ -56,7 +56,8 @@ describe('studio training run --mock on the bundled pairs', () => {
   it('reports per-pair losses for every trial, each in [0, 1]', () => {
     for (const trial of report.trials) {
       expect(trial.pairs.map((p) => p.pair_id)).toEqual(EXAMPLE_IDS)
-      for (const pair of trial.pairs) for (const value of Object.values(pair.losses)) expect(value).toBeGreaterThanOrEqual(0), expect(value).toBeLessThanOrEqual(1)
+      for (const pair of trial.pairs)
+        for (const value of Object.values(pair.losses)) (expect(value).toBeGreaterThanOrEqual(0), expect(value).toBeLessThanOrEqual(1))
     }
   })
 
@@ -118,7 +119,20 @@ describe('studio training run --mock on the bundled pairs', () => {
   })
 
   it('stops early on convergence with a generous threshold', async () => {
-    const result = await runCli(['training', 'run', '--mock', '--max-trials', '8', '--window', '1', '--threshold', '0.99', '--json', '--output-dir', out])
+    const result = await runCli([
+      'training',
+      'run',
+      '--mock',
+      '--max-trials',
+      '8',
+      '--window',
+      '1',
+      '--threshold',
+      '0.99',
+      '--json',
+      '--output-dir',
+      out,
+    ])
     expect(result.code).toBe(0)
     const converged = TrainingReport.parse(JSON.parse(result.stdout))
     expect(converged.stop_reason).toBe('converged')
@@ -161,7 +175,9 @@ describe('studio training run: bad input', () => {
   })
 
   it('names every missing API key, and how to set it, before any work when run without --mock', async () => {
-    const result = await runCli(['training', 'run', '--output-dir', path.join(out, 'keyless')], {env: {ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', STUDIO_CONFIG_DIR: path.join(out, 'no-config')}})
+    const result = await runCli(['training', 'run', '--output-dir', path.join(out, 'keyless')], {
+      env: {ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', STUDIO_CONFIG_DIR: path.join(out, 'no-config')},
+    })
     expect(result.code).toBe(2)
     // The bundled pairs all have sidecars except one, so Whisper (OpenAI) and Claude are both needed.
     expect(result.stderr).toContain('ANTHROPIC_API_KEY')
@@ -171,7 +187,17 @@ describe('studio training run: bad input', () => {
   })
 
   it('--tts voices each script offline and scores the duration on the measured audio', async () => {
-    const result = await runCli(['training', 'run', '--mock', '--tts', '--max-trials', '1', '--json', '--output-dir', path.join(out, 'tts')])
+    const result = await runCli([
+      'training',
+      'run',
+      '--mock',
+      '--tts',
+      '--max-trials',
+      '1',
+      '--json',
+      '--output-dir',
+      path.join(out, 'tts'),
+    ])
     expect(result.code, result.stderr).toBe(0)
     const report = TrainingReport.parse(JSON.parse(result.stdout))
     const trialDir = path.join(out, 'tts', report.run_id, report.trials[0]!.dir)
@@ -192,7 +218,10 @@ describe('studio training run: bad input', () => {
     const pairs = await makeTempDir('studio-e2e-broken-')
     try {
       const lines = Array.from({length: 40}, (_, i) => `Sentence ${i} explains sparse attention kernels and memory use in long documents.`)
-      await writePdf(path.join(pairs, 'good.pdf'), {title: 'Sparse attention for long documents', pages: [lines.join(' '), lines.join(' ')]})
+      await writePdf(path.join(pairs, 'good.pdf'), {
+        title: 'Sparse attention for long documents',
+        pages: [lines.join(' '), lines.join(' ')],
+      })
       await writeSilentMp3(path.join(pairs, 'good.mp3'), 60)
       await writeVtt(path.join(pairs, 'good.vtt'), [
         {start: 0, end: 20, speaker: 'Host', text: 'Welcome to the show. Today we discuss sparse attention for long documents.'},
@@ -205,7 +234,9 @@ describe('studio training run: bad input', () => {
       expect(result.code).toBe(0)
       const skippedReport = TrainingReport.parse(JSON.parse(result.stdout))
       expect(skippedReport.pairs).toEqual(['good'])
-      expect(skippedReport.skipped_pairs).toEqual([{id: 'empty', reason: expect.stringContaining(`Paper ${path.join(pairs, 'empty.pdf')} is empty (0 bytes)`)}])
+      expect(skippedReport.skipped_pairs).toEqual([
+        {id: 'empty', reason: expect.stringContaining(`Paper ${path.join(pairs, 'empty.pdf')} is empty (0 bytes)`)},
+      ])
       expect(result.stderr).toMatch(/skipped empty: Paper .* is empty/)
     } finally {
       await removeDir(pairs)
@@ -219,10 +250,14 @@ describe('studio training run: interruption', () => {
     const {BIN, REPO_ROOT} = await import('../helpers/cli.js')
     const outDir = await makeTempDir('studio-e2e-sigint-')
     try {
-      const child = spawn(process.execPath, [BIN, 'training', 'run', '--mock', '--max-trials', '200', '--window', '100', '--output-dir', outDir], {
-        cwd: REPO_ROOT,
-        env: {...process.env, CI: '1'},
-      })
+      const child = spawn(
+        process.execPath,
+        [BIN, 'training', 'run', '--mock', '--max-trials', '200', '--window', '100', '--output-dir', outDir],
+        {
+          cwd: REPO_ROOT,
+          env: {...process.env, CI: '1'},
+        },
+      )
       let stderr = ''
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString()

@@ -34,7 +34,15 @@ describe('studio training status', () => {
     const result = await runCli(['training', 'status', '--output-dir', out, '--json'])
     expect(result.code).toBe(0)
     const status = JSON.parse(result.stdout)
-    expect(status).toMatchObject({run_id: report.run_id, state: 'finished', trials_done: 2, max_trials: 2, pairs: 3, stop_reason: 'max_trials', phase: 'report'})
+    expect(status).toMatchObject({
+      run_id: report.run_id,
+      state: 'finished',
+      trials_done: 2,
+      max_trials: 2,
+      pairs: 3,
+      stop_reason: 'max_trials',
+      phase: 'report',
+    })
     expect(status.best_trial).toEqual({index: report.best_trial.index, total: report.best_trial.mean_losses.total})
     expect(status.usage.total.calls).toBe(report.usage.total.calls)
   })
@@ -76,6 +84,11 @@ describe('studio training report', () => {
   it('answers with the HTML path and trials under --json', async () => {
     const result = await runCli(['training', 'report', path.join(out, report.run_id), '--json'])
     expect(result.code).toBe(0)
-    expect(JSON.parse(result.stdout)).toMatchObject({run_id: report.run_id, state: 'finished', best_trial: report.best_trial.index, html: path.join(out, report.run_id, 'training_report.html')})
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      run_id: report.run_id,
+      state: 'finished',
+      best_trial: report.best_trial.index,
+      html: path.join(out, report.run_id, 'training_report.html'),
+    })
   })
 })

@@ -21,8 +21,11 @@ function inTerminal(command: string, columns: number): Promise<{code: number; ou
   const env = {...process.env}
   delete env.CI
   return new Promise((resolve) => {
-    execFile('script', ['-qec', `stty cols ${columns} rows 40; ${command}`, '/dev/null'], {cwd: REPO_ROOT, env, timeout: 30_000}, (error, stdout) =>
-      resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, output: stdout}),
+    execFile(
+      'script',
+      ['-qec', `stty cols ${columns} rows 40; ${command}`, '/dev/null'],
+      {cwd: REPO_ROOT, env, timeout: 30_000},
+      (error, stdout) => resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, output: stdout}),
     )
   })
 }

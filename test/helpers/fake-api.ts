@@ -287,8 +287,16 @@ function contentText(content: unknown): string {
 
 const OPENAI_ERRORS: Record<number, {type: string; code: string | null; message: string}> = {
   400: {type: 'invalid_request_error', code: null, message: 'Invalid request.'},
-  401: {type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.'},
-  403: {type: 'invalid_request_error', code: 'unsupported_country_region_territory', message: 'Country, region, or territory not supported'},
+  401: {
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+    message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+  },
+  403: {
+    type: 'invalid_request_error',
+    code: 'unsupported_country_region_territory',
+    message: 'Country, region, or territory not supported',
+  },
   404: {type: 'invalid_request_error', code: 'unknown_url', message: 'Unknown request URL.'},
   408: {type: 'server_error', code: null, message: 'Request timed out.'},
   409: {type: 'server_error', code: null, message: 'Conflict.'},
@@ -312,10 +320,23 @@ const ANTHROPIC_ERRORS: Record<number, {type: string; message: string}> = {
   529: {type: 'overloaded_error', message: 'Overloaded'},
 }
 
-function errorBody(api: Api, status: number, message?: string, extra: {param?: string | null; code?: string | null; type?: string} = {}, requestId = 'req_fake'): Json {
+function errorBody(
+  api: Api,
+  status: number,
+  message?: string,
+  extra: {param?: string | null; code?: string | null; type?: string} = {},
+  requestId = 'req_fake',
+): Json {
   if (api === 'openai') {
     const known = OPENAI_ERRORS[status] ?? (status >= 500 ? OPENAI_ERRORS[500]! : OPENAI_ERRORS[400]!)
-    return {error: {message: message ?? known.message, type: extra.type ?? known.type, param: extra.param ?? null, code: extra.code === undefined ? known.code : extra.code}}
+    return {
+      error: {
+        message: message ?? known.message,
+        type: extra.type ?? known.type,
+        param: extra.param ?? null,
+        code: extra.code === undefined ? known.code : extra.code,
+      },
+    }
   }
   const known = ANTHROPIC_ERRORS[status] ?? (status >= 500 ? ANTHROPIC_ERRORS[500]! : ANTHROPIC_ERRORS[400]!)
   return {type: 'error', error: {type: extra.type ?? known.type, message: message ?? known.message}, request_id: requestId}
@@ -431,7 +452,9 @@ function classifyAnswer(q: StructuredQuery): unknown {
 }
 
 const STOPWORDS = new Set(
-  `a about above after again against all also although am among an and another any are as at be because been before being below between both but by can could did do does doing down during each either few for from further had has have having he her here hers him his how however i if in into is it its itself just may me might more most much must my neither no nor not now of off on once only or other others our ours out over own per same she should since so some such than that the their theirs them then there therefore these they this those though through thus to too under until up upon us use used uses using very via was we were what when where whether which while who whom whose why will with within without would yet you your et al fig figure table section paper show shows shown results result approach one two three four five first second third here additionally furthermore moreover respectively significant significantly different following including particular particularly approximately compared consider considered previously especially overall together similarly specifically whereas because according`.split(/\s+/),
+  `a about above after again against all also although am among an and another any are as at be because been before being below between both but by can could did do does doing down during each either few for from further had has have having he her here hers him his how however i if in into is it its itself just may me might more most much must my neither no nor not now of off on once only or other others our ours out over own per same she should since so some such than that the their theirs them then there therefore these they this those though through thus to too under until up upon us use used uses using very via was we were what when where whether which while who whom whose why will with within without would yet you your et al fig figure table section paper show shows shown results result approach one two three four five first second third here additionally furthermore moreover respectively significant significantly different following including particular particularly approximately compared consider considered previously especially overall together similarly specifically whereas because according`.split(
+    /\s+/,
+  ),
 )
 
 function conceptsAnswer(q: StructuredQuery): unknown {
@@ -609,7 +632,10 @@ interface FakeSegment {
   no_speech_prob: number
 }
 
-function fakeTranscript(duration: number, fileSha: string): {segments: FakeSegment[]; words: Array<{word: string; start: number; end: number}>} {
+function fakeTranscript(
+  duration: number,
+  fileSha: string,
+): {segments: FakeSegment[]; words: Array<{word: string; start: number; end: number}>} {
   const random = prng(fileSha)
   const n = Math.max(1, Math.round(duration / 5))
   const length = duration / n
@@ -696,7 +722,11 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const cacheSeen = new Set<string>()
 
   const takeFault = (path: string): Fault | null => {
-    const entry = faults.find((f) => f.remaining > 0 && (f.path === undefined || (typeof f.path === 'string' ? path === f.path || path.endsWith(f.path) : f.path.test(path))))
+    const entry = faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (f.path === undefined || (typeof f.path === 'string' ? path === f.path || path.endsWith(f.path) : f.path.test(path))),
+    )
     if (!entry) return null
     entry.remaining--
     faults = faults.filter((f) => f.remaining > 0)
@@ -714,20 +744,38 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
 
   const transcriptions = (ctx: Context, bad: boolean): Reply => {
     if (ctx.rawBytes > TRANSCRIPTION_MAX_BYTES + 65_536 || (ctx.multipart?.file && ctx.multipart.file.bytes > TRANSCRIPTION_MAX_BYTES)) {
-      return jsonReply(413, errorBody('openai', 413, `Maximum content size limit (${TRANSCRIPTION_MAX_BYTES}) exceeded (${ctx.rawBytes} bytes read)`))
+      return jsonReply(
+        413,
+        errorBody('openai', 413, `Maximum content size limit (${TRANSCRIPTION_MAX_BYTES}) exceeded (${ctx.rawBytes} bytes read)`),
+      )
     }
     const form = ctx.multipart
     if (!form) return jsonReply(400, errorBody('openai', 400, 'Could not parse multipart form'))
-    if (!form.file || !form.fileBytes) return jsonReply(400, errorBody('openai', 400, "1 validation error for Request\nbody -> file\n  field required (type=value_error.missing)", {param: 'file'}))
+    if (!form.file || !form.fileBytes)
+      return jsonReply(
+        400,
+        errorBody('openai', 400, '1 validation error for Request\nbody -> file\n  field required (type=value_error.missing)', {
+          param: 'file',
+        }),
+      )
     const model = form.fields.model
     if (!model) return jsonReply(400, errorBody('openai', 400, 'you must provide a model parameter', {param: 'model'}))
     const format = form.fields.response_format ?? 'json'
     if (format === 'verbose_json' && model !== 'whisper-1') {
-      return jsonReply(400, errorBody('openai', 400, `response_format 'verbose_json' is not compatible with model '${model}'. Use 'json' or 'text' instead.`, {param: 'response_format', code: 'unsupported_value'}))
+      return jsonReply(
+        400,
+        errorBody('openai', 400, `response_format 'verbose_json' is not compatible with model '${model}'. Use 'json' or 'text' instead.`, {
+          param: 'response_format',
+          code: 'unsupported_value',
+        }),
+      )
     }
     const duration = mp3DurationSeconds(form.fileBytes) ?? form.fileBytes.length / 16000
     const {segments, words} = fakeTranscript(duration, form.file.sha256)
-    const text = segments.map((s) => s.text).join('').trim()
+    const text = segments
+      .map((s) => s.text)
+      .join('')
+      .trim()
     const seconds = Math.ceil(duration)
     if (bad) return jsonReply(200, {text})
     switch (format) {
@@ -736,7 +784,9 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       case 'srt':
       case 'vtt': {
         const cues = segments.map((s, i) =>
-          format === 'srt' ? `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${s.text.trim()}\n` : `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${s.text.trim()}\n`,
+          format === 'srt'
+            ? `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${s.text.trim()}\n`
+            : `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${s.text.trim()}\n`,
         )
         const out = format === 'srt' ? cues.join('\n') : `WEBVTT\n\n${cues.join('\n')}`
         return {status: 200, headers: {'content-type': 'text/plain; charset=utf-8'}, body: Buffer.from(out)}
@@ -756,12 +806,23 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
 
   const chatCompletions = (ctx: Context, bad: boolean): Reply => {
     const body = ctx.json
-    if (!body || !Array.isArray(body.messages) || !body.messages.length) return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'messages'.", {param: 'messages', code: 'missing_required_parameter'}))
-    if (typeof body.model !== 'string') return jsonReply(400, errorBody('openai', 400, 'you must provide a model parameter', {param: 'model'}))
+    if (!body || !Array.isArray(body.messages) || !body.messages.length)
+      return jsonReply(
+        400,
+        errorBody('openai', 400, "Missing required parameter: 'messages'.", {param: 'messages', code: 'missing_required_parameter'}),
+      )
+    if (typeof body.model !== 'string')
+      return jsonReply(400, errorBody('openai', 400, 'you must provide a model parameter', {param: 'model'}))
     if (body.stream) return jsonReply(400, errorBody('openai', 400, 'The fake API does not stream.', {param: 'stream'}))
     const messages = body.messages.filter(isObject)
-    const system = messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content)).join('\n\n')
-    const user = messages.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n')
+    const system = messages
+      .filter((m) => m.role === 'system' || m.role === 'developer')
+      .map((m) => contentText(m.content))
+      .join('\n\n')
+    const user = messages
+      .filter((m) => m.role === 'user')
+      .map((m) => contentText(m.content))
+      .join('\n\n')
     const format = isObject(body.response_format) ? body.response_format : null
     let content: string
     if (format?.type === 'json_schema') {
@@ -797,15 +858,35 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
 
   const speech = (ctx: Context, bad: boolean): Reply => {
     const body = ctx.json
-    if (!body || typeof body.input !== 'string') return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'input'.", {param: 'input', code: 'missing_required_parameter'}))
-    if (typeof body.model !== 'string') return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'model'.", {param: 'model', code: 'missing_required_parameter'}))
-    if (typeof body.voice !== 'string' && !isObject(body.voice)) return jsonReply(400, errorBody('openai', 400, "Missing required parameter: 'voice'.", {param: 'voice', code: 'missing_required_parameter'}))
+    if (!body || typeof body.input !== 'string')
+      return jsonReply(
+        400,
+        errorBody('openai', 400, "Missing required parameter: 'input'.", {param: 'input', code: 'missing_required_parameter'}),
+      )
+    if (typeof body.model !== 'string')
+      return jsonReply(
+        400,
+        errorBody('openai', 400, "Missing required parameter: 'model'.", {param: 'model', code: 'missing_required_parameter'}),
+      )
+    if (typeof body.voice !== 'string' && !isObject(body.voice))
+      return jsonReply(
+        400,
+        errorBody('openai', 400, "Missing required parameter: 'voice'.", {param: 'voice', code: 'missing_required_parameter'}),
+      )
     if (body.input.length > SPEECH_MAX_CHARACTERS) {
-      return jsonReply(400, errorBody('openai', 400, `[{'type': 'string_too_long', 'loc': ('body', 'input'), 'msg': 'String should have at most ${SPEECH_MAX_CHARACTERS} characters', 'input': '...', 'ctx': {'max_length': ${SPEECH_MAX_CHARACTERS}}}]`, {param: 'input', code: 'string_too_long'}))
+      return jsonReply(
+        400,
+        errorBody(
+          'openai',
+          400,
+          `[{'type': 'string_too_long', 'loc': ('body', 'input'), 'msg': 'String should have at most ${SPEECH_MAX_CHARACTERS} characters', 'input': '...', 'ctx': {'max_length': ${SPEECH_MAX_CHARACTERS}}}]`,
+          {param: 'input', code: 'string_too_long'},
+        ),
+      )
     }
     if (bad) return {status: 200, headers: {'content-type': 'audio/mpeg'}, body: Buffer.from('this is not an mp3 file\n'.repeat(8))}
     const speed = typeof body.speed === 'number' && body.speed >= 0.25 && body.speed <= 4 ? body.speed : 1
-    const seconds = (wordCount(body.input) / FAKE_WORDS_PER_MINUTE) * 60 / speed
+    const seconds = ((wordCount(body.input) / FAKE_WORDS_PER_MINUTE) * 60) / speed
     return {status: 200, headers: {'content-type': 'audio/mpeg'}, body: silentMp3(seconds)}
   }
 
@@ -819,7 +900,10 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     if (body.stream) return invalid('The fake API does not stream.')
     const turns = body.messages.filter(isObject)
     const system = contentText(body.system)
-    const user = turns.filter((m) => m.role === 'user').map((m) => contentText(m.content)).join('\n\n')
+    const user = turns
+      .filter((m) => m.role === 'user')
+      .map((m) => contentText(m.content))
+      .join('\n\n')
     const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : []
 
     // Prompt caching as Anthropic does it: a block marked cache_control caches the whole
@@ -830,7 +914,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       if (typeof blocks === 'string') sequence.push({text: blocks, marked: false})
       if (!Array.isArray(blocks)) return
       for (const block of blocks) {
-        if (isObject(block)) sequence.push({text: typeof block.text === 'string' ? block.text : JSON.stringify(block), marked: isObject(block.cache_control)})
+        if (isObject(block))
+          sequence.push({text: typeof block.text === 'string' ? block.text : JSON.stringify(block), marked: isObject(block.cache_control)})
       }
     }
     append(tools)
@@ -849,7 +934,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       cachedUpTo = tokens
     }
     const cacheCreation = Math.max(0, cachedUpTo - cacheRead)
-    const totalChars = system.length + turns.reduce((n, m) => n + contentText(m.content).length, 0) + (tools.length ? JSON.stringify(tools).length : 0)
+    const totalChars =
+      system.length + turns.reduce((n, m) => n + contentText(m.content).length, 0) + (tools.length ? JSON.stringify(tools).length : 0)
     const inputTokens = Math.max(1, tokensOf(totalChars) - cacheCreation - cacheRead)
 
     const outputConfig = isObject(body.output_config) ? body.output_config : null
@@ -860,7 +946,9 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     let stopReason: string
     if (format?.type === 'json_schema') {
       const schema = isObject(format.schema) ? format.schema : {}
-      content = [{type: 'text', text: JSON.stringify(structured({api: 'anthropic', schema, system, user, model: body.model}, bad)), citations: null}]
+      content = [
+        {type: 'text', text: JSON.stringify(structured({api: 'anthropic', schema, system, user, model: body.model}, bad)), citations: null},
+      ]
       stopReason = 'end_turn'
     } else if (tools.length && choice?.type !== 'none') {
       const tool = (choice?.type === 'tool' ? tools.find((t) => t.name === choice.name) : tools[0]) ?? null
@@ -873,7 +961,10 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       content = [{type: 'text', text: `This is a fake answer to: ${user.slice(0, 80)}`, citations: null}]
       stopReason = 'end_turn'
     }
-    const outputChars = content.reduce((n, block) => n + (typeof block.text === 'string' ? block.text.length : JSON.stringify(block.input).length), 0)
+    const outputChars = content.reduce(
+      (n, block) => n + (typeof block.text === 'string' ? block.text.length : JSON.stringify(block.input).length),
+      0,
+    )
     return jsonReply(200, {
       id: `msg_${id.slice(0, 24)}`,
       type: 'message',
@@ -910,16 +1001,33 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       // SDK 1.12 sends its apiKey as `Authorization: Bearer`; x-api-key (curl, older SDKs) is accepted too.
       const key = ctx.headers['x-api-key'] ?? /^Bearer\s+(.+)$/i.exec(ctx.headers.authorization ?? '')?.[1]?.trim()
       if (key !== FAKE_KEYS.anthropic) return jsonReply(401, errorBody('anthropic', 401, 'invalid x-api-key', {}, ctx.requestId))
-      if (!ctx.headers['anthropic-version']) return jsonReply(400, errorBody('anthropic', 400, 'anthropic-version: header is required', {}, ctx.requestId))
+      if (!ctx.headers['anthropic-version'])
+        return jsonReply(400, errorBody('anthropic', 400, 'anthropic-version: header is required', {}, ctx.requestId))
       return null
     }
     const auth = ctx.headers.authorization ?? ''
     const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim()
     if (!key) {
-      return jsonReply(401, errorBody('openai', 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.", {code: null}))
+      return jsonReply(
+        401,
+        errorBody(
+          'openai',
+          401,
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
+          {code: null},
+        ),
+      )
     }
     if (key !== FAKE_KEYS.openai) {
-      return jsonReply(401, errorBody('openai', 401, `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, {code: 'invalid_api_key'}))
+      return jsonReply(
+        401,
+        errorBody(
+          'openai',
+          401,
+          `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+          {code: 'invalid_api_key'},
+        ),
+      )
     }
     return null
   }
@@ -932,7 +1040,11 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
 
   const answer = (ctx: Context, bad: boolean): Reply => {
     const route = routes[ctx.path]
-    if (!route) return jsonReply(404, errorBody(ctx.api, 404, ctx.api === 'openai' ? `Invalid URL (POST ${ctx.path})` : 'Not found', {}, ctx.requestId))
+    if (!route)
+      return jsonReply(
+        404,
+        errorBody(ctx.api, 404, ctx.api === 'openai' ? `Invalid URL (POST ${ctx.path})` : 'Not found', {}, ctx.requestId),
+      )
     return route(ctx, bad)
   }
 
@@ -941,7 +1053,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     const path = (req.url ?? '/').split('?')[0]!
     const api: Api = path.startsWith('/v1/messages') ? 'anthropic' : 'openai'
     const headers: Record<string, string> = {}
-    for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value
+    for (const [key, value] of Object.entries(req.headers))
+      if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value
 
     // Body: kept whole up to the upload cap (and a little), only counted beyond it.
     const chunks: Buffer[] = []
@@ -987,14 +1100,26 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       send(res, ctx, jsonReply(fault.status, fault.body ?? errorBody(api, fault.status, undefined, {}, requestId), extra))
       return
     }
-    const reply = authError(ctx) ?? (req.method === 'POST' ? answer(ctx, fault?.kind === 'bad-answer') : jsonReply(405, errorBody(api, 400, `Method ${req.method} not allowed`, {}, requestId)))
+    const reply =
+      authError(ctx) ??
+      (req.method === 'POST'
+        ? answer(ctx, fault?.kind === 'bad-answer')
+        : jsonReply(405, errorBody(api, 400, `Method ${req.method} not allowed`, {}, requestId)))
     if (fault?.kind === 'invalid-json') {
       const half = reply.body.subarray(0, Math.max(1, Math.floor(reply.body.length / 2)))
-      send(res, ctx, {status: 200, headers: {'content-type': 'application/json'}, body: Buffer.concat([Buffer.from('{"fake": '), half, Buffer.from(' <not json')])})
+      send(res, ctx, {
+        status: 200,
+        headers: {'content-type': 'application/json'},
+        body: Buffer.concat([Buffer.from('{"fake": '), half, Buffer.from(' <not json')]),
+      })
       return
     }
     if (fault?.kind === 'truncate') {
-      res.writeHead(reply.status, {...reply.headers, 'content-length': String(reply.body.length), [api === 'anthropic' ? 'request-id' : 'x-request-id']: requestId})
+      res.writeHead(reply.status, {
+        ...reply.headers,
+        'content-length': String(reply.body.length),
+        [api === 'anthropic' ? 'request-id' : 'x-request-id']: requestId,
+      })
       res.write(reply.body.subarray(0, Math.floor(reply.body.length / 2)), () => {
         setTimeout(() => req.socket.destroy(), 10)
       })

@@ -4,7 +4,13 @@ import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {InputError} from '../../src/training/errors.js'
-import {audioDurationSeconds, EPISODE_EXTENSIONS, episodeFormat, MIN_EPISODE_SECONDS, probeEpisode} from '../../src/training/ingest/audio.js'
+import {
+  audioDurationSeconds,
+  EPISODE_EXTENSIONS,
+  episodeFormat,
+  MIN_EPISODE_SECONDS,
+  probeEpisode,
+} from '../../src/training/ingest/audio.js'
 import {wavBytes} from '../../scripts/make-fixtures.mjs'
 import {buildSilentMp3, makeTempDir, removeDir, writeSilentMp3} from '../helpers/media.js'
 
@@ -82,7 +88,10 @@ describe('probeEpisode: MP3', () => {
 
   it('rejects random bytes with an audio extension', async () => {
     let x = 7
-    await writeFile(file('random.mp3'), Buffer.from(Array.from({length: 50_000}, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff)))
+    await writeFile(
+      file('random.mp3'),
+      Buffer.from(Array.from({length: 50_000}, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 0xff)),
+    )
     expect((await failure('random.mp3')).message).toBe(`Episode ${file('random.mp3')} is not audio: no MP3 data found in it`)
   })
 
@@ -109,7 +118,9 @@ describe('probeEpisode: MP3', () => {
     const full = buildSilentMp3(60, {vbrXing: true})
     await writeFile(file('cut-xing.mp3'), full.subarray(0, Math.floor(full.length / 2)))
     expect((await failure('cut-xing.mp3')).message).toMatch(
-      new RegExp(`^Episode ${file('cut-xing.mp3').replace(/[.]/g, '\\.')} is truncated: its Xing header promises 60\\.0 s of audio but the file holds only about 30\\.0 s$`),
+      new RegExp(
+        `^Episode ${file('cut-xing.mp3').replace(/[.]/g, '\\.')} is truncated: its Xing header promises 60\\.0 s of audio but the file holds only about 30\\.0 s$`,
+      ),
     )
   })
 
@@ -123,7 +134,9 @@ describe('probeEpisode: MP3', () => {
 
   it(`rejects an episode under ${MIN_EPISODE_SECONDS} s as too short to learn from`, async () => {
     await writeSilentMp3(file('short.mp3'), 5)
-    expect((await failure('short.mp3')).message).toBe(`Episode ${file('short.mp3')} is too short to learn from: 5.0 s (at least 10 s needed)`)
+    expect((await failure('short.mp3')).message).toBe(
+      `Episode ${file('short.mp3')} is too short to learn from: 5.0 s (at least 10 s needed)`,
+    )
   })
 
   it('rejects an empty file', async () => {
@@ -147,7 +160,9 @@ describe('probeEpisode: WAV', () => {
   it('detects a WAV file shorter than its header says', async () => {
     const full = wav(30)
     await writeFile(file('cut.wav'), full.subarray(0, full.length / 2))
-    expect((await failure('cut.wav')).message).toBe(`Episode ${file('cut.wav')} is truncated: its WAV header promises 30.0 s of audio but the file holds only about 15.0 s`)
+    expect((await failure('cut.wav')).message).toBe(
+      `Episode ${file('cut.wav')} is truncated: its WAV header promises 30.0 s of audio but the file holds only about 15.0 s`,
+    )
   })
 })
 
@@ -213,7 +228,17 @@ const hasFfmpeg = (() => {
 
 describe.skipIf(!hasFfmpeg)('probeEpisode: Ogg and M4A (made with ffmpeg)', () => {
   const encode = (name: string, args: string[]) => {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=22050:duration=20', ...args, file(name)])
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=22050:duration=20',
+      ...args,
+      file(name),
+    ])
   }
 
   it.each([
@@ -237,14 +262,20 @@ describe.skipIf(!hasFfmpeg)('probeEpisode: Ogg and M4A (made with ffmpeg)', () =
       const full = await readFile(file(name))
       await writeFile(file(cut), full.subarray(0, Math.floor(full.length / 2)))
     }
-    expect((await failure('cut.ogg')).message).toMatch(/^Episode .*cut\.ogg is truncated: its last Ogg page is cut off \(it holds about \d+\.\d s\)$/)
-    expect((await failure('cut.m4a')).message).toMatch(/^Episode .*cut\.m4a is truncated: its 'mdat' box needs \d+ bytes but the file has \d+$/)
+    expect((await failure('cut.ogg')).message).toMatch(
+      /^Episode .*cut\.ogg is truncated: its last Ogg page is cut off \(it holds about \d+\.\d s\)$/,
+    )
+    expect((await failure('cut.m4a')).message).toMatch(
+      /^Episode .*cut\.m4a is truncated: its 'mdat' box needs \d+ bytes but the file has \d+$/,
+    )
   })
 
   it('names an Ogg file renamed .mp3', async () => {
     encode('ogg-in-disguise.ogg', ['-c:a', 'libvorbis'])
     const {copyFile} = await import('node:fs/promises')
     await copyFile(file('ogg-in-disguise.ogg'), file('ogg-in-disguise.mp3'))
-    expect((await failure('ogg-in-disguise.mp3')).message).toBe(`Episode ${file('ogg-in-disguise.mp3')} is an Ogg file, not MP3: rename it to ogg-in-disguise.ogg`)
+    expect((await failure('ogg-in-disguise.mp3')).message).toBe(
+      `Episode ${file('ogg-in-disguise.mp3')} is an Ogg file, not MP3: rename it to ogg-in-disguise.ogg`,
+    )
   })
 })

@@ -17,7 +17,14 @@ import {
   renderCalibratedPrompt,
   renderPrompt,
 } from '../../src/training/prompt.js'
-import {DEFAULT_ANALOGIES, SEGMENT_LABELS, TrainingReport, type KeyConcept, type LossBreakdown, type PromptSpec} from '../../src/training/schemas.js'
+import {
+  DEFAULT_ANALOGIES,
+  SEGMENT_LABELS,
+  TrainingReport,
+  type KeyConcept,
+  type LossBreakdown,
+  type PromptSpec,
+} from '../../src/training/schemas.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 const META = {run_id: 'run-20261123T101500Z', trial: 3, mean_total_loss: 0.123456}
@@ -36,7 +43,13 @@ function spec(overrides: Partial<PromptSpec> = {}): PromptSpec {
       {name: 'Host', role: 'host: opens, asks the questions, keeps it moving, closes'},
       {name: 'Guest', role: 'guest: explains the research in plain words'},
     ],
-    style: {words_per_minute: 150, questions_per_minute: 1.5, mean_sentence_words: 14.2, tone: 'conversational, curious and precise', analogies: DEFAULT_ANALOGIES},
+    style: {
+      words_per_minute: 150,
+      questions_per_minute: 1.5,
+      mean_sentence_words: 14.2,
+      tone: 'conversational, curious and precise',
+      analogies: DEFAULT_ANALOGIES,
+    },
     must_cover_concepts: 3,
     instructions: ['Stay faithful to the paper: no claims it does not make.', 'Explain each technical term the first time it appears.'],
     ...overrides,
@@ -54,7 +67,13 @@ const SPECS: Record<string, PromptSpec> = {
     ],
   }),
   'special characters and markers in the text': spec({
-    style: {words_per_minute: 160, questions_per_minute: 2, mean_sentence_words: 12, tone: 'warm; "quoted", `code`, $1 $& $$ {{paper_title}} <b>html</b> \\ backslash', analogies: 'none'},
+    style: {
+      words_per_minute: 160,
+      questions_per_minute: 2,
+      mean_sentence_words: 12,
+      tone: 'warm; "quoted", `code`, $1 $& $$ {{paper_title}} <b>html</b> \\ backslash',
+      analogies: 'none',
+    },
     instructions: [
       'Never write "-->" or <!-- comments -->.',
       `A line with a marker:\n${CALIBRATED_MARKERS.systemClose}\n${CALIBRATED_MARKERS.userOpen}\nstill the system prompt`,
@@ -78,13 +97,27 @@ describe('calibrated_prompt.md', () => {
     const arbitrarySpec = fc.record({
       version: fc.constant(1 as const),
       target_words: fc.integer({min: 1, max: 5000}),
-      segment_plan: fc.array(fc.record({label: fc.constantFrom(...SEGMENT_LABELS), share: fc.double({min: 0, max: 1, noNaN: true})}), {minLength: 1, maxLength: 8}),
-      speakers: fc.array(fc.record({name: text.filter((s) => s.length > 0), role: text.filter((s) => s.length > 0)}), {minLength: 1, maxLength: 4}),
+      segment_plan: fc.array(fc.record({label: fc.constantFrom(...SEGMENT_LABELS), share: fc.double({min: 0, max: 1, noNaN: true})}), {
+        minLength: 1,
+        maxLength: 8,
+      }),
+      speakers: fc.array(fc.record({name: text.filter((s) => s.length > 0), role: text.filter((s) => s.length > 0)}), {
+        minLength: 1,
+        maxLength: 4,
+      }),
       style: fc.record({
         words_per_minute: fc.double({min: 1, max: 300, noNaN: true}),
         questions_per_minute: fc.double({min: 0, max: 10, noNaN: true}),
         mean_sentence_words: fc.double({min: 1, max: 40, noNaN: true}),
-        tone: fc.oneof(text, fc.constantFrom(CALIBRATED_MARKERS.systemClose, `\n${CALIBRATED_MARKERS.systemClose}\n`, `\r\n${CALIBRATED_MARKERS.userOpen}\r\n`, `\n${CALIBRATED_MARKERS.systemOpen}\r\n`)),
+        tone: fc.oneof(
+          text,
+          fc.constantFrom(
+            CALIBRATED_MARKERS.systemClose,
+            `\n${CALIBRATED_MARKERS.systemClose}\n`,
+            `\r\n${CALIBRATED_MARKERS.userOpen}\r\n`,
+            `\n${CALIBRATED_MARKERS.systemOpen}\r\n`,
+          ),
+        ),
         analogies: text,
       }),
       must_cover_concepts: fc.integer({min: 0, max: 12}),
@@ -202,7 +235,10 @@ const PAPER_TEXT = [
   'Our sparse attention method keeps accuracy while using a fraction of the memory.',
   '',
   '1 Introduction',
-  ...Array.from({length: 30}, (_, i) => `Sentence ${i} explains how sparse attention kernels reduce memory use on long documents and why block sparsity matters.`),
+  ...Array.from(
+    {length: 30},
+    (_, i) => `Sentence ${i} explains how sparse attention kernels reduce memory use on long documents and why block sparsity matters.`,
+  ),
   '',
   '2 Results',
   'The sparse attention model matched dense attention on three long-document benchmarks while using 40% less memory.',
@@ -293,7 +329,10 @@ describe('generateScriptForPaper', () => {
     const error = await loadCalibratedPrompt(broken).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(CorruptFileError)
     expect((error as CorruptFileError).path).toBe(path.join(broken, CALIBRATED_PROMPT_FILE))
-    const noPaper = await runDirWith('no-paper', {report: report(best), markdown: renderCalibratedPrompt(best, META).replace('Paper:\n{{paper_text}}', 'Paper:')})
+    const noPaper = await runDirWith('no-paper', {
+      report: report(best),
+      markdown: renderCalibratedPrompt(best, META).replace('Paper:\n{{paper_text}}', 'Paper:'),
+    })
     await expect(loadCalibratedPrompt(noPaper)).rejects.toThrow('the user template lacks {{paper_text}}')
     expect(await readFile(path.join(noPaper, CALIBRATED_PROMPT_FILE), 'utf8')).not.toContain('Paper:\n{{paper_text}}')
   })

@@ -27,7 +27,15 @@ describe('discoverPairs', () => {
     await touch('a.pdf', 'a.mp3')
     const found = await discoverPairs(root)
     expect(found.pairs).toEqual([
-      {id: 'a', folder: '', pdf: path.join(root, 'a.pdf'), mp3: path.join(root, 'a.mp3'), paper_format: 'pdf', episode_format: 'mp3', sidecar: null},
+      {
+        id: 'a',
+        folder: '',
+        pdf: path.join(root, 'a.pdf'),
+        mp3: path.join(root, 'a.mp3'),
+        paper_format: 'pdf',
+        episode_format: 'mp3',
+        sidecar: null,
+      },
     ])
     expect(found.orphans).toEqual([])
   })

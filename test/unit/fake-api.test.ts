@@ -12,7 +12,15 @@ import {z} from 'zod'
 import {classifyMessages, conceptsMessages, judgeMessages} from '../../src/training/messages.js'
 import {generatorMessages} from '../../src/training/prompt.js'
 import {refineMessages} from '../../src/training/refine/llm.js'
-import {JudgeAnswer, KeyConceptsAnswer, RefineAnswer, ScriptAnswer, SegmentLabelsAnswer, type PromptSpec, type StyleProfile} from '../../src/training/schemas.js'
+import {
+  JudgeAnswer,
+  KeyConceptsAnswer,
+  RefineAnswer,
+  ScriptAnswer,
+  SegmentLabelsAnswer,
+  type PromptSpec,
+  type StyleProfile,
+} from '../../src/training/schemas.js'
 import {FAKE_KEYS, mp3DurationSeconds, silentMp3, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
 
 const ANTHROPIC_MODEL = 'claude-sonnet-5-5'
@@ -38,7 +46,9 @@ afterEach(() => {
 })
 
 function ffprobeSeconds(file: string): number {
-  return Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {encoding: 'utf8'}).trim())
+  return Number(
+    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {encoding: 'utf8'}).trim(),
+  )
 }
 
 const PAPER = [
@@ -68,7 +78,13 @@ const PROMPT: PromptSpec = {
     {name: 'Alex', role: 'host: opens, asks the questions, keeps it moving, closes'},
     {name: 'Sam', role: 'guest: explains the research in plain words'},
   ],
-  style: {words_per_minute: 150, questions_per_minute: 1.5, mean_sentence_words: 14, tone: 'conversational', analogies: 'one analogy per idea'},
+  style: {
+    words_per_minute: 150,
+    questions_per_minute: 1.5,
+    mean_sentence_words: 14,
+    tone: 'conversational',
+    analogies: 'one analogy per idea',
+  },
   must_cover_concepts: 3,
   instructions: ['Stay faithful to the paper: no claims it does not make.'],
 }
@@ -108,19 +124,32 @@ describe('OpenAI endpoints through the official SDK', () => {
     })
 
     // Deterministic: the same upload gives the same transcript.
-    const again = await openai.audio.transcriptions.create({file: await toFile(bytes, 'speech.mp3'), model: 'whisper-1', response_format: 'verbose_json'})
+    const again = await openai.audio.transcriptions.create({
+      file: await toFile(bytes, 'speech.mp3'),
+      model: 'whisper-1',
+      response_format: 'verbose_json',
+    })
     expect(again.text).toBe(answer.text)
   })
 
   it('parses MP3 durations from frames (MPEG 1 and 2) and falls back to bytes / 16000 otherwise', async () => {
     expect(mp3DurationSeconds(silentMp3(12))).toBeCloseTo(12, 1)
     expect(mp3DurationSeconds(Buffer.from('not audio at all'))).toBeNull()
-    const answer = await openai.audio.transcriptions.create({file: await toFile(Buffer.alloc(32_000, 1), 'x.wav'), model: 'whisper-1', response_format: 'verbose_json'})
+    const answer = await openai.audio.transcriptions.create({
+      file: await toFile(Buffer.alloc(32_000, 1), 'x.wav'),
+      model: 'whisper-1',
+      response_format: 'verbose_json',
+    })
     expect(answer.duration).toBe(2)
   })
 
   it('answers a json_schema chat completion that the SDK parses, with usage and system_fingerprint from the seed', async () => {
-    const segments = Array.from({length: 20}, (_, i) => ({index: i, start: i * 5, end: i * 5 + 5, text: `Segment number ${i} of the talk.`}))
+    const segments = Array.from({length: 20}, (_, i) => ({
+      index: i,
+      start: i * 5,
+      end: i * 5 + 5,
+      text: `Segment number ${i} of the talk.`,
+    }))
     const completion = await openai.chat.completions.parse({
       model: 'gpt-5.5-mini',
       messages: classifyMessages(segments),
@@ -131,7 +160,9 @@ describe('OpenAI endpoints through the official SDK', () => {
     expect(parsed.labels.map((l) => l.index)).toEqual(segments.map((s) => s.index))
     expect(parsed.labels[0]!.label).toBe('intro')
     expect(parsed.labels.at(-1)!.label).toBe('outro')
-    expect(new Set(parsed.labels.map((l) => l.label))).toEqual(new Set(['intro', 'background', 'method', 'findings', 'discussion', 'outro']))
+    expect(new Set(parsed.labels.map((l) => l.label))).toEqual(
+      new Set(['intro', 'background', 'method', 'findings', 'discussion', 'outro']),
+    )
     expect(completion.usage!.prompt_tokens).toBeGreaterThan(50)
     expect(completion.usage!.total_tokens).toBe(completion.usage!.prompt_tokens + completion.usage!.completion_tokens)
     expect(completion.system_fingerprint).toBe('fp_fake_seed_42')
@@ -157,12 +188,17 @@ describe('OpenAI endpoints through the official SDK', () => {
     const expected = (60 / 150) * 60
     expect(Math.abs(ffprobeSeconds(file) - expected) / expected).toBeLessThan(0.05)
 
-    await expect(openai.audio.speech.create({model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'x'.repeat(4097)})).rejects.toMatchObject({status: 400, param: 'input'})
+    await expect(openai.audio.speech.create({model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'x'.repeat(4097)})).rejects.toMatchObject({
+      status: 400,
+      param: 'input',
+    })
   })
 
   it('rejects an upload over 25 MiB with a 413', async () => {
     const big = Buffer.alloc(26_214_401)
-    await expect(openai.audio.transcriptions.create({file: await toFile(big, 'big.mp3'), model: 'whisper-1'})).rejects.toMatchObject({status: 413})
+    await expect(openai.audio.transcriptions.create({file: await toFile(big, 'big.mp3'), model: 'whisper-1'})).rejects.toMatchObject({
+      status: 413,
+    })
     expect(api.requests).toHaveLength(1)
   })
 })
@@ -185,7 +221,13 @@ describe('Anthropic messages through the official SDK', () => {
     expect(words).toBeGreaterThan(270)
     expect(words).toBeLessThan(330)
     expect(JSON.stringify(script)).toContain('spindle')
-    expect(message).toMatchObject({type: 'message', role: 'assistant', model: ANTHROPIC_MODEL, stop_reason: 'end_turn', stop_sequence: null})
+    expect(message).toMatchObject({
+      type: 'message',
+      role: 'assistant',
+      model: ANTHROPIC_MODEL,
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+    })
 
     const body = api.requests[0]!.body as {output_config: {format: {type: string; schema: {properties: object}}}}
     expect(body.output_config.format.type).toBe('json_schema')
@@ -195,15 +237,41 @@ describe('Anthropic messages through the official SDK', () => {
 
   it('answers a forced tool_choice with a tool_use block, and caches prompt prefixes as Anthropic does', async () => {
     const script = {segments: [{label: 'intro' as const, lines: [{speaker: 'Alex', text: 'Today: sleep spindles and the Hippocampus.'}]}]}
-    const style: StyleProfile = {words: 100, duration_seconds: 40, words_per_minute: 150, mean_sentence_words: 12, questions_per_minute: 1, speaker_turns: 4, turns_per_minute: 6, speakers: ['Alex']}
-    const [system, paper, scriptMessage] = judgeMessages(script, PAPER, [{term: 'sleep spindles', weight: 1}, {term: 'Hippocampus', weight: 0.5}, {term: 'Electroencephalography', weight: 0.3}], style)
+    const style: StyleProfile = {
+      words: 100,
+      duration_seconds: 40,
+      words_per_minute: 150,
+      mean_sentence_words: 12,
+      questions_per_minute: 1,
+      speaker_turns: 4,
+      turns_per_minute: 6,
+      speakers: ['Alex'],
+    }
+    const [system, paper, scriptMessage] = judgeMessages(
+      script,
+      PAPER,
+      [
+        {term: 'sleep spindles', weight: 1},
+        {term: 'Hippocampus', weight: 0.5},
+        {term: 'Electroencephalography', weight: 0.3},
+      ],
+      style,
+    )
     // The paper block is the cache breakpoint: the prefix is the tool, the system prompt and the paper.
     const request = (systemText = system!.content, scriptText = scriptMessage!.content) =>
       anthropic.messages.create({
         model: 'claude-haiku-4-5',
         max_tokens: 1024,
         system: systemText,
-        messages: [{role: 'user', content: [{type: 'text', text: paper!.content, cache_control: {type: 'ephemeral'}}, {type: 'text', text: scriptText}]}],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              {type: 'text', text: paper!.content, cache_control: {type: 'ephemeral'}},
+              {type: 'text', text: scriptText},
+            ],
+          },
+        ],
         tools: [{name: 'judge', description: 'Score the script', input_schema: z.toJSONSchema(JudgeAnswer) as Anthropic.Tool.InputSchema}],
         tool_choice: {type: 'tool', name: 'judge'},
       })
@@ -232,8 +300,26 @@ describe('Anthropic messages through the official SDK', () => {
 
   it('answers the refiner with the proposal of its last line', async () => {
     const proposal = {...PROMPT, target_words: 320}
-    const profile = {pairs: 1, sequence: ['intro' as const], word_shares: {}, time_shares: {}, duration_seconds: 60, words: 150, words_per_minute: 150, mean_sentence_words: 12, questions_per_minute: 1, turns_per_minute: 4, speakers: ['Alex', 'Sam']}
-    const [system, user] = refineMessages({current: PROMPT, proposal: {prompt: proposal, changes: ['longer']}, history: [], evidence: [], profile})
+    const profile = {
+      pairs: 1,
+      sequence: ['intro' as const],
+      word_shares: {},
+      time_shares: {},
+      duration_seconds: 60,
+      words: 150,
+      words_per_minute: 150,
+      mean_sentence_words: 12,
+      questions_per_minute: 1,
+      turns_per_minute: 4,
+      speakers: ['Alex', 'Sam'],
+    }
+    const [system, user] = refineMessages({
+      current: PROMPT,
+      proposal: {prompt: proposal, changes: ['longer']},
+      history: [],
+      evidence: [],
+      profile,
+    })
     const message = await anthropic.messages.parse({
       model: ANTHROPIC_MODEL,
       max_tokens: 4096,
@@ -246,8 +332,7 @@ describe('Anthropic messages through the official SDK', () => {
 })
 
 describe('faults, keys and concurrency', () => {
-  const ask = () =>
-    anthropic.messages.create({model: ANTHROPIC_MODEL, max_tokens: 256, messages: [{role: 'user', content: 'Hello'}]})
+  const ask = () => anthropic.messages.create({model: ANTHROPIC_MODEL, max_tokens: 256, messages: [{role: 'user', content: 'Hello'}]})
 
   it('a 429 with retry-after 0 is retried by the SDK', async () => {
     api.failNext({kind: 'status', status: 429, retryAfterSeconds: 0}, {path: '/v1/chat/completions'})
@@ -269,17 +354,24 @@ describe('faults, keys and concurrency', () => {
   it('gives 401 in each API format for another key, without echoing the key', async () => {
     const wrongOpenAI = 'sk-test-wrong-openai-abcdefghijklmnop'
     const badOpenAI = new OpenAI({apiKey: wrongOpenAI, baseURL: api.openaiBaseURL, maxRetries: 0})
-    const openaiError = await badOpenAI.chat.completions.create({model: 'm', messages: [{role: 'user', content: 'x'}]}).catch((e: unknown) => e)
+    const openaiError = await badOpenAI.chat.completions
+      .create({model: 'm', messages: [{role: 'user', content: 'x'}]})
+      .catch((e: unknown) => e)
     expect(openaiError).toBeInstanceOf(OpenAI.AuthenticationError)
     expect((openaiError as Error).message).not.toContain(wrongOpenAI)
     expect((openaiError as InstanceType<typeof OpenAI.APIError>).code).toBe('invalid_api_key')
 
     const wrongAnthropic = 'sk-test-ant-wrong-abcdefghijklmnop'
     const badAnthropic = new Anthropic({apiKey: wrongAnthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
-    const anthropicError = await badAnthropic.messages.create({model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{role: 'user', content: 'x'}]}).catch((e: unknown) => e)
+    const anthropicError = await badAnthropic.messages
+      .create({model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{role: 'user', content: 'x'}]})
+      .catch((e: unknown) => e)
     expect(anthropicError).toBeInstanceOf(Anthropic.AuthenticationError)
     expect((anthropicError as Error).message).not.toContain(wrongAnthropic)
-    expect((anthropicError as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({type: 'error', error: {type: 'authentication_error'}})
+    expect((anthropicError as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: {type: 'authentication_error'},
+    })
   })
 
   it('truncate, invalid-json and bad-answer surface as the SDKs would see them', async () => {
@@ -289,7 +381,12 @@ describe('faults, keys and concurrency', () => {
     await expect(ask()).rejects.toThrow()
     api.failNext({kind: 'bad-answer'})
     await expect(
-      anthropic.messages.parse({model: ANTHROPIC_MODEL, max_tokens: 256, messages: [{role: 'user', content: 'x'}], output_config: {format: zodOutputFormat(SegmentLabelsAnswer)}}),
+      anthropic.messages.parse({
+        model: ANTHROPIC_MODEL,
+        max_tokens: 256,
+        messages: [{role: 'user', content: 'x'}],
+        output_config: {format: zodOutputFormat(SegmentLabelsAnswer)},
+      }),
     ).rejects.toThrow(/Failed to parse structured output/)
     expect(api.requests).toHaveLength(3)
   })

@@ -31,7 +31,9 @@ describe('selectValidationPairs', () => {
   })
 
   it('refuses to leave no pair to train on', () => {
-    expect(() => selectValidationPairs({count: 1, seed: 1}, ['a'])).toThrow('A holdout of 1 pair(s) leaves no pair to train on: 1 usable pair(s)')
+    expect(() => selectValidationPairs({count: 1, seed: 1}, ['a'])).toThrow(
+      'A holdout of 1 pair(s) leaves no pair to train on: 1 usable pair(s)',
+    )
     expect(() => selectValidationPairs({count: 5, seed: 1}, ids)).toThrow(/leaves no pair to train on/)
   })
 

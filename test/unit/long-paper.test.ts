@@ -23,7 +23,14 @@ const FILLER = [
 
 /** A deterministic long "paper": numbered sections of filler prose with some planted key terms. */
 function longBody(paragraphs: number): string {
-  const parts = ['Coastal Fog Forecasting with Graph Networks', '', 'Abstract', 'We forecast coastal fog with a graph network over sensor stations. The graph network beats persistence baselines.', '', '1 Introduction']
+  const parts = [
+    'Coastal Fog Forecasting with Graph Networks',
+    '',
+    'Abstract',
+    'We forecast coastal fog with a graph network over sensor stations. The graph network beats persistence baselines.',
+    '',
+    '1 Introduction',
+  ]
   for (let p = 0; p < paragraphs; p++) {
     if (p === Math.floor(paragraphs / 2)) parts.push('', '2 Method')
     const sentences = Array.from({length: 5}, (_, s) => FILLER[(p * 5 + s) % FILLER.length]!)
@@ -35,7 +42,16 @@ function longBody(paragraphs: number): string {
 }
 
 function paperOf(body: string): Paper {
-  return {path: '/papers/fog.pdf', sha256: 'x', format: 'pdf', pages: 9, title: 'Coastal Fog Forecasting with Graph Networks', body, references: '', words: body.split(/\s+/).length}
+  return {
+    path: '/papers/fog.pdf',
+    sha256: 'x',
+    format: 'pdf',
+    pages: 9,
+    title: 'Coastal Fog Forecasting with Graph Networks',
+    body,
+    references: '',
+    words: body.split(/\s+/).length,
+  }
 }
 
 const transcript: Transcript = {
@@ -96,23 +112,29 @@ describe('chunkText', () => {
   const sentence = fc.stringMatching(/^[A-Z][a-z]{0,12}(?: [a-z]{1,12}){0,15}[.!?]$/)
   const paragraph = fc.array(sentence, {minLength: 1, maxLength: 8}).map((s) => s.join(' '))
   const document = fc.array(paragraph, {minLength: 1, maxLength: 30}).map((p) => p.join('\n\n'))
-  const budget = fc.integer({min: 2, max: 300}).chain((max) => fc.tuple(fc.constant(max), fc.integer({min: 0, max: Math.ceil(max / 2) - 1})))
+  const budget = fc
+    .integer({min: 2, max: 300})
+    .chain((max) => fc.tuple(fc.constant(max), fc.integer({min: 0, max: Math.ceil(max / 2) - 1})))
 
   it('keeps every chunk within the budget and covers the whole text, in order, with overlap', () => {
     fc.assert(
-      fc.property(fc.oneof(document, fc.string({maxLength: 3000}), fc.string({unit: 'grapheme', maxLength: 800})), budget, (text, [max, overlap]) => {
-        const spans = chunkSpans(text, max, overlap)
-        const chunks = chunkText(text, max, overlap)
-        expect(chunks).toEqual(spans.map((s) => text.slice(s.start, s.end)))
-        expect(spans[0]!.start).toBe(0)
-        expect(spans.at(-1)!.end).toBe(text.length)
-        for (const chunk of chunks) expect(approximateTokens(chunk)).toBeLessThanOrEqual(max)
-        for (let i = 1; i < spans.length; i++) {
-          expect(spans[i]!.start).toBeGreaterThan(spans[i - 1]!.start)
-          if (overlap > 0) expect(spans[i]!.start).toBeLessThan(spans[i - 1]!.end)
-          else expect(spans[i]!.start).toBe(spans[i - 1]!.end)
-        }
-      }),
+      fc.property(
+        fc.oneof(document, fc.string({maxLength: 3000}), fc.string({unit: 'grapheme', maxLength: 800})),
+        budget,
+        (text, [max, overlap]) => {
+          const spans = chunkSpans(text, max, overlap)
+          const chunks = chunkText(text, max, overlap)
+          expect(chunks).toEqual(spans.map((s) => text.slice(s.start, s.end)))
+          expect(spans[0]!.start).toBe(0)
+          expect(spans.at(-1)!.end).toBe(text.length)
+          for (const chunk of chunks) expect(approximateTokens(chunk)).toBeLessThanOrEqual(max)
+          for (let i = 1; i < spans.length; i++) {
+            expect(spans[i]!.start).toBeGreaterThan(spans[i - 1]!.start)
+            if (overlap > 0) expect(spans[i]!.start).toBeLessThan(spans[i - 1]!.end)
+            else expect(spans[i]!.start).toBe(spans[i - 1]!.end)
+          }
+        },
+      ),
       {numRuns: 300},
     )
   })
@@ -143,9 +165,25 @@ describe('chunkText', () => {
 describe('mergeConceptAnswers', () => {
   it('merges terms case-insensitively, sums importance over chunks and keeps the top ones', () => {
     const merged = mergeConceptAnswers([
-      {concepts: [{term: 'Graph Network', importance: 1}, {term: 'fog', importance: 0.5}, {term: 'graph network', importance: 0.9}]},
-      {concepts: [{term: 'dew point', importance: 1}, {term: 'FOG', importance: 0.75}]},
-      {concepts: [{term: 'graph network ', importance: 0.5}, {term: 'dew point', importance: 0.2}]},
+      {
+        concepts: [
+          {term: 'Graph Network', importance: 1},
+          {term: 'fog', importance: 0.5},
+          {term: 'graph network', importance: 0.9},
+        ],
+      },
+      {
+        concepts: [
+          {term: 'dew point', importance: 1},
+          {term: 'FOG', importance: 0.75},
+        ],
+      },
+      {
+        concepts: [
+          {term: 'graph network ', importance: 0.5},
+          {term: 'dew point', importance: 0.2},
+        ],
+      },
     ])
     expect(merged.concepts).toEqual([
       {term: 'Graph Network', importance: 1},
@@ -190,14 +228,22 @@ describe('analysePair with a long paper', () => {
     expect(expected.length).toBeGreaterThan(2)
     expect(conceptRequests.map((r) => (r.task as {paper: string}).paper)).toEqual(expected)
     expect(conceptRequests.every((r) => r.task.kind === 'key-concepts' && r.task.max === MAX_KEY_CONCEPTS)).toBe(true)
-    expect(analysis.long_paper).toEqual({paper_tokens: approximateTokens(body), concepts_chunks: expected.length, condensed_for_generation: true})
+    expect(analysis.long_paper).toEqual({
+      paper_tokens: approximateTokens(body),
+      concepts_chunks: expected.length,
+      condensed_for_generation: true,
+    })
     expect(analysis.concepts.length).toBeGreaterThan(0)
     expect(analysis.concepts.length).toBeLessThanOrEqual(MAX_KEY_CONCEPTS)
     expect(analysis.concepts[0]!.weight).toBe(1)
     // The mock's per-chunk answers, reduced: what the analysis must hold.
-    const perChunk = expected.map((chunk) => ({concepts: extractKeyConcepts(chunk, MAX_KEY_CONCEPTS).map((c) => ({term: c.term, importance: c.weight}))}))
+    const perChunk = expected.map((chunk) => ({
+      concepts: extractKeyConcepts(chunk, MAX_KEY_CONCEPTS).map((c) => ({term: c.term, importance: c.weight})),
+    }))
     expect(perChunk.every((a) => a.concepts.length > 0)).toBe(true)
-    expect(analysis.concepts).toEqual(mergeConceptAnswers(perChunk).concepts.map((c) => ({term: c.term, weight: Math.max(c.importance, 1e-6)})))
+    expect(analysis.concepts).toEqual(
+      mergeConceptAnswers(perChunk).concepts.map((c) => ({term: c.term, weight: Math.max(c.importance, 1e-6)})),
+    )
     expect(() => PairAnalysis.parse(analysis)).not.toThrow()
   })
 
@@ -218,7 +264,16 @@ describe('analysePair with a long paper', () => {
       concepts: [],
       segments: [],
       structure: {sequence: [], time_shares: {}, word_shares: {}},
-      style: {words: 0, duration_seconds: 1, words_per_minute: 0, mean_sentence_words: 0, questions_per_minute: 0, speaker_turns: 0, turns_per_minute: 0, speakers: []},
+      style: {
+        words: 0,
+        duration_seconds: 1,
+        words_per_minute: 0,
+        mean_sentence_words: 0,
+        questions_per_minute: 0,
+        speaker_turns: 0,
+        turns_per_minute: 0,
+        speakers: [],
+      },
     })
     expect(old.long_paper).toBeNull()
     expect(old.paper.format).toBe('pdf')

@@ -39,10 +39,17 @@ const VARIANTS = [
 ] as const
 
 function ffprobeDuration(f: string): number {
-  return Number.parseFloat(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', f], {encoding: 'utf8'}))
+  return Number.parseFloat(
+    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', f], {encoding: 'utf8'}),
+  )
 }
 function ffprobePackets(f: string): number {
-  return Number.parseInt(execFileSync('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', f], {encoding: 'utf8'}), 10)
+  return Number.parseInt(
+    execFileSync('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', f], {
+      encoding: 'utf8',
+    }),
+    10,
+  )
 }
 
 // ------------------------------------------------------------------------------------------
@@ -82,7 +89,7 @@ function reference(bytes: Buffer): Reference {
   const end = bytes.toString('latin1', bytes.length - 128, bytes.length - 125) === 'TAG' ? bytes.length - 128 : bytes.length
   const frames: Buffer[] = []
   let seconds = 0
-  for (let at = start; at < end; ) {
+  for (let at = start; at < end;) {
     const {length, seconds: s} = l3Frame(bytes, at)
     const frame = bytes.subarray(at, at + length)
     const vbrTag = frame.subarray(0, 48).toString('latin1')
@@ -257,7 +264,9 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
       expect(seconds).toBeCloseTo(ref.seconds * times, 6)
       const probed = ffprobeDuration(big)
       expect(Math.abs(seconds - probed) / probed).toBeLessThan(0.005)
-      console.info(`split ${(size / MiB).toFixed(1)} MiB (${(seconds / 60).toFixed(1)} min) into ${split.sizes.length} chunks in ${ms.toFixed(0)} ms`)
+      console.info(
+        `split ${(size / MiB).toFixed(1)} MiB (${(seconds / 60).toFixed(1)} min) into ${split.sizes.length} chunks in ${ms.toFixed(0)} ms`,
+      )
     } finally {
       await rm(big, {force: true})
     }
@@ -313,7 +322,7 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
     const pieces: Buffer[] = [noise(200, 3, 0xff)]
     ref.frames.forEach((frame, i) => {
       pieces.push(frame)
-      if (i % 37 === 36) pieces.push(junks[(i / 37) % junks.length | 0]!)
+      if (i % 37 === 36) pieces.push(junks[((i / 37) % junks.length) | 0]!)
     })
     pieces.push(Buffer.from('trailing garbage'))
     await writeFile(file('junk.mp3'), Buffer.concat(pieces))
@@ -353,7 +362,11 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
       ['empty.mp3', Buffer.alloc(0), /not an MP3: no MPEG audio frames/],
       ['tag-only.mp3', refs.get('tagged')!.id3v2, /not an MP3: no MPEG audio frames/],
       // Free format: bitrate index 0, so frames carry no length.
-      ['free.mp3', Buffer.concat(Array.from({length: 50}, () => Buffer.concat([Buffer.from([0xff, 0xfb, 0x00, 0xc4]), Buffer.alloc(400)]))), /free-format/],
+      [
+        'free.mp3',
+        Buffer.concat(Array.from({length: 50}, () => Buffer.concat([Buffer.from([0xff, 0xfb, 0x00, 0xc4]), Buffer.alloc(400)]))),
+        /free-format/,
+      ],
     ]
     for (const [name, bytes, message] of cases) {
       await writeFile(file(name), bytes)
@@ -384,13 +397,18 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
       const joined = joinMp3(parts)
       expect(joined.bytes.equals(Buffer.concat(parts.map((p) => reference(p).audio)))).toBe(true)
       for (const needle of ['ID3', 'TAG', 'Xing', 'Info']) expect(joined.bytes.indexOf(needle)).toBe(-1)
-      expect(joined.durationSeconds).toBeCloseTo(parts.reduce((s, p) => s + reference(p).seconds, 0), 9)
+      expect(joined.durationSeconds).toBeCloseTo(
+        parts.reduce((s, p) => s + reference(p).seconds, 0),
+        9,
+      )
       await writeFile(file('joined-vbr.mp3'), joined.bytes)
       expect(ffprobePackets(file('joined-vbr.mp3'))).toBe(parts.reduce((s, p) => s + reference(p).frames.length, 0))
     })
 
     it('refuses parts with another sample rate or channel mode, naming the part', () => {
-      expect(() => joinMp3([media.get('cbr44')!, media.get('tagged')!, media.get('mono22')!])).toThrow(/part 2 is MPEG-2 Layer III, 22050 Hz mono but part 0 is MPEG-1 Layer III, 44100 Hz mono/)
+      expect(() => joinMp3([media.get('cbr44')!, media.get('tagged')!, media.get('mono22')!])).toThrow(
+        /part 2 is MPEG-2 Layer III, 22050 Hz mono but part 0 is MPEG-1 Layer III, 44100 Hz mono/,
+      )
       expect(() => joinMp3([media.get('vbr44')!, media.get('stereo')!])).toThrow(/part 1 .*stereo/)
       expect(() => joinMp3([media.get('cbr44')!, noise(5000, 9)])).toThrow(/part 1 is not an MP3/)
       expect(() => joinMp3([])).toThrow(/no parts/)

@@ -230,7 +230,10 @@ describe('splitReferences', () => {
     'VII. REFERENCES',
     'References:',
   ])('recognises the heading "%s"', (heading) => {
-    expect(splitReferences(`Body text.\n${heading}\n[1] A. Author. 2020.`)).toEqual({body: 'Body text.', references: '[1] A. Author. 2020.'})
+    expect(splitReferences(`Body text.\n${heading}\n[1] A. Author. 2020.`)).toEqual({
+      body: 'Body text.',
+      references: '[1] A. Author. 2020.',
+    })
   })
 
   it('does not split at a sentence that mentions references', () => {
@@ -296,7 +299,10 @@ describe('PAPER_EXTENSIONS and paperFormatOf', () => {
 describe('readPaper', () => {
   it('reads a PDF, removing running headers, footers and page numbers', async () => {
     const topics = ['why attention is quadratic', 'how sparsity patterns are chosen', 'what the benchmarks show']
-    const pages = topics.map((topic, i) => `Annals of Testing - Preprint\n${i === 0 ? 'Ada Lovelace, Alan Turing\n' : ''}This page explains ${topic}.\nPage ${i + 1} of 3`)
+    const pages = topics.map(
+      (topic, i) =>
+        `Annals of Testing - Preprint\n${i === 0 ? 'Ada Lovelace, Alan Turing\n' : ''}This page explains ${topic}.\nPage ${i + 1} of 3`,
+    )
     await writePdf(file('furniture.PDF'), {title: 'Sparse Attention for Everyone', pages})
     const paper = await readPaper(file('furniture.PDF'))
     expect(paper.format).toBe('pdf')
@@ -330,7 +336,10 @@ describe('readPaper', () => {
   })
 
   it('reads a .md without its markdown syntax', async () => {
-    await writeFile(file('notes.md'), '# Diffusion Models, Explained\n\nWe study **denoising** with [score matching](https://x.org/s).\n\n![fig](f.png)\n\n## References\n\n1. Ho et al. 2020.\n')
+    await writeFile(
+      file('notes.md'),
+      '# Diffusion Models, Explained\n\nWe study **denoising** with [score matching](https://x.org/s).\n\n![fig](f.png)\n\n## References\n\n1. Ho et al. 2020.\n',
+    )
     const paper = await readPaper(file('notes.md'))
     expect(paper.format).toBe('md')
     expect(paper.title).toBe('Diffusion Models, Explained')
@@ -399,7 +408,12 @@ describe('readPaper errors name the file and say what to do', () => {
 
   it('recognises an old .doc or a password-protected .docx', async () => {
     await writeFile(file('legacy.docx'), Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), randomBytes(512)]))
-    await expectInputError(readPaper(file('legacy.docx')), file('legacy.docx'), /old Word \.doc file or a password-protected/, /save it as \.docx/)
+    await expectInputError(
+      readPaper(file('legacy.docx')),
+      file('legacy.docx'),
+      /old Word \.doc file or a password-protected/,
+      /save it as \.docx/,
+    )
   })
 
   it('rejects a .docx with no text', async () => {

@@ -4,7 +4,8 @@ import {guessTitle, splitReferences} from '../../src/training/ingest/paper.js'
 
 describe('guessTitle', () => {
   it('joins a title that wraps onto a second line, stopping at the authors', () => {
-    const text = 'Tightly Coupled GNSS and Visual-Inertial Fusion for Robust\nUAV Positioning in Urban Canyons\nMaya R. Lindqvist, Tomas Okafor\nAbstract\nSmall drones...'
+    const text =
+      'Tightly Coupled GNSS and Visual-Inertial Fusion for Robust\nUAV Positioning in Urban Canyons\nMaya R. Lindqvist, Tomas Okafor\nAbstract\nSmall drones...'
     expect(guessTitle(text)).toBe('Tightly Coupled GNSS and Visual-Inertial Fusion for Robust UAV Positioning in Urban Canyons')
   })
 

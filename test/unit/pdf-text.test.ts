@@ -65,7 +65,10 @@ describe('extractPdfText', () => {
   })
 
   it('gives up on a file that takes too long, names it, and goes on with the next on a new worker', async () => {
-    await writePdf(file('slow.pdf'), TOPICS.map((t) => `This page explains ${t}.`))
+    await writePdf(
+      file('slow.pdf'),
+      TOPICS.map((t) => `This page explains ${t}.`),
+    )
     const previous = setPdfJobTimeout(1)
     let error: unknown
     try {
@@ -126,7 +129,8 @@ describe('the trainer and the early title', () => {
       const pairs = path.join(root, 'pairs')
       await mkdir(pairs)
       // No sidecar: this pair is transcribed.
-      for (const ext of ['pdf', 'mp3']) await copyFile(path.join(EXAMPLE_PAIRS, `soil-microbiome-drought.${ext}`), path.join(pairs, `soil.${ext}`))
+      for (const ext of ['pdf', 'mp3'])
+        await copyFile(path.join(EXAMPLE_PAIRS, `soil-microbiome-drought.${ext}`), path.join(pairs, `soil.${ext}`))
       await writeFile(path.join(pairs, 'broken.pdf'), randomBytes(4096))
       await copyFile(path.join(EXAMPLE_PAIRS, 'soil-microbiome-drought.mp3'), path.join(pairs, 'broken.mp3'))
 

@@ -124,12 +124,23 @@ describe('AnthropicLanguageModel', () => {
   })
 
   it("caches the trainer's judge request up to the paper, so the next trial's judge call reads it", async () => {
-    const style = {words: 300, duration_seconds: 120, words_per_minute: 150, mean_sentence_words: 12, questions_per_minute: 1, speaker_turns: 8, turns_per_minute: 4, speakers: ['Host', 'Guest']}
+    const style = {
+      words: 300,
+      duration_seconds: 120,
+      words_per_minute: 150,
+      mean_sentence_words: 12,
+      questions_per_minute: 1,
+      speaker_turns: 8,
+      turns_per_minute: 4,
+      speakers: ['Host', 'Guest'],
+    }
     const concepts = [{term: 'chemosynthesis', weight: 1}]
     const script = (text: string) => ({segments: [{label: 'intro' as const, lines: [{speaker: 'Host', text}]}]})
     const model = anthropic()
     const trial1 = await model.structured(request(1, trainerJudgeMessages(script('Today, chemosynthesis.'), PAPER, concepts, style)))
-    const trial2 = await model.structured(request(1, trainerJudgeMessages(script('Back to the vents and their mats.'), PAPER, concepts, style)))
+    const trial2 = await model.structured(
+      request(1, trainerJudgeMessages(script('Back to the vents and their mats.'), PAPER, concepts, style)),
+    )
     const [first, second] = only(api, '/v1/messages').map((r) => bodyOf(r).messages[0].content)
     expect(first[0].text).toContain(PAPER)
     expect(first[0].cache_control).toEqual({type: 'ephemeral'})
@@ -177,7 +188,9 @@ describe('AnthropicLanguageModel', () => {
 
   it('fails with a ProviderError after two wrong answers', async () => {
     api.failNext({kind: 'bad-answer'}, {path: '/v1/messages', count: 2})
-    const error = await anthropic().structured(request()).catch((e: unknown) => e)
+    const error = await anthropic()
+      .structured(request())
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ProviderError)
     expect((error as ProviderError).message).toMatch(/^anthropic:claude-sonnet-4-6: the judge answer did not match its schema twice: /)
     expect(only(api, '/v1/messages')).toHaveLength(2)
@@ -191,7 +204,9 @@ describe('AnthropicLanguageModel', () => {
   it('counts a rejected answer when the corrective retry then fails', async () => {
     api.failNext({kind: 'bad-answer'}, {path: '/v1/messages'})
     api.failNext({kind: 'status', status: 400}, {path: '/v1/messages'})
-    const error = (await anthropic().structured(request()).catch((e: unknown) => e)) as ProviderError
+    const error = (await anthropic()
+      .structured(request())
+      .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.status).toBe(400)
     expect(error.usage?.calls).toBeUndefined()
@@ -217,7 +232,9 @@ describe('AnthropicLanguageModel', () => {
 
   it('maps a rejected key to a ProviderError without the key', async () => {
     const key = 'sk-test-ant-wrong-0123456789abcdef'
-    const error = (await anthropic({apiKey: key}).structured(request()).catch((e: unknown) => e)) as ProviderError
+    const error = (await anthropic({apiKey: key})
+      .structured(request())
+      .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.status).toBe(401)
     expect(error.hint).toMatch(/ANTHROPIC_API_KEY/)
@@ -229,7 +246,9 @@ describe('AnthropicLanguageModel', () => {
 
   it('maps an outage that outlasts the retries to a ProviderError with status', async () => {
     api.failNext({kind: 'status', status: 529, retryAfterSeconds: 0}, {path: '/v1/messages', count: 2})
-    const error = (await anthropic({maxRetries: 1}).structured(request()).catch((e: unknown) => e)) as ProviderError
+    const error = (await anthropic({maxRetries: 1})
+      .structured(request())
+      .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.status).toBe(529)
     expect(error.hint).toMatch(/try again later/)
@@ -282,7 +301,12 @@ describe('OpenAIChatModel', () => {
 
   it('recovers from 429, 500, a dropped connection and a cut-off body', async () => {
     const expected = (await openai().structured(request())).value
-    for (const fault of [{kind: 'status', status: 429, retryAfterSeconds: 0}, {kind: 'status', status: 500}, {kind: 'drop'}, {kind: 'truncate'}] as const) {
+    for (const fault of [
+      {kind: 'status', status: 429, retryAfterSeconds: 0},
+      {kind: 'status', status: 500},
+      {kind: 'drop'},
+      {kind: 'truncate'},
+    ] as const) {
       api.reset()
       api.failNext(fault, {path: '/chat/completions'})
       expect((await openai().structured(request())).value, fault.kind).toEqual(expected)
@@ -292,7 +316,9 @@ describe('OpenAIChatModel', () => {
 
   it('maps a rejected key to a ProviderError without the key', async () => {
     const key = 'sk-test-proj-wrongwrong0123456789'
-    const error = (await openai({apiKey: key}).structured(request()).catch((e: unknown) => e)) as ProviderError
+    const error = (await openai({apiKey: key})
+      .structured(request())
+      .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.status).toBe(401)
     expect(error.provider).toBe('openai:gpt-test')
@@ -302,7 +328,9 @@ describe('OpenAIChatModel', () => {
 
   it('maps a rate limit that outlasts the retries to a ProviderError with status 429', async () => {
     api.failNext({kind: 'status', status: 429, retryAfterSeconds: 0}, {path: '/chat/completions'})
-    const error = (await openai({maxRetries: 0}).structured(request()).catch((e: unknown) => e)) as ProviderError
+    const error = (await openai({maxRetries: 0})
+      .structured(request())
+      .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.status).toBe(429)
     expect(error.message).toMatch(/rate limit or quota/)
@@ -313,7 +341,8 @@ describe('OpenAIChatModel', () => {
     const first = await openai({cache}).structured(request())
     expect(await openai({cache}).structured(request())).toEqual({...first, cached: true})
     expect(only(api, '/chat/completions')).toHaveLength(1)
-    for (const keyText of cache.entries.keys()) cache.entries.set(keyText, {value: {nonsense: true}, usage: {input_tokens: 1, output_tokens: 1}})
+    for (const keyText of cache.entries.keys())
+      cache.entries.set(keyText, {value: {nonsense: true}, usage: {input_tokens: 1, output_tokens: 1}})
     expect((await openai({cache}).structured(request())).value).toEqual(first.value)
     expect(only(api, '/chat/completions')).toHaveLength(2)
   })
@@ -326,7 +355,13 @@ describe('WhisperTranscriber', () => {
     const cache = new MemoryCache()
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, cache})
     expect(whisper.id).toBe('openai:whisper-1')
-    const transcript = await whisper.transcribe({audioPath: file, durationSeconds: 30, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})
+    const transcript = await whisper.transcribe({
+      audioPath: file,
+      durationSeconds: 30,
+      title: PAPER_TITLE,
+      paperText: async () => PAPER,
+      seed: 1,
+    })
     expect(Transcript.parse(transcript)).toEqual({...transcript, usage: undefined})
     expect(transcript.source).toBe('whisper')
     expect(transcript.duration_seconds).toBeGreaterThan(29)
@@ -340,7 +375,13 @@ describe('WhisperTranscriber', () => {
     expect(form.file.name).toBe('small.mp3')
 
     expect(transcript.usage?.audio_seconds).toBeCloseTo(30, 0)
-    const again = await whisper.transcribe({audioPath: file, durationSeconds: 30, title: PAPER_TITLE, paperText: async () => PAPER, seed: 2})
+    const again = await whisper.transcribe({
+      audioPath: file,
+      durationSeconds: 30,
+      title: PAPER_TITLE,
+      paperText: async () => PAPER,
+      seed: 2,
+    })
     expect(again).toEqual({...transcript, usage: {input_tokens: 0, output_tokens: 0, audio_seconds: 0}})
     expect(only(api, '/audio/transcriptions')).toHaveLength(1)
   })
@@ -353,7 +394,9 @@ describe('WhisperTranscriber', () => {
     api.reset()
     api.failNext({kind: 'truncate'}, {path: '/audio/transcriptions'})
     api.failNext({kind: 'status', status: 503, retryAfterSeconds: 0}, {path: '/audio/transcriptions'})
-    expect(await whisper.transcribe({audioPath: file, durationSeconds: 12, title: '', paperText: async () => '', seed: 1})).toEqual(expected)
+    expect(await whisper.transcribe({audioPath: file, durationSeconds: 12, title: '', paperText: async () => '', seed: 1})).toEqual(
+      expected,
+    )
     expect(only(api, '/audio/transcriptions')).toHaveLength(3)
   })
 
@@ -370,7 +413,13 @@ describe('WhisperTranscriber', () => {
     const cache = new MemoryCache()
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, cache})
     api.setLatency(150)
-    const transcript = await whisper.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})
+    const transcript = await whisper.transcribe({
+      audioPath: file,
+      durationSeconds,
+      title: PAPER_TITLE,
+      paperText: async () => PAPER,
+      seed: 1,
+    })
     api.setLatency(0)
     const uploads = only(api, '/audio/transcriptions')
     expect(uploads).toHaveLength(2)
@@ -394,14 +443,18 @@ describe('WhisperTranscriber', () => {
     expect(transcript.segments.at(-1)!.end).toBeCloseTo(durationSeconds, 0)
 
     // A second run uploads nothing.
-    expect(await whisper.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})).toEqual({...plain, usage: {...usage, audio_seconds: 0}})
+    expect(await whisper.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})).toEqual(
+      {...plain, usage: {...usage, audio_seconds: 0}},
+    )
     expect(only(api, '/audio/transcriptions')).toHaveLength(2)
 
     // concurrency 1: one upload at a time, same transcript.
     api.reset()
     api.setLatency(150)
     const serial = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, concurrency: 1})
-    expect(await serial.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})).toEqual(transcript)
+    expect(await serial.transcribe({audioPath: file, durationSeconds, title: PAPER_TITLE, paperText: async () => PAPER, seed: 1})).toEqual(
+      transcript,
+    )
     api.setLatency(0)
     expect(only(api, '/audio/transcriptions')).toHaveLength(2)
     expect(api.maxConcurrent).toBe(1)
@@ -414,7 +467,9 @@ describe('WhisperTranscriber', () => {
     wav.write('WAVE', 8, 'latin1')
     await writeFile(file, wav)
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL})
-    const error = (await whisper.transcribe({audioPath: file, durationSeconds: 100, title: '', paperText: async () => '', seed: 1}).catch((e: unknown) => e)) as ProviderError
+    const error = (await whisper
+      .transcribe({audioPath: file, durationSeconds: 100, title: '', paperText: async () => '', seed: 1})
+      .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
     expect(error.message).toMatch(/too large for Whisper/)
     expect(error.hint).toMatch(/MP3/)

@@ -108,7 +108,13 @@ function entry(index: number, total: number, prompt: PromptSpec = {...PROMPT, ta
   return {index, sha256: promptHash(prompt), prompt, mean_losses: losses(total)}
 }
 
-const TRIAL = trial([pair('alpha', 0.3), pair('beta', 0.5, {missed: ['graph', 'kernel']}), pair('gamma', 0.4), pair('delta', 0.5), pair('eps', 0.1)])
+const TRIAL = trial([
+  pair('alpha', 0.3),
+  pair('beta', 0.5, {missed: ['graph', 'kernel']}),
+  pair('gamma', 0.4),
+  pair('delta', 0.5),
+  pair('eps', 0.1),
+])
 
 /** A LanguageModel that records each request and answers with `answer(request)`. */
 class FakeModel implements LanguageModel {
@@ -142,14 +148,21 @@ describe('buildHistory', () => {
     expect(kept).toEqual([...kept].sort((a, b) => b - a))
     expect(kept.at(-1)).toBe(0)
     expect(Math.max(...kept)).toBe(0.38) // 0.40 .. 0.48 are the 5 worst, dropped
-    expect(buildHistory(totals.map((t, i) => entry(i, t)), 5).map((h) => h.mean_losses.total)).toEqual([0.08, 0.06, 0.04, 0.02, 0])
+    expect(
+      buildHistory(
+        totals.map((t, i) => entry(i, t)),
+        5,
+      ).map((h) => h.mean_losses.total),
+    ).toEqual([0.08, 0.06, 0.04, 0.02, 0])
   })
 
   it('skips repeated prompts by hash, keeping the best-scoring occurrence', () => {
     const same = {...PROMPT, target_words: 777}
     const history = buildHistory([entry(0, 0.5), entry(1, 0.4, same), entry(2, 0.3), entry(3, 0.2, same), entry(4, 0.6, same)])
     expect(history.map((h) => h.index)).toEqual([0, 2, 3])
-    expect(history.filter((h) => h.sha256 === promptHash(same))).toEqual([{index: 3, sha256: promptHash(same), prompt: same, mean_losses: losses(0.2)}])
+    expect(history.filter((h) => h.sha256 === promptHash(same))).toEqual([
+      {index: 3, sha256: promptHash(same), prompt: same, mean_losses: losses(0.2)},
+    ])
   })
 
   it('puts the earlier of equally good trials nearer the end (the one the report calls best), and is idempotent', () => {
@@ -172,7 +185,10 @@ describe('structureDiff', () => {
   })
 
   it('lists missing and extra labels in an LCS alignment', () => {
-    const diff = structureDiff(['intro', 'background', 'method', 'findings', 'discussion', 'outro'], ['intro', 'method', 'findings', 'outro'])
+    const diff = structureDiff(
+      ['intro', 'background', 'method', 'findings', 'discussion', 'outro'],
+      ['intro', 'method', 'findings', 'outro'],
+    )
     expect(diff.missing).toEqual(['background', 'discussion'])
     expect(diff.extra).toEqual([])
     expect(diff.text).toBe('intro -background method findings -discussion outro')
@@ -181,7 +197,10 @@ describe('structureDiff', () => {
   })
 
   it('names labels out of order as moved', () => {
-    const diff = structureDiff(['intro', 'background', 'method', 'findings', 'outro'], ['intro', 'method', 'background', 'findings', 'outro', 'discussion'])
+    const diff = structureDiff(
+      ['intro', 'background', 'method', 'findings', 'outro'],
+      ['intro', 'method', 'background', 'findings', 'outro', 'discussion'],
+    )
     expect(diff.ops.map((o) => o.op)).toEqual(['same', 'missing', 'same', 'extra', 'same', 'same', 'extra'])
     expect(diff).toMatchObject({missing: ['background'], extra: ['background', 'discussion'], moved: ['background']})
     expect(diff.text).toBe('intro -background method +background findings outro +discussion (moved: background)')
@@ -210,7 +229,10 @@ describe('buildEvidence', () => {
       concepts_missed: ['graph', 'kernel'],
       reference_sequence: ['intro', 'background', 'method', 'findings', 'discussion', 'outro'],
       generated_sequence: ['intro', 'method', 'findings', 'outro'],
-      structure_diff: structureDiff(['intro', 'background', 'method', 'findings', 'discussion', 'outro'], ['intro', 'method', 'findings', 'outro']),
+      structure_diff: structureDiff(
+        ['intro', 'background', 'method', 'findings', 'discussion', 'outro'],
+        ['intro', 'method', 'findings', 'outro'],
+      ),
       duration_error: {generated_seconds: 480, reference_seconds: 600, seconds: -120, percent: -20},
       weakest_dimension: {dimension: 'clarity', score: 55, reason: 'long sentences full of jargon'},
     })
@@ -222,7 +244,11 @@ describe('buildEvidence', () => {
   })
 
   it('picks the lowest judge score, the first of engagement, clarity, accuracy on ties', () => {
-    expect(weakestDimension({engagement: 90, clarity: 80, accuracy: 40, weakest_dimension_reason: 'r'})).toEqual({dimension: 'accuracy', score: 40, reason: 'r'})
+    expect(weakestDimension({engagement: 90, clarity: 80, accuracy: 40, weakest_dimension_reason: 'r'})).toEqual({
+      dimension: 'accuracy',
+      score: 40,
+      reason: 'r',
+    })
     expect(weakestDimension({engagement: 60, clarity: 60, accuracy: 60, weakest_dimension_reason: 'r'}).dimension).toBe('engagement')
     expect(weakestDimension({engagement: 70, clarity: 50, accuracy: 50, weakest_dimension_reason: 'r'}).dimension).toBe('clarity')
   })
@@ -241,11 +267,18 @@ describe('refineWithModel', () => {
   })
 
   it('sends the history best last, the evidence, the current prompt and the proposal', async () => {
-    const model = new FakeModel((r) => (r.task.kind === 'refine' ? {prompt: rewrite(r.task.proposal), changes: ['tone: warmer, since clarity scored lowest']} : null))
+    const model = new FakeModel((r) =>
+      r.task.kind === 'refine' ? {prompt: rewrite(r.task.proposal), changes: ['tone: warmer, since clarity scored lowest']} : null,
+    )
     const result = await refineWithModel(input, model)
     expect(model.requests).toHaveLength(1)
     const request = model.requests[0]!
-    expect(request).toMatchObject({role: 'refine', seed: 7, schema: RefineAnswer, task: {kind: 'refine', current: PROMPT, proposal: proposal.prompt, proposal_changes: proposal.changes}})
+    expect(request).toMatchObject({
+      role: 'refine',
+      seed: 7,
+      schema: RefineAnswer,
+      task: {kind: 'refine', current: PROMPT, proposal: proposal.prompt, proposal_changes: proposal.changes},
+    })
     const [system, user] = request.messages
     expect(system!.role).toBe('system')
     expect(system!.content).toMatch(/same speakers/)
@@ -272,7 +305,10 @@ describe('refineWithModel', () => {
   })
 
   it('rejects an answer that invents a speaker', async () => {
-    const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => p.speakers.push({name: 'Zoe', role: 'guest'})), changes: []})
+    const model = new FakeModel(
+      (r) =>
+        r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => p.speakers.push({name: 'Zoe', role: 'guest'})), changes: []},
+    )
     const error = await refineWithModel(input, model).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RefinementRejectedError)
     expect((error as Error).message).toMatch(/speaker\(s\) "Zoe" not in the current prompt \(its speakers: Alex, Sam\)/)
@@ -280,19 +316,38 @@ describe('refineWithModel', () => {
   })
 
   it('rejects an answer that renames or drops a speaker', async () => {
-    const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.speakers = [{name: 'Alex', role: 'narrator'}])), changes: []})
+    const model = new FakeModel(
+      (r) =>
+        r.task.kind === 'refine' && {
+          prompt: rewrite(r.task.proposal, (p) => (p.speakers = [{name: 'Alex', role: 'narrator'}])),
+          changes: [],
+        },
+    )
     await expect(refineWithModel(input, model)).rejects.toThrow(/speaker\(s\) "Sam" of the current prompt missing/)
   })
 
   it('rejects segment shares summing to 0.7', async () => {
     const model = new FakeModel(
-      (r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.segment_plan = [{label: 'intro', share: 0.2}, {label: 'findings', share: 0.5}])), changes: []},
+      (r) =>
+        r.task.kind === 'refine' && {
+          prompt: rewrite(
+            r.task.proposal,
+            (p) =>
+              (p.segment_plan = [
+                {label: 'intro', share: 0.2},
+                {label: 'findings', share: 0.5},
+              ]),
+          ),
+          changes: [],
+        },
     )
     await expect(refineWithModel(input, model)).rejects.toThrow(/segment_plan shares sum to 0\.7, not 1/)
   })
 
   it('rejects target_words outside 50..30000', async () => {
-    const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.target_words = 40)), changes: []})
+    const model = new FakeModel(
+      (r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.target_words = 40)), changes: []},
+    )
     await expect(refineWithModel(input, model)).rejects.toThrow(/target_words 40 is outside 50\.\.30000/)
   })
 
@@ -302,13 +357,19 @@ describe('refineWithModel', () => {
       {label: 'method', share: 0.49},
       {label: 'findings', share: 0.39},
     ] as const
-    const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.segment_plan = plan.map((s) => ({...s})))), changes: ['fewer segments']})
+    const model = new FakeModel(
+      (r) =>
+        r.task.kind === 'refine' && {
+          prompt: rewrite(r.task.proposal, (p) => (p.segment_plan = plan.map((s) => ({...s})))),
+          changes: ['fewer segments'],
+        },
+    )
     const result = await refineWithModel(input, model)
     const shares = result.prompt.segment_plan.map((s) => s.share)
     expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9)
     expect(shares.map((s, i) => s / plan[i]!.share)).toEqual(shares.map(() => expect.closeTo(1 / 0.98, 9)))
     expect(result.prompt.segment_plan.map((s) => s.label)).toEqual(['intro', 'method', 'findings'])
-    expect(result.changes).toEqual(['llm: fewer segments', 'llm: segment_plan shares renormalised: the answer\'s summed to 0.98'])
+    expect(result.changes).toEqual(['llm: fewer segments', "llm: segment_plan shares renormalised: the answer's summed to 0.98"])
   })
 
   it("accepts the proposal's own plan as it is, and drops changes that only repeat the proposal's", async () => {
@@ -320,20 +381,35 @@ describe('refineWithModel', () => {
 })
 
 describe('checkRefinedPrompt', () => {
-  const rounded = {...PROMPT, segment_plan: [{label: 'intro', share: 0.3333}, {label: 'method', share: 0.3333}, {label: 'outro', share: 0.3333}]} satisfies PromptSpec
+  const rounded = {
+    ...PROMPT,
+    segment_plan: [
+      {label: 'intro', share: 0.3333},
+      {label: 'method', share: 0.3333},
+      {label: 'outro', share: 0.3333},
+    ],
+  } satisfies PromptSpec
 
   it("accepts a plan equal to the proposal's even when its 4-decimal shares miss 1 by 1e-4", () => {
     expect(checkRefinedPrompt(rounded, {current: PROMPT, proposal: rounded})).toEqual({prompt: rounded, notes: []})
   })
 
-  it('renormalises the same plan when it is not the proposal\'s', () => {
+  it("renormalises the same plan when it is not the proposal's", () => {
     const {prompt, notes} = checkRefinedPrompt(rounded, {current: PROMPT, proposal: PROMPT})
     expect(prompt.segment_plan.map((s) => s.share)).toEqual([1 / 3, 1 / 3, 1 / 3].map((v) => expect.closeTo(v, 12)))
     expect(notes).toEqual(["segment_plan shares renormalised: the answer's summed to 0.9999"])
   })
 
   it('lists every problem at once', () => {
-    const bad = {...PROMPT, target_words: 40_000, speakers: [{name: 'Alex', role: 'host'}, {name: 'Alex', role: 'host'}], segment_plan: [{label: 'intro', share: 0}]} satisfies PromptSpec
+    const bad = {
+      ...PROMPT,
+      target_words: 40_000,
+      speakers: [
+        {name: 'Alex', role: 'host'},
+        {name: 'Alex', role: 'host'},
+      ],
+      segment_plan: [{label: 'intro', share: 0}],
+    } satisfies PromptSpec
     const error = (() => {
       try {
         checkRefinedPrompt(bad, {current: PROMPT, proposal: PROMPT})
@@ -342,7 +418,9 @@ describe('checkRefinedPrompt', () => {
       }
     })() as RefinementRejectedError
     expect(error.problems).toHaveLength(4)
-    expect(error.message).toMatch(/^The LLM refiner's answer was rejected: segment_plan shares sum to 0, not 1 .*"Sam" of the current prompt missing; speaker\(s\) "Alex" listed more than once; target_words 40000 is outside 50\.\.30000$/)
+    expect(error.message).toMatch(
+      /^The LLM refiner's answer was rejected: segment_plan shares sum to 0, not 1 .*"Sam" of the current prompt missing; speaker\(s\) "Alex" listed more than once; target_words 40000 is outside 50\.\.30000$/,
+    )
   })
 })
 
@@ -375,12 +453,16 @@ describe('refine', () => {
   })
 
   it('keeps the rule-based proposal when the model answer is rejected, and says why', async () => {
-    const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.speakers[0]!.name = 'Zoe')), changes: []})
+    const model = new FakeModel(
+      (r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.speakers[0]!.name = 'Zoe')), changes: []},
+    )
     const result = await refine({...base, mode: 'rule-based+llm', model})
     const ruleBased = refineRuleBased(PROMPT, PROFILE, TRIAL)
     expect(result.prompt).toEqual(ruleBased.prompt)
     expect(result.changes.slice(0, -1)).toEqual(ruleBased.changes)
-    expect(result.changes.at(-1)).toMatch(/^llm: answer rejected, kept the rule-based proposal: speaker\(s\) "Zoe" not in the current prompt/)
+    expect(result.changes.at(-1)).toMatch(
+      /^llm: answer rejected, kept the rule-based proposal: speaker\(s\) "Zoe" not in the current prompt/,
+    )
     expect(result.usage).toEqual({input_tokens: 100, output_tokens: 20})
   })
 
@@ -408,7 +490,12 @@ describe('refine', () => {
 
   it('passes the history through buildHistory (dedupe, best last)', async () => {
     const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: r.task.proposal, changes: []})
-    await refine({...base, history: [entry(0, 0.2), entry(1, 0.6), entry(2, 0.1, {...PROMPT, target_words: 1000}), entry(3, 0.4)], mode: 'rule-based+llm', model})
+    await refine({
+      ...base,
+      history: [entry(0, 0.2), entry(1, 0.6), entry(2, 0.1, {...PROMPT, target_words: 1000}), entry(3, 0.4)],
+      mode: 'rule-based+llm',
+      model,
+    })
     const lines = model.requests[0]!.messages[1]!.content.split('\n').filter((l) => l.startsWith('{"trial":'))
     expect(lines.map((l) => JSON.parse(l).trial)).toEqual([1, 3, 2])
   })

@@ -126,7 +126,10 @@ describe('renderReportHtml on a finished mock run', () => {
     for (const pair of best.results.pairs) {
       const card = new RegExp(`<article class="pair-card" data-best-pair="${pair.pair_id}">([\\s\\S]*?)</article>`).exec(html)?.[1]
       expect(card, pair.pair_id).toBeDefined()
-      const band = (name: string) => [...(new RegExp(`data-band="${name}">([\\s\\S]*?)</div>`).exec(card!)?.[1] ?? '').matchAll(/class="seg l-([a-z]+)"/g)].map((m) => m[1])
+      const band = (name: string) =>
+        [...(new RegExp(`data-band="${name}">([\\s\\S]*?)</div>`).exec(card!)?.[1] ?? '').matchAll(/class="seg l-([a-z]+)"/g)].map(
+          (m) => m[1],
+        )
       expect(band('reference')).toEqual(pair.details.reference_sequence)
       expect(band('generated')).toEqual(pair.details.generated_sequence)
       for (const term of pair.details.concepts_explained) expect(card).toContain(`<li class="chip chip-ok">${term}</li>`)
@@ -249,8 +252,14 @@ describe('renderReportHtml on edited views', () => {
     const page = renderReportHtml(copy)
     for (const [name, svg] of charts(page)) {
       const series = [...svg.matchAll(/data-series="([a-z]+)"/g)].map((m) => m[1])
-      expect(series.filter((s) => s === 'train'), name).toHaveLength(3)
-      expect(series.filter((s) => s === 'validation'), name).toHaveLength(3)
+      expect(
+        series.filter((s) => s === 'train'),
+        name,
+      ).toHaveLength(3)
+      expect(
+        series.filter((s) => s === 'validation'),
+        name,
+      ).toHaveLength(3)
       expect(svg, name).toMatch(/<polyline class="line s-[a-z]+ s-validation"/)
     }
     expect(charts(page).get('total')).toContain('validation loss 0.510')

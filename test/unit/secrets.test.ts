@@ -88,7 +88,11 @@ describe('secrets', () => {
     expect(await resolveKey('OPENAI', withEnv)).toEqual({key: fromEnv, source: 'env', warnings: []})
     // A blank variable counts as unset.
     expect((await resolveKey('OPENAI', {...env, OPENAI_API_KEY: '  '}))?.source).toBe('file')
-    expect(await resolveKey('ANTHROPIC', {...env, ANTHROPIC_API_KEY: ANTHROPIC_KEY})).toEqual({key: ANTHROPIC_KEY, source: 'env', warnings: []})
+    expect(await resolveKey('ANTHROPIC', {...env, ANTHROPIC_API_KEY: ANTHROPIC_KEY})).toEqual({
+      key: ANTHROPIC_KEY,
+      source: 'env',
+      warnings: [],
+    })
 
     expect(await listSecrets(withEnv)).toEqual([
       {name: 'OPENAI', env_var: 'OPENAI_API_KEY', source: 'env', masked: 'sk-…9999'},
@@ -98,7 +102,18 @@ describe('secrets', () => {
   })
 
   it('masks: never more than 7 visible characters, never the whole key', () => {
-    for (const key of [OPENAI_KEY, ANTHROPIC_KEY, 'a', 'ab', 'abcd', 'abcdefgh', 'abcdefghijk', 'abcdefghijklmno', 'abcdefghijklmnop', 'x'.repeat(511)]) {
+    for (const key of [
+      OPENAI_KEY,
+      ANTHROPIC_KEY,
+      'a',
+      'ab',
+      'abcd',
+      'abcdefgh',
+      'abcdefghijk',
+      'abcdefghijklmno',
+      'abcdefghijklmnop',
+      'x'.repeat(511),
+    ]) {
       const masked = maskKey(key)
       const visible = masked.replace('…', '')
       expect(visible.length).toBeLessThanOrEqual(Math.min(7, Math.floor(key.length / 2)))

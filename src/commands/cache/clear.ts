@@ -9,10 +9,15 @@ export default class CacheClear extends StudioCommand {
 
 The cache folder is --cache-dir, else $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio (~/Library/Caches/studio on macOS). To bypass the cache for one run instead, run it with --no-cache.`
 
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --cache-dir /tmp/studio-cache --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --cache-dir /tmp/studio-cache --json',
+  ]
 
   static override flags = {
-    'cache-dir': Flags.string({description: 'Cache folder (default: $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio)'}),
+    'cache-dir': Flags.string({
+      description: 'Cache folder (default: $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio)',
+    }),
   }
 
   public async run(): Promise<{removed: number; bytes: number; dir: string}> {
@@ -20,7 +25,11 @@ The cache folder is --cache-dir, else $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/st
     const cache = new DiskCache(flags['cache-dir'] ?? defaultCacheDir())
     const result = await cache.clear()
     if (!this.jsonEnabled()) {
-      this.log(result.removed === 0 ? `The cache in ${cache.dir} was already empty.` : `Removed ${result.removed} entr${result.removed === 1 ? 'y' : 'ies'} (${formatBytes(result.bytes)}) from ${cache.dir}.`)
+      this.log(
+        result.removed === 0
+          ? `The cache in ${cache.dir} was already empty.`
+          : `Removed ${result.removed} entr${result.removed === 1 ? 'y' : 'ies'} (${formatBytes(result.bytes)}) from ${cache.dir}.`,
+      )
     }
     return {...result, dir: cache.dir}
   }

@@ -9,10 +9,15 @@ export default class CacheStatsCommand extends StudioCommand {
 
 The cache folder is --cache-dir, else $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio (~/Library/Caches/studio on macOS). It is safe to delete at any time: see \`studio cache clear\`.`
 
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --cache-dir /tmp/studio-cache --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --cache-dir /tmp/studio-cache --json',
+  ]
 
   static override flags = {
-    'cache-dir': Flags.string({description: 'Cache folder (default: $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio)'}),
+    'cache-dir': Flags.string({
+      description: 'Cache folder (default: $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio)',
+    }),
   }
 
   public async run(): Promise<CacheStats> {

@@ -10,7 +10,10 @@ Source "env" means the environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY) 
 
 The config dir is $STUDIO_CONFIG_DIR, else $XDG_CONFIG_HOME/studio, else ~/.config/studio (~/Library/Application Support/studio on macOS).`
 
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json | jq -r \'.[] | select(.source == "none") | .env_var\'']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json | jq -r \'.[] | select(.source == "none") | .env_var\'',
+  ]
 
   public async run(): Promise<SecretListing[]> {
     await this.parse(SecretsList)
@@ -18,7 +21,12 @@ The config dir is $STUDIO_CONFIG_DIR, else $XDG_CONFIG_HOME/studio, else ~/.conf
     for (const warning of warnings) process.stderr.write(`Warning: ${warning}\n`)
     const secrets = await listSecrets()
     if (!this.jsonEnabled()) {
-      this.log(renderTable(['name', 'env var', 'source', 'key'], secrets.map((s) => [s.name, s.env_var, s.source, s.masked ?? '-'])))
+      this.log(
+        renderTable(
+          ['name', 'env var', 'source', 'key'],
+          secrets.map((s) => [s.name, s.env_var, s.source, s.masked ?? '-']),
+        ),
+      )
       this.log('')
       this.log(`Stored keys: ${file}. An environment variable, when set, takes precedence over the stored key.`)
     }

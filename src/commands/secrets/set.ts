@@ -15,7 +15,10 @@ Precedence: the environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY), when s
 The key is never taken as an argument (it would stay in your shell history) and is never printed: only a masked form such as sk-…a1b2.`
 
   static override examples = [
-    {description: 'Pipe the key in (nothing lands in the shell history)', command: 'printf %s "$OPENAI_API_KEY" | <%= config.bin %> <%= command.id %> OPENAI'},
+    {
+      description: 'Pipe the key in (nothing lands in the shell history)',
+      command: 'printf %s "$OPENAI_API_KEY" | <%= config.bin %> <%= command.id %> OPENAI',
+    },
     {description: 'From a password manager', command: 'pass show api/anthropic | <%= config.bin %> <%= command.id %> anthropic'},
     {description: 'Type or paste it at a hidden prompt', command: '<%= config.bin %> <%= command.id %> OPENAI'},
   ]
@@ -31,24 +34,31 @@ The key is never taken as an argument (it would stay in your shell history) and 
     const {args, argv} = await this.parse(SecretsSet).catch((error: unknown) => {
       // oclif quotes an unknown flag in full, and `--key=sk-...` would put the key in the terminal and logs.
       if (error instanceof Error && /nonexistent flag/i.test(error.message)) {
-        throw new InputError('studio secrets set takes no flags but --json: the key comes from stdin or from the prompt (the flag given is not repeated here, in case it holds a key)', {
-          hint: 'printf %s "$KEY" | studio secrets set OPENAI',
-        })
+        throw new InputError(
+          'studio secrets set takes no flags but --json: the key comes from stdin or from the prompt (the flag given is not repeated here, in case it holds a key)',
+          {
+            hint: 'printf %s "$KEY" | studio secrets set OPENAI',
+          },
+        )
       }
       throw error
     })
     const name = parseSecretName(args.name)
     if (argv.length > 1) {
-      throw new InputError('studio secrets set takes only the name: the key comes from stdin or from the prompt, never from an argument (it would stay in your shell history)', {
-        hint: `printf %s "$KEY" | studio secrets set ${name}   (or run it in a terminal and paste the key at the prompt; consider rotating a key that was typed on a command line)`,
-      })
+      throw new InputError(
+        'studio secrets set takes only the name: the key comes from stdin or from the prompt, never from an argument (it would stay in your shell history)',
+        {
+          hint: `printf %s "$KEY" | studio secrets set ${name}   (or run it in a terminal and paste the key at the prompt; consider rotating a key that was typed on a command line)`,
+        },
+      )
     }
     const value = process.stdin.isTTY ? await promptHidden(`${name} API key (input hidden): `) : await readAllStdin()
     const {file, masked} = await setSecret(name, value)
     if (!this.jsonEnabled()) {
       const envVar = envVarOf(name)
       this.log(`Stored ${name} in ${file} (mode 0600). The environment variable ${envVar}, when set, takes precedence.`)
-      if (process.env[envVar]?.trim()) this.log(`Note: ${envVar} is set in this environment, so that value is used here instead of the stored one.`)
+      if (process.env[envVar]?.trim())
+        this.log(`Note: ${envVar} is set in this environment, so that value is used here instead of the stored one.`)
     }
     return {name, file, masked}
   }
@@ -56,7 +66,10 @@ The key is never taken as an argument (it would stay in your shell history) and 
 
 /** All of stdin (a pipe or a file). Says once on stderr what it is waiting for if nothing comes. */
 async function readAllStdin(): Promise<string> {
-  const notice = setTimeout(() => process.stderr.write('Waiting for the key on stdin (pipe it in, or run in a terminal to be prompted)...\n'), 3000)
+  const notice = setTimeout(
+    () => process.stderr.write('Waiting for the key on stdin (pipe it in, or run in a terminal to be prompted)...\n'),
+    3000,
+  )
   try {
     const chunks: Buffer[] = []
     for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))

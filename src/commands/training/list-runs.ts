@@ -9,7 +9,10 @@ export default class ListRuns extends StudioCommand {
   static override summary = 'List every training run in the output folder'
   static override description = `Prints <output-dir>/registry.json, rebuilt from the run folders first so that it is current: each run's id, start, status, pairs (and validation pairs), best trial with its training and validation loss, stop reason and the path of its calibrated prompt. Runs with the same config hash used the same settings and can be compared.`
 
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json | jq ".runs[-1].calibrated_prompt"']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json | jq ".runs[-1].calibrated_prompt"',
+  ]
 
   static override flags = {
     'output-dir': Flags.directory({description: 'Where run folders are created', default: 'artifacts/training_output'}),
@@ -34,7 +37,19 @@ export default class ListRuns extends StudioCommand {
           r.stop_reason ?? '-',
           r.config_sha256.slice(0, 8),
         ])
-        this.log(renderTable(['run', 'started (UTC)', 'status', 'pairs', 'best', 'train', 'validation', 'stopped', 'config'], rows, [false, false, false, true, true, true, true, false, false]))
+        this.log(
+          renderTable(['run', 'started (UTC)', 'status', 'pairs', 'best', 'train', 'validation', 'stopped', 'config'], rows, [
+            false,
+            false,
+            false,
+            true,
+            true,
+            true,
+            true,
+            false,
+            false,
+          ]),
+        )
       }
     }
     return registry

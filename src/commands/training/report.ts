@@ -32,7 +32,10 @@ Works on finished runs and on runs still going or interrupted (with the trials c
   }
 
   static override flags = {
-    'output-dir': Flags.directory({description: 'Where run folders are created; used to find the latest run', default: 'artifacts/training_output'}),
+    'output-dir': Flags.directory({
+      description: 'Where run folders are created; used to find the latest run',
+      default: 'artifacts/training_output',
+    }),
     open: Flags.boolean({description: 'Open the HTML report in the default browser', default: false}),
   }
 
@@ -41,7 +44,11 @@ Works on finished runs and on runs still going or interrupted (with the trials c
     const runDir = await resolveRunDir(args.run_dir, flags['output-dir'])
     const {view, file} = await writeHtmlReport(runDir, {host: os.hostname()})
     const best = view.bestTrial === null ? null : view.trials[view.bestTrial]!.results.index
-    const trials = view.trials.map((t) => ({index: t.results.index, mean_losses: t.results.mean_losses, validation_mean_losses: t.results.validation_mean_losses}))
+    const trials = view.trials.map((t) => ({
+      index: t.results.index,
+      mean_losses: t.results.mean_losses,
+      validation_mean_losses: t.results.validation_mean_losses,
+    }))
     if (!this.jsonEnabled()) {
       this.log(`Run ${view.manifest.run_id} (${view.state})`)
       this.log('')

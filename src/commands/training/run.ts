@@ -9,7 +9,6 @@ import {EXIT, InputError} from '../../training/errors.js'
 import {DEFAULT_SEED} from '../../training/random.js'
 import type {TrainingReport} from '../../training/schemas.js'
 
-
 export default class Run extends StudioCommand {
   static override summary = 'Calibrate a script-generation prompt against human podcast episodes'
   static override description = `Runs the whole pipeline on a folder of pairs (see \`studio training list-pairs\`):
@@ -26,9 +25,18 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
 
   static override examples = [
     {description: 'Train offline on the bundled example pairs', command: '<%= config.bin %> <%= command.id %> --mock --max-trials 3'},
-    {description: 'Weight duration and ROUGE more heavily', command: '<%= config.bin %> <%= command.id %> --mock --weights duration=0.4,rouge=0.2'},
-    {description: 'Machine-readable report on stdout, progress on stderr', command: '<%= config.bin %> <%= command.id %> --mock --json > report.json'},
-    {description: 'Hold one pair out of refinement and choose the best trial on it', command: '<%= config.bin %> <%= command.id %> --mock --holdout 1'},
+    {
+      description: 'Weight duration and ROUGE more heavily',
+      command: '<%= config.bin %> <%= command.id %> --mock --weights duration=0.4,rouge=0.2',
+    },
+    {
+      description: 'Machine-readable report on stdout, progress on stderr',
+      command: '<%= config.bin %> <%= command.id %> --mock --json > report.json',
+    },
+    {
+      description: 'Hold one pair out of refinement and choose the best trial on it',
+      command: '<%= config.bin %> <%= command.id %> --mock --holdout 1',
+    },
     {description: 'Continue the latest run after Ctrl-C or a crash', command: '<%= config.bin %> <%= command.id %> --mock --resume'},
   ]
 
@@ -45,10 +53,18 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     weights: Flags.string({
       description: 'Loss weights, e.g. duration=0.3,rouge=0.2 (others keep their defaults; normalised to sum 1)',
     }),
-    window: Flags.integer({description: 'Convergence window w: compare the mean of the last w trials with the w before', default: 2, min: 1}),
+    window: Flags.integer({
+      description: 'Convergence window w: compare the mean of the last w trials with the w before',
+      default: 2,
+      min: 1,
+    }),
     threshold: Flags.string({description: 'Converged when the relative improvement between windows is below this', default: '0.05'}),
     concurrency: Flags.integer({description: 'Pairs processed at the same time', default: 4, min: 1}),
-    holdout: Flags.integer({description: 'Hold this many pairs (drawn with --seed) out of refinement; the best trial is chosen on them', min: 1, exclusive: ['holdout-ids']}),
+    holdout: Flags.integer({
+      description: 'Hold this many pairs (drawn with --seed) out of refinement; the best trial is chosen on them',
+      min: 1,
+      exclusive: ['holdout-ids'],
+    }),
     'holdout-ids': Flags.string({description: 'Hold these pairs (comma-separated ids) out of refinement', exclusive: ['holdout']}),
     refiner: Flags.string({
       description:
@@ -56,17 +72,30 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       options: ['rule-based', 'rule-based+llm'],
       default: 'rule-based',
     }),
-    config: Flags.file({description: `Provider and model per role (default: ./studio.config.json when present); see TRAINING.md`, helpValue: 'FILE'}),
+    config: Flags.file({
+      description: `Provider and model per role (default: ./studio.config.json when present); see TRAINING.md`,
+      helpValue: 'FILE',
+    }),
     model: Flags.string({
       description: 'Provider and model of one role, e.g. judge=openai:gpt-4o-mini (repeatable; wins over the config file)',
       multiple: true,
       helpValue: 'ROLE=PROVIDER:MODEL',
     }),
-    cache: Flags.boolean({description: 'Reuse answers of identical earlier calls from the response cache (--no-cache to bypass it)', default: true, allowNo: true}),
+    cache: Flags.boolean({
+      description: 'Reuse answers of identical earlier calls from the response cache (--no-cache to bypass it)',
+      default: true,
+      allowNo: true,
+    }),
     'cache-dir': Flags.directory({description: 'Response cache folder (default: $STUDIO_CACHE_DIR, else ~/.cache/studio)'}),
-    'max-cost': Flags.string({description: 'Stop cleanly (stop_reason budget) before the run would spend more than this many USD', helpValue: 'USD'}),
+    'max-cost': Flags.string({
+      description: 'Stop cleanly (stop_reason budget) before the run would spend more than this many USD',
+      helpValue: 'USD',
+    }),
     'dry-run': Flags.boolean({description: 'Print the calls the run would make and their estimated cost, and make none', default: false}),
-    tts: Flags.boolean({description: 'Voice every generated script (OpenAI TTS, one voice per speaker) and score the duration on its measured length', default: false}),
+    tts: Flags.boolean({
+      description: 'Voice every generated script (OpenAI TTS, one voice per speaker) and score the duration on its measured length',
+      default: false,
+    }),
     resume: Flags.boolean({
       description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
       default: false,
@@ -76,15 +105,21 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
   public async run(): Promise<TrainingReport> {
     const {args, flags} = await this.parse(Run)
     if (args.run_dir && !flags.resume) {
-      throw new InputError(`Unexpected argument ${args.run_dir}: a run folder is only taken with --resume`, {hint: 'To continue a run: studio training run --mock --resume RUN_DIR.'})
+      throw new InputError(`Unexpected argument ${args.run_dir}: a run folder is only taken with --resume`, {
+        hint: 'To continue a run: studio training run --mock --resume RUN_DIR.',
+      })
     }
     const threshold = Number(flags.threshold)
     if (!Number.isFinite(threshold) || threshold < 0) {
-      throw new InputError(`--threshold must be a number >= 0, got "${flags.threshold}"`, {hint: 'For example --threshold 0.05 stops when the loss improves by less than 5%.'})
+      throw new InputError(`--threshold must be a number >= 0, got "${flags.threshold}"`, {
+        hint: 'For example --threshold 0.05 stops when the loss improves by less than 5%.',
+      })
     }
     const maxCost = flags['max-cost'] === undefined ? undefined : Number(flags['max-cost'])
     if (maxCost !== undefined && !(Number.isFinite(maxCost) && maxCost > 0)) {
-      throw new InputError(`--max-cost must be a positive number of USD, got "${flags['max-cost']}"`, {hint: 'For example --max-cost 5 stops the run before it spends more than 5 USD.'})
+      throw new InputError(`--max-cost must be a positive number of USD, got "${flags['max-cost']}"`, {
+        hint: 'For example --max-cost 5 stops the run before it spends more than 5 USD.',
+      })
     }
     // The trainer and its dependencies (pdf-parse, music-metadata, the SDKs) load only when a run starts.
     const [{runTraining, resumeTraining}, {parseWeights}, {resolveRunDir}, {buildProviders}] = await Promise.all([
@@ -97,7 +132,9 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     try {
       weights = flags.weights === undefined ? undefined : parseWeights(flags.weights)
     } catch (error) {
-      throw new InputError(`--weights: ${(error as Error).message}`, {hint: 'Use name=value pairs separated by commas, e.g. --weights duration=0.3,rouge=0.2.'})
+      throw new InputError(`--weights: ${(error as Error).message}`, {
+        hint: 'Use name=value pairs separated by commas, e.g. --weights duration=0.3,rouge=0.2.',
+      })
     }
 
     const refiner = flags.refiner as 'rule-based' | 'rule-based+llm'
@@ -114,7 +151,8 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       pairsDir: flags['pairs-dir'],
       requireKeys: !flags['dry-run'],
     })
-    if (flags['dry-run']) return this.dryRun({pairsDir: flags['pairs-dir'], maxTrials: flags['max-trials'], refiner, tts: flags.tts, providers}) as never
+    if (flags['dry-run'])
+      return this.dryRun({pairsDir: flags['pairs-dir'], maxTrials: flags['max-trials'], refiner, tts: flags.tts, providers}) as never
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
     // First Ctrl-C: finish the steps in flight, mark the run interrupted, exit 130.
@@ -138,23 +176,26 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       outcome = flags.resume
         ? await resumeTraining({...common, runDir: runDir!})
         : await runTraining({
-        ...common,
-        pairsDir: flags['pairs-dir'],
-        outputDir: flags['output-dir'],
-        maxTrials: flags['max-trials'],
-        seed: flags.seed,
-        weights,
-        window: flags.window,
-        threshold,
-        concurrency: flags.concurrency,
-        mock: flags.mock,
-        holdout: flags.holdout,
-        holdoutIds: flags['holdout-ids']?.split(',').map((id) => id.trim()).filter(Boolean),
-        refiner,
-        providerRoles: roles,
-        maxCostUsd: maxCost,
-        tts: flags.tts,
-      })
+            ...common,
+            pairsDir: flags['pairs-dir'],
+            outputDir: flags['output-dir'],
+            maxTrials: flags['max-trials'],
+            seed: flags.seed,
+            weights,
+            window: flags.window,
+            threshold,
+            concurrency: flags.concurrency,
+            mock: flags.mock,
+            holdout: flags.holdout,
+            holdoutIds: flags['holdout-ids']
+              ?.split(',')
+              .map((id) => id.trim())
+              .filter(Boolean),
+            refiner,
+            providerRoles: roles,
+            maxCostUsd: maxCost,
+            tts: flags.tts,
+          })
     } catch (error) {
       progress.stop(true)
       throw error
@@ -170,10 +211,23 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
   }
 
   /** --dry-run: the calls and their estimated cost, from the files alone; nothing is called or written. */
-  private async dryRun(options: {pairsDir: string; maxTrials: number; refiner: 'rule-based' | 'rule-based+llm'; tts: boolean; providers: import('../../providers/types.js').Providers}): Promise<unknown> {
-    const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([import('../../training/discover.js'), import('../../training/estimate.js')])
+  private async dryRun(options: {
+    pairsDir: string
+    maxTrials: number
+    refiner: 'rule-based' | 'rule-based+llm'
+    tts: boolean
+    providers: import('../../providers/types.js').Providers
+  }): Promise<unknown> {
+    const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([
+      import('../../training/discover.js'),
+      import('../../training/estimate.js'),
+    ])
     const discovery = await discoverPairs(options.pairsDir)
-    if (discovery.pairs.length === 0) throw new InputError(`No complete pair in ${discovery.root}`, {path: discovery.root, hint: 'Run `studio training list-pairs` to see what was found.'})
+    if (discovery.pairs.length === 0)
+      throw new InputError(`No complete pair in ${discovery.root}`, {
+        path: discovery.root,
+        hint: 'Run `studio training list-pairs` to see what was found.',
+      })
     // Pairs whose files cannot be read are left out, as the run would skip them.
     const inputs = await pairEstimateInputs(discovery.pairs)
     const estimate = estimateRun({
@@ -186,12 +240,35 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...estimate}
     if (!this.jsonEnabled()) {
       const cost = (v: number | null) => (v === null ? 'unknown' : `$${v.toFixed(4)}`)
-      const rows = estimate.roles.map((r) => [r.role, r.model, String(r.calls), r.input_tokens.toLocaleString('en-US'), r.output_tokens.toLocaleString('en-US'), r.audio_seconds ? `${Math.round(r.audio_seconds)} s` : r.characters ? `${r.characters.toLocaleString('en-US')} chars` : '', cost(r.cost_usd)])
+      const rows = estimate.roles.map((r) => [
+        r.role,
+        r.model,
+        String(r.calls),
+        r.input_tokens.toLocaleString('en-US'),
+        r.output_tokens.toLocaleString('en-US'),
+        r.audio_seconds ? `${Math.round(r.audio_seconds)} s` : r.characters ? `${r.characters.toLocaleString('en-US')} chars` : '',
+        cost(r.cost_usd),
+      ])
       const {renderTable} = await import('../../cli/table.js')
       this.log(`Dry run: ${inputs.length} pair(s), at most ${options.maxTrials} trial(s); no call made, nothing written.\n`)
-      this.log(renderTable(['role', 'model', 'calls', 'input tokens', 'output tokens', 'audio', 'cost'], rows, [false, false, true, true, true, true, true]))
-      const total = estimate.cost_usd === null ? 'an unknown cost (a model without a price in src/providers/prices.ts)' : `about ${cost(estimate.cost_usd)}`
-      this.log(`\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`)
+      this.log(
+        renderTable(['role', 'model', 'calls', 'input tokens', 'output tokens', 'audio', 'cost'], rows, [
+          false,
+          false,
+          true,
+          true,
+          true,
+          true,
+          true,
+        ]),
+      )
+      const total =
+        estimate.cost_usd === null
+          ? 'an unknown cost (a model without a price in src/providers/prices.ts)'
+          : `about ${cost(estimate.cost_usd)}`
+      this.log(
+        `\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`,
+      )
     }
     return result
   }
@@ -204,15 +281,21 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     const first = series(report.trials[0]!)
     const best = series(report.trials[report.best_trial.index]!)
     const change = first > 0 ? ((first - best) / first) * 100 : 0
-    const by = report.best_trial.selected_by === 'validation' ? `validation loss (${report.validation_pairs.join(', ')})` : 'mean total loss'
-    this.log(`Best trial: ${report.best_trial.index} (${by} ${best.toFixed(4)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`)
-    if (report.skipped_pairs.length) this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
+    const by =
+      report.best_trial.selected_by === 'validation' ? `validation loss (${report.validation_pairs.join(', ')})` : 'mean total loss'
+    this.log(
+      `Best trial: ${report.best_trial.index} (${by} ${best.toFixed(4)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`,
+    )
+    if (report.skipped_pairs.length)
+      this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
     if (report.failed_pairs.length) {
       this.log(`Failed in some trials (a provider kept failing; left out of those trials' means):`)
       for (const f of report.failed_pairs) this.log(`  trial ${f.trial}, ${f.pair_id}: ${f.reason}`)
     }
     this.log(`Usage: ${formatUsage(report.usage.total)}`)
-    this.log(`Calibrated prompt: ${path.join(runDir, report.calibrated_prompt)} (use it with \`studio generate PAPER${mock ? ' --mock' : ''}\`)`)
+    this.log(
+      `Calibrated prompt: ${path.join(runDir, report.calibrated_prompt)} (use it with \`studio generate PAPER${mock ? ' --mock' : ''}\`)`,
+    )
     this.log(`Report: ${path.join(runDir, 'training_report.json')}`)
     this.log(`HTML report: ${path.join(runDir, 'training_report.html')}`)
   }

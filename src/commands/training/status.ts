@@ -16,7 +16,10 @@ Works from another terminal while the run is going: it reads run.json, events.js
 
   static override examples = [
     {description: 'The latest run', command: '<%= config.bin %> <%= command.id %>'},
-    {description: 'A given run, as JSON', command: '<%= config.bin %> <%= command.id %> artifacts/training_output/run-20261123T101500Z --json'},
+    {
+      description: 'A given run, as JSON',
+      command: '<%= config.bin %> <%= command.id %> artifacts/training_output/run-20261123T101500Z --json',
+    },
   ]
 
   static override args = {
@@ -24,7 +27,10 @@ Works from another terminal while the run is going: it reads run.json, events.js
   }
 
   static override flags = {
-    'output-dir': Flags.directory({description: 'Where run folders are created; used to find the latest run', default: 'artifacts/training_output'}),
+    'output-dir': Flags.directory({
+      description: 'Where run folders are created; used to find the latest run',
+      default: 'artifacts/training_output',
+    }),
   }
 
   public async run(): Promise<RunStatus> {
@@ -37,12 +43,19 @@ Works from another terminal while the run is going: it reads run.json, events.js
 
   private render(status: RunStatus): void {
     this.log(`Run ${status.run_id}  (${status.run_dir})`)
-    const elapsed = status.elapsed_seconds === null ? '' : `, ${status.state === 'running' ? 'running for' : 'took'} ${formatDuration(status.elapsed_seconds)}`
+    const elapsed =
+      status.elapsed_seconds === null
+        ? ''
+        : `, ${status.state === 'running' ? 'running for' : 'took'} ${formatDuration(status.elapsed_seconds)}`
     this.log(`State:    ${status.state}${elapsed}`)
     if (status.error) this.log(`Error:    ${status.error}`)
     if (status.phase) this.log(`Phase:    ${status.phase}${status.progress ? `: ${status.progress.message}` : ''}`)
-    this.log(`Trials:   ${status.trials_done} of at most ${status.max_trials} done${status.stop_reason ? `; stopped: ${status.stop_reason}` : ''}`)
-    this.log(`Pairs:    ${status.pairs}${status.skipped.length ? `, ${status.skipped.length} skipped (${status.skipped.map((s) => s.id).join(', ')})` : ''}`)
+    this.log(
+      `Trials:   ${status.trials_done} of at most ${status.max_trials} done${status.stop_reason ? `; stopped: ${status.stop_reason}` : ''}`,
+    )
+    this.log(
+      `Pairs:    ${status.pairs}${status.skipped.length ? `, ${status.skipped.length} skipped (${status.skipped.map((s) => s.id).join(', ')})` : ''}`,
+    )
     this.log(`Usage:    ${formatUsage(status.usage.total)}`)
     if (status.trials.length) {
       this.log('')

@@ -6,9 +6,12 @@ import {SEGMENT_LABELS, type SegmentLabel} from '../../training/schemas.js'
 
 const CUES: Record<SegmentLabel, RegExp> = {
   intro: /\b(welcome|today we|this episode|joining us|my guest|i'?m your host|on the show)\b/gi,
-  background: /\b(problem|challenge|why (?:does|is)|traditionally|existing|before this|prior work|context|matters?|motivat\w*|background)\b/gi,
-  method: /\b(how (?:does|did|do) (?:it|this|they|you)|method\w*|approach|algorithm|architecture|pipeline|we (?:built|designed|propose|used)|works by|model|trained|walk us through)\b/gi,
-  findings: /\b(results?|found|find|showed?|improv\w*|percent|accuracy|reduc\w*|increas\w*|outperform\w*|compared|error)\b|\d+(?:\.\d+)?\s*%/gi,
+  background:
+    /\b(problem|challenge|why (?:does|is)|traditionally|existing|before this|prior work|context|matters?|motivat\w*|background)\b/gi,
+  method:
+    /\b(how (?:does|did|do) (?:it|this|they|you)|method\w*|approach|algorithm|architecture|pipeline|we (?:built|designed|propose|used)|works by|model|trained|walk us through)\b/gi,
+  findings:
+    /\b(results?|found|find|showed?|improv\w*|percent|accuracy|reduc\w*|increas\w*|outperform\w*|compared|error)\b|\d+(?:\.\d+)?\s*%/gi,
   discussion: /\b(limitations?|implications?|future|however|caveat|in practice|what'?s next|next steps?|concern\w*|trade-?offs?)\b/gi,
   outro: /\b(thanks? (?:you )?for|that'?s all|until next time|goodbye|see you|for listening|signing off)\b/gi,
 }
@@ -23,7 +26,10 @@ const EXPECTED_POSITION: Record<SegmentLabel, number> = {
   outro: 0.98,
 }
 
-export function classifySegments(segments: Array<{index: number; start: number; end: number; text: string}>, durationSeconds: number): Array<{index: number; label: SegmentLabel}> {
+export function classifySegments(
+  segments: Array<{index: number; start: number; end: number; text: string}>,
+  durationSeconds: number,
+): Array<{index: number; label: SegmentLabel}> {
   const total = durationSeconds > 0 ? durationSeconds : Math.max(1, ...segments.map((s) => s.end))
   const raw = segments.map((segment) => {
     const position = (segment.start + segment.end) / 2 / total

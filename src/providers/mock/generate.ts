@@ -29,7 +29,12 @@ const QUESTION_BIAS = 0.6
 /** Typical length of a follow-up question, for budgeting. */
 const QUESTION_WORDS = 7
 
-const FOLLOW_UPS = ['Can you say more about {concept}?', 'Why is {concept} important here?', 'How should listeners think about {concept}?', 'And what surprised you?']
+const FOLLOW_UPS = [
+  'Can you say more about {concept}?',
+  'Why is {concept} important here?',
+  'How should listeners think about {concept}?',
+  'And what surprised you?',
+]
 
 interface Context {
   random: Random

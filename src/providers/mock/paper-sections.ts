@@ -16,7 +16,10 @@ const HEADINGS: Array<[PaperPart, RegExp]> = [
 ]
 
 function headingLabel(line: string): PaperPart | null {
-  const text = line.trim().replace(/^(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+/, '').replace(/[:.]$/, '')
+  const text = line
+    .trim()
+    .replace(/^(?:\d+(?:\.\d+)*|[IVX]+)\.?\s+/, '')
+    .replace(/[:.]$/, '')
   if (text.length > 40) return null
   for (const [label, pattern] of HEADINGS) if (pattern.test(text)) return label
   return null
@@ -48,6 +51,14 @@ export function paperSentences(body: string): PaperSentence[] {
   // No recognised headings: the first sentences introduce, then background, method, findings, discussion.
   const n = result.length
   const byPosition = (i: number): PaperPart =>
-    i < Math.max(1, Math.round(n * 0.08)) ? 'intro' : i < n * 0.3 ? 'background' : i < n * 0.55 ? 'method' : i < n * 0.8 ? 'findings' : 'discussion'
+    i < Math.max(1, Math.round(n * 0.08))
+      ? 'intro'
+      : i < n * 0.3
+        ? 'background'
+        : i < n * 0.55
+          ? 'method'
+          : i < n * 0.8
+            ? 'findings'
+            : 'discussion'
   return result.map((s) => ({...s, part: byPosition(s.index)}))
 }

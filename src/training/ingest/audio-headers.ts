@@ -12,7 +12,8 @@ export type SniffedKind = 'mp3' | 'mp2' | 'mp1' | 'wav' | 'ogg' | 'm4a' | 'flac'
 export function id3v2Size(head: Buffer, offset = 0): number {
   if (head.length < offset + 10 || head.toString('latin1', offset, offset + 3) !== 'ID3') return 0
   const flags = head[offset + 5]!
-  const size = ((head[offset + 6]! & 0x7f) << 21) | ((head[offset + 7]! & 0x7f) << 14) | ((head[offset + 8]! & 0x7f) << 7) | (head[offset + 9]! & 0x7f)
+  const size =
+    ((head[offset + 6]! & 0x7f) << 21) | ((head[offset + 7]! & 0x7f) << 14) | ((head[offset + 8]! & 0x7f) << 7) | (head[offset + 9]! & 0x7f)
   return 10 + size + (flags & 0x10 ? 10 : 0)
 }
 
@@ -273,9 +274,18 @@ export function readOggHead(head: Buffer): OggHead | null {
     return {codec: 'Vorbis', channels: head[body + 11]!, granuleRate: rate, sampleRate: rate, preSkip: 0}
   }
   if (head.toString('latin1', body, body + 8) === 'OpusHead') {
-    return {codec: 'Opus', channels: head[body + 9]!, granuleRate: 48000, sampleRate: head.readUInt32LE(body + 12) || 48000, preSkip: head.readUInt16LE(body + 10)}
+    return {
+      codec: 'Opus',
+      channels: head[body + 9]!,
+      granuleRate: 48000,
+      sampleRate: head.readUInt32LE(body + 12) || 48000,
+      preSkip: head.readUInt16LE(body + 10),
+    }
   }
-  const name = head.toString('latin1', body, body + 8).replace(/[^\x20-\x7e]/g, '').trim()
+  const name = head
+    .toString('latin1', body, body + 8)
+    .replace(/[^\x20-\x7e]/g, '')
+    .trim()
   return {codec: name || 'unknown', channels: 0, granuleRate: 0, sampleRate: 0, preSkip: 0}
 }
 

@@ -88,7 +88,10 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
     const code = (error as NodeJS.ErrnoException).code ?? String(error)
     throw new InputError(`Cannot read episode ${file}: ${code}`, {
       path: file,
-      hint: code === 'EACCES' || code === 'EPERM' ? 'Check the permissions of the file and its folder (e.g. `chmod a+r`).' : 'Check that the file exists and that you can read it.',
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? 'Check the permissions of the file and its folder (e.g. `chmod a+r`).'
+          : 'Check that the file exists and that you can read it.',
       cause: error,
     })
   }
@@ -110,7 +113,10 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
       head = await read(audioStart, HEAD_BYTES)
     }
     if (head.length === 0) {
-      throw new InputError(`Episode ${file} is not audio: it holds only a tag, no ${FORMAT_NAME[format]} data`, {path: file, hint: REDOWNLOAD})
+      throw new InputError(`Episode ${file} is not audio: it holds only a tag, no ${FORMAT_NAME[format]} data`, {
+        path: file,
+        hint: REDOWNLOAD,
+      })
     }
 
     const kind = sniff(head)
@@ -162,12 +168,20 @@ function checkKind(file: string, format: EpisodeFormat, kind: SniffedKind, head:
   )
 }
 
-async function measure(file: string, format: EpisodeFormat): Promise<{codec: string; duration: number | undefined; sampleRate: number | null; channels: number | null}> {
+async function measure(
+  file: string,
+  format: EpisodeFormat,
+): Promise<{codec: string; duration: number | undefined; sampleRate: number | null; channels: number | null}> {
   // music-metadata is only needed where an episode is measured: load it lazily.
   const {parseFile} = await import('music-metadata')
   try {
     const {format: f} = await parseFile(file, {duration: false, skipCovers: true})
-    return {codec: f.codec ?? FORMAT_NAME[format], duration: f.duration, sampleRate: f.sampleRate ?? null, channels: f.numberOfChannels ?? null}
+    return {
+      codec: f.codec ?? FORMAT_NAME[format],
+      duration: f.duration,
+      sampleRate: f.sampleRate ?? null,
+      channels: f.numberOfChannels ?? null,
+    }
   } catch (error) {
     throw new InputError(`Episode ${file} is damaged: ${(error as Error)?.message ?? String(error)}`, {
       path: file,
@@ -177,7 +191,14 @@ async function measure(file: string, format: EpisodeFormat): Promise<{codec: str
   }
 }
 
-function finish(file: string, format: EpisodeFormat, codec: string, duration: number | undefined, sampleRate: number | null, channels: number | null): EpisodeInfo {
+function finish(
+  file: string,
+  format: EpisodeFormat,
+  codec: string,
+  duration: number | undefined,
+  sampleRate: number | null,
+  channels: number | null,
+): EpisodeInfo {
   if (duration === undefined || !Number.isFinite(duration) || duration <= 0) {
     throw new InputError(`Episode ${file} has no measurable duration: it holds no ${FORMAT_NAME[format]} audio frames`, {
       path: file,
@@ -185,10 +206,13 @@ function finish(file: string, format: EpisodeFormat, codec: string, duration: nu
     })
   }
   if (duration < MIN_EPISODE_SECONDS) {
-    throw new InputError(`Episode ${file} is too short to learn from: ${duration.toFixed(1)} s (at least ${MIN_EPISODE_SECONDS} s needed)`, {
-      path: file,
-      hint: 'Use the full episode, not a clip or a trailer.',
-    })
+    throw new InputError(
+      `Episode ${file} is too short to learn from: ${duration.toFixed(1)} s (at least ${MIN_EPISODE_SECONDS} s needed)`,
+      {
+        path: file,
+        hint: 'Use the full episode, not a clip or a trailer.',
+      },
+    )
   }
   return {path: file, format, codec, durationSeconds: duration, sampleRate, channels}
 }
@@ -204,7 +228,10 @@ async function probeMp3(
 ): Promise<EpisodeInfo> {
   const first = findFirstFrame(head)
   if (!first) {
-    throw new InputError(`Episode ${file} is not audio: no MP3 data found in it`, {path: file, hint: 'Replace it with the original episode file.'})
+    throw new InputError(`Episode ${file} is not audio: no MP3 data found in it`, {
+      path: file,
+      hint: 'Replace it with the original episode file.',
+    })
   }
   const firstFrame = audioStart + first.offset
   const tailStart = Math.max(firstFrame, size - TAIL_BYTES - 128)
@@ -230,10 +257,13 @@ async function probeMp3(
     // The header's byte count may or may not include tags: compare with the whole file to be safe.
     const promised = vbr.frames ? duration : (vbr.bytes * 8) / frame.bitrate
     const held = (promised * (audioEnd - firstFrame)) / vbr.bytes
-    throw new InputError(`Episode ${file} is truncated: its ${vbr.kind} header promises ${seconds(promised)} of audio but the file holds only about ${seconds(held)}`, {
-      path: file,
-      hint: REDOWNLOAD,
-    })
+    throw new InputError(
+      `Episode ${file} is truncated: its ${vbr.kind} header promises ${seconds(promised)} of audio but the file holds only about ${seconds(held)}`,
+      {
+        path: file,
+        hint: REDOWNLOAD,
+      },
+    )
   }
   if (mpegTailState(audio, frame) === 'cut') {
     throw new InputError(`Episode ${file} is truncated: it ends in the middle of an MP3 frame`, {path: file, hint: REDOWNLOAD})
@@ -270,13 +300,21 @@ async function probeWav(file: string, size: number, read: (offset: number, lengt
 async function probeM4a(file: string, size: number, read: (offset: number, length: number) => Promise<Buffer>): Promise<EpisodeInfo> {
   const overrun = await mp4Overrun(read, size)
   if (overrun) {
-    throw new InputError(`Episode ${file} is truncated: its '${overrun.type}' box needs ${overrun.end} bytes but the file has ${size}`, {path: file, hint: REDOWNLOAD})
+    throw new InputError(`Episode ${file} is truncated: its '${overrun.type}' box needs ${overrun.end} bytes but the file has ${size}`, {
+      path: file,
+      hint: REDOWNLOAD,
+    })
   }
   const measured = await measure(file, 'm4a')
   return finish(file, 'm4a', measured.codec, measured.duration, measured.sampleRate, measured.channels)
 }
 
-async function probeOgg(file: string, head: Buffer, size: number, read: (offset: number, length: number) => Promise<Buffer>): Promise<EpisodeInfo> {
+async function probeOgg(
+  file: string,
+  head: Buffer,
+  size: number,
+  read: (offset: number, length: number) => Promise<Buffer>,
+): Promise<EpisodeInfo> {
   const ogg = readOggHead(head)
   if (!ogg) throw new InputError(`Episode ${file} is damaged: its first Ogg page is incomplete`, {path: file, hint: REDOWNLOAD})
   if (ogg.codec !== 'Vorbis' && ogg.codec !== 'Opus') {
@@ -290,10 +328,13 @@ async function probeOgg(file: string, head: Buffer, size: number, read: (offset:
   const toSeconds = (granule: bigint) => Math.max(0, Number(granule) - ogg.preSkip) / ogg.granuleRate
   if (!end || end.cut || !end.eos) {
     const held = end?.granule != null ? ` (it holds about ${seconds(toSeconds(end.granule))})` : ''
-    throw new InputError(`Episode ${file} is truncated: its last Ogg page ${end?.cut ? 'is cut off' : 'is not the end of the stream'}${held}`, {
-      path: file,
-      hint: REDOWNLOAD,
-    })
+    throw new InputError(
+      `Episode ${file} is truncated: its last Ogg page ${end?.cut ? 'is cut off' : 'is not the end of the stream'}${held}`,
+      {
+        path: file,
+        hint: REDOWNLOAD,
+      },
+    )
   }
   const duration = end.granule === null ? undefined : toSeconds(end.granule)
   return finish(file, 'ogg', ogg.codec, duration, ogg.sampleRate, ogg.channels)

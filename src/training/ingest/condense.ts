@@ -23,10 +23,12 @@ interface Unit {
 }
 
 /** Headings whose sections summarise the paper: kept preferentially. */
-const PREFERRED_HEADING = /^(?:(?:\d{1,2}(?:\.\d{1,2})*|[ivxlc]{1,6})\.?\s+)?(?:abstract|summary|introduction|conclusions?|concluding\s+remarks|discussion\s+and\s+conclusions?|conclusions?\s+and\s+(?:discussion|future\s+work|outlook))\s*:?$/i
+const PREFERRED_HEADING =
+  /^(?:(?:\d{1,2}(?:\.\d{1,2})*|[ivxlc]{1,6})\.?\s+)?(?:abstract|summary|introduction|conclusions?|concluding\s+remarks|discussion\s+and\s+conclusions?|conclusions?\s+and\s+(?:discussion|future\s+work|outlook))\s*:?$/i
 /** Other numbered section headings ("2 Method", "3.1. Data", "IV. RESULTS"): they end a preferred section. */
 const NUMBERED_HEADING = /^(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVXLC]{1,6}\.)\s+[A-Z][^.!?]{0,70}$/
-const PLAIN_HEADING = /^(?:abstract|summary|introduction|background|related\s+work|methods?|methodology|materials\s+and\s+methods|experiments?|results|results\s+and\s+discussion|evaluation|discussion|limitations|conclusions?|acknowledg(?:e)?ments?)\s*:?$/i
+const PLAIN_HEADING =
+  /^(?:abstract|summary|introduction|background|related\s+work|methods?|methodology|materials\s+and\s+methods|experiments?|results|results\s+and\s+discussion|evaluation|discussion|limitations|conclusions?|acknowledg(?:e)?ments?)\s*:?$/i
 
 /*
  * Position bonuses added to a sentence's concept score. Together they stay below 1,
@@ -55,7 +57,9 @@ function splitUnits(body: string): RawUnit[] {
     paragraph = []
     const parts = sentences(text)
     if (parts.length === 0) return
-    parts.forEach((sentence, i) => units.push({text: sentence, block, heading: false, headingUnit, section, firstInBlock: i === 0, inSection: inSection++}))
+    parts.forEach((sentence, i) =>
+      units.push({text: sentence, block, heading: false, headingUnit, section, firstInBlock: i === 0, inSection: inSection++}),
+    )
     block++
   }
   for (const raw of body.replace(/\r\n?/g, '\n').split('\n')) {

@@ -203,7 +203,9 @@ function noFramesError(what: string, head: Buffer): Error {
   const kind = kindOf(head)
   if (kind) return new Error(`${what} is ${kind} file, not an MP3: it has no MPEG audio frames`)
   if (isFreeFormatHeader(head, 0)) {
-    return new Error(`${what} is a free-format MP3 (no bitrate in its frame headers), which is not supported: re-encode it at a fixed bitrate, e.g. \`lame -b 128\``)
+    return new Error(
+      `${what} is a free-format MP3 (no bitrate in its frame headers), which is not supported: re-encode it at a fixed bitrate, e.g. \`lame -b 128\``,
+    )
   }
   return new Error(`${what} is not an MP3: no MPEG audio frames found in it`)
 }
@@ -336,7 +338,8 @@ export function mp3DurationSeconds(bytes: Uint8Array): number {
   return list.seconds
 }
 
-const streamName = (f: MpegFrame) => `MPEG-${f.version} Layer ${'I'.repeat(f.layer)}, ${f.sampleRate} Hz ${f.channels === 1 ? 'mono' : 'stereo'}`
+const streamName = (f: MpegFrame) =>
+  `MPEG-${f.version} Layer ${'I'.repeat(f.layer)}, ${f.sampleRate} Hz ${f.channels === 1 ? 'mono' : 'stereo'}`
 
 /**
  * Joins complete MP3 files (e.g. one per TTS request) into one: ID3 tags and

@@ -117,7 +117,10 @@ async function readPaperBytes(path: string): Promise<Buffer> {
     })
   }
   if (data.length === 0) {
-    throw new InputError(`Paper ${path} is empty (0 bytes)`, {path, hint: 'Replace it with the full text of the paper (PDF, .docx, .txt or .md).'})
+    throw new InputError(`Paper ${path} is empty (0 bytes)`, {
+      path,
+      hint: 'Replace it with the full text of the paper (PDF, .docx, .txt or .md).',
+    })
   }
   return data
 }
@@ -145,7 +148,10 @@ async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null
     if (countWords(text) === 0) {
       throw new InputError(`Paper ${path} contains no text`, {
         path,
-        hint: format === 'docx' ? 'The document has no text paragraphs (only images?): export it to PDF with a text layer, or OCR it.' : 'Put the text of the paper in it.',
+        hint:
+          format === 'docx'
+            ? 'The document has no text paragraphs (only images?): export it to PDF with a text layer, or OCR it.'
+            : 'Put the text of the paper in it.',
       })
     }
   }
@@ -208,8 +214,7 @@ async function readDocxText(path: string, data: Buffer): Promise<string> {
 
 /** UTF-8 text, BOM stripped; a UTF-16 file (with its BOM) is decoded too. */
 function decodeText(path: string, data: Buffer): string {
-  const encoding =
-    data[0] === 0xff && data[1] === 0xfe ? 'utf-16le' : data[0] === 0xfe && data[1] === 0xff ? 'utf-16be' : 'utf-8'
+  const encoding = data[0] === 0xff && data[1] === 0xfe ? 'utf-16le' : data[0] === 0xfe && data[1] === 0xff ? 'utf-16be' : 'utf-8'
   try {
     // fatal: invalid bytes are an error, not silently replaced; the BOM is removed by default.
     return new TextDecoder(encoding, {fatal: true}).decode(data)

@@ -36,7 +36,10 @@ export function findPageFurniture(pages: readonly string[]): Set<string> {
   const counts = new Map<string, number>()
   for (const page of pages) {
     const lines = page.split('\n').filter((line) => line.trim() !== '')
-    const zone = [...lines.slice(0, FURNITURE_ZONE_LINES), ...lines.slice(Math.max(FURNITURE_ZONE_LINES, lines.length - FURNITURE_ZONE_LINES))]
+    const zone = [
+      ...lines.slice(0, FURNITURE_ZONE_LINES),
+      ...lines.slice(Math.max(FURNITURE_ZONE_LINES, lines.length - FURNITURE_ZONE_LINES)),
+    ]
     for (const key of new Set(zone.map(furnitureKey))) counts.set(key, (counts.get(key) ?? 0) + 1)
   }
   const furniture = new Set<string>()

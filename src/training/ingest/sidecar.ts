@@ -53,7 +53,11 @@ function parseCues(path: string, lines: string[], firstLine: number, format: 'vt
       timing = TIMING.exec(lines[i]!.trim())
     }
     if (!timing) {
-      throw new SidecarSyntaxError(path, blockStart + 1, `expected a cue timing line like "00:00:01.000 --> 00:00:04.000", found "${lines[blockStart]!.trim().slice(0, 60)}"`)
+      throw new SidecarSyntaxError(
+        path,
+        blockStart + 1,
+        `expected a cue timing line like "00:00:01.000 --> 00:00:04.000", found "${lines[blockStart]!.trim().slice(0, 60)}"`,
+      )
     }
     const start = parseTimestamp(timing[1]!)
     const end = parseTimestamp(timing[2]!)
@@ -89,7 +93,10 @@ function cueToSegment(cue: Cue): TranscriptSegment {
   const joined = cue.lines.join(' ')
   const voice = /<v(?:\.[\w.-]+)?\s+([^>]+)>/.exec(joined)
   if (voice) speaker = voice[1]!.trim()
-  let text = joined.replace(/<[^>]*>/g, '').replace(/\s+/g, ' ').trim()
+  let text = joined
+    .replace(/<[^>]*>/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
   if (!speaker) {
     const prefixed = SPEAKER_PREFIX.exec(text)
     if (prefixed) {
@@ -147,9 +154,13 @@ export async function readSidecar(path: string, format: SidecarFormat): Promise<
   } catch (error) {
     throw new InputError(`Cannot read transcript ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path})
   }
-  const transcript = format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : await parseTranscriptJson(path, content)
+  const transcript =
+    format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : await parseTranscriptJson(path, content)
   if (transcript.segments.every((s) => s.text.trim() === '')) {
-    throw new InputError(`Transcript ${path} contains no text`, {path, hint: 'Fill it in, or delete it to have the episode transcribed instead.'})
+    throw new InputError(`Transcript ${path} contains no text`, {
+      path,
+      hint: 'Fill it in, or delete it to have the episode transcribed instead.',
+    })
   }
   return transcript
 }

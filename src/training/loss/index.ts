@@ -9,24 +9,8 @@ export {
   type RougeScore,
   type RougeScores,
   type RougeOptions,
-} from './rouge.js';
-export { porterStem } from './porter.js';
-export {
-  LossArgumentError,
-  durationLoss,
-  coverageLoss,
-  structureLoss,
-  qualityLoss,
-  totalLoss,
-  type LabelledWords,
-} from './losses.js';
-export {
-  LOSS_NAMES,
-  DEFAULT_WEIGHTS,
-  normalizeWeights,
-  parseWeights,
-  type LossName,
-  type Weights,
-  type Losses,
-} from './weights.js';
-export { hasConverged, bestTrialIndex } from './convergence.js';
+} from './rouge.js'
+export {porterStem} from './porter.js'
+export {LossArgumentError, durationLoss, coverageLoss, structureLoss, qualityLoss, totalLoss, type LabelledWords} from './losses.js'
+export {LOSS_NAMES, DEFAULT_WEIGHTS, normalizeWeights, parseWeights, type LossName, type Weights, type Losses} from './weights.js'
+export {hasConverged, bestTrialIndex} from './convergence.js'

@@ -3,34 +3,34 @@
  * pure function returning a number in [0, 1] (0 = perfect) and throws
  * {@link LossArgumentError} on invalid input.
  */
-import { distance } from 'fastest-levenshtein';
+import {distance} from 'fastest-levenshtein'
 // weights.ts imports LossArgumentError from this module; the cycle is safe
 // because neither module uses the other's bindings at module-evaluation time.
-import { LOSS_NAMES, normalizeWeights, type Losses, type Weights } from './weights.js';
+import {LOSS_NAMES, normalizeWeights, type Losses, type Weights} from './weights.js'
 
 /** Thrown for any invalid argument to the loss library. */
 export class LossArgumentError extends Error {
-  override name = 'LossArgumentError';
+  override name = 'LossArgumentError'
 }
 
 /** Render a value for an error message: numbers and strings as-is, others by type. */
 export function formatValue(value: unknown): string {
-  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'undefined' : `${typeof value} ${String(value)}`;
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value)
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'undefined' : `${typeof value} ${String(value)}`
 }
 
 function fail(fn: string, message: string): never {
-  throw new LossArgumentError(`${fn}: ${message}`);
+  throw new LossArgumentError(`${fn}: ${message}`)
 }
 
 function requireFiniteNonNegative(fn: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    fail(fn, `${name} must be a finite number >= 0, got ${formatValue(value)}`);
+    fail(fn, `${name} must be a finite number >= 0, got ${formatValue(value)}`)
   }
-  return value;
+  return value
 }
 
 /**
@@ -39,13 +39,13 @@ function requireFiniteNonNegative(fn: string, name: string, value: unknown): num
  *   referenceSeconds is not finite or <= 0.
  */
 export function durationLoss(generatedSeconds: number, referenceSeconds: number): number {
-  const fn = 'durationLoss';
-  requireFiniteNonNegative(fn, 'generatedSeconds', generatedSeconds);
+  const fn = 'durationLoss'
+  requireFiniteNonNegative(fn, 'generatedSeconds', generatedSeconds)
   if (typeof referenceSeconds !== 'number' || !Number.isFinite(referenceSeconds)) {
-    fail(fn, `referenceSeconds must be a finite number > 0, got ${formatValue(referenceSeconds)}`);
+    fail(fn, `referenceSeconds must be a finite number > 0, got ${formatValue(referenceSeconds)}`)
   }
-  if (referenceSeconds <= 0) fail(fn, `referenceSeconds must be > 0, got ${formatValue(referenceSeconds)}`);
-  return Math.min(1, Math.abs(generatedSeconds - referenceSeconds) / referenceSeconds);
+  if (referenceSeconds <= 0) fail(fn, `referenceSeconds must be > 0, got ${formatValue(referenceSeconds)}`)
+  return Math.min(1, Math.abs(generatedSeconds - referenceSeconds) / referenceSeconds)
 }
 
 /**
@@ -55,64 +55,64 @@ export function durationLoss(generatedSeconds: number, referenceSeconds: number)
  *   and total > 0.
  */
 export function coverageLoss(explained: number, total: number): number {
-  const fn = 'coverageLoss';
+  const fn = 'coverageLoss'
   for (const [name, value] of [
     ['explained', explained],
     ['total', total],
   ] as const) {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-      fail(fn, `${name} must be an integer >= 0, got ${formatValue(value)}`);
+      fail(fn, `${name} must be an integer >= 0, got ${formatValue(value)}`)
     }
   }
-  if (total === 0) fail(fn, 'total must be > 0, got 0');
-  if (explained > total) fail(fn, `explained must be <= total (${total}), got ${explained}`);
-  return 1 - explained / total;
+  if (total === 0) fail(fn, 'total must be > 0, got 0')
+  if (explained > total) fail(fn, `explained must be <= total (${total}), got ${explained}`)
+  return 1 - explained / total
 }
 
 /** One section of a script: its label (e.g. "intro", "interview") and its word count. */
-export type LabelledWords = { label: string; words: number };
+export type LabelledWords = {label: string; words: number}
 
 function validateSections(fn: string, name: string, sections: unknown): LabelledWords[] {
-  if (!Array.isArray(sections)) fail(fn, `${name} must be an array of {label, words}, got ${formatValue(sections)}`);
+  if (!Array.isArray(sections)) fail(fn, `${name} must be an array of {label, words}, got ${formatValue(sections)}`)
   sections.forEach((item: unknown, i: number) => {
     if (typeof item !== 'object' || item === null) {
-      fail(fn, `${name}[${i}] must be an object {label, words}, got ${formatValue(item)}`);
+      fail(fn, `${name}[${i}] must be an object {label, words}, got ${formatValue(item)}`)
     }
-    const { label, words } = item as { label?: unknown; words?: unknown };
-    if (typeof label !== 'string') fail(fn, `${name}[${i}].label must be a string, got ${formatValue(label)}`);
+    const {label, words} = item as {label?: unknown; words?: unknown}
+    if (typeof label !== 'string') fail(fn, `${name}[${i}].label must be a string, got ${formatValue(label)}`)
     if (typeof words !== 'number' || !Number.isFinite(words) || words < 0) {
-      fail(fn, `${name}[${i}].words must be a finite number >= 0, got ${formatValue(words)}`);
+      fail(fn, `${name}[${i}].words must be a finite number >= 0, got ${formatValue(words)}`)
     }
-  });
-  return sections as LabelledWords[];
+  })
+  return sections as LabelledWords[]
 }
 
 /** Label sequence with consecutive repeats collapsed, one code unit per label. */
 function collapsedSequence(sections: LabelledWords[], codes: Map<string, string>): string {
-  let out = '';
-  let previous: string | undefined;
-  for (const { label } of sections) {
-    if (label === previous) continue;
-    previous = label;
-    out += codes.get(label) ?? '';
+  let out = ''
+  let previous: string | undefined
+  for (const {label} of sections) {
+    if (label === previous) continue
+    previous = label
+    out += codes.get(label) ?? ''
   }
-  return out;
+  return out
 }
 
-function wordShares(sections: LabelledWords[]): { total: number; shares: Map<string, number> } {
-  const sums = new Map<string, number>();
-  let total = 0;
-  for (const { label, words } of sections) {
-    sums.set(label, (sums.get(label) ?? 0) + words);
-    total += words;
+function wordShares(sections: LabelledWords[]): {total: number; shares: Map<string, number>} {
+  const sums = new Map<string, number>()
+  let total = 0
+  for (const {label, words} of sections) {
+    sums.set(label, (sums.get(label) ?? 0) + words)
+    total += words
   }
-  const shares = new Map<string, number>();
-  if (total > 0) for (const [label, sum] of sums) shares.set(label, sum / total);
-  return { total, shares };
+  const shares = new Map<string, number>()
+  if (total > 0) for (const [label, sum] of sums) shares.set(label, sum / total)
+  return {total, shares}
 }
 
 /** Largest number of distinct labels: codes run from 'A' (0x41) up to 0xFFFF. */
-const MAX_LABELS = 0x10000 - 0x41;
+const MAX_LABELS = 0x10000 - 0x41
 
 /**
  * `0.5 * lev + 0.5 * dist` where
@@ -124,53 +124,53 @@ const MAX_LABELS = 0x10000 - 0x41;
  *   are negative, NaN or infinite.
  */
 export function structureLoss(generated: LabelledWords[], reference: LabelledWords[]): number {
-  const fn = 'structureLoss';
-  const gen = validateSections(fn, 'generated', generated);
-  const ref = validateSections(fn, 'reference', reference);
+  const fn = 'structureLoss'
+  const gen = validateSections(fn, 'generated', generated)
+  const ref = validateSections(fn, 'reference', reference)
 
-  const codes = new Map<string, string>();
-  for (const { label } of [...gen, ...ref]) {
+  const codes = new Map<string, string>()
+  for (const {label} of [...gen, ...ref]) {
     if (!codes.has(label)) {
-      if (codes.size >= MAX_LABELS) fail(fn, `at most ${MAX_LABELS} distinct labels are supported`);
-      codes.set(label, String.fromCharCode(0x41 + codes.size));
+      if (codes.size >= MAX_LABELS) fail(fn, `at most ${MAX_LABELS} distinct labels are supported`)
+      codes.set(label, String.fromCharCode(0x41 + codes.size))
     }
   }
-  const a = collapsedSequence(gen, codes);
-  const b = collapsedSequence(ref, codes);
-  const longer = Math.max(a.length, b.length);
-  const lev = longer === 0 ? 0 : distance(a, b) / longer;
+  const a = collapsedSequence(gen, codes)
+  const b = collapsedSequence(ref, codes)
+  const longer = Math.max(a.length, b.length)
+  const lev = longer === 0 ? 0 : distance(a, b) / longer
 
-  const p = wordShares(gen);
-  const q = wordShares(ref);
-  let dist: number;
-  if (p.total === 0 && q.total === 0) dist = 0;
-  else if (p.total === 0 || q.total === 0) dist = 1;
+  const p = wordShares(gen)
+  const q = wordShares(ref)
+  let dist: number
+  if (p.total === 0 && q.total === 0) dist = 0
+  else if (p.total === 0 || q.total === 0) dist = 1
   else {
-    let sum = 0;
-    for (const label of codes.keys()) sum += Math.abs((p.shares.get(label) ?? 0) - (q.shares.get(label) ?? 0));
-    dist = 0.5 * sum;
+    let sum = 0
+    for (const label of codes.keys()) sum += Math.abs((p.shares.get(label) ?? 0) - (q.shares.get(label) ?? 0))
+    dist = 0.5 * sum
   }
-  return clamp01(0.5 * lev + 0.5 * dist);
+  return clamp01(0.5 * lev + 0.5 * dist)
 }
 
 /**
  * `1 - mean(engagement, clarity, accuracy) / 100`.
  * @throws LossArgumentError if a score is missing, NaN or outside 0..100.
  */
-export function qualityLoss(scores: { engagement: number; clarity: number; accuracy: number }): number {
-  const fn = 'qualityLoss';
+export function qualityLoss(scores: {engagement: number; clarity: number; accuracy: number}): number {
+  const fn = 'qualityLoss'
   if (typeof scores !== 'object' || scores === null) {
-    fail(fn, `scores must be an object {engagement, clarity, accuracy}, got ${formatValue(scores)}`);
+    fail(fn, `scores must be an object {engagement, clarity, accuracy}, got ${formatValue(scores)}`)
   }
-  let sum = 0;
+  let sum = 0
   for (const key of ['engagement', 'clarity', 'accuracy'] as const) {
-    const value: unknown = scores[key];
+    const value: unknown = scores[key]
     if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || value > 100) {
-      fail(fn, `scores.${key} must be a number in 0..100, got ${formatValue(value)}`);
+      fail(fn, `scores.${key} must be a number in 0..100, got ${formatValue(value)}`)
     }
-    sum += value;
+    sum += value
   }
-  return clamp01(1 - sum / 3 / 100);
+  return clamp01(1 - sum / 3 / 100)
 }
 
 /**
@@ -180,26 +180,26 @@ export function qualityLoss(scores: { engagement: number; clarity: number; accur
  *   or the weights are invalid (see normalizeWeights).
  */
 export function totalLoss(losses: Losses, weights?: Partial<Weights>): number {
-  const fn = 'totalLoss';
-  if (typeof losses !== 'object' || losses === null) fail(fn, `losses must be an object, got ${formatValue(losses)}`);
+  const fn = 'totalLoss'
+  if (typeof losses !== 'object' || losses === null) fail(fn, `losses must be an object, got ${formatValue(losses)}`)
   for (const key of Object.keys(losses)) {
     if (!(LOSS_NAMES as readonly string[]).includes(key)) {
-      fail(fn, `unknown loss ${JSON.stringify(key)}; valid names: ${LOSS_NAMES.join(', ')}`);
+      fail(fn, `unknown loss ${JSON.stringify(key)}; valid names: ${LOSS_NAMES.join(', ')}`)
     }
   }
-  const w = normalizeWeights(weights);
-  let total = 0;
+  const w = normalizeWeights(weights)
+  let total = 0
   for (const name of LOSS_NAMES) {
-    const value: unknown = losses[name];
+    const value: unknown = losses[name]
     if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || value > 1) {
-      fail(fn, `losses.${name} must be a number in [0, 1], got ${formatValue(value)}`);
+      fail(fn, `losses.${name} must be a number in [0, 1], got ${formatValue(value)}`)
     }
-    total += w[name] * value;
+    total += w[name] * value
   }
-  return clamp01(total);
+  return clamp01(total)
 }
 
 /** Clamp to [0, 1]. */
 export function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
+  return x < 0 ? 0 : x > 1 ? 1 : x
 }

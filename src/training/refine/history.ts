@@ -36,7 +36,5 @@ export function buildHistory(trials: ReadonlyArray<HistoryEntry>, max: number = 
     if (!seen || better(trial, seen) < 0) byHash.set(trial.sha256, trial)
   }
   const kept = [...byHash.values()].sort(better).slice(0, max)
-  return kept
-    .reverse()
-    .map((t) => ({index: t.index, sha256: t.sha256, prompt: t.prompt, mean_losses: t.mean_losses}))
+  return kept.reverse().map((t) => ({index: t.index, sha256: t.sha256, prompt: t.prompt, mean_losses: t.mean_losses}))
 }

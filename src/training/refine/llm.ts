@@ -56,13 +56,13 @@ const LOSS_KEYS = ['total', 'duration', 'coverage', 'structure', 'quality', 'rou
 const SYSTEM = [
   'You refine the prompt of a podcast-script generator. The prompt is being calibrated so that the scripts it produces from research papers match human-made podcast episodes about the same papers.',
   '',
-  'Each trial generates a script per paper with the current prompt and scores it with losses between 0 (perfect) and 1: duration (script length against the episode), coverage (key concepts of the paper the script fails to explain), structure (order and word shares of the segments: intro, background, method, findings, discussion, outro), quality (a judge\'s engagement, clarity and accuracy scores), rouge (word overlap with the episode transcript), and total (their weighted mean). Lower is better.',
+  "Each trial generates a script per paper with the current prompt and scores it with losses between 0 (perfect) and 1: duration (script length against the episode), coverage (key concepts of the paper the script fails to explain), structure (order and word shares of the segments: intro, background, method, findings, discussion, outro), quality (a judge's engagement, clarity and accuracy scores), rouge (word overlap with the episode transcript), and total (their weighted mean). Lower is better.",
   '',
   'You receive: the reference profile of the human episodes; the history of earlier prompts with their mean losses, worst first and best last; evidence from the worst-scoring papers of the last trial; the current prompt; and a rule-based proposal that already moves the numeric targets toward the reference.',
   '',
   'Rules:',
   '1. Start from the rule-based proposal. Keep its numeric targets (target_words, segment_plan, style.words_per_minute, style.questions_per_minute, style.mean_sentence_words, must_cover_concepts) unless the evidence clearly says otherwise, and then name that evidence.',
-  '2. Improve what numbers cannot: rewrite style.tone, style.analogies, the speakers\' roles and the instructions. Learn from the history: keep what the better prompts share, drop what the worse ones tried.',
+  "2. Improve what numbers cannot: rewrite style.tone, style.analogies, the speakers' roles and the instructions. Learn from the history: keep what the better prompts share, drop what the worse ones tried.",
   '3. Keep exactly the same speakers, by the same names. You may change their roles, never add, remove or rename a speaker.',
   `4. segment_plan shares must sum to 1; target_words must be between ${MIN_TARGET_WORDS} and ${MAX_TARGET_WORDS}.`,
   '5. Never invent paper content. You have not seen the papers, and the prompt is used for every paper: instructions are general directives, never facts, numbers, terms or claims about a particular paper.',
@@ -110,7 +110,9 @@ export function refineMessages(input: Omit<ModelRefineInput, 'seed'>): ChatMessa
     turns_per_minute: profile.turns_per_minute,
     speakers: profile.speakers,
   }
-  const changes = input.proposal.changes.length ? input.proposal.changes.map((c) => `- ${c}`).join('\n') : '- (none: the numbers were already on target)'
+  const changes = input.proposal.changes.length
+    ? input.proposal.changes.map((c) => `- ${c}`).join('\n')
+    : '- (none: the numbers were already on target)'
   const user = [
     'Reference profile (mean of the human episodes):',
     compact(reference),
@@ -145,7 +147,10 @@ function samePlan(a: PromptSpec['segment_plan'], b: PromptSpec['segment_plan']):
  * the rule-based proposal's is accepted as it is (that refiner rounds shares to 4
  * decimals, so they may sum to 1 only within about 1e-4).
  */
-export function checkRefinedPrompt(prompt: PromptSpec, context: {current: PromptSpec; proposal: PromptSpec}): {prompt: PromptSpec; notes: string[]} {
+export function checkRefinedPrompt(
+  prompt: PromptSpec,
+  context: {current: PromptSpec; proposal: PromptSpec},
+): {prompt: PromptSpec; notes: string[]} {
   const problems: string[] = []
   const notes: string[] = []
   const next = structuredClone(prompt)
@@ -165,7 +170,10 @@ export function checkRefinedPrompt(prompt: PromptSpec, context: {current: Prompt
   const added = names.filter((n) => !current.includes(n))
   const removed = current.filter((n) => !names.includes(n))
   const repeated = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))]
-  if (added.length) problems.push(`speaker(s) ${added.map((n) => `"${n}"`).join(', ')} not in the current prompt (its speakers: ${current.join(', ')}); roles may change, speakers may not`)
+  if (added.length)
+    problems.push(
+      `speaker(s) ${added.map((n) => `"${n}"`).join(', ')} not in the current prompt (its speakers: ${current.join(', ')}); roles may change, speakers may not`,
+    )
   if (removed.length) problems.push(`speaker(s) ${removed.map((n) => `"${n}"`).join(', ')} of the current prompt missing`)
   if (repeated.length) problems.push(`speaker(s) ${repeated.map((n) => `"${n}"`).join(', ')} listed more than once`)
 
@@ -192,7 +200,8 @@ export async function refineWithModel(input: ModelRefineInput, model: LanguageMo
     seed: input.seed,
   })
   const parsed = RefineAnswer.safeParse(answer.value)
-  if (!parsed.success) throw new RefinementRejectedError([`the answer does not match the prompt schema: ${parsed.error.message}`], answer.usage)
+  if (!parsed.success)
+    throw new RefinementRejectedError([`the answer does not match the prompt schema: ${parsed.error.message}`], answer.usage)
   let checked: ReturnType<typeof checkRefinedPrompt>
   try {
     checked = checkRefinedPrompt(parsed.data.prompt, {current, proposal: proposal.prompt})

@@ -33,7 +33,9 @@ export function refineRuleBased(prompt: PromptSpec, profile: AggregateProfile, t
     const target = Math.min(MAX_WORDS, Math.max(MIN_WORDS, Math.round(prompt.target_words * length)))
     if (target !== prompt.target_words) {
       next.target_words = target
-      changes.push(`target_words ${prompt.target_words} -> ${target}: scripts ran ${Math.round(Math.abs(1 - 1 / length) * 100)}% ${length > 1 ? 'short' : 'long'} of the reference durations`)
+      changes.push(
+        `target_words ${prompt.target_words} -> ${target}: scripts ran ${Math.round(Math.abs(1 - 1 / length) * 100)}% ${length > 1 ? 'short' : 'long'} of the reference durations`,
+      )
     }
   }
 
@@ -42,11 +44,14 @@ export function refineRuleBased(prompt: PromptSpec, profile: AggregateProfile, t
   if (missed > 0 && prompt.must_cover_concepts < available) {
     const cover = Math.min(available, prompt.must_cover_concepts + Math.ceil(missed))
     next.must_cover_concepts = cover
-    changes.push(`must_cover_concepts ${prompt.must_cover_concepts} -> ${cover}: scripts missed ${missed.toFixed(1)} key concepts on average`)
+    changes.push(
+      `must_cover_concepts ${prompt.must_cover_concepts} -> ${cover}: scripts missed ${missed.toFixed(1)} key concepts on average`,
+    )
   }
 
   // Per label: scale each planned share by reference share / generated share.
-  const generatedShare = (label: string) => mean(pairs.map((p) => p.details.generated_word_shares[label as keyof typeof p.details.generated_word_shares] ?? 0))
+  const generatedShare = (label: string) =>
+    mean(pairs.map((p) => p.details.generated_word_shares[label as keyof typeof p.details.generated_word_shares] ?? 0))
   const scaled = next.segment_plan.map((step) => {
     const reference = profile.word_shares[step.label] ?? 0
     const generated = generatedShare(step.label)
@@ -67,7 +72,9 @@ export function refineRuleBased(prompt: PromptSpec, profile: AggregateProfile, t
   if (Math.abs(questions - 1) > TOLERANCE && profile.questions_per_minute > 0) {
     const value = round(Math.min(profile.questions_per_minute * 4, Math.max(0.05, prompt.style.questions_per_minute * questions)), 2)
     if (value !== prompt.style.questions_per_minute) {
-      changes.push(`questions_per_minute ${prompt.style.questions_per_minute} -> ${value}: scripts asked ${questions > 1 ? 'too few' : 'too many'} questions`)
+      changes.push(
+        `questions_per_minute ${prompt.style.questions_per_minute} -> ${value}: scripts asked ${questions > 1 ? 'too few' : 'too many'} questions`,
+      )
       next.style.questions_per_minute = value
     }
   }
@@ -76,7 +83,9 @@ export function refineRuleBased(prompt: PromptSpec, profile: AggregateProfile, t
   if (Math.abs(sentence - 1) > TOLERANCE) {
     const value = round(Math.max(3, prompt.style.mean_sentence_words * sentence), 1)
     if (value !== prompt.style.mean_sentence_words) {
-      changes.push(`mean_sentence_words ${prompt.style.mean_sentence_words} -> ${value}: script sentences were ${sentence > 1 ? 'shorter' : 'longer'} than the reference's`)
+      changes.push(
+        `mean_sentence_words ${prompt.style.mean_sentence_words} -> ${value}: script sentences were ${sentence > 1 ? 'shorter' : 'longer'} than the reference's`,
+      )
       next.style.mean_sentence_words = value
     }
   }

@@ -176,7 +176,9 @@ function chartSvg(options: ChartOptions): string {
       `<text class="tick${i === best ? ' tick-best' : ''}" x="${x(i).toFixed(1)}" y="${margin.top + plotH + font + 6}" text-anchor="middle" font-size="${font}">${trial}</text>`,
     )
   })
-  out.push(`<text class="axis-label" x="${margin.left + plotW / 2}" y="${height - 4}" text-anchor="middle" font-size="${font}">trial</text>`)
+  out.push(
+    `<text class="axis-label" x="${margin.left + plotW / 2}" y="${height - 4}" text-anchor="middle" font-size="${font}">trial</text>`,
+  )
   out.push(
     large
       ? `<text class="axis-label" transform="translate(14 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="${font}">loss</text>`
@@ -189,16 +191,21 @@ function chartSvg(options: ChartOptions): string {
     const pts = points[k]!
     if (pts.length < 2) return
     const line = pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')
-    out.push(`<polygon class="area ${s.className}" points="${pts[0]![0].toFixed(1)},${base} ${line} ${pts[pts.length - 1]![0].toFixed(1)},${base}"/>`)
+    out.push(
+      `<polygon class="area ${s.className}" points="${pts[0]![0].toFixed(1)},${base} ${line} ${pts[pts.length - 1]![0].toFixed(1)},${base}"/>`,
+    )
   })
   if (best !== null && n > 1) {
     const bx = x(best)
     const half = Math.min(large ? 20 : 10, plotW / (n - 1) / 2)
-    out.push(`<rect class="best-band" x="${(bx - half).toFixed(1)}" y="${margin.top}" width="${(2 * half).toFixed(1)}" height="${plotH}" rx="3"/>`)
+    out.push(
+      `<rect class="best-band" x="${(bx - half).toFixed(1)}" y="${margin.top}" width="${(2 * half).toFixed(1)}" height="${plotH}" rx="3"/>`,
+    )
   }
   series.forEach((s, k) => {
     const pts = points[k]!
-    if (pts.length > 1) out.push(`<polyline class="line ${s.className}" points="${pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`)
+    if (pts.length > 1)
+      out.push(`<polyline class="line ${s.className}" points="${pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`)
     pts.forEach(([px, py], i) => {
       const isBest = i === best
       out.push(
@@ -211,7 +218,9 @@ function chartSvg(options: ChartOptions): string {
     // The label names the series the best trial was chosen by: validation when there is one.
     const value = series[series.length - 1]?.values[best]
     if (value !== undefined) {
-      out.push(`<text class="best-label" x="${x(best).toFixed(1)}" y="${(y(value) - 12).toFixed(1)}" text-anchor="middle" font-size="${font}">best ${loss(value)}</text>`)
+      out.push(
+        `<text class="best-label" x="${x(best).toFixed(1)}" y="${(y(value) - 12).toFixed(1)}" text-anchor="middle" font-size="${font}">best ${loss(value)}</text>`,
+      )
     }
   }
   out.push('</svg>')
@@ -225,7 +234,15 @@ function chartsSection(view: RunView): string {
   const withValidation = trials.some((t) => t.results.validation_mean_losses)
   const series = (key: LossKey): Series[] => [
     {name: 'train', className: `s-${key}`, values: trials.map((t) => t.results.mean_losses[key])},
-    ...(withValidation ? [{name: 'validation', className: `s-${key} s-validation`, values: trials.map((t) => t.results.validation_mean_losses?.[key] ?? Number.NaN)}] : []),
+    ...(withValidation
+      ? [
+          {
+            name: 'validation',
+            className: `s-${key} s-validation`,
+            values: trials.map((t) => t.results.validation_mean_losses?.[key] ?? Number.NaN),
+          },
+        ]
+      : []),
   ]
   let body: string
   if (trials.length === 0) {
@@ -265,11 +282,15 @@ function chartsSection(view: RunView): string {
     body =
       `<div class="total-chart"><figure>${total}</figure>` +
       `<ul class="legend"><li><i class="swatch s-total"></i>train (mean over ${withValidation ? 'training ' : ''}pairs)</li>` +
-      (withValidation ? `<li><i class="swatch swatch-validation"></i>validation (${esc(view.manifest.validation_pairs.join(', '))}; chooses the best trial)</li>` : '') +
+      (withValidation
+        ? `<li><i class="swatch swatch-validation"></i>validation (${esc(view.manifest.validation_pairs.join(', '))}; chooses the best trial)</li>`
+        : '') +
       `<li><i class="swatch swatch-best"></i>best trial</li></ul></div>` +
       `<div class="small-multiples">${small}</div>`
   }
-  const over = view.manifest.validation_pairs.length ? 'Mean loss over the training pairs (solid) and the validation pairs (dashed)' : 'Mean loss over all pairs'
+  const over = view.manifest.validation_pairs.length
+    ? 'Mean loss over the training pairs (solid) and the validation pairs (dashed)'
+    : 'Mean loss over all pairs'
   return section('loss', 'Loss per trial', `${over}, lower is better. Every loss is in [0, 1]; y axes start at 0.`, body)
 }
 
@@ -286,7 +307,10 @@ function pairResult(trial: TrialView | undefined, pairId: string) {
 }
 
 function trialHeaders(view: RunView, first: string): string {
-  const cells = view.trials.map((t, i) => `<th class="num${i === view.bestTrial ? ' best' : ''}" scope="col">${t.results.index}${i === view.bestTrial ? '<span class="star" title="best trial"> ★</span>' : ''}</th>`)
+  const cells = view.trials.map(
+    (t, i) =>
+      `<th class="num${i === view.bestTrial ? ' best' : ''}" scope="col">${t.results.index}${i === view.bestTrial ? '<span class="star" title="best trial"> ★</span>' : ''}</th>`,
+  )
   return `<thead><tr><th scope="col">${first}</th>${cells.join('')}</tr></thead>`
 }
 
@@ -299,14 +323,20 @@ function pairsSection(view: RunView): string {
     const min = present.length > 0 ? Math.min(...present) : null
     const cells = view.trials.map((t, i) => {
       const result = pairResult(t, id)
-      const cls = ['num', i === view.bestTrial ? 'best' : '', result && result.losses.total === min && present.length > 1 ? 'row-min' : ''].filter(Boolean).join(' ')
+      const cls = ['num', i === view.bestTrial ? 'best' : '', result && result.losses.total === min && present.length > 1 ? 'row-min' : '']
+        .filter(Boolean)
+        .join(' ')
       if (!result) return `<td class="${cls}">—</td>`
       return `<td class="${cls}"><a href="${runHref(t.results.dir, result.script_file)}" title="Open the script of ${esc(id)} in trial ${t.results.index}">${loss(result.losses.total)}</a></td>`
     })
-    const held = view.manifest.validation_pairs.includes(id) ? ' <span class="split-tag" title="held out of refinement">validation</span>' : ''
+    const held = view.manifest.validation_pairs.includes(id)
+      ? ' <span class="split-tag" title="held out of refinement">validation</span>'
+      : ''
     return `<tr data-pair="${esc(id)}"><th scope="row" class="pair-id">${esc(id)}${held}</th>${cells.join('')}</tr>`
   })
-  const meanCells = view.trials.map((t, i) => `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(t.results.mean_losses.total)}</td>`)
+  const meanCells = view.trials.map(
+    (t, i) => `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(t.results.mean_losses.total)}</td>`,
+  )
   const validationRow = view.manifest.validation_pairs.length
     ? `<tr data-row="validation-mean"><th scope="row">Validation mean</th>${view.trials.map((t, i) => `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(t.results.validation_mean_losses?.total)}</td>`).join('')}</tr>`
     : ''
@@ -363,7 +393,8 @@ function bandWidths(sequence: SegmentLabel[], shares: LabelShares | undefined): 
 }
 
 function bands(name: string, sequence: SegmentLabel[], shares: LabelShares | undefined): string {
-  if (sequence.length === 0) return `<div class="band-row"><span class="band-name">${name}</span><div class="band empty-band">no segments</div></div>`
+  if (sequence.length === 0)
+    return `<div class="band-row"><span class="band-name">${name}</span><div class="band empty-band">no segments</div></div>`
   const widths = bandWidths(sequence, shares)
   const segs = sequence
     .map((label, i) => {
@@ -389,7 +420,10 @@ function bestSection(view: RunView): string {
       const analysis = view.analyses[pair.pair_id]
       const chips = (terms: string[], cls: string) => terms.map((t) => `<li class="chip ${cls}">${esc(t)}</li>`).join('')
       const lossChips = [...METRICS, 'total' as const]
-        .map((key) => `<span class="loss-chip${key === 'total' ? ' loss-total' : ''}"><i class="swatch s-${key}"></i>${METRIC_TITLES[key]} <b>${loss(pair.losses[key])}</b></span>`)
+        .map(
+          (key) =>
+            `<span class="loss-chip${key === 'total' ? ' loss-total' : ''}"><i class="swatch s-${key}"></i>${METRIC_TITLES[key]} <b>${loss(pair.losses[key])}</b></span>`,
+        )
         .join('')
       const explained = d.concepts_explained.length
       return (
@@ -400,7 +434,9 @@ function bestSection(view: RunView): string {
         `<div class="pair-grid">` +
         `<div><h4>Concepts <span class="muted">${explained} of ${d.concepts_total} explained</span></h4>` +
         (explained > 0 ? `<ul class="chips">${chips(d.concepts_explained, 'chip-ok')}</ul>` : '') +
-        (d.concepts_missed.length > 0 ? `<ul class="chips">${chips(d.concepts_missed, 'chip-missed')}</ul>` : `<p class="muted small">No concept missed.</p>`) +
+        (d.concepts_missed.length > 0
+          ? `<ul class="chips">${chips(d.concepts_missed, 'chip-missed')}</ul>`
+          : `<p class="muted small">No concept missed.</p>`) +
         `</div>` +
         `<div><h4>Judge</h4>${meter('Engagement', d.judge.engagement)}${meter('Clarity', d.judge.clarity)}${meter('Accuracy', d.judge.accuracy)}` +
         `<blockquote>${esc(d.judge.weakest_dimension_reason)}</blockquote></div>` +
@@ -425,7 +461,8 @@ function bestSection(view: RunView): string {
 
 function diffBlock(before: string, after: string): string {
   const lines = withContext(lineDiff(before, after), 3)
-  if (!lines.some((l) => l.kind === 'added' || l.kind === 'removed')) return '<p class="muted small">Same system prompt as the previous trial.</p>'
+  if (!lines.some((l) => l.kind === 'added' || l.kind === 'removed'))
+    return '<p class="muted small">Same system prompt as the previous trial.</p>'
   const html = lines
     .map((line) => {
       if (line.kind === 'gap') return `<span class="d-gap">⋯ ${line.lines} unchanged line${line.lines === 1 ? '' : 's'}</span>`
@@ -444,7 +481,9 @@ function promptsSection(view: RunView): string {
       const previous = i > 0 ? view.trials[i - 1] : undefined
       const changes = trial.prompt.changes
       const changesHtml =
-        changes.length > 0 ? `<ul class="changes">${changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : `<p class="muted small">${i === 0 ? 'The initial prompt, built from the reference episodes.' : 'No change listed.'}</p>`
+        changes.length > 0
+          ? `<ul class="changes">${changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>`
+          : `<p class="muted small">${i === 0 ? 'The initial prompt, built from the reference episodes.' : 'No change listed.'}</p>`
       const diff = previous
         ? `<h4>Diff vs trial ${previous.results.index}</h4>${diffBlock(previous.prompt.rendered.system, trial.prompt.rendered.system)}`
         : ''
@@ -460,7 +499,12 @@ function promptsSection(view: RunView): string {
       )
     })
     .join('')
-  return section('prompts', 'Prompts', 'The system prompt of each trial, what the refiner changed and the line diff to the previous trial (added lines green, removed red).', items)
+  return section(
+    'prompts',
+    'Prompts',
+    'The system prompt of each trial, what the refiner changed and the line diff to the previous trial (added lines green, removed red).',
+    items,
+  )
 }
 
 // -------------------------------------------------------------------- usage
@@ -469,7 +513,10 @@ function usageSection(view: RunView): string {
   const row = (name: string, u: RoleUsage, cls = '') =>
     `<tr class="${cls}"><th scope="row">${name}</th><td class="num">${int(u.calls)}</td><td class="num">${int(u.input_tokens)}</td><td class="num">${int(u.output_tokens)}</td><td class="num">${usd(u.cost_usd)}</td></tr>`
   const roles = Object.entries(view.usage.by_role).filter((e): e is [string, RoleUsage] => e[1] !== undefined)
-  const body = roles.length > 0 ? roles.map(([role, u]) => row(esc(role), u)).join('') : `<tr><td colspan="5" class="muted">No model call recorded yet.</td></tr>`
+  const body =
+    roles.length > 0
+      ? roles.map(([role, u]) => row(esc(role), u)).join('')
+      : `<tr><td colspan="5" class="muted">No model call recorded yet.</td></tr>`
   const table =
     `<div class="table-wrap"><table class="data usage" data-table="usage"><thead><tr><th scope="col">Role</th><th class="num" scope="col">Calls</th><th class="num" scope="col">Input tokens</th><th class="num" scope="col">Output tokens</th><th class="num" scope="col">Cost</th></tr></thead>` +
     `<tbody>${body}</tbody><tfoot>${row('Total', view.usage.total)}</tfoot></table></div>`
@@ -479,7 +526,12 @@ function usageSection(view: RunView): string {
         view.trials.map((t, i) => row(String(t.results.index), t.results.usage.total, i === view.bestTrial ? 'best' : '')).join('') +
         `</tbody></table></div>`
       : ''
-  return section('usage', 'Usage and cost', 'Model calls of the whole run so far, by role. A cost is unknown when a model\u2019s price is.', table + perTrial)
+  return section(
+    'usage',
+    'Usage and cost',
+    'Model calls of the whole run so far, by role. A cost is unknown when a model\u2019s price is.',
+    table + perTrial,
+  )
 }
 
 // ------------------------------------------------------------ configuration
@@ -510,9 +562,17 @@ function configSection(view: RunView): string {
   const root = c.pairs_dir.replace(/[\\/]+$/, '')
   const underPairs = (file: string) => (file.startsWith(`${root}/`) || file.startsWith(`${root}\\`) ? file.slice(root.length + 1) : file)
   const pairs = m.pairs
-    .map((p) => `<tr><th scope="row" class="pair-id">${esc(p.id)}</th><td>${esc(p.transcript_source)}</td><td><code>${esc(underPairs(p.pdf))}</code></td><td><code>${esc(underPairs(p.mp3))}</code></td></tr>`)
+    .map(
+      (p) =>
+        `<tr><th scope="row" class="pair-id">${esc(p.id)}</th><td>${esc(p.transcript_source)}</td><td><code>${esc(underPairs(p.pdf))}</code></td><td><code>${esc(underPairs(p.mp3))}</code></td></tr>`,
+    )
     .join('')
-  const files = ['run.json', ...(view.report ? ['training_report.json'] : []), ...(view.aggregate ? ['aggregate_profile.json'] : []), 'events.jsonl']
+  const files = [
+    'run.json',
+    ...(view.report ? ['training_report.json'] : []),
+    ...(view.aggregate ? ['aggregate_profile.json'] : []),
+    'events.jsonl',
+  ]
     .map((f) => `<a href="${runHref(f)}">${f}</a>`)
     .join(' · ')
   const skipped =
@@ -548,7 +608,8 @@ function header(view: RunView): string {
     if (firstTotal > 0) {
       const change = ((firstTotal - bestTotal) / firstTotal) * 100
       improvement = change > 0 ? `${change.toFixed(1)}%` : '0%'
-      improvementNote = change > 0 ? `lower than trial ${first.results.index} (${loss(firstTotal)})` : `trial ${first.results.index} is still the best`
+      improvementNote =
+        change > 0 ? `lower than trial ${first.results.index} (${loss(firstTotal)})` : `trial ${first.results.index} is still the best`
     } else {
       improvementNote = `trial ${first.results.index} already has a loss of 0`
     }
@@ -561,7 +622,11 @@ function header(view: RunView): string {
     kpi('Improvement', esc(improvement), esc(improvementNote)),
     kpi('Trials', `${view.trials.length}<span class="kpi-of"> / ${esc(m.config.max_trials)}</span>`, `stop: ${esc(stopReasonText(view))}`),
     kpi('Pairs', String(m.pairs.length), m.skipped.length > 0 ? `${m.skipped.length} skipped` : 'none skipped'),
-    kpi('Cost', usd(view.usage.total.cost_usd), `${int(view.usage.total.calls)} calls · ${int(view.usage.total.input_tokens + view.usage.total.output_tokens)} tokens`),
+    kpi(
+      'Cost',
+      usd(view.usage.total.cost_usd),
+      `${int(view.usage.total.calls)} calls · ${int(view.usage.total.input_tokens + view.usage.total.output_tokens)} tokens`,
+    ),
   ].join('')
   const notice =
     view.state === 'running'

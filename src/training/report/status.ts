@@ -60,7 +60,11 @@ export function describeRun(view: RunView, now: Date): RunStatus {
     trials_done: view.trials.length,
     pairs: manifest.pairs.length,
     skipped: manifest.skipped,
-    trials: view.trials.map((t) => ({index: t.results.index, mean_losses: t.results.mean_losses, validation_mean_losses: t.results.validation_mean_losses})),
+    trials: view.trials.map((t) => ({
+      index: t.results.index,
+      mean_losses: t.results.mean_losses,
+      validation_mean_losses: t.results.validation_mean_losses,
+    })),
     best_trial: best ? {index: best.index, total: (best.validation_mean_losses ?? best.mean_losses).total} : null,
     stop_reason: view.report?.stop_reason ?? null,
     error: view.state === 'interrupted' && !manifest.error ? 'the process that ran it is gone (killed or crashed)' : manifest.error,

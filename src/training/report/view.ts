@@ -85,7 +85,9 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
   const events = await readEventLog(path.join(dir, EVENTS_FILE))
   const usage = mergeUsage(
     emptyUsage(),
-    ...events.flatMap((e) => (e.type === 'pair-analysed' || e.type === 'pair-scored' || (e.type === 'pair-skipped' && e.usage) ? [e.usage!] : [])),
+    ...events.flatMap((e) =>
+      e.type === 'pair-analysed' || e.type === 'pair-scored' || (e.type === 'pair-skipped' && e.usage) ? [e.usage!] : [],
+    ),
   )
   let bestTrial: number | null = null
   // Chosen as the trainer chooses: by validation loss when the run has validation pairs.
