@@ -19,7 +19,7 @@ import {fileURLToPath} from 'node:url'
 import {createInterface} from 'node:readline'
 
 import {buildProviders} from '../src/cli/providers.js'
-import {runTraining} from '../src/training/trainer.js'
+import {runTraining} from '../src/training/run/trainer.js'
 import {FAKE_KEYS} from '../test/helpers/fake-api.js'
 
 const LATENCY_MS = 300

@@ -4,7 +4,7 @@
 // Prints one JSON object to stdout and a one-line summary to stderr.
 import {spawnSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
-import {rougeScores, tokenize} from '../dist/training/loss/index.js'
+import {rougeScores, tokenize} from '../dist/loss/index.js'
 import {n as jsRougeN, l as jsRougeL} from 'js-rouge'
 
 const TOKENS = 10_000

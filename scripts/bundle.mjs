@@ -33,7 +33,7 @@ await build({
   entryPoints: [
     'src/cli/execute.ts',
     'src/index.ts',
-    'src/training/loss/index.ts',
+    'src/loss/index.ts',
     ...commandFiles(path.join(root, 'src', 'commands')).map((file) => path.relative(root, file)),
   ],
   outdir: 'dist',
@@ -57,5 +57,5 @@ await build({
 })
 
 // The PDF text worker is plain JavaScript, loaded by file name with new Worker(): shipped
-// as is, next to the chunks that start it (src/training/ingest/pdf-text.ts finds it).
-copyFileSync(path.join(root, 'src/training/ingest/pdf-text-worker.mjs'), path.join(root, 'dist/chunks/pdf-text-worker.mjs'))
+// as is, next to the chunks that start it (src/media/pdf-text.ts finds it).
+copyFileSync(path.join(root, 'src/media/pdf-text-worker.mjs'), path.join(root, 'dist/chunks/pdf-text-worker.mjs'))

@@ -23,7 +23,7 @@ import {chromium} from 'playwright-core'
 import {mockProviders} from '../src/providers/mock/index.ts'
 import {renderReportHtml} from '../src/training/report/html.ts'
 import {loadRunView} from '../src/training/report/view.ts'
-import {runTraining} from '../src/training/trainer.ts'
+import {runTraining} from '../src/training/run/trainer.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const {values: args} = parseArgs({

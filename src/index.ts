@@ -6,25 +6,25 @@
  * the trainer and the mock provider (which pull in pdf-parse and
  * music-metadata) are re-exported as lazily loaded functions.
  */
-export * from './training/loss/index.js'
-export * as schemas from './training/schemas.js'
-export {CorruptFileError, EXIT, InputError, StudioError} from './training/errors.js'
-export type {Providers, LanguageModel, Transcriber} from './providers/types.js'
-export type {TrainingEvent, TrainingOptions, TrainingOutcome} from './training/trainer.js'
+export * from './loss/index.js'
+export * as schemas from './core/schemas/index.js'
+export {CorruptFileError, EXIT, InputError, StudioError} from './core/errors.js'
+export type {Providers, LanguageModel, Transcriber} from './core/providers.js'
+export type {TrainingEvent, TrainingOptions, TrainingOutcome} from './training/run/trainer.js'
 
-import type {PairsListing} from './training/schemas.js'
-import type {Providers} from './providers/types.js'
-import type {TrainingOptions, TrainingOutcome} from './training/trainer.js'
+import type {PairsListing} from './core/schemas/inputs.js'
+import type {Providers} from './core/providers.js'
+import type {TrainingOptions, TrainingOutcome} from './training/run/trainer.js'
 
 /** Runs a training run (see TRAINING.md); the same code path as `studio training run`. */
 export async function runTraining(options: TrainingOptions): Promise<TrainingOutcome> {
-  const trainer = await import('./training/trainer.js')
+  const trainer = await import('./training/run/trainer.js')
   return trainer.runTraining(options)
 }
 
 /** The pairs and orphans in a folder, as `studio training list-pairs --json` prints them. */
 export async function listPairs(pairsDir: string): Promise<PairsListing> {
-  const list = await import('./training/list.js')
+  const list = await import('./training/stages/list-pairs.js')
   return list.listPairs(pairsDir)
 }
 

@@ -4,7 +4,7 @@
  */
 import {Command} from '@oclif/core'
 
-import {EXIT, StudioError} from '../training/errors.js'
+import {EXIT, StudioError} from '../core/errors.js'
 
 type CommandError = Error & {oclif?: {exit?: number}}
 

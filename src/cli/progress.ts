@@ -3,9 +3,9 @@
  * plain timestamped lines on stderr when output is piped, in CI, or under --json,
  * so that stdout carries nothing but the result.
  */
-import type {UsageSummary} from '../training/schemas.js'
-import type {TrainingEvent} from '../training/trainer.js'
-import {emptyUsage, mergeUsage} from '../training/usage.js'
+import type {UsageSummary} from '../core/schemas/common.js'
+import type {TrainingEvent} from '../training/run/trainer.js'
+import {emptyUsage, mergeUsage} from '../providers/usage.js'
 import {formatUsage} from './summary.js'
 
 export interface ProgressReporter {

@@ -5,8 +5,8 @@
  */
 import path from 'node:path'
 
-import type {Providers} from '../providers/types.js'
-import type {RunConfig} from '../training/schemas.js'
+import type {Providers} from '../core/providers.js'
+import type {RunConfig} from '../core/schemas/files.js'
 
 export interface ProviderChoice {
   mock: boolean
@@ -30,7 +30,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
   let {mock, models, tts, refiner, pairsDir} = choice
   let recorded: RunConfig['providers'] = null
   if (choice.resumeDir) {
-    const [{RunManifest}, {readJsonIfExists}] = await Promise.all([import('../training/schemas.js'), import('../training/store.js')])
+    const [{RunManifest}, {readJsonIfExists}] = await Promise.all([import('../core/schemas/files.js'), import('../core/store.js')])
     const manifest = await readJsonIfExists(path.join(choice.resumeDir, 'run.json'), RunManifest)
     if (manifest) {
       mock = manifest.config.mock
@@ -62,7 +62,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
 
 /** Whether some pair has no sidecar transcript (then an OpenAI key is needed for Whisper). */
 async function needsTranscription(pairsDir: string): Promise<boolean> {
-  const {discoverPairs} = await import('../training/discover.js')
+  const {discoverPairs} = await import('../training/stages/discover.js')
   try {
     return (await discoverPairs(pairsDir)).pairs.some((p) => p.sidecar === null)
   } catch {

@@ -1,5 +1,5 @@
 /** The per-trial loss table shared by `training run`, `training report` and `training status`. */
-import type {LossBreakdown} from '../training/schemas.js'
+import type {LossBreakdown} from '../core/schemas/common.js'
 import {renderTable} from './table.js'
 
 /** Training losses per trial; a `validation` column (total over validation pairs) when there are any. */

@@ -4,9 +4,10 @@ import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../cli/base-command.js'
 import {formatUsage} from '../cli/summary.js'
-import {InputError} from '../training/errors.js'
-import {DEFAULT_SEED} from '../training/random.js'
-import type {KeyConcept, Script, UsageSummary} from '../training/schemas.js'
+import {InputError} from '../core/errors.js'
+import {DEFAULT_SEED} from '../core/random.js'
+import type {KeyConcept, UsageSummary} from '../core/schemas/common.js'
+import type {Script} from '../core/schemas/answers.js'
 
 export interface GenerateResult {
   paper: string
@@ -95,8 +96,8 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       import('../training/report/status.js'),
       import('../training/generate.js'),
       import('../cli/providers.js'),
-      import('../training/store.js'),
-      import('../training/text.js'),
+      import('../core/store.js'),
+      import('../core/text.js'),
     ])
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
     const {providers} = await buildProviders({
@@ -122,7 +123,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
     if (flags.tts && out !== null) {
       const [{voiceScript}, {UsageMeter, metered, mergeUsage}] = await Promise.all([
         import('../training/voice.js'),
-        import('../training/usage.js'),
+        import('../providers/usage.js'),
       ])
       const meter = new UsageMeter()
       const voiced = await voiceScript(

@@ -11,7 +11,7 @@ import {zodOutputFormat} from '@anthropic-ai/sdk/helpers/zod'
 import type {MessageParam, TextBlockParam, Usage as AnthropicUsage} from '@anthropic-ai/sdk/resources/messages/messages'
 
 import {askStructured, cachedOrAsk, type ErrorContext, type RawAnswer} from './structured.js'
-import type {ChatMessage, LanguageModel, ResponseCache, StructuredAnswer, StructuredRequest, Usage} from './types.js'
+import type {ChatMessage, LanguageModel, ResponseCache, StructuredAnswer, StructuredRequest, Usage} from '../core/providers.js'
 
 /** Anthropic accepts at most 4 cache breakpoints per request. */
 const MAX_CACHE_BREAKPOINTS = 4

@@ -15,10 +15,10 @@ import path from 'node:path'
 
 import {z} from 'zod'
 
-import {InputError} from '../training/errors.js'
-import {canonicalJson, sha256} from '../training/hash.js'
-import {writeFileAtomic} from '../training/store.js'
-import type {ResponseCache} from './types.js'
+import {InputError} from '../core/errors.js'
+import {canonicalJson, sha256} from '../core/hash.js'
+import {writeFileAtomic} from '../core/store.js'
+import type {ResponseCache} from '../core/providers.js'
 
 export const CACHE_ENTRY_VERSION = 1
 

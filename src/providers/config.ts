@@ -7,8 +7,8 @@ import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {z} from 'zod'
 
-import {InputError} from '../training/errors.js'
-import {USAGE_ROLES, type UsageRole} from '../training/schemas.js'
+import {InputError} from '../core/errors.js'
+import {USAGE_ROLES, type UsageRole} from '../core/schemas/common.js'
 
 /** Roles served by a language model, plus the transcriber and the speech synthesiser: the roles usage is counted by. */
 export const PROVIDER_ROLES = USAGE_ROLES

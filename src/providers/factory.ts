@@ -8,8 +8,8 @@ import type {ProviderRole, ResolvedConfig} from './config.js'
 import {requiredKeys} from './config.js'
 import {OpenAIChatModel, OpenAISpeech, WhisperTranscriber} from './openai.js'
 import {missingKeyError, resolveKey, type SecretName} from './secrets.js'
-import type {LanguageModel, Providers, ResponseCache} from './types.js'
-import {ROLES} from '../training/schemas.js'
+import type {LanguageModel, Providers, ResponseCache} from '../core/providers.js'
+import {ROLES} from '../core/schemas/common.js'
 
 type Role = (typeof ROLES)[number]
 

@@ -14,11 +14,11 @@ import path from 'node:path'
 import OpenAI, {toFile} from 'openai'
 import {z} from 'zod'
 
-import {ProviderError} from '../training/errors.js'
-import {id3v2Size, sniff} from '../training/ingest/audio-headers.js'
-import {DEFAULT_CHUNK_BYTES, WHISPER_MAX_BYTES, mp3DurationSeconds, splitMp3} from '../training/ingest/mp3-frames.js'
-import {UNKNOWN_TITLE} from '../training/ingest/paper.js'
-import type {TranscriptSegment} from '../training/schemas.js'
+import {ProviderError} from '../core/errors.js'
+import {id3v2Size, sniff} from '../media/audio-headers.js'
+import {DEFAULT_CHUNK_BYTES, WHISPER_MAX_BYTES, mp3DurationSeconds, splitMp3} from '../media/mp3-frames.js'
+import {UNKNOWN_TITLE} from '../media/paper.js'
+import type {TranscriptSegment} from '../core/schemas/common.js'
 import {
   askStructured,
   cachedOrAsk,
@@ -43,7 +43,7 @@ import {
   type TranscriptionRequest,
   type TranscriptionResult,
   type Usage,
-} from './types.js'
+} from '../core/providers.js'
 
 interface ClientOptions {
   apiKey: string

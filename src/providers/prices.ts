@@ -7,7 +7,7 @@
  * caching bills cache writes at 1.25x and cache reads at 0.1x the input price;
  * usage records those tokens apart, and costUsd applies the factors.
  */
-import type {Usage} from './types.js'
+import type {Usage} from '../core/providers.js'
 
 export type Price =
   | {kind: 'tokens'; input_per_million: number; output_per_million: number}

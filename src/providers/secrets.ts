@@ -14,7 +14,7 @@ import path from 'node:path'
 
 import {z} from 'zod'
 
-import {CorruptFileError, InputError} from '../training/errors.js'
+import {CorruptFileError, InputError} from '../core/errors.js'
 
 export const SECRET_NAMES = ['OPENAI', 'ANTHROPIC'] as const
 export type SecretName = (typeof SECRET_NAMES)[number]

@@ -9,8 +9,8 @@ import * as OpenAISdk from 'openai'
 import {zodResponseFormat} from 'openai/helpers/zod'
 import {z} from 'zod'
 
-import {ProviderError} from '../training/errors.js'
-import type {ChatMessage, ResponseCache, Role, StructuredAnswer, Usage} from './types.js'
+import {ProviderError} from '../core/errors.js'
+import type {ChatMessage, ResponseCache, Role, StructuredAnswer, Usage} from '../core/providers.js'
 
 // ---------------------------------------------------------------- JSON schema
 

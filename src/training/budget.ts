@@ -2,7 +2,7 @@
  * Token budgets per role, and the chunking that keeps a long paper within them:
  * a paper is never silently truncated (TRAINING.md, "Long papers").
  */
-import type {ROLES} from './schemas.js'
+import type {ROLES} from '../core/schemas/common.js'
 
 /** Roles that receive source text (paper or transcript); the refiner sees only losses and evidence. */
 type BudgetRole = Exclude<(typeof ROLES)[number], 'refine'>

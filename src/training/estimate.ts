@@ -7,12 +7,13 @@
 import {stat} from 'node:fs/promises'
 
 import {costUsd} from '../providers/prices.js'
-import type {Providers} from '../providers/types.js'
-import {audioDurationSeconds} from './ingest/audio.js'
-import {DEFAULT_CHUNK_BYTES} from './ingest/mp3-frames.js'
-import {readPaper, type Paper} from './ingest/paper.js'
+import type {Providers} from '../core/providers.js'
+import {audioDurationSeconds} from '../media/audio.js'
+import {DEFAULT_CHUNK_BYTES} from '../media/mp3-frames.js'
+import {readPaper, type Paper} from '../media/paper.js'
 import {CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
-import type {PairFiles, UsageRole} from './schemas.js'
+import type {PairFiles} from '../core/schemas/inputs.js'
+import type {UsageRole} from '../core/schemas/common.js'
 
 export const WORDS_PER_MINUTE = 150
 const CHARS_PER_WORD = 6

@@ -8,12 +8,12 @@
 import {readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import type {Providers} from '../providers/types.js'
-import {conceptsOfChunks, normaliseConcepts} from './analyse.js'
+import type {Providers} from '../core/providers.js'
+import {conceptsOfChunks, normaliseConcepts} from './stages/analyse.js'
 import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkText, defaultOverlapTokens} from './budget.js'
-import {CorruptFileError, InputError} from './errors.js'
-import {condenseForGeneration} from './ingest/condense.js'
-import {readPaper} from './ingest/paper.js'
+import {CorruptFileError, InputError} from '../core/errors.js'
+import {condenseForGeneration} from './condense.js'
+import {readPaper} from '../media/paper.js'
 import {renderScriptText} from './messages.js'
 import {
   CALIBRATED_PLACEHOLDERS,
@@ -22,17 +22,11 @@ import {
   parseCalibratedPrompt,
   renderCalibratedPrompt,
 } from './prompt.js'
-import {
-  ScriptAnswer,
-  TrainingReport,
-  type KeyConcept,
-  type PaperFormat,
-  type PromptSpec,
-  type Script,
-  type UsageSummary,
-} from './schemas.js'
-import {readJsonIfExists} from './store.js'
-import {metered, UsageMeter} from './usage.js'
+import {ScriptAnswer, type Script} from '../core/schemas/answers.js'
+import {TrainingReport} from '../core/schemas/files.js'
+import {type KeyConcept, type PaperFormat, type PromptSpec, type UsageSummary} from '../core/schemas/common.js'
+import {readJsonIfExists} from '../core/store.js'
+import {metered, UsageMeter} from '../providers/usage.js'
 
 /** The plain-text calibrated prompt a run leaves in its folder (TRAINING.md, "calibrated_prompt.md"). */
 export const TRAINING_REPORT_FILE = 'training_report.json'

@@ -2,8 +2,9 @@
  * The messages sent for analysis and judging. Pure and deterministic: the same
  * inputs always give the same text, which keeps real calls cacheable and repeatable.
  */
-import type {ChatMessage} from '../providers/types.js'
-import {SEGMENT_LABELS, type KeyConcept, type Script, type StyleProfile} from './schemas.js'
+import type {ChatMessage} from '../core/providers.js'
+import {SEGMENT_LABELS, type KeyConcept, type StyleProfile} from '../core/schemas/common.js'
+import {type Script} from '../core/schemas/answers.js'
 
 export function classifyMessages(segments: Array<{index: number; start: number; end: number; text: string}>): ChatMessage[] {
   const numbered = segments.map((s) => `[${s.index}] (${s.start.toFixed(1)}-${s.end.toFixed(1)} s) ${s.text}`).join('\n')

@@ -2,10 +2,11 @@
  * The calibrated prompt: a structured PromptSpec, rendered deterministically into
  * the messages the script generator receives.
  */
-import type {ChatMessage} from '../providers/types.js'
-import {canonicalJson, sha256} from './hash.js'
-import {DEFAULT_ANALOGIES, type AggregateProfile, type KeyConcept, type PromptSpec} from './schemas.js'
-import {round} from './text.js'
+import type {ChatMessage} from '../core/providers.js'
+import {canonicalJson, sha256} from '../core/hash.js'
+import {DEFAULT_ANALOGIES, type KeyConcept, type PromptSpec} from '../core/schemas/common.js'
+import {type AggregateProfile} from '../core/schemas/files.js'
+import {round} from '../core/text.js'
 
 /** Trial 0 asks for this many key concepts; the refiner raises it when scripts miss some. */
 export const INITIAL_MUST_COVER = 3

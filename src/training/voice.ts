@@ -5,9 +5,9 @@
  */
 import pLimit from 'p-limit'
 
-import {SPEECH_MAX_CHARACTERS, type SpeechSynthesizer} from '../providers/types.js'
-import {joinMp3} from './ingest/mp3-frames.js'
-import type {Script} from './schemas.js'
+import {SPEECH_MAX_CHARACTERS, type SpeechSynthesizer} from '../core/providers.js'
+import {joinMp3} from '../media/mp3-frames.js'
+import type {Script} from '../core/schemas/answers.js'
 
 /** Requests in flight per script; providers limit rates per key, not per run. */
 const SPEECH_CONCURRENCY = 4

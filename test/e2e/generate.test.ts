@@ -2,7 +2,8 @@ import {access, readFile, realpath} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ScriptAnswer, TrainingReport} from '../../src/training/schemas.js'
+import {ScriptAnswer} from '../../src/core/schemas/answers.js'
+import {TrainingReport} from '../../src/core/schemas/files.js'
 import {runCli, type CliResult} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf} from '../helpers/media.js'
 

@@ -9,7 +9,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {makeFixtures} from '../../scripts/make-fixtures.mjs'
-import {PairsListing, TrainingReport} from '../../src/training/schemas.js'
+import {PairsListing} from '../../src/core/schemas/inputs.js'
+import {TrainingReport} from '../../src/core/schemas/files.js'
 import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 

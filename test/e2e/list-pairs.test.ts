@@ -2,7 +2,7 @@ import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {PairsListing} from '../../src/training/schemas.js'
+import {PairsListing} from '../../src/core/schemas/inputs.js'
 import {EXAMPLE_PAIRS, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf, writeSilentMp3} from '../helpers/media.js'
 

@@ -6,7 +6,7 @@ import {readdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {TrainingReport, TrialResults} from '../../src/training/schemas.js'
+import {TrainingReport, TrialResults} from '../../src/core/schemas/files.js'
 import {runCli} from '../helpers/cli.js'
 import {FAKE_KEYS, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'

@@ -3,7 +3,7 @@ import {cp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {Registry, RunManifest, TrainingReport} from '../../src/training/schemas.js'
+import {Registry, RunManifest, TrainingReport} from '../../src/core/schemas/files.js'
 import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 

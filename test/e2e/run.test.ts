@@ -2,7 +2,7 @@ import {lstat, readdir, readFile, readlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {RunManifest, TrainingReport, TrialPromptFile, TrialResults} from '../../src/training/schemas.js'
+import {RunManifest, TrainingReport, TrialPromptFile, TrialResults} from '../../src/core/schemas/files.js'
 import {EXAMPLE_PAIRS, runCli, type CliResult} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf, writeSilentMp3, writeVtt} from '../helpers/media.js'
 

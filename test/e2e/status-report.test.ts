@@ -2,7 +2,8 @@ import {readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {RunEvent, TrainingReport} from '../../src/training/schemas.js'
+import {RunEvent} from '../../src/core/schemas/events.js'
+import {TrainingReport} from '../../src/core/schemas/files.js'
 import {runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 

@@ -2,7 +2,7 @@
 import path from 'node:path'
 
 import {mockProviders} from '../../src/providers/mock/index.js'
-import {runTraining, type TrainingOptions, type TrainingOutcome} from '../../src/training/trainer.js'
+import {runTraining, type TrainingOptions, type TrainingOutcome} from '../../src/training/run/trainer.js'
 import {EXAMPLE_PAIRS} from './cli.js'
 
 /** `studio training run --mock --max-trials 3` into <root>/out, with any option overridden. */

@@ -3,14 +3,8 @@ import {open, truncate, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {InputError} from '../../src/training/errors.js'
-import {
-  audioDurationSeconds,
-  EPISODE_EXTENSIONS,
-  episodeFormat,
-  MIN_EPISODE_SECONDS,
-  probeEpisode,
-} from '../../src/training/ingest/audio.js'
+import {InputError} from '../../src/core/errors.js'
+import {audioDurationSeconds, EPISODE_EXTENSIONS, episodeFormat, MIN_EPISODE_SECONDS, probeEpisode} from '../../src/media/audio.js'
 import {wavBytes} from '../../scripts/make-fixtures.mjs'
 import {buildSilentMp3, makeTempDir, removeDir, writeSilentMp3} from '../helpers/media.js'
 

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {cacheKeyHash, defaultCacheDir, DiskCache, formatBytes, NoCache} from '../../src/providers/cache.js'
-import {canonicalJson, sha256} from '../../src/training/hash.js'
+import {canonicalJson, sha256} from '../../src/core/hash.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 let dir = ''

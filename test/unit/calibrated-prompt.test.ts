@@ -5,8 +5,8 @@ import fc from 'fast-check'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {mockProviders} from '../../src/providers/mock/index.js'
-import type {ChatMessage, Providers, StructuredRequest} from '../../src/providers/types.js'
-import {CorruptFileError, InputError} from '../../src/training/errors.js'
+import type {ChatMessage, Providers, StructuredRequest} from '../../src/core/providers.js'
+import {CorruptFileError, InputError} from '../../src/core/errors.js'
 import {generateScriptForPaper, loadCalibratedPrompt} from '../../src/training/generate.js'
 import {
   CALIBRATED_PROMPT_FILE,
@@ -17,14 +17,8 @@ import {
   renderCalibratedPrompt,
   renderPrompt,
 } from '../../src/training/prompt.js'
-import {
-  DEFAULT_ANALOGIES,
-  SEGMENT_LABELS,
-  TrainingReport,
-  type KeyConcept,
-  type LossBreakdown,
-  type PromptSpec,
-} from '../../src/training/schemas.js'
+import {DEFAULT_ANALOGIES, SEGMENT_LABELS, type KeyConcept, type LossBreakdown, type PromptSpec} from '../../src/core/schemas/common.js'
+import {TrainingReport} from '../../src/core/schemas/files.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 const META = {run_id: 'run-20261123T101500Z', trial: 3, mean_total_loss: 0.123456}

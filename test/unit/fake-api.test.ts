@@ -11,16 +11,9 @@ import {z} from 'zod'
 
 import {classifyMessages, conceptsMessages, judgeMessages} from '../../src/training/messages.js'
 import {generatorMessages} from '../../src/training/prompt.js'
-import {refineMessages} from '../../src/training/refine/llm.js'
-import {
-  JudgeAnswer,
-  KeyConceptsAnswer,
-  RefineAnswer,
-  ScriptAnswer,
-  SegmentLabelsAnswer,
-  type PromptSpec,
-  type StyleProfile,
-} from '../../src/training/schemas.js'
+import {refineMessages} from '../../src/training/optimise/llm.js'
+import {JudgeAnswer, KeyConceptsAnswer, RefineAnswer, ScriptAnswer, SegmentLabelsAnswer} from '../../src/core/schemas/answers.js'
+import {type PromptSpec, type StyleProfile} from '../../src/core/schemas/common.js'
 import {FAKE_KEYS, mp3DurationSeconds, silentMp3, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
 
 const ANTHROPIC_MODEL = 'claude-sonnet-5-5'

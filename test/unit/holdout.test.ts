@@ -2,13 +2,13 @@ import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
-import {checkHoldoutRequest, selectValidationPairs} from '../../src/training/holdout.js'
-import * as refineModule from '../../src/training/refine/index.js'
-import type {TrialResults} from '../../src/training/schemas.js'
+import {checkHoldoutRequest, selectValidationPairs} from '../../src/training/run/holdout.js'
+import * as refineModule from '../../src/training/optimise/index.js'
+import type {TrialResults} from '../../src/core/schemas/files.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
 
-vi.mock('../../src/training/refine/index.js', async (importOriginal) => {
+vi.mock('../../src/training/optimise/index.js', async (importOriginal) => {
   const original = await importOriginal<typeof refineModule>()
   return {...original, refine: vi.fn(original.refine)}
 })

@@ -3,12 +3,13 @@ import {describe, expect, it} from 'vitest'
 
 import {extractKeyConcepts} from '../../src/providers/mock/concepts.js'
 import {mockProviders} from '../../src/providers/mock/index.js'
-import type {Providers, StructuredRequest} from '../../src/providers/types.js'
-import {MAX_KEY_CONCEPTS, analysePair, mergeConceptAnswers} from '../../src/training/analyse.js'
+import type {Providers, StructuredRequest} from '../../src/core/providers.js'
+import {MAX_KEY_CONCEPTS, analysePair, mergeConceptAnswers} from '../../src/training/stages/analyse.js'
 import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkSpans, chunkText, defaultOverlapTokens} from '../../src/training/budget.js'
-import {OMISSION, condenseForGeneration} from '../../src/training/ingest/condense.js'
-import type {Paper} from '../../src/training/ingest/paper.js'
-import {PairAnalysis, type KeyConcept, type Transcript} from '../../src/training/schemas.js'
+import {OMISSION, condenseForGeneration} from '../../src/training/condense.js'
+import type {Paper} from '../../src/media/paper.js'
+import {PairAnalysis} from '../../src/core/schemas/files.js'
+import {type KeyConcept, type Transcript} from '../../src/core/schemas/common.js'
 
 // ------------------------------------------------------------------ inputs
 

@@ -8,7 +8,7 @@ import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {joinMp3, mp3DurationSeconds, splitMp3, WHISPER_MAX_BYTES, type Mp3Chunk} from '../../src/training/ingest/mp3-frames.js'
+import {joinMp3, mp3DurationSeconds, splitMp3, WHISPER_MAX_BYTES, type Mp3Chunk} from '../../src/media/mp3-frames.js'
 
 // Real media from espeak-ng + lame (+ ffmpeg for a stereo WAV), timed by ffprobe.
 const hasTools = ['espeak-ng', 'lame', 'ffmpeg', 'ffprobe'].every((tool) => {

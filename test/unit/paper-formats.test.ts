@@ -5,9 +5,9 @@ import path from 'node:path'
 import {crc32} from 'node:zlib'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {InputError} from '../../src/training/errors.js'
-import {stripMarkdown} from '../../src/training/ingest/markdown.js'
-import {PAPER_EXTENSIONS, paperFormatOf, readPaper, splitReferences} from '../../src/training/ingest/paper.js'
+import {InputError} from '../../src/core/errors.js'
+import {stripMarkdown} from '../../src/media/markdown.js'
+import {PAPER_EXTENSIONS, paperFormatOf, readPaper, splitReferences} from '../../src/media/paper.js'
 import {
   cleanPdfPages,
   findPageFurniture,
@@ -16,7 +16,7 @@ import {
   removePageFurniture,
   removePageNumberLines,
   removeSoftHyphens,
-} from '../../src/training/ingest/pdf-cleanup.js'
+} from '../../src/media/pdf-cleanup.js'
 import {makeTempDir, removeDir, writePdf} from '../helpers/media.js'
 
 let dir = ''

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {guessTitle, splitReferences} from '../../src/training/ingest/paper.js'
+import {guessTitle, splitReferences} from '../../src/media/paper.js'
 
 describe('guessTitle', () => {
   it('joins a title that wraps onto a second line, stopping at the authors', () => {

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {mockProviders} from '../../src/providers/mock/index.js'
-import type {LanguageModel, StructuredAnswer, StructuredRequest} from '../../src/providers/types.js'
+import type {LanguageModel, StructuredAnswer, StructuredRequest} from '../../src/core/providers.js'
 import {initialPrompt, promptHash} from '../../src/training/prompt.js'
 import {
   buildEvidence,
@@ -16,16 +16,10 @@ import {
   weakestDimension,
   type HistoryEntry,
   type Refinement,
-} from '../../src/training/refine/index.js'
-import {
-  AggregateProfile,
-  LossBreakdown,
-  PairTrialResult,
-  RefineAnswer,
-  TrialResults,
-  type PromptSpec,
-  type SegmentLabel,
-} from '../../src/training/schemas.js'
+} from '../../src/training/optimise/index.js'
+import {AggregateProfile, PairTrialResult, TrialResults} from '../../src/core/schemas/files.js'
+import {LossBreakdown, type PromptSpec, type SegmentLabel} from '../../src/core/schemas/common.js'
+import {RefineAnswer} from '../../src/core/schemas/answers.js'
 
 // ------------------------------------------------------------------ fixtures
 

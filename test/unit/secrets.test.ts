@@ -17,7 +17,7 @@ import {
   setSecret,
   validateKey,
 } from '../../src/providers/secrets.js'
-import {CorruptFileError, EXIT, InputError} from '../../src/training/errors.js'
+import {CorruptFileError, EXIT, InputError} from '../../src/core/errors.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 const OPENAI_KEY = 'sk-test-proj-Q9f3xT7mLw2pRz8vKc4nYb6hJd1sa1b2'

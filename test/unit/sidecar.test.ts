@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {InputError} from '../../src/training/errors.js'
-import {parseSrt, parseTranscriptJson, parseVtt} from '../../src/training/ingest/sidecar.js'
+import {InputError} from '../../src/core/errors.js'
+import {parseSrt, parseTranscriptJson, parseVtt} from '../../src/media/sidecar.js'
 import {srtText, vttText} from '../helpers/media.js'
 
 const cues = [

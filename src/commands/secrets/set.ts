@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {envVarOf, parseSecretName, type SecretName, SECRET_NAMES, setSecret} from '../../providers/secrets.js'
-import {InputError, InterruptedError} from '../../training/errors.js'
+import {InputError, InterruptedError} from '../../core/errors.js'
 
 export default class SecretsSet extends StudioCommand {
   static override summary = 'Store an API key (OPENAI or ANTHROPIC) for studio to use'

@@ -1,9 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
-import {formatDuration, renderTable} from '../../cli/table.js'
-import {listPairs} from '../../training/list.js'
-import type {PairsListing} from '../../training/schemas.js'
+import {renderTable} from '../../cli/table.js'
+import {formatDuration} from '../../core/format.js'
+import {listPairs} from '../../training/stages/list-pairs.js'
+import type {PairsListing} from '../../core/schemas/inputs.js'
 
 export default class ListPairs extends StudioCommand {
   static override summary = 'List the paper + episode pairs studio would train on'

@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {renderTable} from '../../cli/table.js'
-import {refreshRegistry} from '../../training/registry.js'
-import type {Registry} from '../../training/schemas.js'
+import {refreshRegistry} from '../../training/run/registry.js'
+import type {Registry} from '../../core/schemas/files.js'
 
 export default class ListRuns extends StudioCommand {
   static override summary = 'List every training run in the output folder'

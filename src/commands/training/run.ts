@@ -5,9 +5,9 @@ import {Args, Flags} from '@oclif/core'
 import {StudioCommand} from '../../cli/base-command.js'
 import {createProgressReporter} from '../../cli/progress.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
-import {EXIT, InputError} from '../../training/errors.js'
-import {DEFAULT_SEED} from '../../training/random.js'
-import type {TrainingReport} from '../../training/schemas.js'
+import {EXIT, InputError} from '../../core/errors.js'
+import {DEFAULT_SEED} from '../../core/random.js'
+import type {TrainingReport} from '../../core/schemas/files.js'
 
 export default class Run extends StudioCommand {
   static override summary = 'Calibrate a script-generation prompt against human podcast episodes'
@@ -123,8 +123,8 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     }
     // The trainer and its dependencies (pdf-parse, music-metadata, the SDKs) load only when a run starts.
     const [{runTraining, resumeTraining}, {parseWeights}, {resolveRunDir}, {buildProviders}] = await Promise.all([
-      import('../../training/trainer.js'),
-      import('../../training/loss/index.js'),
+      import('../../training/run/trainer.js'),
+      import('../../loss/index.js'),
       import('../../training/report/status.js'),
       import('../../cli/providers.js'),
     ])
@@ -216,10 +216,10 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     maxTrials: number
     refiner: 'rule-based' | 'rule-based+llm'
     tts: boolean
-    providers: import('../../providers/types.js').Providers
+    providers: import('../../core/providers.js').Providers
   }): Promise<unknown> {
     const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([
-      import('../../training/discover.js'),
+      import('../../training/stages/discover.js'),
       import('../../training/estimate.js'),
     ])
     const discovery = await discoverPairs(options.pairsDir)

@@ -4,7 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
-import {formatDuration} from '../../cli/table.js'
+import {formatDuration} from '../../core/format.js'
 import {describeRun, resolveRunDir, type RunStatus} from '../../training/report/status.js'
 import {loadRunView} from '../../training/report/view.js'
 

@@ -2,7 +2,7 @@
  * Heuristic segment labelling: keyword cues plus a prior on where each part sits in
  * an episode, then smoothing so that a single stray segment does not split a part.
  */
-import {SEGMENT_LABELS, type SegmentLabel} from '../../training/schemas.js'
+import {SEGMENT_LABELS, type SegmentLabel} from '../../core/schemas/common.js'
 
 const CUES: Record<SegmentLabel, RegExp> = {
   intro: /\b(welcome|today we|this episode|joining us|my guest|i'?m your host|on the show)\b/gi,

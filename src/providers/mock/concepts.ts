@@ -3,8 +3,8 @@
  * longer terms favoured, and shorter terms dropped when a chosen longer term
  * already contains them.
  */
-import type {KeyConcept} from '../../training/schemas.js'
-import {words} from '../../training/text.js'
+import type {KeyConcept} from '../../core/schemas/common.js'
+import {words} from '../../core/text.js'
 
 const STOPWORDS = new Set(
   `a about above after again against all also am an and any are as at be because been before being below between both but by can could did do does doing down during each few for from further had has have having he her here hers him his how i if in into is it its itself just may me might more most much must my no nor not now of off on once only or other our ours out over own per same she should so some such than that the their theirs them then there these they this those through thus to too under until up upon us use used uses using very via was we were what when where which while who whom why will with within without would yet you your et al fig figure table section paper show shows shown results result approach method methods work study new one two three four five first second however also each can based given across well higher lower between while`.split(

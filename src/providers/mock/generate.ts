@@ -4,9 +4,10 @@
  * many key concepts must be covered. It writes whole paper sentences, so it misses
  * numeric targets the way a real model does, which is what the refiner corrects.
  */
-import type {KeyConcept, PromptSpec, Script, SegmentLabel} from '../../training/schemas.js'
-import {pick, seededRandom, type Random} from '../../training/random.js'
-import {countWords, mentions, normaliseForMatch} from '../../training/text.js'
+import type {KeyConcept, PromptSpec, SegmentLabel} from '../../core/schemas/common.js'
+import type {Script} from '../../core/schemas/answers.js'
+import {pick, seededRandom, type Random} from '../../core/random.js'
+import {countWords, mentions, normaliseForMatch} from '../../core/text.js'
 import {paperSentences, type PaperPart, type PaperSentence} from './paper-sections.js'
 
 const OPENERS: Record<SegmentLabel, string[]> = {

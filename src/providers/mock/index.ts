@@ -1,5 +1,5 @@
 /** The offline provider: no keys, no network, deterministic for a given seed. */
-import type {LanguageModel, Providers, StructuredAnswer, StructuredRequest} from '../types.js'
+import type {LanguageModel, Providers, StructuredAnswer, StructuredRequest} from '../../core/providers.js'
 import {classifySegments} from './classify.js'
 import {extractKeyConcepts} from './concepts.js'
 import {generateScript} from './generate.js'

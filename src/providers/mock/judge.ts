@@ -5,8 +5,9 @@
  * from sentence length, accuracy from how much of the script's substance can be
  * traced back to the paper.
  */
-import type {JudgeAnswer, KeyConcept, Script, StyleProfile} from '../../training/schemas.js'
-import {countWords, isQuestion, mentions, normaliseForMatch, sentences, words} from '../../training/text.js'
+import type {JudgeAnswer, Script} from '../../core/schemas/answers.js'
+import type {KeyConcept, StyleProfile} from '../../core/schemas/common.js'
+import {countWords, isQuestion, mentions, normaliseForMatch, sentences, words} from '../../core/text.js'
 
 function closeness(value: number, target: number, floor: number): number {
   return 1 - Math.min(1, Math.abs(value - target) / Math.max(target, floor))

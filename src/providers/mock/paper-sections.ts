@@ -2,8 +2,8 @@
  * Splits a paper body into the parts a podcast talks about, by its section
  * headings, falling back to position when a paper has none that we recognise.
  */
-import type {SegmentLabel} from '../../training/schemas.js'
-import {sentences} from '../../training/text.js'
+import type {SegmentLabel} from '../../core/schemas/common.js'
+import {sentences} from '../../core/text.js'
 
 export type PaperPart = Exclude<SegmentLabel, 'outro'>
 

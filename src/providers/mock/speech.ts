@@ -2,8 +2,8 @@
  * Mock speech: silent MP3 audio as long as the text takes to say at 150 words a
  * minute, so that --tts runs offline and the duration loss measures real frames.
  */
-import {countWords} from '../../training/text.js'
-import type {SpeechAnswer, SpeechRequest, SpeechSynthesizer} from '../types.js'
+import {countWords} from '../../core/text.js'
+import type {SpeechAnswer, SpeechRequest, SpeechSynthesizer} from '../../core/providers.js'
 
 const SAMPLE_RATE = 44_100
 const SAMPLES_PER_FRAME = 1152

@@ -3,11 +3,11 @@
  * two-speaker conversation about its paper, paced at 150 words per minute and
  * exactly as long as the real MP3. Deterministic for a given seed.
  */
-import type {TranscriptSegment} from '../../training/schemas.js'
-import {seededRandom, pick} from '../../training/random.js'
-import {countWords} from '../../training/text.js'
-import type {Transcriber, TranscriptionRequest, TranscriptionResult} from '../types.js'
-import {guessTitle} from '../../training/ingest/paper.js'
+import type {TranscriptSegment} from '../../core/schemas/common.js'
+import {seededRandom, pick} from '../../core/random.js'
+import {countWords} from '../../core/text.js'
+import type {Transcriber, TranscriptionRequest, TranscriptionResult} from '../../core/providers.js'
+import {guessTitle} from '../../media/paper.js'
 import {paperSentences, type PaperPart} from './paper-sections.js'
 
 const WORDS_PER_MINUTE = 150

@@ -3,7 +3,7 @@
  * script, no network) rendered from a RunView. Pure and deterministic: the same
  * view gives the same bytes, so the page can be regenerated at any time.
  */
-import {SEGMENT_LABELS, type LabelShares, type LossBreakdown, type RoleUsage, type SegmentLabel} from '../schemas.js'
+import {SEGMENT_LABELS, type LabelShares, type LossBreakdown, type RoleUsage, type SegmentLabel} from '../../core/schemas/common.js'
 import {lineDiff, withContext} from './diff.js'
 import type {RunState, RunView, TrialView} from './view.js'
 

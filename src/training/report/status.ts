@@ -6,8 +6,9 @@
 import {access, realpath} from 'node:fs/promises'
 import path from 'node:path'
 
-import {InputError} from '../errors.js'
-import type {LossBreakdown, Phase, UsageSummary} from '../schemas.js'
+import {InputError} from '../../core/errors.js'
+import type {LossBreakdown, UsageSummary} from '../../core/schemas/common.js'
+import type {Phase} from '../../core/schemas/events.js'
 import type {RunState, RunView} from './view.js'
 
 export interface RunStatus {

@@ -6,21 +6,15 @@
 import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 
-import {pairSlug} from '../discover.js'
-import {EVENTS_FILE, readEventLog} from '../events.js'
-import {InputError} from '../errors.js'
-import {
-  AggregateProfile,
-  PairAnalysis,
-  RunManifest,
-  TrainingReport,
-  TrialPromptFile,
-  TrialResults,
-  type RunEvent,
-  type UsageSummary,
-} from '../schemas.js'
-import {readJsonIfExists} from '../store.js'
-import {emptyUsage, mergeUsage} from '../usage.js'
+import {pairSlug} from '../stages/discover.js'
+import {EVENTS_FILE, readEventLog} from '../../core/event-log.js'
+import {InputError} from '../../core/errors.js'
+import {AggregateProfile, PairAnalysis, RunManifest, TrainingReport, TrialPromptFile, TrialResults} from '../../core/schemas/files.js'
+import {type RunEvent} from '../../core/schemas/events.js'
+import {type UsageSummary} from '../../core/schemas/common.js'
+import {bestTrial, type BestTrial} from '../../loss/selection.js'
+import {readJsonIfExists} from '../../core/store.js'
+import {emptyUsage, mergeUsage} from '../../providers/usage.js'
 
 export type RunState = 'running' | 'finished' | 'failed' | 'interrupted'
 
@@ -38,8 +32,10 @@ export interface RunView {
   report: TrainingReport | null
   /** Complete trials (those with results.json), in order. */
   trials: TrialView[]
-  /** Index into `trials` of the lowest mean total loss, validation when there is one (ties: the earlier); null before any trial. */
+  /** Index into `trials` of the best trial (loss/selection.ts decides); null before any trial. */
   bestTrial: number | null
+  /** The best trial and the loss it was chosen and is reported by; null before any trial. */
+  best: BestTrial | null
   aggregate: AggregateProfile | null
   /** Pair analyses by pair id. */
   analyses: Record<string, PairAnalysis>
@@ -89,12 +85,7 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
       e.type === 'pair-analysed' || e.type === 'pair-scored' || (e.type === 'pair-skipped' && e.usage) ? [e.usage!] : [],
     ),
   )
-  let bestTrial: number | null = null
-  // Chosen as the trainer chooses: by validation loss when the run has validation pairs.
-  const selection = (t: TrialView) => (t.results.validation_mean_losses ?? t.results.mean_losses).total
-  trials.forEach((t, i) => {
-    if (bestTrial === null || selection(t) < selection(trials[bestTrial]!)) bestTrial = i
-  })
+  const best = bestTrial(trials.map((t) => t.results))
   const state: RunState = manifest.status === 'running' && !processAlive(manifest, options.host) ? 'interrupted' : manifest.status
   return {
     runDir: dir,
@@ -102,7 +93,8 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
     state,
     report: await readJsonIfExists(path.join(dir, 'training_report.json'), TrainingReport),
     trials,
-    bestTrial,
+    bestTrial: best?.position ?? null,
+    best,
     aggregate: await readJsonIfExists(path.join(dir, 'aggregate_profile.json'), AggregateProfile),
     analyses,
     events,

@@ -1,7 +1,7 @@
 /** Writes <run-dir>/training_report.html from the run's files. */
 import path from 'node:path'
 
-import {writeFileAtomic} from '../store.js'
+import {writeFileAtomic} from '../../core/store.js'
 import {renderReportHtml} from './html.js'
 import {loadRunView, type RunView} from './view.js'
 

@@ -1,6 +1,6 @@
 import {describe, it, expect} from 'vitest'
 import fc from 'fast-check'
-import {hasConverged, bestTrialIndex, LossArgumentError} from '../../../src/training/loss/index.js'
+import {hasConverged, bestTrialIndex, LossArgumentError} from '../../../src/loss/index.js'
 
 describe('hasConverged', () => {
   it('is false until there are 2·window totals', () => {

@@ -10,7 +10,7 @@ import {
   LOSS_NAMES,
   type Losses,
   type LabelledWords,
-} from '../../../src/training/loss/index.js'
+} from '../../../src/loss/index.js'
 
 describe('durationLoss', () => {
   it('is min(1, |g - r| / r)', () => {

@@ -1,5 +1,5 @@
 import {describe, it, expect} from 'vitest'
-import {porterStem, rougeScores, LossArgumentError} from '../../../src/training/loss/index.js'
+import {porterStem, rougeScores, LossArgumentError} from '../../../src/loss/index.js'
 
 // Outputs of NLTK 3.8 `PorterStemmer().stem(word)` (default mode NLTK_EXTENSIONS).
 const NLTK_STEMS: Record<string, string> = {

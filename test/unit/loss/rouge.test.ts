@@ -9,7 +9,7 @@ import {
   lcsIndices,
   LossArgumentError,
   type RougeScores,
-} from '../../../src/training/loss/index.js'
+} from '../../../src/loss/index.js'
 
 /** Textbook O(n·m) LCS length. */
 function naiveLcs(a: readonly number[], b: readonly number[]): number {

@@ -1,6 +1,6 @@
 import {describe, it, expect} from 'vitest'
 import fc from 'fast-check'
-import {DEFAULT_WEIGHTS, LOSS_NAMES, normalizeWeights, parseWeights, LossArgumentError} from '../../../src/training/loss/index.js'
+import {DEFAULT_WEIGHTS, LOSS_NAMES, normalizeWeights, parseWeights, LossArgumentError} from '../../../src/loss/index.js'
 
 const sum = (w: Record<string, number>): number => Object.values(w).reduce((a, b) => a + b, 0)
 

@@ -1,0 +1,50 @@
+/**
+ * The run's event log, <run-dir>/events.jsonl: one JSON object per line, appended
+ * and handed to the OS as each event happens, so that another terminal can
+ * follow a run (`tail -f`, `studio training status`).
+ */
+import {appendFileSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+
+import {CorruptFileError} from './errors.js'
+import {RunEvent} from './schemas/events.js'
+
+export const EVENTS_FILE = 'events.jsonl'
+
+/** Appends validated events. Synchronous on purpose: lines stay whole and in order. */
+export class EventLog {
+  constructor(private readonly file: string) {}
+
+  append(event: RunEvent): void {
+    appendFileSync(this.file, `${JSON.stringify(RunEvent.parse(event))}\n`)
+  }
+}
+
+/**
+ * Reads an event log. A last line without its newline is a write that a crash
+ * cut short and is ignored; any other bad line means the file was damaged.
+ */
+export async function readEventLog(file: string): Promise<RunEvent[]> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+  // The last element is '' after a final newline, or a line cut short: dropped either way.
+  const complete = text.split('\n').slice(0, -1)
+  return complete.map((line, i) => {
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      throw new CorruptFileError(`${file}:${i + 1}: not a JSON line`, {path: file})
+    }
+    const parsed = RunEvent.safeParse(value)
+    if (!parsed.success) {
+      throw new CorruptFileError(`${file}:${i + 1}: not a studio event: ${parsed.error.issues[0]?.message ?? 'invalid'}`, {path: file})
+    }
+    return parsed.data
+  })
+}

@@ -1,0 +1,139 @@
+/**
+ * The layout of an output folder and of the run folders in it: every file and folder
+ * name studio writes, in one place. Readers and writers both take their paths from
+ * here, so a name can only change in one line (and TRAINING.md, "Files").
+ *
+ *   <output-dir>/
+ *     registry.json                      every run, rebuilt from the run folders
+ *     latest -> run-<timestamp>          the most recent run
+ *     run-<timestamp>[-N]/
+ *       run.json  events.jsonl  aggregate_profile.json
+ *       training_report.json  training_report.html  calibrated_prompt.md
+ *       pairs/<pair>/analysis.json  transcript.json  paper.txt
+ *       trial_<NNN>_<timestamp>/prompt.json  results.json
+ *                               <pair>_script.txt  <pair>_result.json  [<pair>_audio.mp3]
+ */
+import path from 'node:path'
+
+/** Files of the output folder itself. */
+export const OUTPUT_FILES = {
+  registry: 'registry.json',
+  latest: 'latest',
+} as const
+
+/** Files directly in a run folder. */
+export const RUN_FILES = {
+  manifest: 'run.json',
+  events: 'events.jsonl',
+  aggregateProfile: 'aggregate_profile.json',
+  report: 'training_report.json',
+  htmlReport: 'training_report.html',
+  calibratedPrompt: 'calibrated_prompt.md',
+} as const
+
+/** Files of one pair's folder, pairs/<pair>/. */
+export const PAIR_FILES = {
+  analysis: 'analysis.json',
+  transcript: 'transcript.json',
+  paperText: 'paper.txt',
+} as const
+
+/** Files of one trial's folder that do not belong to a pair. */
+export const TRIAL_FILES = {
+  prompt: 'prompt.json',
+  results: 'results.json',
+} as const
+
+const PAIRS_FOLDER = 'pairs'
+const RUN_PREFIX = 'run-'
+const TRIAL_FOLDER = /^trial_(\d{3,})_/
+
+/** 2026-11-23T09:16:00.123Z -> 20261123T091600Z: sortable and safe in file names. */
+export function compactTimestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '')
+}
+
+/** A pair id made safe as one path component (ids of nested duplicates contain "/"). */
+export function pairSlug(id: string): string {
+  return id.replaceAll('/', '__')
+}
+
+/** run-20261123T091600Z, or run-20261123T091600Z-2 for the second run started in the same second. */
+export function runFolderName(startedAt: Date, attempt = 1): string {
+  const base = `${RUN_PREFIX}${compactTimestamp(startedAt)}`
+  return attempt === 1 ? base : `${base}-${attempt}`
+}
+
+export function isRunFolderName(name: string): boolean {
+  return name.startsWith(RUN_PREFIX)
+}
+
+/** trial_000_20261123T091600Z: numbered from 0, with the time the trial started. */
+export function trialFolderName(index: number, startedAt: Date): string {
+  return `trial_${String(index).padStart(3, '0')}_${compactTimestamp(startedAt)}`
+}
+
+/** The trial number of a trial folder's name, or null for any other name. */
+export function trialIndexOf(folderName: string): number | null {
+  const match = TRIAL_FOLDER.exec(folderName)
+  return match ? Number(match[1]) : null
+}
+
+/** Names of a pair's files inside a trial folder, relative to it. */
+export function trialPairFiles(pairId: string): {script: string; result: string; audio: string} {
+  const slug = pairSlug(pairId)
+  return {script: `${slug}_script.txt`, result: `${slug}_result.json`, audio: `${slug}_audio.mp3`}
+}
+
+/** Absolute paths of a run folder's files. */
+export function runPaths(runDir: string) {
+  const file = (name: string) => path.join(runDir, name)
+  return {
+    dir: runDir,
+    manifest: file(RUN_FILES.manifest),
+    events: file(RUN_FILES.events),
+    aggregateProfile: file(RUN_FILES.aggregateProfile),
+    report: file(RUN_FILES.report),
+    htmlReport: file(RUN_FILES.htmlReport),
+    calibratedPrompt: file(RUN_FILES.calibratedPrompt),
+    /** pairs/<pair>/ and its files. */
+    pair(pairId: string) {
+      const dir = path.join(runDir, PAIRS_FOLDER, pairSlug(pairId))
+      return {
+        dir,
+        analysis: path.join(dir, PAIR_FILES.analysis),
+        transcript: path.join(dir, PAIR_FILES.transcript),
+        paperText: path.join(dir, PAIR_FILES.paperText),
+      }
+    },
+    /** A trial folder (by its name) and its files. */
+    trial(folderName: string) {
+      const dir = path.join(runDir, folderName)
+      return {
+        dir,
+        prompt: path.join(dir, TRIAL_FILES.prompt),
+        results: path.join(dir, TRIAL_FILES.results),
+        /** A pair's script, result and audio in this trial. */
+        pair(pairId: string) {
+          const names = trialPairFiles(pairId)
+          return {script: path.join(dir, names.script), result: path.join(dir, names.result), audio: path.join(dir, names.audio)}
+        },
+      }
+    },
+  }
+}
+
+export type RunPaths = ReturnType<typeof runPaths>
+
+/** Absolute paths of an output folder's own files. */
+export function outputPaths(outputDir: string) {
+  return {
+    dir: outputDir,
+    registry: path.join(outputDir, OUTPUT_FILES.registry),
+    latest: path.join(outputDir, OUTPUT_FILES.latest),
+    run: (runId: string) => path.join(outputDir, runId),
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The only things the trainer knows about the outside world. Real SDK-backed
+ * providers and the offline mock implement the same interfaces, so mock mode runs
+ * exactly the trainer code that real mode runs.
+ */
+import type {z} from 'zod'
+
+import type {KeyConcept, PromptSpec, ROLES, StyleProfile, Transcript} from './schemas/common.js'
+import type {Script} from './schemas/answers.js'
+
+export type Role = (typeof ROLES)[number]
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+  /**
+   * The conversation up to and including this message will be sent again unchanged
+   * (the judge's paper, on every trial): a provider that caches prompt prefixes on
+   * request (Anthropic) is asked to cache it. Prefixes that are not re-sent are not
+   * marked, since writing a cache entry costs more than the plain input.
+   */
+  cache?: boolean
+}
+
+export interface Usage {
+  /** API requests this answer took, when more than one (a corrective retry makes 2). */
+  calls?: number
+  input_tokens: number
+  output_tokens: number
+  /** Of input_tokens: written to and read from Anthropic's prompt cache (billed differently). */
+  cache_write_tokens?: number
+  cache_read_tokens?: number
+  /** Transcription: seconds of audio sent. */
+  audio_seconds?: number
+  /** Speech: characters synthesised. */
+  characters?: number
+}
+
+/**
+ * The structured form of what a request's messages ask. Real models read the
+ * messages and ignore this; the mock reads this instead of parsing prose, so that
+ * its answers are honest local work on the same inputs.
+ */
+export type Task =
+  | {kind: 'classify-segments'; segments: Array<{index: number; start: number; end: number; text: string}>; duration_seconds: number}
+  | {kind: 'key-concepts'; paper: string; max: number}
+  | {kind: 'generate-script'; prompt: PromptSpec; title: string; paper: string; concepts: KeyConcept[]}
+  | {kind: 'judge'; script: Script; paper: string; concepts: KeyConcept[]; reference_style: StyleProfile}
+  /** The LLM refiner's request; the mock answers it by returning the rule-based refinement it is given. */
+  | {kind: 'refine'; current: PromptSpec; proposal: PromptSpec; proposal_changes: string[]}
+
+export interface StructuredRequest<T> {
+  role: Role
+  messages: ChatMessage[]
+  schema: z.ZodType<T>
+  task: Task
+  /** Sampling seed, sent to APIs that accept one. */
+  seed: number
+}
+
+export interface StructuredAnswer<T> {
+  value: T
+  usage: Usage
+  /** Served from the response cache: nothing was paid for it. */
+  cached?: boolean
+}
+
+export interface LanguageModel {
+  /** Provider and model, e.g. "mock" or "anthropic:claude-...": recorded in run.json. */
+  readonly id: string
+  structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>>
+}
+
+export interface TranscriptionRequest {
+  audioPath: string
+  durationSeconds: number
+  /** The paper's title ('' when unknown): real transcribers pass it as a spelling hint. */
+  title: string
+  /**
+   * The paper's body text, for a transcriber that needs all of it (the mock speaks it).
+   * A function because the paper may still be being extracted when the transcription starts.
+   */
+  paperText: () => Promise<string>
+  seed: number
+}
+
+/** A transcript, with what producing it cost when the transcriber knows (cache hits cost nothing). */
+export type TranscriptionResult = Transcript & {usage?: Usage}
+
+export interface Transcriber {
+  readonly id: string
+  transcribe(request: TranscriptionRequest): Promise<TranscriptionResult>
+}
+
+export interface SpeechRequest {
+  /** At most SPEECH_MAX_CHARACTERS (OpenAI TTS caps input at 4,096 characters); callers split longer text. */
+  text: string
+  voice: string
+}
+
+export interface SpeechAnswer {
+  /** A complete MP3 file (MPEG audio frames, possibly with an ID3 tag). */
+  audio: Uint8Array
+  characters: number
+  cached?: boolean
+}
+
+export interface SpeechSynthesizer {
+  readonly id: string
+  /** The voices it offers, in the order speakers are given them (first speaker, first voice). */
+  readonly voices: readonly string[]
+  synthesize(request: SpeechRequest): Promise<SpeechAnswer>
+}
+
+export const SPEECH_MAX_CHARACTERS = 4096
+
+/**
+ * A content-addressed store of provider answers. The key is any JSON value (the
+ * provider, model, every request parameter, a sample index, hashes of input files);
+ * the cache hashes its canonical JSON. Implementations never store errors or empty answers.
+ */
+export interface ResponseCache {
+  get(key: unknown): Promise<unknown | undefined>
+  set(key: unknown, value: unknown): Promise<void>
+}
+
+export interface Providers {
+  transcriber: Transcriber
+  languageModel(role: Role): LanguageModel
+  /** Present when the run makes audio (--tts). */
+  speech?: SpeechSynthesizer
+}

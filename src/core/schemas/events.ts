@@ -1,0 +1,56 @@
+/** The lines of <run-dir>/events.jsonl (core/event-log.ts writes and reads them). */
+import {z} from 'zod'
+
+import {LossBreakdown, StopReason, UsageSummary} from './common.js'
+
+export const Phase = z.enum(['discover', 'ingest', 'analyse', 'trials', 'report'])
+export type Phase = z.infer<typeof Phase>
+
+/**
+ * One line of <run-dir>/events.jsonl, appended as it happens so that another
+ * terminal (or `studio training status`) can follow a run.
+ */
+export const RunEvent = z.discriminatedUnion('type', [
+  z.object({type: z.literal('phase'), time: z.string(), phase: Phase, message: z.string()}),
+  z.object({
+    type: z.literal('progress'),
+    time: z.string(),
+    phase: Phase,
+    done: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+    message: z.string(),
+    trial: z.number().int().nonnegative().optional(),
+    pair: z.string().optional(),
+  }),
+  z.object({type: z.literal('warning'), time: z.string(), message: z.string()}),
+  z.object({type: z.literal('pair-skipped'), time: z.string(), pair: z.string(), reason: z.string(), usage: UsageSummary.optional()}),
+  z.object({type: z.literal('pair-analysed'), time: z.string(), pair: z.string(), usage: UsageSummary}),
+  z.object({
+    type: z.literal('pair-scored'),
+    time: z.string(),
+    trial: z.number().int().nonnegative(),
+    pair: z.string(),
+    losses: LossBreakdown,
+    usage: UsageSummary,
+  }),
+  z.object({
+    type: z.literal('trial-finished'),
+    time: z.string(),
+    trial: z.number().int().nonnegative(),
+    mean_losses: LossBreakdown,
+    changes: z.array(z.string()),
+    usage: UsageSummary,
+  }),
+  z.object({
+    type: z.literal('run-finished'),
+    time: z.string(),
+    stop_reason: StopReason,
+    best_trial: z.number().int().nonnegative(),
+    usage: UsageSummary,
+  }),
+  z.object({type: z.literal('pair-failed'), time: z.string(), trial: z.number().int().nonnegative(), pair: z.string(), reason: z.string()}),
+  z.object({type: z.literal('run-failed'), time: z.string(), message: z.string()}),
+  z.object({type: z.literal('run-interrupted'), time: z.string()}),
+  z.object({type: z.literal('run-resumed'), time: z.string(), pid: z.number().int()}),
+])
+export type RunEvent = z.infer<typeof RunEvent>

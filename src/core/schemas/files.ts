@@ -1,0 +1,284 @@
+/**
+ * Every file studio writes into a run folder (and the output folder's registry),
+ * validated before it is written and when it is read back (core/store.ts).
+ * The run folder's layout, the names of these files, is core/layout.ts.
+ */
+import {z} from 'zod'
+
+import {
+  judgeScore,
+  KeyConcept,
+  LabelledSegment,
+  LabelShares,
+  LossBreakdown,
+  PaperFormat,
+  PromptSpec,
+  SegmentLabel,
+  seconds,
+  Split,
+  StopReason,
+  StructureProfile,
+  StyleProfile,
+  TranscriptSource,
+  unit,
+  UsageSummary,
+  Weights,
+} from './common.js'
+
+export const PaperInfo = z.object({
+  path: z.string(),
+  /** Pages of a PDF; for other formats an estimate, ceil(words / 500). */
+  pages: z.number().int().nonnegative(),
+  words: z.number().int().nonnegative(),
+  sha256: z.string(),
+  /** Absent in analyses written before other formats were accepted, which were all PDFs. */
+  format: PaperFormat.default('pdf'),
+})
+export type PaperInfo = z.infer<typeof PaperInfo>
+
+/** Set when the paper exceeded a role's token budget; null when it fitted everywhere. */
+export const LongPaper = z.object({
+  /** Approximate tokens of the paper body (characters / 4). */
+  paper_tokens: z.number().int().nonnegative(),
+  /** Overlapping chunks the key concepts were extracted from (1: the whole body at once). */
+  concepts_chunks: z.number().int().positive(),
+  /** Whether generation receives a condensed body rather than the full one. */
+  condensed_for_generation: z.boolean(),
+})
+export type LongPaper = z.infer<typeof LongPaper>
+
+export const PairAnalysis = z.object({
+  pair_id: z.string(),
+  paper: PaperInfo,
+  episode: z.object({path: z.string(), duration_seconds: seconds, sha256: z.string()}),
+  transcript_source: TranscriptSource,
+  concepts: z.array(KeyConcept),
+  segments: z.array(LabelledSegment),
+  structure: StructureProfile,
+  style: StyleProfile,
+  /** Absent in analyses written before long papers were handled: read as null. */
+  long_paper: LongPaper.nullable().default(null),
+  /** Calls made to analyse this pair (labels and key concepts); none recorded reads as zero. */
+  usage: UsageSummary.default({by_role: {}, total: {calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0}}),
+})
+export type PairAnalysis = z.infer<typeof PairAnalysis>
+
+export const AggregateProfile = z.object({
+  pairs: z.number().int().positive(),
+  /** The most representative reference sequence (smallest summed edit distance to the others). */
+  sequence: z.array(SegmentLabel),
+  word_shares: LabelShares,
+  time_shares: LabelShares,
+  duration_seconds: seconds,
+  words: z.number().finite().nonnegative(),
+  words_per_minute: z.number().finite().nonnegative(),
+  mean_sentence_words: z.number().finite().nonnegative(),
+  questions_per_minute: z.number().finite().nonnegative(),
+  turns_per_minute: z.number().finite().nonnegative(),
+  speakers: z.array(z.string()),
+})
+export type AggregateProfile = z.infer<typeof AggregateProfile>
+
+/** A pair a provider failed on in a trial, after retries: recorded, and the run goes on. */
+export const FailedPair = z.object({
+  pair_id: z.string(),
+  split: Split,
+  reason: z.string(),
+  /** The calls made for it before the failure (they were paid for). */
+  usage: UsageSummary.default({by_role: {}, total: {calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0}}),
+})
+export type FailedPair = z.infer<typeof FailedPair>
+
+export const PairTrialResult = z.object({
+  pair_id: z.string(),
+  status: z.literal('ok'),
+  /** Validation pairs are scored like the others but never shown to the refiner. */
+  split: Split,
+  script_file: z.string(),
+  losses: LossBreakdown,
+  details: z.object({
+    generated_words: z.number().int().nonnegative(),
+    generated_seconds: seconds,
+    /** words: generated words at the reference's pace; audio: the measured length of <pair-id>_audio.mp3 (--tts). */
+    duration_source: z.enum(['words', 'audio']).default('words'),
+    audio_file: z.string().optional(),
+    reference_seconds: seconds,
+    reference_words_per_minute: z.number().finite().nonnegative(),
+    concepts_total: z.number().int().nonnegative(),
+    concepts_explained: z.array(z.string()),
+    concepts_missed: z.array(z.string()),
+    generated_sequence: z.array(SegmentLabel),
+    reference_sequence: z.array(SegmentLabel),
+    generated_word_shares: LabelShares,
+    generated_questions_per_minute: z.number().finite().nonnegative(),
+    generated_mean_sentence_words: z.number().finite().nonnegative(),
+    judge: z.object({engagement: judgeScore, clarity: judgeScore, accuracy: judgeScore, weakest_dimension_reason: z.string()}),
+    rouge: z.object({rouge1: unit, rouge2: unit, rougeL: unit}),
+  }),
+  /** Generation and judging calls for this pair in this trial. */
+  usage: UsageSummary,
+})
+export type PairTrialResult = z.infer<typeof PairTrialResult>
+
+export const TrialResults = z.object({
+  index: z.number().int().nonnegative(),
+  dir: z.string(),
+  started_at: z.string(),
+  finished_at: z.string(),
+  prompt_sha256: z.string(),
+  /** Means over the training pairs. */
+  mean_losses: LossBreakdown,
+  /** Means over the validation pairs; null without a holdout. */
+  validation_mean_losses: LossBreakdown.nullable(),
+  pairs: z.array(PairTrialResult),
+  /** Pairs whose provider calls failed for good in this trial; the means leave them out. */
+  failed: z.array(FailedPair).default([]),
+  /** Generation and judging calls of this trial. */
+  usage: UsageSummary,
+})
+export type TrialResults = z.infer<typeof TrialResults>
+
+export const TrialPromptFile = z.object({
+  index: z.number().int().nonnegative(),
+  sha256: z.string(),
+  prompt: PromptSpec,
+  /** What the refiner changed to produce this prompt from the previous trial's. */
+  changes: z.array(z.string()),
+  rendered: z.object({system: z.string(), user_template: z.string()}),
+  /** Calls the refiner made to produce this prompt (none for trial 0 and the rule-based refiner). */
+  usage: UsageSummary,
+})
+export type TrialPromptFile = z.infer<typeof TrialPromptFile>
+
+/** A pair left out of the run; `provider` is set when a provider failed on it (not the files). */
+export const SkippedPair = z.object({
+  id: z.string(),
+  reason: z.string(),
+  provider: z.string().optional(),
+  /** What the pair's ingest had cost before it failed (calls already paid for); absent when nothing. */
+  usage: UsageSummary.optional(),
+})
+export type SkippedPair = z.infer<typeof SkippedPair>
+
+export const RunConfig = z.object({
+  pairs_dir: z.string(),
+  output_dir: z.string(),
+  max_trials: z.number().int().positive(),
+  mock: z.boolean(),
+  seed: z.number().int(),
+  weights: Weights,
+  window: z.number().int().positive(),
+  threshold: z.number().finite().nonnegative(),
+  concurrency: z.number().int().positive(),
+  /** --holdout N, or --holdout-ids; at most one is set. */
+  holdout: z.number().int().positive().nullable(),
+  holdout_ids: z.array(z.string()).nullable(),
+  refiner: z.enum(['rule-based', 'rule-based+llm']),
+  /** Provider and model per role (real mode); null in mock mode. */
+  providers: z
+    .record(
+      z.string(),
+      z.object({
+        provider: z.string(),
+        model: z.string(),
+        base_url: z.string().optional(),
+        structured_output: z.enum(['output-format', 'tool']).optional(),
+      }),
+    )
+    .nullable()
+    .default(null),
+  /** --max-cost: the run stops (stop_reason budget) before spending more. */
+  max_cost_usd: z.number().finite().positive().nullable().default(null),
+  /** --tts: audio per script, and the duration loss on its measured length. */
+  tts: z.boolean().default(false),
+})
+export type RunConfig = z.infer<typeof RunConfig>
+
+export const RunManifest = z.object({
+  run_id: z.string(),
+  status: z.enum(['running', 'finished', 'failed', 'interrupted']),
+  /** Process and machine of the run, so that `status` can tell a live run from a dead one. */
+  pid: z.number().int().positive(),
+  host: z.string(),
+  tool_version: z.string(),
+  node_version: z.string(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  seed: z.number().int(),
+  config: RunConfig,
+  /** sha256 of the settings that decide the results (not output_dir, not concurrency). */
+  config_sha256: z.string(),
+  /** When the run was continued with --resume. */
+  resumed_at: z.array(z.string()),
+  providers: z.object({transcriber: z.string(), language_model: z.string()}),
+  pairs: z.array(z.object({id: z.string(), pdf: z.string(), mp3: z.string(), transcript_source: TranscriptSource})),
+  skipped: z.array(SkippedPair),
+  /** Pairs held out of refinement, chosen once the usable pairs are known. */
+  validation_pairs: z.array(z.string()),
+  error: z.string().nullable(),
+})
+export type RunManifest = z.infer<typeof RunManifest>
+
+export const TrainingReport = z.object({
+  run_id: z.string(),
+  stop_reason: StopReason,
+  weights: Weights,
+  seed: z.number().int(),
+  pairs: z.array(z.string()),
+  skipped_pairs: z.array(SkippedPair),
+  /** Pairs that failed in some trial (a provider error after retries), by trial. */
+  failed_pairs: z.array(z.object({trial: z.number().int().nonnegative(), pair_id: z.string(), reason: z.string()})).default([]),
+  trials: z.array(
+    z.object({
+      index: z.number().int().nonnegative(),
+      dir: z.string(),
+      prompt_sha256: z.string(),
+      mean_losses: LossBreakdown,
+      validation_mean_losses: LossBreakdown.nullable(),
+      pairs: z.array(z.object({pair_id: z.string(), split: Split, losses: LossBreakdown})),
+    }),
+  ),
+  best_trial: z.object({
+    index: z.number().int().nonnegative(),
+    dir: z.string(),
+    /** The loss the best trial was chosen by: validation when there are validation pairs. */
+    selected_by: Split,
+    mean_losses: LossBreakdown,
+    validation_mean_losses: LossBreakdown.nullable(),
+    prompt: PromptSpec,
+  }),
+  /** Mean total training loss per trial. */
+  loss_progression: z.array(unit),
+  /** Mean total validation loss per trial; null without a holdout. */
+  validation_progression: z.array(unit).nullable(),
+  validation_pairs: z.array(z.string()),
+  /** The best trial's prompt as text to paste into any chat, relative to the run folder. */
+  calibrated_prompt: z.string(),
+  usage: UsageSummary,
+  started_at: z.string(),
+  finished_at: z.string(),
+})
+export type TrainingReport = z.infer<typeof TrainingReport>
+
+/** <output-dir>/registry.json: every run in the folder, rebuilt from the run folders. */
+export const Registry = z.object({
+  version: z.literal(1),
+  runs: z.array(
+    z.object({
+      run_id: z.string(),
+      path: z.string(),
+      started_at: z.string(),
+      finished_at: z.string().nullable(),
+      status: z.enum(['running', 'finished', 'failed', 'interrupted']),
+      pairs: z.number().int().nonnegative(),
+      validation_pairs: z.number().int().nonnegative(),
+      config_sha256: z.string(),
+      best_trial: z.number().int().nonnegative().nullable(),
+      best_train_loss: unit.nullable(),
+      best_validation_loss: unit.nullable(),
+      stop_reason: StopReason.nullable(),
+      calibrated_prompt: z.string().nullable(),
+    }),
+  ),
+})
+export type Registry = z.infer<typeof Registry>

@@ -1,0 +1,250 @@
+/**
+ * Paper text from a PDF, Word (.docx), plain-text or Markdown file, with the
+ * References section kept apart from the body. Formats, cleanup rules and errors
+ * are documented in TRAINING.md, "Paper inputs".
+ */
+import {readFile} from 'node:fs/promises'
+import {extname} from 'node:path'
+
+import {InputError} from '../core/errors.js'
+import {sha256} from '../core/hash.js'
+import type {PaperFormat} from '../core/schemas/common.js'
+import {countWords} from '../core/text.js'
+import {stripMarkdown} from './markdown.js'
+import {cleanPdfPages, normaliseLigatures, removeSoftHyphens} from './pdf-cleanup.js'
+import {extractPdfText, PdfExtractionError, type PdfText} from './pdf-text.js'
+
+export interface Paper {
+  path: string
+  sha256: string
+  format: PaperFormat
+  /** Pages of a PDF; for other formats an estimate: ceil(words / WORDS_PER_PAGE), at least 1. */
+  pages: number
+  title: string
+  /** Body text: what key concepts and generation draw on. */
+  body: string
+  /** The References / Bibliography section, if one was found; never scored. */
+  references: string
+  words: number
+}
+
+/** Extensions accepted for papers (compared case-insensitively). */
+export const PAPER_EXTENSIONS = ['.pdf', '.docx', '.txt', '.md'] as const
+export type PaperExtension = (typeof PAPER_EXTENSIONS)[number]
+
+/** Words on a typical journal page: the page estimate for formats without pages. */
+export const WORDS_PER_PAGE = 500
+
+/** The format a paper path has by its extension, or null when it is not one studio reads. */
+export function paperFormatOf(path: string): PaperFormat | null {
+  const ext = extname(path).toLowerCase()
+  return (PAPER_EXTENSIONS as readonly string[]).includes(ext) ? (ext.slice(1) as PaperFormat) : null
+}
+
+/**
+ * A References heading alone on a line: "References", "REFERENCES", "References and
+ * Notes", "Literature Cited", "Bibliography", "Works Cited", optionally numbered
+ * ("7 References", "7. References", "VII. REFERENCES") and followed by a colon.
+ */
+const REFERENCES_HEADING =
+  /^[ \t]*(?:(?:\d{1,2}|[ivxlc]{1,6})\.?[ \t]+|\d{1,2}\.?)?(?:references(?:[ \t]+and[ \t]+notes)?|bibliography|works[ \t]+cited|literature[ \t]+cited)[ \t]*:?[ \t]*$/gim
+
+/** Splits at the last References heading; everything after it is kept apart. */
+export function splitReferences(text: string): {body: string; references: string} {
+  let last: RegExpExecArray | null = null
+  for (const match of text.matchAll(REFERENCES_HEADING)) last = match as RegExpExecArray
+  if (!last) return {body: text.trim(), references: ''}
+  return {body: text.slice(0, last.index).trim(), references: text.slice(last.index + last[0].length).trim()}
+}
+
+/**
+ * A paper being read: its title as soon as the first page is extracted, and the whole
+ * paper later. The transcription, which only needs the title, starts on the first.
+ */
+export interface PaperReading {
+  /**
+   * The title guessed from the first page of a PDF (from the whole text for other
+   * formats). It rejects as `paper` does when the file cannot be read at all, and waits
+   * for `paper` when the first page has no text (a scan, which `paper` rejects).
+   */
+  title: Promise<string>
+  paper: Promise<Paper>
+}
+
+export async function readPaper(path: string): Promise<Paper> {
+  return openPaper(path).paper
+}
+
+export function openPaper(path: string): PaperReading {
+  const bytes = readPaperBytes(path)
+  const pdf = bytes.then((data) => (paperFormatOf(path) === 'pdf' ? extractPdfText(data) : null))
+  const paper = bytes.then(async (data) => paperFromText(path, data, await pdf))
+  const title = pdf.then(async (text) => {
+    if (text) {
+      const first = await text.firstPage.catch(() => null)
+      const heading = first ? guessTitle(cleanPdfPages(first.pages)) : null
+      if (first && heading && heading !== UNKNOWN_TITLE) return heading
+    }
+    return (await paper).title
+  })
+  // Callers may await either one first; neither rejection is an unhandled one meanwhile.
+  paper.catch(() => {})
+  title.catch(() => {})
+  return {title, paper}
+}
+
+async function readPaperBytes(path: string): Promise<Buffer> {
+  const format = paperFormatOf(path)
+  if (!format) {
+    const ext = extname(path) || '(none)'
+    throw new InputError(`Paper ${path} has an unsupported format: ${ext}`, {
+      path,
+      hint: `Use one of ${PAPER_EXTENSIONS.join(', ')}; save a .doc as .docx, or export the paper to PDF.`,
+    })
+  }
+  let data: Buffer
+  try {
+    data = await readFile(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new InputError(`Cannot read paper ${path}: ${code ?? String(error)}`, {
+      path,
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? `You lack permission to read it: fix its permissions (e.g. chmod u+r "${path}").`
+          : 'Check that the file exists and that you have permission to read it.',
+      cause: error,
+    })
+  }
+  if (data.length === 0) {
+    throw new InputError(`Paper ${path} is empty (0 bytes)`, {
+      path,
+      hint: 'Replace it with the full text of the paper (PDF, .docx, .txt or .md).',
+    })
+  }
+  return data
+}
+
+async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null): Promise<Paper> {
+  const format = paperFormatOf(path)!
+  let text: string
+  let pdfPages: number | null = null
+  if (pdfText) {
+    const pdf = await pdfText.all.catch((error: unknown) => {
+      throw pdfError(path, error)
+    })
+    pdfPages = pdf.total
+    text = cleanPdfPages(pdf.pages)
+    if (countWords(text) === 0) {
+      throw new InputError(`Paper ${path} has no text layer (${pdf.total} page(s), no extractable words)`, {
+        path,
+        hint: 'It is probably a scan: run OCR on it first (e.g. ocrmypdf in.pdf out.pdf) and use the result.',
+      })
+    }
+  } else {
+    const raw = format === 'docx' ? await readDocxText(path, data) : decodeText(path, data)
+    const normalised = removeSoftHyphens(normaliseLigatures(raw.replace(/\r\n?/g, '\n')))
+    text = format === 'md' ? stripMarkdown(normalised) : normalised
+    if (countWords(text) === 0) {
+      throw new InputError(`Paper ${path} contains no text`, {
+        path,
+        hint:
+          format === 'docx'
+            ? 'The document has no text paragraphs (only images?): export it to PDF with a text layer, or OCR it.'
+            : 'Put the text of the paper in it.',
+      })
+    }
+  }
+
+  const {body, references} = splitReferences(text)
+  const words = countWords(body)
+  if (words === 0) {
+    throw new InputError(`Paper ${path} has no text before its References heading`, {
+      path,
+      hint: 'Check that the file holds the paper itself, not only its bibliography.',
+    })
+  }
+  const pages = pdfPages ?? Math.max(1, Math.ceil(countWords(text) / WORDS_PER_PAGE))
+  return {path, sha256: sha256(data), format, pages, title: guessTitle(body), body, references, words}
+}
+
+/** The file's fault, said for that file; anything else (no worker file: a broken install) is not. */
+function pdfError(path: string, error: unknown): unknown {
+  if (!(error instanceof PdfExtractionError)) return error
+  if (error.pdfjsName === 'PasswordException') {
+    return new InputError(`Paper ${path} is encrypted with a password`, {
+      path,
+      hint: 'Save an unencrypted copy and use that: e.g. qpdf --decrypt --password=PASSWORD in.pdf out.pdf, or print it to PDF.',
+      cause: error,
+    })
+  }
+  const stuck = error.pdfjsName === 'Timeout' || error.pdfjsName === 'WorkerCrash'
+  return new InputError(`Paper ${path} is not a readable PDF: ${error.message}`, {
+    path,
+    hint: stuck
+      ? 'The PDF reader could not get through it: print or export it to a new PDF, or replace it with its text as a .txt file of the same name.'
+      : 'Re-export or re-download the PDF; the file may be truncated or not a PDF at all.',
+    cause: error,
+  })
+}
+
+/** Compound File Binary: an old .doc, or a password-protected .docx (Office encrypts into this container). */
+const CFB_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])
+
+async function readDocxText(path: string, data: Buffer): Promise<string> {
+  if (data.subarray(0, CFB_MAGIC.length).equals(CFB_MAGIC)) {
+    throw new InputError(`Paper ${path} is not a .docx file: it is an old Word .doc file or a password-protected document`, {
+      path,
+      hint: 'Open it in Word or LibreOffice, remove any password, and save it as .docx (or export it to PDF).',
+    })
+  }
+  // mammoth (and the zip reader it uses) loads only when a .docx is read.
+  const {default: mammoth} = await import('mammoth')
+  try {
+    const result = await mammoth.extractRawText({buffer: data})
+    return result.value
+  } catch (error) {
+    throw new InputError(`Paper ${path} is not a readable .docx file: ${(error as Error)?.message ?? String(error)}`, {
+      path,
+      hint: 'Open it in Word or LibreOffice and save it again as .docx (Word 2007 or later), or export it to PDF.',
+      cause: error,
+    })
+  }
+}
+
+/** UTF-8 text, BOM stripped; a UTF-16 file (with its BOM) is decoded too. */
+function decodeText(path: string, data: Buffer): string {
+  const encoding = data[0] === 0xff && data[1] === 0xfe ? 'utf-16le' : data[0] === 0xfe && data[1] === 0xff ? 'utf-16be' : 'utf-8'
+  try {
+    // fatal: invalid bytes are an error, not silently replaced; the BOM is removed by default.
+    return new TextDecoder(encoding, {fatal: true}).decode(data)
+  } catch (error) {
+    throw new InputError(`Paper ${path} is not UTF-8 text`, {
+      path,
+      hint: 'Re-save it with UTF-8 encoding (most editors offer it under "Save as" or "Encoding").',
+      cause: error,
+    })
+  }
+}
+
+/** guessTitle's answer when no line looks like a title. */
+export const UNKNOWN_TITLE = 'this paper'
+
+/** Lines that end a title block: authors, affiliations, the abstract. */
+const AFTER_TITLE = /^(abstract|keywords|introduction|\d+\.?\s+introduction)\b|[,@]|\d/i
+
+/**
+ * The first substantial line of the paper, which in nearly every PDF is its title,
+ * joined with up to two continuation lines, since long titles wrap.
+ */
+export function guessTitle(body: string): string {
+  const lines = body.split('\n').map((l) => l.trim().replace(/\s+/g, ' '))
+  const start = lines.findIndex((l) => l.length > 3)
+  if (start < 0) return UNKNOWN_TITLE
+  const title = [lines[start]!]
+  for (const line of lines.slice(start + 1, start + 3)) {
+    if (!line || line.length > 100 || AFTER_TITLE.test(line) || /[.:;!?]$/.test(title.at(-1)!)) break
+    title.push(line)
+  }
+  return title.join(' ').slice(0, 160)
+}

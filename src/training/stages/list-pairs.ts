@@ -1,0 +1,64 @@
+/**
+ * What `list-pairs` shows: every discovered pair with its paper size, the episode's
+ * measured duration and where its transcript will come from, plus anything wrong.
+ * Problems are collected per pair, never thrown, so one bad file hides nothing else.
+ */
+import pLimit from 'p-limit'
+
+import {discoverPairs} from './discover.js'
+import {describeError} from '../../core/errors.js'
+import {audioDurationSeconds} from '../../media/audio.js'
+import {readPaper} from '../../media/paper.js'
+import {readSidecar} from '../../media/sidecar.js'
+import type {PairFiles, PairListing, PairsListing} from '../../core/schemas/inputs.js'
+
+/** A sidecar that ends this much later than its episode belongs to another recording. */
+const SIDECAR_OVERRUN = 1.05
+
+async function describePair(pair: PairFiles): Promise<PairListing> {
+  const problems: string[] = []
+  const [paper, duration, transcript] = await Promise.all([
+    readPaper(pair.pdf).catch((error: unknown) => {
+      problems.push(describeError(error))
+      return null
+    }),
+    audioDurationSeconds(pair.mp3).catch((error: unknown) => {
+      problems.push(describeError(error))
+      return null
+    }),
+    pair.sidecar
+      ? readSidecar(pair.sidecar.path, pair.sidecar.format).catch((error: unknown) => {
+          problems.push(describeError(error))
+          return null
+        })
+      : Promise.resolve(null),
+  ])
+  if (transcript && duration !== null && transcript.duration_seconds > duration * SIDECAR_OVERRUN) {
+    problems.push(
+      `transcript ${pair.sidecar!.path} runs to ${transcript.duration_seconds.toFixed(1)} s but the episode lasts ${duration.toFixed(1)} s: is it the transcript of this episode?`,
+    )
+  }
+  return {
+    id: pair.id,
+    pdf: pair.pdf,
+    mp3: pair.mp3,
+    paper_format: pair.paper_format,
+    episode_format: pair.episode_format,
+    pages: paper?.pages ?? null,
+    words: paper?.words ?? null,
+    duration_seconds: duration === null ? null : Math.round(duration * 1000) / 1000,
+    transcript_source: pair.sidecar ? (`sidecar-${pair.sidecar.format}` as const) : 'transcribe',
+    sidecar: pair.sidecar?.path ?? null,
+    problems,
+  }
+}
+
+export async function listPairs(pairsDir: string, options: {concurrency?: number} = {}): Promise<PairsListing> {
+  const discovery = await discoverPairs(pairsDir)
+  // Papers are extracted on the PDF worker thread (ingest/pdf-text.ts) while this thread
+  // probes episodes; 32 pairs in flight keep the worker's queue from running dry, and bound
+  // the paper bytes held in memory at once.
+  const limit = pLimit(options.concurrency ?? 32)
+  const pairs = await Promise.all(discovery.pairs.map((pair) => limit(() => describePair(pair))))
+  return {root: discovery.root, pairs, orphans: discovery.orphans}
+}
