@@ -152,5 +152,12 @@ export type Split = z.infer<typeof Split>
 export const StopReason = z.enum(['max_trials', 'converged', 'budget'])
 export type StopReason = z.infer<typeof StopReason>
 
+/** Why a run stopped, in words: every view says it the same way. */
+export const STOP_REASON_TEXT: Readonly<Record<StopReason, string>> = Object.freeze({
+  max_trials: 'reached --max-trials',
+  converged: 'converged',
+  budget: 'stopped before going over --max-cost',
+})
+
 /** A judge's score of one dimension, 0 to 100. */
 export const judgeScore = z.number().finite().min(0).max(100)
