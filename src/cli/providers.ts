@@ -6,6 +6,7 @@
 import path from 'node:path'
 
 import type {Providers} from '../core/providers.js'
+import type {RefinerMode} from '../core/schemas/common.js'
 import type {RunConfig} from '../core/schemas/files.js'
 
 export interface ProviderChoice {
@@ -17,7 +18,7 @@ export interface ProviderChoice {
   cache: boolean
   cacheDir?: string
   tts: boolean
-  refiner?: 'rule-based' | 'rule-based+llm'
+  refiner?: RefinerMode
   /** To tell whether any pair needs transcription (sidecars do not). */
   pairsDir?: string
   /** studio generate: concepts and generate only. */

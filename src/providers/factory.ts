@@ -9,7 +9,7 @@ import {requiredKeys} from './config.js'
 import {OpenAIChatModel, OpenAISpeech, WhisperTranscriber} from './openai.js'
 import {missingKeyError, resolveKey, type SecretName} from './secrets.js'
 import type {LanguageModel, Providers, ResponseCache} from '../core/providers.js'
-import {ROLES} from '../core/schemas/common.js'
+import {ROLES, type RefinerMode} from '../core/schemas/common.js'
 
 type Role = (typeof ROLES)[number]
 
@@ -26,12 +26,7 @@ export interface RealProviderOptions {
 }
 
 /** The roles a run will call. */
-export function rolesInUse(options: {
-  tts?: boolean
-  transcribe?: boolean
-  refiner?: 'rule-based' | 'rule-based+llm'
-  generateOnly?: boolean
-}): ProviderRole[] {
+export function rolesInUse(options: {tts?: boolean; transcribe?: boolean; refiner?: RefinerMode; generateOnly?: boolean}): ProviderRole[] {
   if (options.generateOnly) return ['concepts', 'generate', ...(options.tts ? (['speech'] as const) : [])]
   const roles: ProviderRole[] = ROLES.filter((r) => r !== 'refine' || options.refiner === 'rule-based+llm')
   if (options.transcribe !== false) roles.push('transcribe')

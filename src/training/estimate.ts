@@ -13,7 +13,7 @@ import {DEFAULT_CHUNK_BYTES} from '../media/mp3-frames.js'
 import {readPaper, type Paper} from '../media/paper.js'
 import {CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
 import type {PairFiles} from '../core/schemas/inputs.js'
-import type {UsageRole} from '../core/schemas/common.js'
+import type {RefinerMode, UsageRole} from '../core/schemas/common.js'
 
 export const WORDS_PER_MINUTE = 150
 const CHARS_PER_WORD = 6
@@ -52,7 +52,7 @@ export interface RunEstimate {
 export interface RunEstimateInput {
   pairs: PairEstimateInput[]
   maxTrials: number
-  refiner: 'rule-based' | 'rule-based+llm'
+  refiner: RefinerMode
   tts: boolean
   /** Model id (`provider:model`) per role. */
   models: Record<UsageRole, string>

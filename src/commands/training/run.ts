@@ -7,6 +7,7 @@ import {createProgressReporter} from '../../cli/progress.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
 import {EXIT, InputError} from '../../core/errors.js'
 import {DEFAULT_SEED} from '../../core/random.js'
+import {REFINER_MODES, type RefinerMode} from '../../core/schemas/common.js'
 import type {TrainingReport} from '../../core/schemas/files.js'
 
 export default class Run extends StudioCommand {
@@ -69,7 +70,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     refiner: Flags.string({
       description:
         'How the next prompt is proposed: rule-based (numeric targets move toward the reference profile) or rule-based+llm (a language model then rewrites tone, roles and instructions from the prompt history and the worst pairs)',
-      options: ['rule-based', 'rule-based+llm'],
+      options: [...REFINER_MODES],
       default: 'rule-based',
     }),
     config: Flags.file({
@@ -137,7 +138,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       })
     }
 
-    const refiner = flags.refiner as 'rule-based' | 'rule-based+llm'
+    const refiner = flags.refiner as RefinerMode
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
     const {providers, roles} = await buildProviders({
       mock: flags.mock,
@@ -214,7 +215,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
   private async dryRun(options: {
     pairsDir: string
     maxTrials: number
-    refiner: 'rule-based' | 'rule-based+llm'
+    refiner: RefinerMode
     tts: boolean
     providers: import('../../core/providers.js').Providers
   }): Promise<unknown> {

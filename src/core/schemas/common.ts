@@ -152,6 +152,14 @@ export type Split = z.infer<typeof Split>
 export const StopReason = z.enum(['max_trials', 'converged', 'budget'])
 export type StopReason = z.infer<typeof StopReason>
 
+/**
+ * How the next prompt is proposed: the rule-based refiner alone, or followed by the LLM
+ * refiner (training/optimise/).
+ */
+export const REFINER_MODES = ['rule-based', 'rule-based+llm'] as const
+export const RefinerMode = z.enum(REFINER_MODES)
+export type RefinerMode = z.infer<typeof RefinerMode>
+
 /** Why a run stopped, in words: every view says it the same way. */
 export const STOP_REASON_TEXT: Readonly<Record<StopReason, string>> = Object.freeze({
   max_trials: 'reached --max-trials',

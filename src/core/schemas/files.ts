@@ -13,6 +13,7 @@ import {
   LossBreakdown,
   PaperFormat,
   PromptSpec,
+  RefinerMode,
   SegmentLabel,
   seconds,
   Split,
@@ -173,7 +174,7 @@ export const RunConfig = z.object({
   /** --holdout N, or --holdout-ids; at most one is set. */
   holdout: z.number().int().positive().nullable(),
   holdout_ids: z.array(z.string()).nullable(),
-  refiner: z.enum(['rule-based', 'rule-based+llm']),
+  refiner: RefinerMode,
   /** Provider and model per role (real mode); null in mock mode. */
   providers: z
     .record(

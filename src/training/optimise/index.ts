@@ -6,7 +6,7 @@
  */
 import type {LanguageModel, Usage} from '../../core/providers.js'
 import type {AggregateProfile, TrialResults} from '../../core/schemas/files.js'
-import type {PromptSpec} from '../../core/schemas/common.js'
+import type {PromptSpec, RefinerMode} from '../../core/schemas/common.js'
 import {buildEvidence} from './evidence.js'
 import {buildHistory, type HistoryEntry} from './history.js'
 import {LLM_CHANGE_PREFIX, refineWithModel, RefinementRejectedError} from './llm.js'
@@ -17,9 +17,6 @@ export * from './history.js'
 export * from './llm.js'
 export * from './rule-based.js'
 
-export const REFINE_MODES = ['rule-based', 'rule-based+llm'] as const
-export type RefineMode = (typeof REFINE_MODES)[number]
-
 export interface RefineInput {
   /** The prompt of the trial just scored. */
   prompt: PromptSpec
@@ -28,7 +25,7 @@ export interface RefineInput {
   trial: TrialResults
   /** Earlier trials (the one just scored included); normalised with buildHistory, so every trial may be passed. */
   history: HistoryEntry[]
-  mode: RefineMode
+  mode: RefinerMode
   /** Required in 'rule-based+llm' mode. */
   model?: LanguageModel
   seed: number
