@@ -6,6 +6,7 @@
 import type {UsageSummary} from '../core/schemas/common.js'
 import type {TrainingEvent} from '../training/run/trainer.js'
 import {emptyUsage, mergeUsage} from '../providers/usage.js'
+import {formatUsd} from '../core/format.js'
 import {formatUsage} from './summary.js'
 
 export interface ProgressReporter {
@@ -29,7 +30,10 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
     if (event.type === 'pair-analysed' || event.type === 'pair-scored' || (event.type === 'pair-skipped' && event.usage))
       usage = mergeUsage(usage, event.usage!)
   }
-  const cost = () => (usage.total.cost_usd === null ? `${usage.total.calls} calls` : `$${usage.total.cost_usd.toFixed(2)}`)
+  const cost = () => formatUsd(usage.total.cost_usd, `${usage.total.calls} calls`)
+  // A trial's result as one phrase: the training loss, and the validation loss the best trial is chosen by when there is one.
+  const trialLoss = (event: Extract<TrainingEvent, {type: 'trial-finished'}>) =>
+    `mean total loss ${event.mean_losses.total.toFixed(4)}${event.validation_mean_losses ? `, validation ${event.validation_mean_losses.total.toFixed(4)}` : ''}`
   if (!interactive(options.json)) {
     const line = (text: string) => process.stderr.write(`[${new Date().toISOString()}] ${text}\n`)
     return {
@@ -49,9 +53,7 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
             line(`skipped ${event.pair}: ${event.reason}`)
             break
           case 'trial-finished':
-            line(
-              `trial ${event.trial} done: mean total loss ${event.mean_losses.total.toFixed(4)}; usage so far: ${formatUsage(usage.total)}`,
-            )
+            line(`trial ${event.trial} done: ${trialLoss(event)}; usage so far: ${formatUsage(usage.total)}`)
             break
         }
       },
@@ -91,7 +93,7 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
           resume()
           break
         case 'trial-finished':
-          spinner.succeed(`Trial ${event.trial}: mean total loss ${event.mean_losses.total.toFixed(4)} (${elapsed()}, ${cost()})`)
+          spinner.succeed(`Trial ${event.trial}: ${trialLoss(event)} (${elapsed()}, ${cost()})`)
           current = null
           break
       }

@@ -3,8 +3,7 @@
  * clients from the configuration, with the response cache, and every key checked
  * before any work starts. A resumed run uses the providers recorded in its run.json.
  */
-import path from 'node:path'
-
+import {runPaths} from '../core/layout.js'
 import type {Providers} from '../core/providers.js'
 import type {RefinerMode} from '../core/schemas/common.js'
 import type {RunConfig} from '../core/schemas/files.js'
@@ -32,7 +31,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
   let recorded: RunConfig['providers'] = null
   if (choice.resumeDir) {
     const [{RunManifest}, {readJsonIfExists}] = await Promise.all([import('../core/schemas/files.js'), import('../core/store.js')])
-    const manifest = await readJsonIfExists(path.join(choice.resumeDir, 'run.json'), RunManifest)
+    const manifest = await readJsonIfExists(runPaths(choice.resumeDir).manifest, RunManifest)
     if (manifest) {
       mock = manifest.config.mock
       tts = manifest.config.tts

@@ -9,8 +9,6 @@ import {readFile} from 'node:fs/promises'
 import {CorruptFileError} from './errors.js'
 import {RunEvent} from './schemas/events.js'
 
-export const EVENTS_FILE = 'events.jsonl'
-
 /** Appends validated events. Synchronous on purpose: lines stay whole and in order. */
 export class EventLog {
   constructor(private readonly file: string) {}

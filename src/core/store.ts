@@ -9,6 +9,7 @@ import path from 'node:path'
 import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
+import {outputPaths, runFolderName} from './layout.js'
 
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
@@ -63,23 +64,14 @@ export async function readJsonIfExists<S extends z.ZodType>(file: string, schema
   return parsed.data
 }
 
-/** 2026-11-23T09:16:00.123Z -> 20261123T091600Z: sortable and safe in file names. */
-export function compactTimestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replace(/[-:]/g, '')
-}
-
 /**
  * Creates a new run folder. mkdir without `recursive` fails on an existing folder,
  * which is what guarantees that no earlier run is ever written into.
  */
 export async function createRunDir(outputDir: string, now: Date): Promise<{runId: string; runDir: string}> {
   await mkdir(outputDir, {recursive: true})
-  const base = `run-${compactTimestamp(now)}`
   for (let attempt = 1; attempt < 1000; attempt++) {
-    const runId = attempt === 1 ? base : `${base}-${attempt}`
+    const runId = runFolderName(now, attempt)
     const runDir = path.join(outputDir, runId)
     try {
       await mkdir(runDir)
@@ -93,7 +85,7 @@ export async function createRunDir(outputDir: string, now: Date): Promise<{runId
 
 /** Points <output-dir>/latest at the run, replacing the link atomically. */
 export async function updateLatest(outputDir: string, runId: string): Promise<void> {
-  const link = path.join(outputDir, 'latest')
+  const link = outputPaths(outputDir).latest
   const temp = path.join(outputDir, `.latest.${process.pid}.${randomBytes(4).toString('hex')}`)
   await symlink(runId, temp)
   try {

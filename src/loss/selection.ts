@@ -11,6 +11,12 @@ import {bestTrialIndex} from './convergence.js'
 
 export type SelectionSplit = 'train' | 'validation'
 
+/** How views name the loss a best trial was chosen by. */
+export const SELECTION_LOSS_NAME: Readonly<Record<SelectionSplit, string>> = Object.freeze({
+  train: 'mean total loss',
+  validation: 'validation loss',
+})
+
 /** What selection needs of a trial: its index and its mean total losses. */
 export interface TrialLosses {
   index: number

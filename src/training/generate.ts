@@ -15,21 +15,14 @@ import {CorruptFileError, InputError} from '../core/errors.js'
 import {condenseForGeneration} from './condense.js'
 import {readPaper} from '../media/paper.js'
 import {renderScriptText} from './messages.js'
-import {
-  CALIBRATED_PLACEHOLDERS,
-  CALIBRATED_PROMPT_FILE,
-  messagesFromTemplate,
-  parseCalibratedPrompt,
-  renderCalibratedPrompt,
-} from './prompt.js'
+import {CALIBRATED_PLACEHOLDERS, messagesFromTemplate, parseCalibratedPrompt, renderCalibratedPrompt} from './prompt.js'
 import {ScriptAnswer, type Script} from '../core/schemas/answers.js'
 import {TrainingReport} from '../core/schemas/files.js'
 import {type KeyConcept, type PaperFormat, type PromptSpec, type UsageSummary} from '../core/schemas/common.js'
 import {readJsonIfExists} from '../core/store.js'
+import {RUN_FILES, runPaths} from '../core/layout.js'
+import {bestTrial} from '../loss/selection.js'
 import {metered, UsageMeter} from '../providers/usage.js'
-
-/** The plain-text calibrated prompt a run leaves in its folder (TRAINING.md, "calibrated_prompt.md"). */
-export const TRAINING_REPORT_FILE = 'training_report.json'
 
 export interface CalibratedPrompt {
   run_id: string
@@ -86,14 +79,14 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
       hint: 'Pass the folder of a finished training run with --prompt (one of <output-dir>/<run-id>), or train first with `studio training run --mock`.',
     })
   }
-  const reportFile = path.join(runDir, TRAINING_REPORT_FILE)
+  const reportFile = runPaths(runDir).report
   const report = await readJsonIfExists(reportFile, TrainingReport)
   if (!report) {
-    const started = (await readTextIfExists(path.join(runDir, 'run.json'))) !== null
+    const started = (await readTextIfExists(runPaths(runDir).manifest)) !== null
     throw new InputError(
       started
-        ? `Run ${runDir} has no calibrated prompt yet: it has no ${TRAINING_REPORT_FILE} (still running, failed or interrupted)`
-        : `${runDir} is not a training run folder: it has neither ${CALIBRATED_PROMPT_FILE} nor ${TRAINING_REPORT_FILE}`,
+        ? `Run ${runDir} has no calibrated prompt yet: it has no ${RUN_FILES.report} (still running, failed or interrupted)`
+        : `${runDir} is not a training run folder: it has neither ${RUN_FILES.calibratedPrompt} nor ${RUN_FILES.report}`,
       {
         path: runDir,
         hint: started
@@ -104,13 +97,15 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
   }
   const spec = report.best_trial.prompt
   // The report names the file (relative to the run folder); calibrated_prompt.md unless it says otherwise.
-  const promptFile = path.resolve(runDir, report.calibrated_prompt || CALIBRATED_PROMPT_FILE)
+  const promptFile = path.resolve(runDir, report.calibrated_prompt || RUN_FILES.calibratedPrompt)
   const markdown = await readTextIfExists(promptFile)
   if (markdown === null) {
+    const best = bestTrial(report.trials)
     const rendered = renderCalibratedPrompt(spec, {
       run_id: report.run_id,
       trial: report.best_trial.index,
-      mean_total_loss: report.best_trial.mean_losses.total,
+      loss: best?.loss ?? report.best_trial.mean_losses.total,
+      selected_by: report.best_trial.selected_by,
     })
     return {run_id: report.run_id, spec, template: parseCalibratedPrompt(rendered), source: reportFile}
   }
@@ -120,7 +115,7 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
   } catch (error) {
     throw new CorruptFileError(`${promptFile} is not a calibrated prompt: ${(error as Error).message}`, {
       path: promptFile,
-      hint: `Restore the studio:system and studio:user marker lines, or delete the file to use the best prompt in ${TRAINING_REPORT_FILE}.`,
+      hint: `Restore the studio:system and studio:user marker lines, or delete the file to use the best prompt in ${RUN_FILES.report}.`,
       cause: error,
     })
   }
@@ -128,7 +123,7 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
   if (missing.length) {
     throw new CorruptFileError(`${promptFile}: the user template lacks ${missing.join(', ')}`, {
       path: promptFile,
-      hint: `Put the placeholder(s) back between the studio:user marker lines, or delete the file to use the best prompt in ${TRAINING_REPORT_FILE}.`,
+      hint: `Put the placeholder(s) back between the studio:user marker lines, or delete the file to use the best prompt in ${RUN_FILES.report}.`,
     })
   }
   return {run_id: report.run_id, spec, template, source: promptFile}

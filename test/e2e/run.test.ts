@@ -114,7 +114,7 @@ describe('studio training run --mock on the bundled pairs', () => {
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/trial\s+duration\s+coverage\s+structure\s+quality\s+rouge\s+total/)
     expect(text.stdout).toMatch(/^1 \*/m)
-    expect(text.stdout).toMatch(/Best trial: 1 \(mean total loss 0\.\d{4}, \d+\.\d% below trial 0\); stopped: max_trials/)
+    expect(text.stdout).toMatch(/Best trial: 1 \(mean total loss 0\.\d{4}, \d+\.\d% below trial 0\); stopped: reached --max-trials/)
     expect(text.stdout).toContain('training_report.json')
   })
 

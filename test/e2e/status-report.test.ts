@@ -44,7 +44,12 @@ describe('studio training status', () => {
       stop_reason: 'max_trials',
       phase: 'report',
     })
-    expect(status.best_trial).toEqual({index: report.best_trial.index, total: report.best_trial.mean_losses.total})
+    expect(status.best_trial).toEqual({
+      index: report.best_trial.index,
+      total: report.best_trial.mean_losses.total,
+      selected_by: 'train',
+      improvement: (report.trials[0]!.mean_losses.total - report.best_trial.mean_losses.total) / report.trials[0]!.mean_losses.total,
+    })
     expect(status.usage.total.calls).toBe(report.usage.total.calls)
   })
 
@@ -53,7 +58,10 @@ describe('studio training status', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`Run ${report.run_id}`)
     expect(result.stdout).toMatch(/State: +finished, took 0:0\d/)
-    expect(result.stdout).toMatch(/Trials: +2 of at most 2 done; stopped: max_trials/)
+    expect(result.stdout).toMatch(/Trials: +2 of at most 2 done; stopped: reached --max-trials/)
+    expect(result.stdout).toMatch(
+      new RegExp(`Best: +trial ${report.best_trial.index} \\(mean total loss 0\\.\\d{4}, \\d+\\.\\d% below trial 0\\)`),
+    )
     expect(result.stdout).toMatch(/trial\s+duration\s+coverage/)
   })
 

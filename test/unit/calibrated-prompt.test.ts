@@ -1,3 +1,4 @@
+import {RUN_FILES} from '../../src/core/layout.js'
 import {readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -9,7 +10,6 @@ import type {ChatMessage, Providers, StructuredRequest} from '../../src/core/pro
 import {CorruptFileError, InputError} from '../../src/core/errors.js'
 import {generateScriptForPaper, loadCalibratedPrompt} from '../../src/training/generate.js'
 import {
-  CALIBRATED_PROMPT_FILE,
   CALIBRATED_MARKERS,
   generatorMessages,
   messagesFromTemplate,
@@ -21,7 +21,7 @@ import {DEFAULT_ANALOGIES, SEGMENT_LABELS, type KeyConcept, type LossBreakdown, 
 import {TrainingReport} from '../../src/core/schemas/files.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
-const META = {run_id: 'run-20261123T101500Z', trial: 3, mean_total_loss: 0.123456}
+const META = {run_id: 'run-20261123T101500Z', trial: 3, loss: 0.123456, selected_by: 'train' as const}
 
 function spec(overrides: Partial<PromptSpec> = {}): PromptSpec {
   return {
@@ -214,7 +214,7 @@ function report(prompt: PromptSpec): TrainingReport {
     loss_progression: [0.1],
     validation_progression: null,
     validation_pairs: [],
-    calibrated_prompt: CALIBRATED_PROMPT_FILE,
+    calibrated_prompt: RUN_FILES.calibratedPrompt,
     usage: {by_role: {}, total: {calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0}},
     started_at: '2026-11-23T10:15:00.000Z',
     finished_at: '2026-11-23T10:16:00.000Z',
@@ -255,7 +255,7 @@ describe('generateScriptForPaper', () => {
     const {mkdir} = await import('node:fs/promises')
     await mkdir(runDir, {recursive: true})
     if (files.report !== undefined) await writeFile(path.join(runDir, 'training_report.json'), JSON.stringify(files.report))
-    if (files.markdown !== undefined) await writeFile(path.join(runDir, CALIBRATED_PROMPT_FILE), files.markdown)
+    if (files.markdown !== undefined) await writeFile(path.join(runDir, RUN_FILES.calibratedPrompt), files.markdown)
     return runDir
   }
 
@@ -300,7 +300,7 @@ describe('generateScriptForPaper', () => {
     const runDir = await runDirWith('with-markdown', {report: report(best), markdown})
     const {providers, requests} = recording()
     const result = await generateScriptForPaper({paperPath, runDir, providers, seed: 42})
-    expect(result.prompt_source).toBe(path.join(runDir, CALIBRATED_PROMPT_FILE))
+    expect(result.prompt_source).toBe(path.join(runDir, RUN_FILES.calibratedPrompt))
     const messages = requests[1]!.messages as ChatMessage[]
     expect(messages[0]!.content).toMatch(/^You write lively podcast scripts/)
     expect(messages[1]).toEqual(generatorMessages(best, result.title, PAPER_TEXT.trim(), result.concepts)[1])
@@ -322,12 +322,12 @@ describe('generateScriptForPaper', () => {
     const broken = await runDirWith('broken', {report: report(best), markdown: 'You write podcast scripts.'})
     const error = await loadCalibratedPrompt(broken).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(CorruptFileError)
-    expect((error as CorruptFileError).path).toBe(path.join(broken, CALIBRATED_PROMPT_FILE))
+    expect((error as CorruptFileError).path).toBe(path.join(broken, RUN_FILES.calibratedPrompt))
     const noPaper = await runDirWith('no-paper', {
       report: report(best),
       markdown: renderCalibratedPrompt(best, META).replace('Paper:\n{{paper_text}}', 'Paper:'),
     })
     await expect(loadCalibratedPrompt(noPaper)).rejects.toThrow('the user template lacks {{paper_text}}')
-    expect(await readFile(path.join(noPaper, CALIBRATED_PROMPT_FILE), 'utf8')).not.toContain('Paper:\n{{paper_text}}')
+    expect(await readFile(path.join(noPaper, RUN_FILES.calibratedPrompt), 'utf8')).not.toContain('Paper:\n{{paper_text}}')
   })
 })

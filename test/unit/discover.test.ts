@@ -2,7 +2,8 @@ import {chmod, mkdir, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {discoverPairs, pairSlug} from '../../src/training/stages/discover.js'
+import {pairSlug} from '../../src/core/layout.js'
+import {discoverPairs} from '../../src/training/stages/discover.js'
 import {InputError} from '../../src/core/errors.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 

@@ -5,7 +5,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CorruptFileError} from '../../src/core/errors.js'
-import {EVENTS_FILE, readEventLog} from '../../src/core/event-log.js'
+import {readEventLog} from '../../src/core/event-log.js'
+import {RUN_FILES} from '../../src/core/layout.js'
 import {describeRun, resolveRunDir} from '../../src/training/report/status.js'
 import {loadRunView} from '../../src/training/report/view.js'
 import {RunEvent} from '../../src/core/schemas/events.js'
@@ -43,12 +44,12 @@ async function midRun(name: string, process_: {pid: number; host: string}): Prom
   await rm(path.join(dir, 'training_report.json'))
   const lastTrial = (await readdir(dir)).find((name) => name.startsWith('trial_002_'))!
   await rm(path.join(dir, lastTrial, 'results.json'))
-  const lines = (await readFile(path.join(dir, EVENTS_FILE), 'utf8')).trimEnd().split('\n')
+  const lines = (await readFile(path.join(dir, RUN_FILES.events), 'utf8')).trimEnd().split('\n')
   const firstProgressOfTrial2 = lines.findIndex((l) => {
     const e = RunEvent.parse(JSON.parse(l))
     return e.type === 'progress' && e.trial === 2
   })
-  await writeFile(path.join(dir, EVENTS_FILE), `${lines.slice(0, firstProgressOfTrial2 + 1).join('\n')}\n`)
+  await writeFile(path.join(dir, RUN_FILES.events), `${lines.slice(0, firstProgressOfTrial2 + 1).join('\n')}\n`)
   return dir
 }
 
@@ -104,7 +105,7 @@ describe('describeRun', () => {
 
 describe('readEventLog', () => {
   it('reads every event of a run, in order, each with a time', async () => {
-    const events = await readEventLog(path.join(finishedDir, EVENTS_FILE))
+    const events = await readEventLog(path.join(finishedDir, RUN_FILES.events))
     expect(events[0]).toMatchObject({type: 'phase', phase: 'discover'})
     expect(events.at(-1)).toMatchObject({type: 'run-finished', stop_reason: 'max_trials'})
     expect(events.filter((e) => e.type === 'pair-scored')).toHaveLength(9)

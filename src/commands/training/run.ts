@@ -7,8 +7,11 @@ import {createProgressReporter} from '../../cli/progress.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
 import {EXIT, InputError} from '../../core/errors.js'
 import {DEFAULT_SEED} from '../../core/random.js'
-import {REFINER_MODES, type RefinerMode} from '../../core/schemas/common.js'
+import {formatPercent, formatUsd} from '../../core/format.js'
+import {runPaths} from '../../core/layout.js'
+import {REFINER_MODES, STOP_REASON_TEXT, type RefinerMode} from '../../core/schemas/common.js'
 import type {TrainingReport} from '../../core/schemas/files.js'
+import {bestTrial, SELECTION_LOSS_NAME} from '../../loss/selection.js'
 
 export default class Run extends StudioCommand {
   static override summary = 'Calibrate a script-generation prompt against human podcast episodes'
@@ -240,7 +243,6 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     })
     const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...estimate}
     if (!this.jsonEnabled()) {
-      const cost = (v: number | null) => (v === null ? 'unknown' : `$${v.toFixed(4)}`)
       const rows = estimate.roles.map((r) => [
         r.role,
         r.model,
@@ -248,7 +250,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
         r.input_tokens.toLocaleString('en-US'),
         r.output_tokens.toLocaleString('en-US'),
         r.audio_seconds ? `${Math.round(r.audio_seconds)} s` : r.characters ? `${r.characters.toLocaleString('en-US')} chars` : '',
-        cost(r.cost_usd),
+        formatUsd(r.cost_usd),
       ])
       const {renderTable} = await import('../../cli/table.js')
       this.log(`Dry run: ${inputs.length} pair(s), at most ${options.maxTrials} trial(s); no call made, nothing written.\n`)
@@ -266,7 +268,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       const total =
         estimate.cost_usd === null
           ? 'an unknown cost (a model without a price in src/providers/prices.ts)'
-          : `about ${cost(estimate.cost_usd)}`
+          : `about ${formatUsd(estimate.cost_usd)}`
       this.log(
         `\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`,
       )
@@ -278,15 +280,10 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     this.log('')
     this.log(renderTrialTable(report.trials, report.best_trial.index))
     this.log('')
-    const series = (t: TrainingReport['trials'][number]) => (t.validation_mean_losses ?? t.mean_losses).total
-    const first = series(report.trials[0]!)
-    const best = series(report.trials[report.best_trial.index]!)
-    const change = first > 0 ? ((first - best) / first) * 100 : 0
-    const by =
-      report.best_trial.selected_by === 'validation' ? `validation loss (${report.validation_pairs.join(', ')})` : 'mean total loss'
-    this.log(
-      `Best trial: ${report.best_trial.index} (${by} ${best.toFixed(4)}, ${change.toFixed(1)}% below trial 0); stopped: ${report.stop_reason}`,
-    )
+    const best = bestTrial(report.trials)!
+    const by = `${SELECTION_LOSS_NAME[best.selectedBy]}${best.selectedBy === 'validation' ? ` (${report.validation_pairs.join(', ')})` : ''}`
+    const change = best.improvement === null ? '' : `, ${formatPercent(best.improvement)} below trial 0`
+    this.log(`Best trial: ${best.index} (${by} ${best.loss.toFixed(4)}${change}); stopped: ${STOP_REASON_TEXT[report.stop_reason]}`)
     if (report.skipped_pairs.length)
       this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
     if (report.failed_pairs.length) {
@@ -297,7 +294,8 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     this.log(
       `Calibrated prompt: ${path.join(runDir, report.calibrated_prompt)} (use it with \`studio generate PAPER${mock ? ' --mock' : ''}\`)`,
     )
-    this.log(`Report: ${path.join(runDir, 'training_report.json')}`)
-    this.log(`HTML report: ${path.join(runDir, 'training_report.html')}`)
+    const paths = runPaths(runDir)
+    this.log(`Report: ${paths.report}`)
+    this.log(`HTML report: ${paths.htmlReport}`)
   }
 }

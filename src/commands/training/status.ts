@@ -4,7 +4,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
-import {formatDuration} from '../../core/format.js'
+import {formatDuration, formatPercent} from '../../core/format.js'
+import {STOP_REASON_TEXT} from '../../core/schemas/common.js'
+import {SELECTION_LOSS_NAME} from '../../loss/selection.js'
 import {describeRun, resolveRunDir, type RunStatus} from '../../training/report/status.js'
 import {loadRunView} from '../../training/report/view.js'
 
@@ -51,8 +53,13 @@ Works from another terminal while the run is going: it reads run.json, events.js
     if (status.error) this.log(`Error:    ${status.error}`)
     if (status.phase) this.log(`Phase:    ${status.phase}${status.progress ? `: ${status.progress.message}` : ''}`)
     this.log(
-      `Trials:   ${status.trials_done} of at most ${status.max_trials} done${status.stop_reason ? `; stopped: ${status.stop_reason}` : ''}`,
+      `Trials:   ${status.trials_done} of at most ${status.max_trials} done${status.stop_reason ? `; stopped: ${STOP_REASON_TEXT[status.stop_reason]}` : ''}`,
     )
+    const best = status.best_trial
+    if (best) {
+      const change = best.improvement === null ? '' : `, ${formatPercent(best.improvement)} below trial 0`
+      this.log(`Best:     trial ${best.index} (${SELECTION_LOSS_NAME[best.selected_by]} ${best.total.toFixed(4)}${change})`)
+    }
     this.log(
       `Pairs:    ${status.pairs}${status.skipped.length ? `, ${status.skipped.length} skipped (${status.skipped.map((s) => s.id).join(', ')})` : ''}`,
     )

@@ -38,6 +38,8 @@ export const RunEvent = z.discriminatedUnion('type', [
     time: z.string(),
     trial: z.number().int().nonnegative(),
     mean_losses: LossBreakdown,
+    /** Absent in logs written before validation pairs were reported live. */
+    validation_mean_losses: LossBreakdown.nullable().default(null),
     changes: z.array(z.string()),
     usage: UsageSummary,
   }),
@@ -54,3 +56,6 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({type: z.literal('run-resumed'), time: z.string(), pid: z.number().int()}),
 ])
 export type RunEvent = z.infer<typeof RunEvent>
+
+/** An event before its time is stamped: what the stages emit. */
+export type NewRunEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'time'> : never) : never

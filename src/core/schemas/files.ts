@@ -161,6 +161,9 @@ export const SkippedPair = z.object({
 })
 export type SkippedPair = z.infer<typeof SkippedPair>
 
+/** The most trials a run may ask for: far beyond where runs converge, and a bound that keeps mistakes (1e20) out. */
+export const MAX_TRIALS = 1000
+
 export const RunConfig = z.object({
   pairs_dir: z.string(),
   output_dir: z.string(),
@@ -275,6 +278,9 @@ export const Registry = z.object({
       validation_pairs: z.number().int().nonnegative(),
       config_sha256: z.string(),
       best_trial: z.number().int().nonnegative().nullable(),
+      /** Which loss chose the best trial (loss/selection.ts), and its value: validation when the run holds pairs out. */
+      selected_by: Split.nullable().default(null),
+      best_loss: unit.nullable().default(null),
       best_train_loss: unit.nullable(),
       best_validation_loss: unit.nullable(),
       stop_reason: StopReason.nullable(),

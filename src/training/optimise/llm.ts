@@ -11,6 +11,8 @@ import {RefineAnswer} from '../../core/schemas/answers.js'
 import {type AggregateProfile} from '../../core/schemas/files.js'
 import {type PromptSpec} from '../../core/schemas/common.js'
 import {round} from '../../core/text.js'
+import {LOSSES} from '../../loss/registry.js'
+import {LOSS_NAMES} from '../../loss/weights.js'
 import type {PairEvidence} from './evidence.js'
 import type {HistoryEntry} from './history.js'
 import type {Refinement} from './rule-based.js'
@@ -53,12 +55,15 @@ export const SHARE_SUM_RENORMALISE = 0.05
 /** Prefix of every change the LLM refiner reports, to tell it from the rule-based refiner's. */
 export const LLM_CHANGE_PREFIX = 'llm: '
 
-const LOSS_KEYS = ['total', 'duration', 'coverage', 'structure', 'quality', 'rouge'] as const
+const LOSS_KEYS = ['total', ...LOSS_NAMES] as const
+
+/** The losses in words, from the registry: what the refiner is told each number means. */
+const LOSSES_IN_WORDS = `${LOSSES.map((loss) => `${loss.name} (${loss.description})`).join('; ')}; and total (their weighted mean)`
 
 const SYSTEM = [
   'You refine the prompt of a podcast-script generator. The prompt is being calibrated so that the scripts it produces from research papers match human-made podcast episodes about the same papers.',
   '',
-  "Each trial generates a script per paper with the current prompt and scores it with losses between 0 (perfect) and 1: duration (script length against the episode), coverage (key concepts of the paper the script fails to explain), structure (order and word shares of the segments: intro, background, method, findings, discussion, outro), quality (a judge's engagement, clarity and accuracy scores), rouge (word overlap with the episode transcript), and total (their weighted mean). Lower is better.",
+  `Each trial generates a script per paper with the current prompt and scores it with losses between 0 (perfect) and 1: ${LOSSES_IN_WORDS}. Lower is better.`,
   '',
   'You receive: the reference profile of the human episodes; the history of earlier prompts with their mean losses, worst first and best last; evidence from the worst-scoring papers of the last trial; the current prompt; and a rule-based proposal that already moves the numeric targets toward the reference.',
   '',

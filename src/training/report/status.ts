@@ -7,6 +7,9 @@ import {access, realpath} from 'node:fs/promises'
 import path from 'node:path'
 
 import {InputError} from '../../core/errors.js'
+import {outputPaths} from '../../core/layout.js'
+import type {StopReason} from '../../core/schemas/common.js'
+import type {SelectionSplit} from '../../loss/selection.js'
 import type {LossBreakdown, UsageSummary} from '../../core/schemas/common.js'
 import type {Phase} from '../../core/schemas/events.js'
 import type {RunState, RunView} from './view.js'
@@ -27,9 +30,9 @@ export interface RunStatus {
   pairs: number
   skipped: Array<{id: string; reason: string}>
   trials: Array<{index: number; mean_losses: LossBreakdown; validation_mean_losses: LossBreakdown | null}>
-  /** `total` is the validation total when the run has validation pairs. */
-  best_trial: {index: number; total: number} | null
-  stop_reason: string | null
+  /** The best trial so far and the loss it was chosen by (loss/selection.ts): validation when the run has validation pairs. */
+  best_trial: {index: number; total: number; selected_by: SelectionSplit; improvement: number | null} | null
+  stop_reason: StopReason | null
   error: string | null
   usage: UsageSummary
 }
@@ -47,7 +50,6 @@ export function describeRun(view: RunView, now: Date): RunStatus {
     }
   }
   const end = manifest.finished_at ? Date.parse(manifest.finished_at) : view.state === 'running' ? now.getTime() : null
-  const best = view.bestTrial === null ? null : view.trials[view.bestTrial]!.results
   return {
     run_id: manifest.run_id,
     run_dir: view.runDir,
@@ -66,7 +68,9 @@ export function describeRun(view: RunView, now: Date): RunStatus {
       mean_losses: t.results.mean_losses,
       validation_mean_losses: t.results.validation_mean_losses,
     })),
-    best_trial: best ? {index: best.index, total: (best.validation_mean_losses ?? best.mean_losses).total} : null,
+    best_trial: view.best
+      ? {index: view.best.index, total: view.best.loss, selected_by: view.best.selectedBy, improvement: view.best.improvement}
+      : null,
     stop_reason: view.report?.stop_reason ?? null,
     error: view.state === 'interrupted' && !manifest.error ? 'the process that ran it is gone (killed or crashed)' : manifest.error,
     usage: view.usage,
@@ -76,7 +80,7 @@ export function describeRun(view: RunView, now: Date): RunStatus {
 /** RUN_DIR as given, or the run <output-dir>/latest points at. */
 export async function resolveRunDir(runDir: string | undefined, outputDir: string): Promise<string> {
   if (runDir) return path.resolve(runDir)
-  const latest = path.join(outputDir, 'latest')
+  const latest = outputPaths(outputDir).latest
   try {
     await access(latest)
     return await realpath(latest)

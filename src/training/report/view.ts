@@ -6,8 +6,8 @@
 import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 
-import {pairSlug} from '../stages/discover.js'
-import {EVENTS_FILE, readEventLog} from '../../core/event-log.js'
+import {readEventLog} from '../../core/event-log.js'
+import {RUN_FILES, runPaths, trialIndexOf} from '../../core/layout.js'
 import {InputError} from '../../core/errors.js'
 import {AggregateProfile, PairAnalysis, RunManifest, TrainingReport, TrialPromptFile, TrialResults} from '../../core/schemas/files.js'
 import {type RunEvent} from '../../core/schemas/events.js'
@@ -57,28 +57,29 @@ function processAlive(manifest: RunManifest, host: string): boolean {
 
 export async function loadRunView(runDir: string, options: {host: string}): Promise<RunView> {
   const dir = path.resolve(runDir)
-  const manifest = await readJsonIfExists(path.join(dir, 'run.json'), RunManifest)
+  const paths = runPaths(dir)
+  const manifest = await readJsonIfExists(paths.manifest, RunManifest)
   if (!manifest) {
-    throw new InputError(`Not a studio run folder: ${dir} has no run.json`, {
+    throw new InputError(`Not a studio run folder: ${dir} has no ${RUN_FILES.manifest}`, {
       path: dir,
       hint: 'Pass a folder like artifacts/training_output/run-20261123T101500Z, or nothing to use the latest run.',
     })
   }
   const entries = await readdir(dir)
   const trials: TrialView[] = []
-  for (const name of entries.filter((e) => /^trial_\d{3,}_/.test(e)).sort()) {
+  for (const name of entries.filter((e) => trialIndexOf(e) !== null).sort()) {
     // results.json is written last, so a trial folder without it is a trial in progress.
-    const results = await readJsonIfExists(path.join(dir, name, 'results.json'), TrialResults)
-    const prompt = await readJsonIfExists(path.join(dir, name, 'prompt.json'), TrialPromptFile)
+    const trial = paths.trial(name)
+    const results = await readJsonIfExists(trial.results, TrialResults)
+    const prompt = await readJsonIfExists(trial.prompt, TrialPromptFile)
     if (results && prompt) trials.push({results, prompt})
   }
   const analyses: Record<string, PairAnalysis> = {}
   for (const pair of manifest.pairs) {
-    const slug = pairSlug(pair.id)
-    const analysis = await readJsonIfExists(path.join(dir, 'pairs', slug, 'analysis.json'), PairAnalysis)
+    const analysis = await readJsonIfExists(paths.pair(pair.id).analysis, PairAnalysis)
     if (analysis) analyses[pair.id] = analysis
   }
-  const events = await readEventLog(path.join(dir, EVENTS_FILE))
+  const events = await readEventLog(paths.events)
   const usage = mergeUsage(
     emptyUsage(),
     ...events.flatMap((e) =>
@@ -91,11 +92,11 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
     runDir: dir,
     manifest,
     state,
-    report: await readJsonIfExists(path.join(dir, 'training_report.json'), TrainingReport),
+    report: await readJsonIfExists(paths.report, TrainingReport),
     trials,
     bestTrial: best?.position ?? null,
     best,
-    aggregate: await readJsonIfExists(path.join(dir, 'aggregate_profile.json'), AggregateProfile),
+    aggregate: await readJsonIfExists(paths.aggregateProfile, AggregateProfile),
     analyses,
     events,
     usage,

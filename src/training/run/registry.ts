@@ -7,15 +7,15 @@
 import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 
+import {isRunFolderName, outputPaths, runPaths} from '../../core/layout.js'
 import {Registry, RunManifest, TrainingReport} from '../../core/schemas/files.js'
 import {readJsonIfExists, writeJson} from '../../core/store.js'
-
-export const REGISTRY_FILE = 'registry.json'
+import {bestTrial} from '../../loss/selection.js'
 
 export async function buildRegistry(outputDir: string): Promise<Registry> {
   let names: string[] = []
   try {
-    names = (await readdir(outputDir, {withFileTypes: true})).filter((e) => e.isDirectory() && e.name.startsWith('run-')).map((e) => e.name)
+    names = (await readdir(outputDir, {withFileTypes: true})).filter((e) => e.isDirectory() && isRunFolderName(e.name)).map((e) => e.name)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
@@ -23,9 +23,11 @@ export async function buildRegistry(outputDir: string): Promise<Registry> {
   for (const name of names.sort()) {
     const dir = path.join(outputDir, name)
     // A damaged run folder must not hide the others: skip what cannot be read.
-    const manifest = await readJsonIfExists(path.join(dir, 'run.json'), RunManifest).catch(() => null)
+    const paths = runPaths(dir)
+    const manifest = await readJsonIfExists(paths.manifest, RunManifest).catch(() => null)
     if (!manifest) continue
-    const report = await readJsonIfExists(path.join(dir, 'training_report.json'), TrainingReport).catch(() => null)
+    const report = await readJsonIfExists(paths.report, TrainingReport).catch(() => null)
+    const best = report ? bestTrial(report.trials) : null
     runs.push({
       run_id: manifest.run_id,
       path: dir,
@@ -35,7 +37,9 @@ export async function buildRegistry(outputDir: string): Promise<Registry> {
       pairs: manifest.pairs.length,
       validation_pairs: manifest.validation_pairs.length,
       config_sha256: manifest.config_sha256,
-      best_trial: report?.best_trial.index ?? null,
+      best_trial: best?.index ?? null,
+      selected_by: best?.selectedBy ?? null,
+      best_loss: best?.loss ?? null,
       best_train_loss: report?.best_trial.mean_losses.total ?? null,
       best_validation_loss: report?.best_trial.validation_mean_losses?.total ?? null,
       stop_reason: report?.stop_reason ?? null,
@@ -46,7 +50,7 @@ export async function buildRegistry(outputDir: string): Promise<Registry> {
 }
 
 export async function updateRegistry(outputDir: string): Promise<Registry> {
-  return writeJson(path.join(outputDir, REGISTRY_FILE), Registry, await buildRegistry(outputDir))
+  return writeJson(outputPaths(outputDir).registry, Registry, await buildRegistry(outputDir))
 }
 
 /**
@@ -58,7 +62,7 @@ export async function refreshRegistry(outputDir: string): Promise<Registry> {
   const registry = await buildRegistry(outputDir)
   if (registry.runs.length === 0) return registry
   try {
-    return await writeJson(path.join(outputDir, REGISTRY_FILE), Registry, registry)
+    return await writeJson(outputPaths(outputDir).registry, Registry, registry)
   } catch (error) {
     if (['EACCES', 'EPERM', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '')) return registry
     throw error

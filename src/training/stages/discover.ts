@@ -233,8 +233,3 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
   orphans.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   return {root, pairs, orphans}
 }
-
-/** A pair id made safe as one path component (ids of nested duplicates contain "/"). */
-export function pairSlug(id: string): string {
-  return id.replaceAll('/', '__')
-}

@@ -1,32 +1,30 @@
 /**
- * One pair in one trial: generate a script from the prompt, have it judged, and
- * compute the five losses against the pair's reference episode.
+ * Evaluate a prompt: generate a script for every pair from it, have each judged, and
+ * score it with every loss of the registry (loss/registry.ts) against the pair's
+ * reference episode. Each pair's result is written as soon as it exists, the trial's
+ * means last (results.json), so a resumed run scores only what is missing.
  */
 import path from 'node:path'
 
+import pLimit from 'p-limit'
+
+import {describeError, ProviderError} from '../../core/errors.js'
+import {runPaths, trialPairFiles} from '../../core/layout.js'
 import type {Providers} from '../../core/providers.js'
-import {collapse, shares, styleProfile} from './analyse.js'
-import {pairSlug} from './discover.js'
+import {JudgeAnswer, ScriptAnswer} from '../../core/schemas/answers.js'
+import {LossBreakdown, type PromptSpec, type Split, type UsageSummary} from '../../core/schemas/common.js'
+import type {NewRunEvent} from '../../core/schemas/events.js'
+import {PairTrialResult, TrialResults, type FailedPair, type PairAnalysis, type TrialPromptFile} from '../../core/schemas/files.js'
+import type {PairFiles} from '../../core/schemas/inputs.js'
+import {readJsonIfExists, writeFileAtomic, writeJson} from '../../core/store.js'
+import {countWords, mean} from '../../core/text.js'
+import {computeLosses, LOSS_NAMES, rougeScores, totalLoss, type Weights} from '../../loss/index.js'
 import type {Paper} from '../../media/paper.js'
-import {
-  coverageLoss,
-  durationLoss,
-  qualityLoss,
-  rougeLossFromScores,
-  rougeScores,
-  structureLoss,
-  totalLoss,
-  type Weights,
-} from '../../loss/index.js'
+import {mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
 import {judgeMessages, renderScriptText} from '../messages.js'
 import {generatorMessages} from '../prompt.js'
-import {JudgeAnswer, ScriptAnswer} from '../../core/schemas/answers.js'
-import {type PairAnalysis, type PairTrialResult} from '../../core/schemas/files.js'
-import {type PairFiles} from '../../core/schemas/inputs.js'
-import {type PromptSpec, type Split} from '../../core/schemas/common.js'
-import {writeFileAtomic} from '../../core/store.js'
 import {voiceScript} from '../voice.js'
-import {countWords} from '../../core/text.js'
+import {collapse, shares, styleProfile} from './analyse.js'
 
 /** A pair ready for trials: its files, paper, analysis and reference transcript text. */
 export interface PreparedPair {
@@ -38,6 +36,156 @@ export interface PreparedPair {
   paperText: string
 }
 
+export interface EvaluateContext {
+  providers: Providers
+  weights: Weights
+  seed: number
+  concurrency: number
+  /** --tts: voice every script and score the duration on its measured length. */
+  tts: boolean
+  emit: (event: NewRunEvent) => void
+  signal?: AbortSignal
+  clock: () => Date
+}
+
+/** The trial being evaluated: where it lives and the prompt it scores. */
+export interface TrialUnderEvaluation {
+  index: number
+  /** The trial folder's name, inside the run folder. */
+  dir: string
+  runDir: string
+  prompt: TrialPromptFile
+  started: Date
+  /** "Trial 2 (3 of 5)", for progress lines and errors. */
+  name: string
+}
+
+/**
+ * One prompt on every pair: the trial's results (`fresh` unless read back from an earlier attempt), with the mean losses of the training
+ * pairs and, apart, of the validation pairs. A pair whose provider keeps failing is
+ * recorded as failed and left out of the means; a trial left with no training (or no
+ * validation) pair has no loss, and fails.
+ */
+export async function evaluatePrompt(
+  ctx: EvaluateContext,
+  trial: TrialUnderEvaluation,
+  pairs: PreparedPair[],
+  validation: readonly string[],
+): Promise<{results: TrialResults; fresh: boolean}> {
+  const paths = runPaths(trial.runDir).trial(trial.dir)
+  const stored = await readJsonIfExists(paths.results, TrialResults)
+  if (stored) return {results: stored, fresh: false}
+  const limit = pLimit(ctx.concurrency)
+  let done = 0
+  const failed: FailedPair[] = []
+  const outcomes = await Promise.all(
+    pairs.map((pair) =>
+      limit(async () => {
+        ctx.signal?.throwIfAborted()
+        const split: Split = validation.includes(pair.files.id) ? 'validation' : 'train'
+        let value: PairTrialResult | null = null
+        try {
+          const result = await scoreOrReuse(ctx, pair, trial, split)
+          if (result.fresh) {
+            ctx.emit({type: 'pair-scored', trial: trial.index, pair: pair.files.id, losses: result.value.losses, usage: result.value.usage})
+          }
+          value = result.value
+        } catch (error) {
+          // A provider that keeps failing costs this pair this trial, not the run.
+          if (!(error instanceof PairFailure)) throw error
+          failed.push({pair_id: pair.files.id, split, reason: describeError(error.failure), usage: error.usage})
+          ctx.emit({type: 'pair-failed', trial: trial.index, pair: pair.files.id, reason: describeError(error.failure)})
+        }
+        done++
+        ctx.emit({
+          type: 'progress',
+          phase: 'trials',
+          done,
+          total: pairs.length,
+          message: `${trial.name}: scored ${done}/${pairs.length} pairs`,
+          trial: trial.index,
+          pair: pair.files.id,
+        })
+        return value
+      }),
+    ),
+  )
+  const scored = outcomes.filter((r): r is PairTrialResult => r !== null)
+  const trainResults = scored.filter((p) => p.split === 'train')
+  const validationResults = scored.filter((p) => p.split === 'validation')
+  failed.sort((a, b) => (a.pair_id < b.pair_id ? -1 : 1))
+  if (trainResults.length === 0 || (validation.length > 0 && validationResults.length === 0)) {
+    const which = trainResults.length === 0 ? 'training' : 'validation'
+    throw new ProviderError(
+      `${trial.name}: every ${which} pair failed, so the trial has no loss:\n${failed.map((f) => `  ${f.pair_id}: ${f.reason}`).join('\n')}`,
+      {
+        provider: 'several',
+        hint: 'Fix the cause above (key, quota, network), then continue with `studio training run --resume`.',
+      },
+    )
+  }
+  const results = await writeJson(paths.results, TrialResults, {
+    index: trial.index,
+    dir: trial.dir,
+    started_at: trial.started.toISOString(),
+    finished_at: ctx.clock().toISOString(),
+    prompt_sha256: trial.prompt.sha256,
+    mean_losses: meanBreakdown(trainResults.map((s) => s.losses)),
+    validation_mean_losses: validationResults.length ? meanBreakdown(validationResults.map((s) => s.losses)) : null,
+    pairs: scored,
+    failed,
+    usage: mergeUsage(...scored.map((s) => s.usage), ...failed.map((f) => f.usage)),
+  })
+  return {results, fresh: true}
+}
+
+/** A provider that kept failing on a pair: the reason, and what the calls made before it cost. */
+class PairFailure extends Error {
+  constructor(
+    readonly failure: ProviderError,
+    readonly usage: UsageSummary,
+  ) {
+    super(failure.message)
+  }
+}
+
+async function scoreOrReuse(
+  ctx: EvaluateContext,
+  pair: PreparedPair,
+  trial: TrialUnderEvaluation,
+  split: Split,
+): Promise<{value: PairTrialResult; fresh: boolean}> {
+  const trialPaths = runPaths(trial.runDir).trial(trial.dir)
+  const file = trialPaths.pair(pair.files.id).result
+  const stored = await readJsonIfExists(file, PairTrialResult)
+  if (stored) return {value: stored, fresh: false}
+  const meter = new UsageMeter()
+  let result
+  try {
+    result = await scorePair(
+      pair,
+      trial.prompt.prompt,
+      ctx.weights,
+      trialPaths.dir,
+      ctx.seed,
+      metered(ctx.providers, meter),
+      split,
+      ctx.tts,
+    )
+  } catch (error) {
+    // Calls that succeeded before the failure were paid for: they count.
+    throw error instanceof ProviderError ? new PairFailure(error, meter.usage) : error
+  }
+  return {value: await writeJson(file, PairTrialResult, {...result, usage: meter.usage}), fresh: true}
+}
+
+/** The plain mean of each loss (and of the total) over pairs. */
+function meanBreakdown(items: LossBreakdown[]): LossBreakdown {
+  const keys = [...LOSS_NAMES, 'total'] as const
+  return LossBreakdown.parse(Object.fromEntries(keys.map((k) => [k, mean(items.map((i) => i[k]))])))
+}
+
+/** One pair: generate its script, judge it and score it; the caller writes the result. */
 export async function scorePair(
   pair: PreparedPair,
   prompt: PromptSpec,
@@ -69,7 +217,8 @@ export async function scorePair(
     seed,
   })
   judgeCall.catch(() => {})
-  const scriptFile = `${pairSlug(pair.files.id)}_script.txt`
+  const names = trialPairFiles(pair.files.id)
+  const scriptFile = names.script
   await writeFileAtomic(path.join(trialDir, scriptFile), renderScriptText(script))
 
   const generatedSegments = script.segments.map((s) => ({label: s.label, words: s.lines.reduce((n, l) => n + countWords(l.text), 0)}))
@@ -84,7 +233,7 @@ export async function scorePair(
       prompt.speakers.map((s) => s.name),
       providers.speech,
     )
-    audioFile = `${pairSlug(pair.files.id)}_audio.mp3`
+    audioFile = names.audio
     await writeFileAtomic(path.join(trialDir, audioFile), voiced.bytes)
     // The measured length of the voiced script, not an estimate from its words.
     generatedSeconds = voiced.durationSeconds
@@ -103,17 +252,23 @@ export async function scorePair(
   const explained = analysis.concepts.filter((c) => claimed.has(c.term.toLowerCase())).map((c) => c.term)
   const missed = analysis.concepts.filter((c) => !claimed.has(c.term.toLowerCase())).map((c) => c.term)
 
-  const losses = {
-    duration: durationLoss(generatedSeconds, referenceSeconds),
-    // A paper without key concepts has nothing to miss.
-    coverage: analysis.concepts.length ? coverageLoss(explained.length, analysis.concepts.length) : 0,
-    structure: structureLoss(
-      generatedSegments,
-      analysis.segments.map((s) => ({label: s.label, words: s.words})),
-    ),
-    quality: qualityLoss(judge),
-    rouge: rougeLossFromScores(rouge),
-  }
+  const losses = computeLosses({
+    generated: {
+      seconds: generatedSeconds,
+      sections: generatedSegments,
+      questionsPerMinute: scriptStyle.questions_per_minute,
+      meanSentenceWords: scriptStyle.mean_sentence_words,
+    },
+    reference: {
+      seconds: referenceSeconds,
+      sections: analysis.segments.map((s) => ({label: s.label, words: s.words})),
+      questionsPerMinute: analysis.style.questions_per_minute,
+      meanSentenceWords: analysis.style.mean_sentence_words,
+    },
+    concepts: {total: analysis.concepts.length, explained: explained.length},
+    judge,
+    rouge,
+  })
   return {
     pair_id: pair.files.id,
     status: 'ok',

@@ -1,0 +1,184 @@
+/**
+ * Ingest and analyse every pair: the episode's duration, its transcript (a sidecar or
+ * transcription), the paper's text, the segment labels and key concepts. Each pair's
+ * results are written to pairs/<pair>/ as soon as they exist, and a resumed run reads
+ * them back instead of paying for them again. A pair whose files are bad, or whose
+ * provider keeps failing, is skipped with its reason; the run goes on with the others.
+ */
+import {mkdir} from 'node:fs/promises'
+
+import pLimit from 'p-limit'
+
+import {CorruptFileError, describeError, InputError, ProviderError, StudioError} from '../../core/errors.js'
+import {sha256File} from '../../core/hash.js'
+import type {RunPaths} from '../../core/layout.js'
+import type {Providers} from '../../core/providers.js'
+import {Transcript} from '../../core/schemas/common.js'
+import type {NewRunEvent} from '../../core/schemas/events.js'
+import {PairAnalysis, type SkippedPair} from '../../core/schemas/files.js'
+import type {PairFiles} from '../../core/schemas/inputs.js'
+import {readJson, readJsonIfExists, writeFileAtomic, writeJson} from '../../core/store.js'
+import {audioDurationSeconds} from '../../media/audio.js'
+import type {Paper, PaperReading} from '../../media/paper.js'
+import {readSidecar} from '../../media/sidecar.js'
+import {metered, UsageMeter} from '../../providers/usage.js'
+import {DEFAULT_TOKEN_BUDGETS} from '../budget.js'
+import {condenseForGeneration} from '../condense.js'
+import {analysePair} from './analyse.js'
+import type {PreparedPair} from './evaluate.js'
+
+export interface IngestContext {
+  paths: RunPaths
+  providers: Providers
+  seed: number
+  concurrency: number
+  emit: (event: NewRunEvent) => void
+  signal?: AbortSignal
+  /** Reads each paper once per run (the --max-cost estimate and the ingest share it). */
+  openPaper: (file: string) => PaperReading
+}
+
+export interface Ingested {
+  /** Usable pairs, by id. */
+  prepared: PreparedPair[]
+  /** Pairs left out, by id, each with its reason (and what its calls cost before it failed). */
+  skipped: SkippedPair[]
+}
+
+export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promise<Ingested> {
+  const {emit} = ctx
+  const limit = pLimit(ctx.concurrency)
+  const prepared: PreparedPair[] = []
+  const skipped: SkippedPair[] = []
+  let done = 0
+  emit({type: 'phase', phase: 'ingest', message: `Ingesting and analysing ${pairs.length} pair(s)`})
+  await Promise.all(
+    pairs.map((files) =>
+      limit(async () => {
+        ctx.signal?.throwIfAborted()
+        const meter = new UsageMeter()
+        try {
+          const {pair, fresh} = await preparePair(ctx, files, meter)
+          prepared.push(pair)
+          // Events carry new calls only, so that adding them up never counts a call twice.
+          if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
+        } catch (error) {
+          if (!(error instanceof StudioError) || error instanceof CorruptFileError) throw error
+          // Calls made for the pair before it failed were paid for: they count.
+          const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
+          skipped.push({
+            id: files.id,
+            reason: describeError(error),
+            ...(error instanceof ProviderError ? {provider: error.provider} : {}),
+            ...paid,
+          })
+          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...paid})
+        }
+        done++
+        emit({
+          type: 'progress',
+          phase: 'ingest',
+          done,
+          total: pairs.length,
+          message: `Ingested and analysed ${done}/${pairs.length} pairs`,
+          pair: files.id,
+        })
+      }),
+    ),
+  )
+  prepared.sort((a, b) => (a.files.id < b.files.id ? -1 : 1))
+  skipped.sort((a, b) => (a.id < b.id ? -1 : 1))
+  if (prepared.length === 0) {
+    const list = skipped.map((s) => `  ${s.id}: ${s.reason}`).join('\n')
+    const provider = skipped.find((s) => s.provider)?.provider
+    if (provider) {
+      // Not the files: the service (a rejected key, no quota, an outage) failed on them.
+      throw new ProviderError(`No usable pair: all ${skipped.length} pair(s) failed to ingest:\n${list}`, {
+        provider,
+        hint: 'Fix the cause named above (key, quota, network), then run again; answers already paid for come from the cache.',
+      })
+    }
+    throw new InputError(`No usable pair: all ${skipped.length} pair(s) failed to ingest:\n${list}`, {
+      hint: 'Fix the files named above, then run again.',
+    })
+  }
+  return {prepared, skipped}
+}
+
+/** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
+async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMeter): Promise<{pair: PreparedPair; fresh: boolean}> {
+  const pairPaths = ctx.paths.pair(files.id)
+  // Extraction runs on the PDF worker; its first page (the title) comes back ahead of full texts.
+  const reading = ctx.openPaper(files.pdf)
+  await mkdir(pairPaths.dir, {recursive: true})
+  let analysis = await readJsonIfExists(pairPaths.analysis, PairAnalysis)
+  const fresh = analysis === null
+  let transcript: Transcript
+  let paper: Paper
+  if (analysis) {
+    // Resuming: the analysis is reused only for the very same paper and episode.
+    const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3)])
+    paper = read
+    if (analysis.paper.sha256 !== paper.sha256 || analysis.episode.sha256 !== episodeSha) {
+      throw new InputError(`${files.id}: the paper or episode changed since this run analysed it`, {
+        path: files.pdf,
+        hint: 'Start a new run: a resumed run must see the same files as the run it continues.',
+      })
+    }
+    transcript = await readJson(pairPaths.transcript, Transcript)
+  } else {
+    // Local checks first, so that a bad file costs no call: the episode, a sidecar, and the
+    // paper's first page. The transcription, usually the longest call, needs only the
+    // title, so it starts as soon as that page is read.
+    const [title, durationSeconds, sidecar] = await Promise.all([
+      reading.title,
+      audioDurationSeconds(files.mp3),
+      files.sidecar ? readSidecar(files.sidecar.path, files.sidecar.format) : null,
+    ])
+    const providers = metered(ctx.providers, meter)
+    const transcribed = (async () => {
+      const raw =
+        sidecar ??
+        (await providers.transcriber.transcribe({
+          audioPath: files.mp3,
+          durationSeconds,
+          title,
+          paperText: async () => (await reading.paper).body,
+          seed: ctx.seed,
+        }))
+      return writeJson(pairPaths.transcript, Transcript, raw)
+    })()
+    // Its failure is handled where it is awaited (analysePair); this only keeps Node from
+    // calling it unhandled while the lines below run.
+    transcribed.catch(() => {})
+    try {
+      const episodeSha = await sha256File(files.mp3)
+      // The paper's key concepts and the transcript's labels do not depend on each other:
+      // each call starts as soon as its own input exists.
+      const analysed = await analysePair(
+        {
+          pairId: files.id,
+          paper: reading.paper,
+          episode: {path: files.mp3, durationSeconds, sha256: episodeSha},
+          transcript: transcribed,
+          seed: ctx.seed,
+        },
+        providers,
+      )
+      paper = await reading.paper
+      await writeFileAtomic(pairPaths.paperText, `${paper.body}\n`)
+      transcript = await transcribed
+      analysis = await writeJson(pairPaths.analysis, PairAnalysis, {...analysed, usage: meter.usage})
+    } catch (error) {
+      // The pair ends with everything it started: nothing is written for it after it was skipped.
+      await transcribed.catch(() => {})
+      throw error
+    }
+  }
+  // Never silently truncated: a long paper is condensed (analysis.json's long_paper says so).
+  const budget = Math.min(DEFAULT_TOKEN_BUDGETS.generate, DEFAULT_TOKEN_BUDGETS.judge)
+  const paperText = analysis.long_paper?.condensed_for_generation
+    ? condenseForGeneration(paper.body, analysis.concepts, budget)
+    : paper.body
+  return {pair: {files, paper, analysis, referenceText: transcript.segments.map((s) => s.text).join('\n'), paperText}, fresh}
+}
