@@ -19,6 +19,12 @@ export default tseslint.config(
       parserOptions: {project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname},
       globals: {...globals.node},
     },
+    rules: {
+      // A leading underscore marks what is left unused on purpose (a destructured field dropped, an interface's argument).
+      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_'}],
+      // Providers and fakes implement async interfaces with synchronous bodies; `async` keeps their errors rejections.
+      '@typescript-eslint/require-await': 'off',
+    },
   },
   prettier,
 )

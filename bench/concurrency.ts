@@ -47,13 +47,13 @@ async function startServer(): Promise<{
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'fake-api-process.ts'), String(LATENCY_MS)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
-  const lines = createInterface({input: child.stdout!})[Symbol.asyncIterator]()
-  const urls = JSON.parse((await lines.next()).value as string)
+  const lines = createInterface({input: child.stdout})[Symbol.asyncIterator]()
+  const urls = JSON.parse((await lines.next()).value as string) as {openaiBaseURL: string; anthropicBaseURL: string}
   return {
     ...urls,
     async stop() {
-      child.stdin!.end()
-      return JSON.parse((await lines.next()).value as string)
+      child.stdin.end()
+      return JSON.parse((await lines.next()).value as string) as {requests: number; maxConcurrent: number}
     },
   }
 }

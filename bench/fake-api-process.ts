@@ -10,7 +10,8 @@ const latencyMs = Number(process.argv[2] ?? 0)
 const api = await startFakeApi({latencyMs})
 process.stdout.write(`${JSON.stringify({openaiBaseURL: api.openaiBaseURL, anthropicBaseURL: api.anthropicBaseURL})}\n`)
 process.stdin.resume()
-process.stdin.on('end', async () => {
+process.stdin.on('end', () => void report())
+async function report(): Promise<void> {
   if (process.env.BENCH_TRACE) {
     // The server's own CPU time (start-up included): it shares the machine with the client.
     const cpu = process.cpuUsage()
@@ -32,4 +33,4 @@ process.stdin.on('end', async () => {
   process.stdout.write(`${JSON.stringify({requests: api.requests.length, maxConcurrent: api.maxConcurrent})}\n`)
   await api.close()
   process.exit(0)
-})
+}

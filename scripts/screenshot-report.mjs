@@ -70,7 +70,9 @@ try {
     await page.goto(pathToFileURL(file).href)
     await mkdir(path.dirname(path.resolve(args.out)), {recursive: true})
     // Cut below the per-pair table, at the gap between two sections.
-    const bottom = await page.$eval('#pairs', (el) => Math.ceil(el.getBoundingClientRect().bottom + window.scrollY + 24))
+    const bottom = await page.$eval('#pairs', (el) =>
+      Math.ceil(el.getBoundingClientRect().bottom + el.ownerDocument.defaultView.scrollY + 24),
+    )
     await page.screenshot({path: args.out, fullPage: true, ...(args.full ? {} : {clip: {x: 0, y: 0, width: 1200, height: bottom}})})
   } finally {
     await browser.close()

@@ -120,7 +120,8 @@ export const SPEECH_MAX_CHARACTERS = 4096
  * the cache hashes its canonical JSON. Implementations never store errors or empty answers.
  */
 export interface ResponseCache {
-  get(key: unknown): Promise<unknown | undefined>
+  /** The stored value, or undefined on a miss. */
+  get(key: unknown): Promise<unknown>
   set(key: unknown, value: unknown): Promise<void>
 }
 

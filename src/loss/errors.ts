@@ -11,5 +11,8 @@ export function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : typeof value === 'undefined' ? 'undefined' : `${typeof value} ${String(value)}`
+  if (typeof value === 'object') return 'an object'
+  if (typeof value === 'undefined') return 'undefined'
+  if (typeof value === 'boolean' || typeof value === 'bigint' || typeof value === 'symbol') return `${typeof value} ${value.toString()}`
+  return 'a function'
 }

@@ -255,7 +255,8 @@ export async function mp4Overrun(
 // ------------------------------------------------------------------------- Ogg
 
 export interface OggHead {
-  codec: 'Vorbis' | 'Opus' | string
+  /** 'Vorbis', 'Opus', or the name another codec gives itself. */
+  codec: string
   channels: number
   /** Granule positions count samples at this rate (48 kHz for Opus). */
   granuleRate: number

@@ -52,7 +52,7 @@ const REFERENCES_HEADING =
 /** Splits at the last References heading; everything after it is kept apart. */
 export function splitReferences(text: string): {body: string; references: string} {
   let last: RegExpExecArray | null = null
-  for (const match of text.matchAll(REFERENCES_HEADING)) last = match as RegExpExecArray
+  for (const match of text.matchAll(REFERENCES_HEADING)) last = match
   if (!last) return {body: text.trim(), references: ''}
   return {body: text.slice(0, last.index).trim(), references: text.slice(last.index + last[0].length).trim()}
 }

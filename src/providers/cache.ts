@@ -87,7 +87,7 @@ export class DiskCache implements ResponseCache {
     return path.join(this.dir, hash.slice(0, 2), `${hash}.json`)
   }
 
-  async get(key: unknown): Promise<unknown | undefined> {
+  async get(key: unknown): Promise<unknown> {
     const hash = cacheKeyHash(key)
     const file = path.join(this.dir, hash.slice(0, 2), `${hash}.json`)
     let text: string
@@ -230,7 +230,7 @@ export function formatBytes(bytes: number): string {
 
 /** For --no-cache: every get is a miss and nothing is stored. */
 export class NoCache implements ResponseCache {
-  async get(_key: unknown): Promise<unknown | undefined> {
+  async get(_key: unknown): Promise<unknown> {
     return undefined
   }
 

@@ -29,7 +29,7 @@ export function toJsonSchema(schema: z.ZodType): JsonSchema {
     const format = zodResponseFormat(schema, 'answer')
     const converted = format.json_schema.schema
     if (converted && typeof converted === 'object') {
-      const {$schema: _ignored, ...rest} = converted as JsonSchema
+      const {$schema: _ignored, ...rest} = converted
       return rest
     }
   } catch {
@@ -73,10 +73,10 @@ function strictify(schema: JsonSchema, root = false): JsonSchema {
   }
   for (const key of ['anyOf', 'allOf'] as const) {
     const branches = out[key]
-    if (Array.isArray(branches)) out[key] = branches.map((b) => (isObject(b) ? strictify(b) : b))
+    if (Array.isArray(branches)) out[key] = branches.map((b: unknown) => (isObject(b) ? strictify(b) : b))
   }
   if (isObject(out.items)) out.items = strictify(out.items)
-  else if (Array.isArray(out.items)) out.items = out.items.map((b) => (isObject(b) ? strictify(b) : b))
+  else if (Array.isArray(out.items)) out.items = out.items.map((b: unknown) => (isObject(b) ? strictify(b) : b))
 
   const isObjectType = out.type === 'object' || isObject(out.properties)
   if (isObjectType) {
@@ -96,7 +96,7 @@ function strictify(schema: JsonSchema, root = false): JsonSchema {
       out.required = Object.keys(properties)
       out.additionalProperties = false
     } else {
-      out.additionalProperties = strictify(out.additionalProperties as JsonSchema)
+      out.additionalProperties = strictify(out.additionalProperties)
     }
   }
   if (root) delete out.$schema
@@ -121,7 +121,7 @@ export function dropNullOptionals(value: unknown, schema: JsonSchema, root: Json
     const items = resolved.items
     if (isObject(items)) return value.map((v) => dropNullOptionals(v, items, root, depth + 1))
     if (Array.isArray(items))
-      return value.map((v, i) => (isObject(items[i]) ? dropNullOptionals(v, items[i] as JsonSchema, root, depth + 1) : v))
+      return value.map((v: unknown, i) => (isObject(items[i]) ? dropNullOptionals(v, items[i] as JsonSchema, root, depth + 1) : v))
     return value
   }
   if (isObject(value)) {
@@ -149,7 +149,7 @@ export function dropNullOptionals(value: unknown, schema: JsonSchema, root: Json
 function resolveRef(schema: JsonSchema, root: JsonSchema): JsonSchema | null {
   let current: JsonSchema = schema
   for (let hops = 0; hops < 16 && typeof current.$ref === 'string'; hops++) {
-    const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(current.$ref as string)
+    const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(current.$ref)
     if (!match) return null
     const defs = root[match[1]!]
     const target = isObject(defs) ? defs[decodeURIComponent(match[2]!).replace(/~1/g, '/').replace(/~0/g, '~')] : undefined
@@ -334,7 +334,7 @@ export async function withTransportRetry<T>(attempt: () => Promise<T>, options: 
 /** One model call's answer: JSON text (or an already parsed value, e.g. a tool input) and its usage. */
 export interface RawAnswer {
   /** The answer: JSON text, or a value when the API returns one (tool input). */
-  answer: string | unknown
+  answer: unknown
   usage: Usage
   /** Set when the model declined or stopped early: counted as an invalid answer with this problem. */
   problem?: string
@@ -470,7 +470,7 @@ export async function cachedStructured<T>(
   const usage = CachedUsage.safeParse(hit.usage)
   const value = schema.safeParse(hit.value)
   if (!usage.success || !value.success) return null
-  return {value: value.data, usage: usage.data as Usage, cached: true}
+  return {value: value.data, usage: usage.data, cached: true}
 }
 
 /**

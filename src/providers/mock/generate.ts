@@ -51,7 +51,7 @@ function fill(template: string, ctx: Context, concept: string | undefined): stri
 /** Splits sentences much longer than the target at a comma near their middle. */
 function toTargetLength(sentence: string, targetWords: number): string[] {
   if (countWords(sentence) <= targetWords * 1.6) return [sentence]
-  const commas = [...sentence.matchAll(/[,;]\s+/g)].map((m) => m.index!)
+  const commas = [...sentence.matchAll(/[,;]\s+/g)].map((m) => m.index)
   if (commas.length === 0) return [sentence]
   const middle = sentence.length / 2
   const cut = commas.reduce((best, c) => (Math.abs(c - middle) < Math.abs(best - middle) ? c : best))

@@ -110,7 +110,7 @@ function eventEmitter(options: CommonOptions, clock: () => Date) {
   let log: EventLog | null = null
   const early: RunEvent[] = []
   const emit = (event: NewRunEvent) => {
-    const stamped = {...event, time: clock().toISOString()} as RunEvent
+    const stamped = {...event, time: clock().toISOString()}
     if (log) log.append(stamped)
     else early.push(stamped)
     options.onEvent?.(stamped)

@@ -171,7 +171,7 @@ export function shares(segments: ReadonlyArray<{label: SegmentLabel}>, weight: (
   })
   const result: LabelShares = {}
   for (const label of SEGMENT_LABELS) {
-    if (totals[label] !== undefined) result[label] = sum > 0 ? round(totals[label]! / sum) : 0
+    if (totals[label] !== undefined) result[label] = sum > 0 ? round(totals[label] / sum) : 0
   }
   return result
 }
