@@ -21,7 +21,10 @@ export default tseslint.config(
     },
     rules: {
       // A leading underscore marks what is left unused on purpose (a destructured field dropped, an interface's argument).
-      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_'}],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_'},
+      ],
       // Providers and fakes implement async interfaces with synchronous bodies; `async` keeps their errors rejections.
       '@typescript-eslint/require-await': 'off',
     },
