@@ -26,8 +26,18 @@ module.exports = {
     },
     layer('loss-is-pure', '^src/loss/', '^src/(?!loss/)', 'The loss library imports nothing of studio: every layer may use it.'),
     layer('core-is-the-base', '^src/core/', '^src/(media|providers|training|cli|commands)/', 'core/ imports only core/ and loss/.'),
-    layer('media-knows-no-training', '^src/media/', '^src/(providers|training|cli|commands)/', 'media/ reads files; it knows no providers or training.'),
-    layer('providers-know-no-training', '^src/providers/', '^src/(training|cli|commands)/', 'providers/ implement the interfaces of core/providers.ts.'),
+    layer(
+      'media-knows-no-training',
+      '^src/media/',
+      '^src/(providers|training|cli|commands)/',
+      'media/ reads files; it knows no providers or training.',
+    ),
+    layer(
+      'providers-know-no-training',
+      '^src/providers/',
+      '^src/(training|cli|commands)/',
+      'providers/ implement the interfaces of core/providers.ts.',
+    ),
     layer(
       'training-uses-provider-interfaces',
       '^src/training/',
