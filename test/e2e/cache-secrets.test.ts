@@ -2,8 +2,10 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {DiskCache} from '../../src/providers/cache.js'
+import {type CacheClearResult, type CacheStats, DiskCache} from '../../src/providers/cache.js'
+import type {SecretListing} from '../../src/providers/secrets.js'
 import {type CliResult, runCli} from '../helpers/cli.js'
+import {cliError} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 const KEY = 'sk-test-proj-E2eSecretKeyValue-7Hq2Zp9Lw4Xr1c3d4'
@@ -62,7 +64,7 @@ describe('studio secrets', () => {
     expect(table.stdout).toMatch(/ANTHROPIC\s+ANTHROPIC_API_KEY\s+none\s+-/)
 
     const overridden = await runCli(['secrets', 'list', '--json'], {env: {...env, OPENAI_API_KEY: 'sk-env-override-0000'}})
-    expect(JSON.parse(overridden.stdout)[0]).toMatchObject({source: 'env', masked: 'sk-…0000'})
+    expect((JSON.parse(overridden.stdout) as SecretListing[])[0]).toMatchObject({source: 'env', masked: 'sk-…0000'})
 
     const removed = await studio(['secrets', 'remove', 'OPENAI'])
     expect(removed.code).toBe(0)
@@ -70,7 +72,10 @@ describe('studio secrets', () => {
     const again = await studio(['secrets', 'remove', 'openai'])
     expect(again.code).toBe(0)
     expect(again.stdout).toContain('not stored')
-    expect(JSON.parse((await studio(['secrets', 'list', '--json'])).stdout)[0]).toMatchObject({source: 'none', masked: null})
+    expect((JSON.parse((await studio(['secrets', 'list', '--json'])).stdout) as SecretListing[])[0]).toMatchObject({
+      source: 'none',
+      masked: null,
+    })
   })
 
   it('answers --json for set and remove', async () => {
@@ -87,7 +92,7 @@ describe('studio secrets', () => {
     expect(result.stderr).toContain('OPENAI, ANTHROPIC')
     const json = await studio(['secrets', 'remove', 'nope', '--json'])
     expect(json.code).toBe(2)
-    expect(JSON.parse(json.stdout).error.message).toContain('OPENAI, ANTHROPIC')
+    expect(cliError(json.stdout).message).toContain('OPENAI, ANTHROPIC')
   })
 
   it('refuses a key given on the command line, in any form, without echoing it', async () => {
@@ -146,9 +151,11 @@ describe('studio cache', () => {
   it('uses --cache-dir over STUDIO_CACHE_DIR', async () => {
     const other = path.join(cacheDir, 'other')
     await new DiskCache(other).set('k', 'v')
-    const stats = JSON.parse((await studio(['cache', 'stats', '--cache-dir', other, '--json'])).stdout)
+    const stats = JSON.parse((await studio(['cache', 'stats', '--cache-dir', other, '--json'])).stdout) as CacheStats
     expect(stats).toMatchObject({entries: 1, dir: other})
-    const cleared = JSON.parse((await studio(['cache', 'clear', '--cache-dir', other, '--json'])).stdout)
+    const cleared = JSON.parse((await studio(['cache', 'clear', '--cache-dir', other, '--json'])).stdout) as CacheClearResult & {
+      dir: string
+    }
     expect(cleared).toMatchObject({removed: 1, dir: other})
   })
 })

@@ -6,9 +6,13 @@ import {readdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {TrainingReport, TrialResults} from '../../src/core/schemas/files.js'
+import {Transcript} from '../../src/core/schemas/common.js'
+import {PairAnalysis, RunManifest, TrainingReport, TrialResults} from '../../src/core/schemas/files.js'
+import type {CacheStats} from '../../src/providers/cache.js'
+import type {RunEstimate} from '../../src/training/estimate.js'
 import {runCli} from '../helpers/cli.js'
 import {FAKE_KEYS, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
+import {cliError, readJson} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 let root = ''
@@ -29,7 +33,9 @@ function env(server: FakeApi, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv 
 
 /** Timestamps, run ids and folder names differ between runs; nothing else may. */
 function comparable(report: TrainingReport): unknown {
-  return JSON.parse(JSON.stringify(report, (key, v) => (['started_at', 'finished_at', 'dir', 'run_id'].includes(key) ? '<varies>' : v)))
+  return JSON.parse(
+    JSON.stringify(report, (key, v: unknown) => (['started_at', 'finished_at', 'dir', 'run_id'].includes(key) ? '<varies>' : v)),
+  )
 }
 
 async function run(args: string[], server: FakeApi = api, extra: NodeJS.ProcessEnv = {}) {
@@ -64,12 +70,12 @@ describe('studio training run with real providers (against a local fake API)', (
     expect(baseline.usage.by_role.transcribe!.audio_seconds).toBeGreaterThan(60)
     expect(baseline.usage.by_role.generate).toMatchObject({calls: 6})
     expect(baseline.usage.total.cost_usd).toBeGreaterThan(0)
-    const transcript = JSON.parse(await readFile(path.join(runDir, 'pairs', 'soil-microbiome-drought', 'transcript.json'), 'utf8'))
+    const transcript = await readJson(path.join(runDir, 'pairs', 'soil-microbiome-drought', 'transcript.json'), Transcript)
     expect(transcript.source).toBe('whisper')
     expect(transcript.segments.length).toBeGreaterThan(5)
-    const manifest = JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8'))
+    const manifest = await readJson(path.join(runDir, 'run.json'), RunManifest)
     expect(manifest.config.mock).toBe(false)
-    expect(manifest.config.providers.generate).toEqual({provider: 'anthropic', model: 'claude-sonnet-4-6'})
+    expect(manifest.config.providers?.generate).toEqual({provider: 'anthropic', model: 'claude-sonnet-4-6'})
     expect(manifest.providers.language_model).toBe('anthropic:claude-sonnet-4-6')
     for (const trial of baseline.trials) {
       const results = TrialResults.parse(JSON.parse(await readFile(path.join(runDir, trial.dir, 'results.json'), 'utf8')))
@@ -88,7 +94,7 @@ describe('studio training run with real providers (against a local fake API)', (
     const failed = await run(['--output-dir', path.join(root, 'bad-key')], api, {ANTHROPIC_API_KEY: 'sk-test-ant-wrong-0000000000'})
     // Every pair failed on the provider, not on its files: exit 4, with the reason.
     expect(failed.code).toBe(4)
-    const error = JSON.parse(failed.stdout).error
+    const error = cliError(failed.stdout)
     expect(error.message).toMatch(/^No usable pair: all 3 pair\(s\) failed to ingest/)
     expect(error.message).toContain('API key was rejected')
     expect(failed.stderr + failed.stdout).not.toContain('sk-test-ant-wrong-0000000000')
@@ -119,7 +125,7 @@ describe('studio training run with real providers (against a local fake API)', (
     expect(second.report!.usage.total.calls).toBe(0)
     expect(comparable({...second.report!, usage: first.report!.usage})).toEqual(comparable(first.report!))
     const stats = await runCli(['cache', 'stats', '--cache-dir', cacheDir, '--json'])
-    expect(JSON.parse(stats.stdout).entries).toBeGreaterThan(10)
+    expect((JSON.parse(stats.stdout) as CacheStats).entries).toBeGreaterThan(10)
   })
 
   it('never has more pairs in flight than --concurrency (a pair sends its two analysis calls together)', async () => {
@@ -194,8 +200,8 @@ describe('studio training run with real providers (against a local fake API)', (
       expect(skipped!.usage!.by_role.classify!.calls).toBe(1)
       expect(report.usage.by_role.concepts!.calls).toBe(2 + 2)
       expect(report.usage.by_role.transcribe!.calls).toBe(1)
-      const manifest = JSON.parse(await readFile(path.join(root, 'skipped', report.run_id, 'run.json'), 'utf8'))
-      expect(manifest.skipped[0].usage).toEqual(skipped!.usage)
+      const manifest = await readJson(path.join(root, 'skipped', report.run_id, 'run.json'), RunManifest)
+      expect(manifest.skipped[0]!.usage).toEqual(skipped!.usage)
     } finally {
       await flaky.close()
     }
@@ -238,13 +244,13 @@ describe('studio training run with real providers (against a local fake API)', (
     expect(forced).toHaveLength(3)
     for (const body of forced) expect(body.tool_choice).toEqual({type: 'tool', name: 'answer'})
     expect(messages.filter((body) => body.output_config)).toHaveLength(messages.length - 3)
-    const manifest = JSON.parse(await readFile(path.join(root, 'tool', result.report!.run_id, 'run.json'), 'utf8'))
-    expect(manifest.config.providers.judge).toEqual({provider: 'anthropic', model: 'claude-sonnet-4-6', structured_output: 'tool'})
+    const manifest = await readJson(path.join(root, 'tool', result.report!.run_id, 'run.json'), RunManifest)
+    expect(manifest.config.providers?.judge).toEqual({provider: 'anthropic', model: 'claude-sonnet-4-6', structured_output: 'tool'})
 
     await writeFile(config, JSON.stringify({roles: {judge: {provider: 'openai', model: 'gpt-4o-mini', structured_output: 'tool'}}}))
     const invalid = await run(['--config', config, '--output-dir', path.join(root, 'tool')])
     expect(invalid.code).toBe(2)
-    expect(JSON.parse(invalid.stdout).error.message).toMatch(/is not valid:[\s\S]*structured_output applies to anthropic roles only/)
+    expect(cliError(invalid.stdout).message).toMatch(/is not valid:[\s\S]*structured_output applies to anthropic roles only/)
   })
 
   it('--dry-run prints the calls and cost it would make, and makes none', async () => {
@@ -253,9 +259,9 @@ describe('studio training run with real providers (against a local fake API)', (
       env: env(api),
     })
     expect(result.code, result.stderr).toBe(0)
-    const plan = JSON.parse(result.stdout)
+    const plan = JSON.parse(result.stdout) as RunEstimate & {dry_run: boolean}
     expect(plan.dry_run).toBe(true)
-    const calls = Object.fromEntries(plan.roles.map((r: {role: string; calls: number}) => [r.role, r.calls]))
+    const calls = Object.fromEntries(plan.roles.map((r) => [r.role, r.calls]))
     expect(calls).toEqual({transcribe: 1, classify: 3, concepts: 3, generate: 9, judge: 9})
     expect(plan.cost_usd).toBeGreaterThan(0)
     expect(api.requests).toEqual([])
@@ -272,7 +278,7 @@ describe('studio training run with real providers (against a local fake API)', (
   it('--max-cost refuses a budget too small for one trial, and stops cleanly (budget) before exceeding one', async () => {
     const tiny = await run(['--no-cache', '--max-cost', '0.0001', '--output-dir', path.join(root, 'budget')])
     expect(tiny.code).toBe(2)
-    expect(JSON.parse(tiny.stdout).error.message).toMatch(
+    expect(cliError(tiny.stdout).message).toMatch(
       /^--max-cost \$0\.0001 does not cover transcription, analysis and one trial: about \$\d+\.\d{2,4} estimated$/,
     )
     // Enough for the analysis and trial 0 but not for another trial like it.
@@ -312,6 +318,6 @@ async function analysisCost(): Promise<number> {
   const runDir = path.join(root, 'baseline', baseline.run_id)
   let sum = 0
   for (const id of baseline.pairs)
-    sum += JSON.parse(await readFile(path.join(runDir, 'pairs', id, 'analysis.json'), 'utf8')).usage.total.cost_usd
+    sum += (await readJson(path.join(runDir, 'pairs', id, 'analysis.json'), PairAnalysis)).usage.total.cost_usd!
   return sum
 }

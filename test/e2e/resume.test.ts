@@ -3,8 +3,11 @@ import {cp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {RunEvent} from '../../src/core/schemas/events.js'
 import {Registry, RunManifest, TrainingReport} from '../../src/core/schemas/files.js'
+import type {RunStatus} from '../../src/training/report/status.js'
 import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {readJsonLines} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 let root = ''
@@ -15,7 +18,7 @@ let drawn: string[] = []
 /** Timestamps, run ids and folder names differ between runs; nothing else may. */
 function comparable(value: unknown): unknown {
   return JSON.parse(
-    JSON.stringify(value, (key, v) =>
+    JSON.stringify(value, (key, v: unknown) =>
       ['started_at', 'finished_at', 'dir', 'run_id', 'output_dir', 'time'].includes(key) ? '<varies>' : v,
     ),
   )
@@ -62,7 +65,7 @@ describe('studio training run --resume', () => {
       ['training', 'run', '--mock', '--max-trials', '4', '--window', '4', '--output-dir', out],
       /Trial 1 \(2 of 4\): scored 1\/3 pairs/,
     )
-    const status = JSON.parse((await runCli(['training', 'status', '--output-dir', out, '--json'])).stdout)
+    const status = JSON.parse((await runCli(['training', 'status', '--output-dir', out, '--json'])).stdout) as RunStatus
     expect(status.state).toBe('interrupted')
     expect(status.trials_done).toBeLessThan(4)
 
@@ -79,10 +82,7 @@ describe('studio training run --resume', () => {
     const names = await readdir(runDir, {recursive: true})
     expect(names.filter((n) => n.includes('.tmp'))).toEqual([])
     expect(names.filter((n) => /^trial_\d+_[^/]+$/.test(n)).sort()).toEqual(report.trials.map((t) => t.dir))
-    const events = (await readFile(path.join(runDir, 'events.jsonl'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const events = await readJsonLines(path.join(runDir, 'events.jsonl'), RunEvent)
     expect(events.filter((e) => e.type === 'run-resumed')).toHaveLength(1)
     // No pair is scored twice in a trial: results written before the kill are reused.
     expect(events.filter((e) => e.type === 'pair-scored').length).toBeLessThanOrEqual(4 * 3)

@@ -27,7 +27,7 @@ describe('DiskCache', () => {
     expect(cacheKeyHash(KEY)).toBe(sha)
     const file = path.join(dir, sha.slice(0, 2), `${sha}.json`)
     expect(cache.fileFor(KEY)).toBe(file)
-    const entry = JSON.parse(await readFile(file, 'utf8'))
+    const entry = JSON.parse(await readFile(file, 'utf8')) as {version: number; key_sha256: string; created_at: string; value: unknown}
     expect(entry).toMatchObject({version: 1, key_sha256: sha, value: {text: 'hello', segments: [1, 2]}})
     expect(Number.isNaN(Date.parse(entry.created_at))).toBe(false)
     // No temp file left behind.

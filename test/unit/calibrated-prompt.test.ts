@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {mockProviders} from '../../src/providers/mock/index.js'
-import type {ChatMessage, Providers, StructuredRequest} from '../../src/core/providers.js'
+import type {Providers, StructuredRequest} from '../../src/core/providers.js'
 import {CorruptFileError, InputError} from '../../src/core/errors.js'
 import {generateScriptForPaper, loadCalibratedPrompt} from '../../src/training/generate.js'
 import {
@@ -269,7 +269,7 @@ describe('generateScriptForPaper', () => {
         languageModel: (role) => ({
           id: 'recording',
           structured: (request) => {
-            requests.push(request as StructuredRequest<unknown>)
+            requests.push(request)
             return inner.languageModel(role).structured(request)
           },
         }),
@@ -301,7 +301,7 @@ describe('generateScriptForPaper', () => {
     const {providers, requests} = recording()
     const result = await generateScriptForPaper({paperPath, runDir, providers, seed: 42})
     expect(result.prompt_source).toBe(path.join(runDir, RUN_FILES.calibratedPrompt))
-    const messages = requests[1]!.messages as ChatMessage[]
+    const messages = requests[1]!.messages
     expect(messages[0]!.content).toMatch(/^You write lively podcast scripts/)
     expect(messages[1]).toEqual(generatorMessages(best, result.title, PAPER_TEXT.trim(), result.concepts)[1])
   })

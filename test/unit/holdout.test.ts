@@ -1,10 +1,10 @@
-import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {checkHoldoutRequest, selectValidationPairs} from '../../src/training/run/holdout.js'
 import * as refineModule from '../../src/training/optimise/index.js'
-import type {TrialResults} from '../../src/core/schemas/files.js'
+import {AggregateProfile, type TrialResults} from '../../src/core/schemas/files.js'
+import {readJson} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
 
@@ -68,7 +68,7 @@ describe('the refiner and validation pairs', () => {
       expect(JSON.stringify(input)).not.toContain(validation[0])
     }
     // The aggregate profile the prompt is built from comes from training pairs only.
-    const profile = JSON.parse(await readFile(path.join(outcome.runDir, 'aggregate_profile.json'), 'utf8'))
+    const profile = await readJson(path.join(outcome.runDir, 'aggregate_profile.json'), AggregateProfile)
     expect(profile.pairs).toBe(outcome.report.pairs.length - 1)
   })
 })

@@ -76,7 +76,7 @@ function countingProviders(): {providers: Providers; conceptRequests: Array<Stru
       return {
         id: model.id,
         structured: (request) => {
-          if (request.task.kind === 'key-concepts') conceptRequests.push(request as StructuredRequest<unknown>)
+          if (request.task.kind === 'key-concepts') conceptRequests.push(request)
           return model.structured(request)
         },
       }

@@ -53,7 +53,44 @@ const request = (seed = 7, messages = judgeMessages()) => ({
   seed,
 })
 
-const bodyOf = (r: RecordedRequest) => r.body as Record<string, any>
+/** A JSON schema, as far as these tests read one. */
+interface SchemaNode {
+  type?: string
+  additionalProperties?: boolean
+  required?: string[]
+  properties?: Record<string, SchemaNode>
+  items?: SchemaNode
+  anyOf?: SchemaNode[]
+}
+
+// What the fake API recorded of each kind of request, as far as these tests read it.
+interface TextBlock {
+  type: string
+  text: string
+  cache_control?: {type: string}
+}
+interface AnthropicBody {
+  system?: string
+  messages: Array<{role: string; content: TextBlock[]}>
+  output_config?: {format: {type: string; schema: SchemaNode}}
+  tool_choice?: {type: string; name: string}
+  tools?: Array<{name: string; input_schema: SchemaNode}>
+}
+interface OpenAIChatBody {
+  messages: Array<{role: string; content: string}>
+  response_format: {type: string; json_schema: {name: string; strict: boolean; schema: SchemaNode}}
+  seed?: number
+  temperature?: number
+}
+/** A multipart upload: its fields, and its file's name and size. */
+interface UploadBody {
+  fields: Record<string, string>
+  file: {name: string; bytes: number; sha256: string}
+}
+
+const anthropicBody = (r: RecordedRequest) => r.body as AnthropicBody
+const openaiBody = (r: RecordedRequest) => r.body as OpenAIChatBody
+const uploadBody = (r: RecordedRequest) => r.body as UploadBody
 const only = (api: FakeApi, suffix: string) => api.requests.filter((r) => r.path.endsWith(suffix))
 
 let api: FakeApi
@@ -80,12 +117,12 @@ const openai = (options: Partial<ConstructorParameters<typeof OpenAIChatModel>[0
 describe('structured JSON schema for OpenAI strict mode', () => {
   it('closes every object, requires every property and makes optional ones nullable', () => {
     const schema = z.object({a: z.string().optional(), b: z.array(z.object({c: z.number().nullable(), d: z.boolean().optional()}))})
-    const json = toJsonSchema(schema) as any
+    const json = toJsonSchema(schema) as SchemaNode
     expect(json.additionalProperties).toBe(false)
     expect(json.required).toEqual(['a', 'b'])
-    expect(json.properties.a).toEqual({anyOf: [{type: 'string'}, {type: 'null'}]})
-    expect(json.properties.b.items.additionalProperties).toBe(false)
-    expect(json.properties.b.items.required).toEqual(['c', 'd'])
+    expect(json.properties!.a).toEqual({anyOf: [{type: 'string'}, {type: 'null'}]})
+    expect(json.properties!.b!.items!.additionalProperties).toBe(false)
+    expect(json.properties!.b!.items!.required).toEqual(['c', 'd'])
     // The nulls strict mode forces are dropped again before zod sees them; real nulls stay.
     const checked = validateAnswer('{"a": null, "b": [{"c": null, "d": null}]}', schema, plainJsonSchema(schema))
     expect(checked).toEqual({ok: true, value: {b: [{c: null}]}})
@@ -99,19 +136,19 @@ describe('AnthropicLanguageModel', () => {
     const answer = await model.structured(request())
     expect(JudgeAnswer.parse(answer.value)).toEqual(answer.value)
     const [sent] = only(api, '/v1/messages')
-    const body = bodyOf(sent!)
-    expect(body.output_config.format.type).toBe('json_schema')
-    expect(body.output_config.format.schema.properties.engagement).toBeDefined()
+    const body = anthropicBody(sent!)
+    expect(body.output_config!.format.type).toBe('json_schema')
+    expect(body.output_config!.format.schema.properties!.engagement).toBeDefined()
     expect(body).not.toHaveProperty('temperature')
     expect(body).not.toHaveProperty('tool_choice')
     expect(body.system).toBe('You judge podcast scripts. Answer with JSON.')
     // The two user messages are one turn of two blocks; the paper's block is the cache breakpoint.
     expect(body.messages).toHaveLength(1)
-    const [paperBlock, scriptBlock] = body.messages[0].content
-    expect(paperBlock.text).toContain('Paper:\nDeep Sea Vents')
-    expect(paperBlock.cache_control).toEqual({type: 'ephemeral'})
-    expect(scriptBlock.text).toBe('Script:\nHost: Today, chemosynthesis.')
-    expect(scriptBlock.cache_control).toBeUndefined()
+    const [paperBlock, scriptBlock] = body.messages[0]!.content
+    expect(paperBlock!.text).toContain('Paper:\nDeep Sea Vents')
+    expect(paperBlock!.cache_control).toEqual({type: 'ephemeral'})
+    expect(scriptBlock!.text).toBe('Script:\nHost: Today, chemosynthesis.')
+    expect(scriptBlock!.cache_control).toBeUndefined()
     expect(answer.usage.input_tokens).toBeGreaterThan(0)
     expect(answer.usage.cache_write_tokens).toBeGreaterThan(0)
     expect(answer.usage.cache_read_tokens).toBe(0)
@@ -120,8 +157,8 @@ describe('AnthropicLanguageModel', () => {
 
   it('marks no block when no message asks for caching, however long', async () => {
     await anthropic().structured(request(1, [{role: 'user', content: `Paper:\n${PAPER}\n\nScript:\nHost: hi.`}]))
-    const body = bodyOf(only(api, '/v1/messages')[0]!)
-    expect(body.messages[0].content[0].cache_control).toBeUndefined()
+    const body = anthropicBody(only(api, '/v1/messages')[0]!)
+    expect(body.messages[0]!.content[0]!.cache_control).toBeUndefined()
   })
 
   it("caches the trainer's judge request up to the paper, so the next trial's judge call reads it", async () => {
@@ -142,11 +179,11 @@ describe('AnthropicLanguageModel', () => {
     const trial2 = await model.structured(
       request(1, trainerJudgeMessages(script('Back to the vents and their mats.'), PAPER, concepts, style)),
     )
-    const [first, second] = only(api, '/v1/messages').map((r) => bodyOf(r).messages[0].content)
-    expect(first[0].text).toContain(PAPER)
-    expect(first[0].cache_control).toEqual({type: 'ephemeral'})
-    expect(second[0]).toEqual(first[0])
-    expect(first[1].text).not.toBe(second[1].text)
+    const [first, second] = only(api, '/v1/messages').map((r) => anthropicBody(r).messages[0]!.content)
+    expect(first![0]!.text).toContain(PAPER)
+    expect(first![0]!.cache_control).toEqual({type: 'ephemeral'})
+    expect(second![0]).toEqual(first![0])
+    expect(first![1]!.text).not.toBe(second![1]!.text)
     expect(trial1.usage.cache_write_tokens).toBeGreaterThan(PAPER.length / 4)
     expect(trial2.usage.cache_read_tokens).toBe(trial1.usage.cache_write_tokens)
   })
@@ -164,9 +201,9 @@ describe('AnthropicLanguageModel', () => {
   it("tool mode forces the 'answer' tool", async () => {
     const answer = await anthropic({structuredMode: 'tool'}).structured(request())
     expect(JudgeAnswer.safeParse(answer.value).success).toBe(true)
-    const body = bodyOf(only(api, '/v1/messages')[0]!)
+    const body = anthropicBody(only(api, '/v1/messages')[0]!)
     expect(body.tool_choice).toEqual({type: 'tool', name: 'answer'})
-    expect(body.tools[0].input_schema.type).toBe('object')
+    expect(body.tools![0]!.input_schema.type).toBe('object')
     expect(body).not.toHaveProperty('output_config')
   })
 
@@ -179,12 +216,12 @@ describe('AnthropicLanguageModel', () => {
     expect(answer.usage.calls).toBe(2)
     const sent = only(api, '/v1/messages')
     expect(sent).toHaveLength(2)
-    const retry = bodyOf(sent[1]!).messages
+    const retry = anthropicBody(sent[1]!).messages
     expect(retry).toHaveLength(3)
-    expect(retry[1].role).toBe('assistant')
-    expect(retry[1].content[0].text).toContain('oops')
-    expect(retry[2].content[0].text).toMatch(/did not match the required JSON schema/)
-    expect(retry[2].content[0].text).toMatch(/engagement/)
+    expect(retry[1]!.role).toBe('assistant')
+    expect(retry[1]!.content[0]!.text).toContain('oops')
+    expect(retry[2]!.content[0]!.text).toMatch(/did not match the required JSON schema/)
+    expect(retry[2]!.content[0]!.text).toMatch(/engagement/)
   })
 
   it('fails with a ProviderError after two wrong answers', async () => {
@@ -273,7 +310,7 @@ describe('OpenAIChatModel', () => {
     expect(model.id).toBe('openai:gpt-test')
     const answer = await model.structured(request(42))
     expect(JudgeAnswer.safeParse(answer.value).success).toBe(true)
-    const body = bodyOf(only(api, '/chat/completions')[0]!)
+    const body = openaiBody(only(api, '/chat/completions')[0]!)
     expect(body.response_format.type).toBe('json_schema')
     expect(body.response_format.json_schema.strict).toBe(true)
     expect(body.response_format.json_schema.name).toBe('studio_judge')
@@ -281,7 +318,7 @@ describe('OpenAIChatModel', () => {
     expect(body.seed).toBe(42)
     expect(body.temperature).toBe(0)
     // As given, and without the cache hint (OpenAI caches prefixes by itself and rejects unknown fields).
-    expect(body.messages.map((m: ChatMessage) => m.role)).toEqual(['system', 'user', 'user'])
+    expect(body.messages.map((m) => m.role)).toEqual(['system', 'user', 'user'])
     for (const message of body.messages) expect(Object.keys(message).sort()).toEqual(['content', 'role'])
     expect(answer.usage.input_tokens).toBeGreaterThan(0)
   })
@@ -291,9 +328,9 @@ describe('OpenAIChatModel', () => {
     await openai().structured(request())
     const sent = only(api, '/chat/completions')
     expect(sent).toHaveLength(2)
-    const retry = bodyOf(sent[1]!).messages
+    const retry = openaiBody(sent[1]!).messages
     expect(retry.at(-2)).toMatchObject({role: 'assistant'})
-    expect(retry.at(-1).content).toMatch(/did not match the required JSON schema/)
+    expect(retry.at(-1)!.content).toMatch(/did not match the required JSON schema/)
 
     api.reset()
     api.failNext({kind: 'bad-answer'}, {path: '/chat/completions', count: 2})
@@ -369,7 +406,7 @@ describe('WhisperTranscriber', () => {
     expect(transcript.segments.length).toBeGreaterThan(2)
     expect(transcript.segments[0]!.speaker).toBeNull()
     const [upload] = only(api, '/audio/transcriptions')
-    const form = bodyOf(upload!)
+    const form = uploadBody(upload!)
     expect(form.fields.response_format).toBe('verbose_json')
     expect(form.fields['timestamp_granularities[]']).toBe('segment')
     expect(form.fields.prompt).toBe('Deep Sea Vents and Microbial Mats')
@@ -425,8 +462,8 @@ describe('WhisperTranscriber', () => {
     const uploads = only(api, '/audio/transcriptions')
     expect(uploads).toHaveLength(2)
     expect(api.maxConcurrent).toBe(2)
-    for (const upload of uploads) expect(bodyOf(upload).file.bytes).toBeLessThan(25 * 1024 * 1024)
-    expect(uploads.map((u) => bodyOf(u).file.name).sort()).toEqual(['long.part1.mp3', 'long.part2.mp3'])
+    for (const upload of uploads) expect(uploadBody(upload).file.bytes).toBeLessThan(25 * 1024 * 1024)
+    expect(uploads.map((u) => uploadBody(u).file.name).sort()).toEqual(['long.part1.mp3', 'long.part2.mp3'])
 
     const {usage, ...plain} = transcript
     expect(Transcript.parse(transcript)).toEqual(plain)
@@ -489,7 +526,7 @@ describe('OpenAISpeech', () => {
     expect(answer.characters).toBe(text.length)
     expect(answer.audio[0]).toBe(0xff)
     expect(answer.audio.length).toBeGreaterThan(1000)
-    const body = bodyOf(only(api, '/audio/speech')[0]!)
+    const body = only(api, '/audio/speech')[0]!.body
     expect(body).toMatchObject({model: 'tts-1', voice: 'nova', input: text, response_format: 'mp3'})
 
     expect(answer.cached).toBeUndefined()

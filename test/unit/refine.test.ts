@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {z} from 'zod'
 
 import {mockProviders} from '../../src/providers/mock/index.js'
 import type {LanguageModel, StructuredAnswer, StructuredRequest} from '../../src/core/providers.js'
@@ -20,6 +21,7 @@ import {
 import {AggregateProfile, PairTrialResult, TrialResults} from '../../src/core/schemas/files.js'
 import {LossBreakdown, type PromptSpec, type SegmentLabel} from '../../src/core/schemas/common.js'
 import {RefineAnswer} from '../../src/core/schemas/answers.js'
+import {parseJson} from '../helpers/json.js'
 
 // ------------------------------------------------------------------ fixtures
 
@@ -110,6 +112,10 @@ const TRIAL = trial([
   pair('eps', 0.1),
 ])
 
+/** A line of the history in a refine request: one earlier trial, as JSON. */
+const HistoryLine = z.object({trial: z.number().int().nonnegative()})
+const trialOf = (line: string): number => parseJson(line, HistoryLine).trial
+
 /** A LanguageModel that records each request and answers with `answer(request)`. */
 class FakeModel implements LanguageModel {
   readonly id = 'fake'
@@ -117,8 +123,8 @@ class FakeModel implements LanguageModel {
   constructor(private readonly answer: (request: StructuredRequest<unknown>) => unknown) {}
 
   async structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>> {
-    this.requests.push(request as StructuredRequest<unknown>)
-    return {value: request.schema.parse(this.answer(request as StructuredRequest<unknown>)), usage: {input_tokens: 100, output_tokens: 20}}
+    this.requests.push(request)
+    return {value: request.schema.parse(this.answer(request)), usage: {input_tokens: 100, output_tokens: 20}}
   }
 }
 
@@ -280,7 +286,7 @@ describe('refineWithModel', () => {
     expect(user!.role).toBe('user')
     const text = user!.content
     const lines = text.split('\n').filter((l) => l.startsWith('{"trial":'))
-    expect(lines.map((l) => JSON.parse(l).trial)).toEqual([0, 2, 1])
+    expect(lines.map(trialOf)).toEqual([0, 2, 1])
     expect(JSON.parse(lines[2]!)).toMatchObject({losses: {total: 0.25, duration: 0.1, coverage: 0.2}, prompt: {target_words: 1001}})
     expect(text).toContain('Pair beta: total loss 0.5')
     expect(text).toContain('key concepts missed (2 of 8): graph; kernel')
@@ -361,7 +367,7 @@ describe('refineWithModel', () => {
     const result = await refineWithModel(input, model)
     const shares = result.prompt.segment_plan.map((s) => s.share)
     expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9)
-    expect(shares.map((s, i) => s / plan[i]!.share)).toEqual(shares.map(() => expect.closeTo(1 / 0.98, 9)))
+    expect(shares.map((s, i) => s / plan[i]!.share)).toEqual(shares.map((): unknown => expect.closeTo(1 / 0.98, 9)))
     expect(result.prompt.segment_plan.map((s) => s.label)).toEqual(['intro', 'method', 'findings'])
     expect(result.changes).toEqual(['llm: fewer segments', "llm: segment_plan shares renormalised: the answer's summed to 0.98"])
   })
@@ -390,7 +396,7 @@ describe('checkRefinedPrompt', () => {
 
   it("renormalises the same plan when it is not the proposal's", () => {
     const {prompt, notes} = checkRefinedPrompt(rounded, {current: PROMPT, proposal: PROMPT})
-    expect(prompt.segment_plan.map((s) => s.share)).toEqual([1 / 3, 1 / 3, 1 / 3].map((v) => expect.closeTo(v, 12)))
+    expect(prompt.segment_plan.map((s) => s.share)).toEqual([1 / 3, 1 / 3, 1 / 3].map((v): unknown => expect.closeTo(v, 12)))
     expect(notes).toEqual(["segment_plan shares renormalised: the answer's summed to 0.9999"])
   })
 
@@ -491,6 +497,6 @@ describe('refine', () => {
       model,
     })
     const lines = model.requests[0]!.messages[1]!.content.split('\n').filter((l) => l.startsWith('{"trial":'))
-    expect(lines.map((l) => JSON.parse(l).trial)).toEqual([1, 3, 2])
+    expect(lines.map(trialOf)).toEqual([1, 3, 2])
   })
 })

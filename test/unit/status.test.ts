@@ -29,7 +29,7 @@ afterAll(async () => {
 
 /** A pid that is certainly not running: that of a child that has exited. */
 function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '0']).pid!
+  return spawnSync(process.execPath, ['-e', '0']).pid
 }
 
 /**
