@@ -1,6 +1,7 @@
 import os from 'node:os'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {STOP_REASON_TEXT} from '../../src/core/schemas/common.js'
 import {lineDiff, withContext} from '../../src/training/report/diff.js'
 import {escapeHtml, renderReportHtml} from '../../src/training/report/html.js'
 import {loadRunView, type RunView} from '../../src/training/report/view.js'
@@ -70,7 +71,7 @@ describe('renderReportHtml on a finished mock run', () => {
     const first = view.trials[0]!.results.mean_losses.total
     const improvement = ((first - best.results.mean_losses.total) / first) * 100
     expect(html).toContain(`${improvement.toFixed(1)}%`)
-    expect(html).toContain(view.report!.stop_reason === 'converged' ? 'converged' : 'reached max trials')
+    expect(html).toContain(`stop: ${STOP_REASON_TEXT[view.report!.stop_reason]}`)
   })
 
   it('draws every chart with exactly one point per trial', () => {
@@ -269,6 +270,14 @@ describe('renderReportHtml on edited views', () => {
     expect(page.match(/class="split-tag"/g)?.length).toBeGreaterThanOrEqual(1)
     expect(html).not.toContain('s-validation"')
     expect(html).not.toContain('data-row="validation-mean"')
+  })
+
+  it('says a run stopped by --max-cost stopped for its budget, in the words every view uses', () => {
+    const copy = copyView()
+    copy.report!.stop_reason = 'budget'
+    const page = renderReportHtml(copy)
+    expect(page).toContain(`stop: ${STOP_REASON_TEXT.budget}`)
+    expect(page).not.toContain('max trials')
   })
 
   it('shows a failed run\u2019s error and an unknown cost', () => {

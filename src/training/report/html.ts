@@ -3,7 +3,14 @@
  * script, no network) rendered from a RunView. Pure and deterministic: the same
  * view gives the same bytes, so the page can be regenerated at any time.
  */
-import {SEGMENT_LABELS, type LabelShares, type LossBreakdown, type RoleUsage, type SegmentLabel} from '../../core/schemas/common.js'
+import {
+  SEGMENT_LABELS,
+  STOP_REASON_TEXT,
+  type LabelShares,
+  type LossBreakdown,
+  type RoleUsage,
+  type SegmentLabel,
+} from '../../core/schemas/common.js'
 import {lineDiff, withContext} from './diff.js'
 import type {RunState, RunView, TrialView} from './view.js'
 
@@ -592,7 +599,7 @@ function configSection(view: RunView): string {
 // ------------------------------------------------------------------- header
 
 function stopReasonText(view: RunView): string {
-  if (view.report) return view.report.stop_reason === 'converged' ? 'converged' : 'reached max trials'
+  if (view.report) return STOP_REASON_TEXT[view.report.stop_reason]
   return view.state === 'running' ? 'still running' : view.state === 'finished' ? '—' : view.state
 }
 
