@@ -1,7 +1,11 @@
 import os from 'node:os'
+import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {formatPercent} from '../../src/core/format.js'
 import {STOP_REASON_TEXT} from '../../src/core/schemas/common.js'
+import {bestTrial} from '../../src/loss/selection.js'
+import {LOSS_NAMES} from '../../src/loss/weights.js'
 import {lineDiff, withContext} from '../../src/training/report/diff.js'
 import {escapeHtml, renderReportHtml} from '../../src/training/report/html.js'
 import {loadRunView, type RunView} from '../../src/training/report/view.js'
@@ -41,8 +45,22 @@ function points(svg: string): {all: number[]; best: number[]} {
   }
 }
 
+/** The markup of the header's KPI card with this label. */
+function kpi(page: string, label: string): string {
+  const card = page.split('<div class="kpi ').find((part) => part.includes(`<div class="kpi-label">${label}</div>`))
+  expect(card, label).toBeDefined()
+  return card!
+}
+
 function copyView(): RunView {
   return structuredClone(view)
+}
+
+/** Chooses the best trial again, as loadRunView does, after a test has edited the trials. */
+function reselect(copy: RunView): RunView {
+  copy.best = bestTrial(copy.trials.map((t) => t.results))
+  copy.bestTrial = copy.best?.position ?? null
+  return copy
 }
 
 describe('renderReportHtml on a finished mock run', () => {
@@ -202,7 +220,7 @@ describe('renderReportHtml on edited views', () => {
     copy.manifest.finished_at = null
     copy.report = null
     copy.trials = []
-    copy.bestTrial = null
+    reselect(copy)
     const page = renderReportHtml(copy)
     expect(page).toContain('data-state="running">Running<')
     expect(page).toContain('This run is still going')
@@ -218,7 +236,7 @@ describe('renderReportHtml on edited views', () => {
     copy.state = 'interrupted'
     copy.report = null
     copy.trials = copy.trials.slice(0, 2)
-    copy.bestTrial = copy.trials[1]!.results.mean_losses.total < copy.trials[0]!.results.mean_losses.total ? 1 : 0
+    reselect(copy)
     const page = renderReportHtml(copy)
     expect(page).toContain('data-state="interrupted">Interrupted<')
     expect(page).toContain('The run was interrupted')
@@ -232,7 +250,7 @@ describe('renderReportHtml on edited views', () => {
     const copy = copyView()
     copy.report = null
     copy.trials = copy.trials.slice(0, 1)
-    copy.bestTrial = 0
+    reselect(copy)
     const page = renderReportHtml(copy)
     for (const [name, svg] of charts(page)) {
       expect(points(svg).all, name).toEqual([0])
@@ -250,6 +268,7 @@ describe('renderReportHtml on edited views', () => {
       t.results.pairs[0]!.split = 'validation'
       t.results.validation_mean_losses = {...t.results.mean_losses, total: 0.5 + i / 100}
     })
+    reselect(copy)
     const page = renderReportHtml(copy)
     for (const [name, svg] of charts(page)) {
       const series = [...svg.matchAll(/data-series="([a-z]+)"/g)].map((m) => m[1])
@@ -288,6 +307,42 @@ describe('renderReportHtml on edited views', () => {
     const page = renderReportHtml(copy)
     expect(page).toContain('The run failed.</b> model said &lt;no&gt;')
     expect(page).toMatch(/<th scope="row">Total<\/th>(<td class="num">[^<]*<\/td>){3}<td class="num">unknown<\/td>/)
+  })
+})
+
+describe('renderReportHtml on a run with validation pairs (--holdout 1)', () => {
+  let held: RunView
+  let page = ''
+
+  beforeAll(async () => {
+    const outcome = await mockTrainingRun(root, {holdout: 1, outputDir: path.join(root, 'holdout')})
+    held = await loadRunView(outcome.runDir, {host: os.hostname()})
+    page = renderReportHtml(held)
+  })
+
+  it('reports the best trial by the validation loss that chose it, as the terminal does', () => {
+    const best = held.best!
+    expect(best.selectedBy).toBe('validation')
+    // Otherwise trial 0 would be best on both splits and the test could not tell them apart.
+    expect(best.position).toBeGreaterThan(0)
+    const training = held.trials[best.position]!.results.mean_losses.total
+    expect(training.toFixed(3)).not.toBe(best.loss.toFixed(3))
+
+    const card = kpi(page, 'Best validation loss')
+    expect(card).toContain(`<div class="kpi-value">${best.loss.toFixed(3)}</div>`)
+    expect(page).not.toContain('Best total loss')
+    const improvement = kpi(page, 'Improvement')
+    expect(improvement).toContain(`<div class="kpi-value">${formatPercent(best.improvement!)}</div>`)
+    expect(improvement).toContain(`lower than trial 0 (${best.firstLoss.toFixed(3)})`)
+    expect(charts(page).get('total')).toContain(`>best ${best.loss.toFixed(3)}</text>`)
+  })
+
+  it('captions each loss\u2019s chart with the best trial\u2019s loss on the validation pairs', () => {
+    const validation = held.trials[held.best!.position]!.results.validation_mean_losses!
+    for (const name of LOSS_NAMES) {
+      const figure = page.split('<figure class="small-chart">').find((part) => part.includes(`data-chart="${name}"`))
+      expect(/<figcaption>.*?<\/figcaption>/.exec(figure!)?.[0], name).toContain(`best ${validation[name].toFixed(3)}`)
+    }
   })
 })
 

@@ -144,6 +144,8 @@ interface ChartOptions {
   trials: number[]
   series: Series[]
   best: number | null
+  /** The loss the best trial was chosen by, labelled above its point (large charts). */
+  bestLoss?: number
   width: number
   height: number
   large: boolean
@@ -221,21 +223,18 @@ function chartSvg(options: ChartOptions): string {
       )
     })
   })
-  if (large && best !== null) {
-    // The label names the series the best trial was chosen by: validation when there is one.
-    const value = series[series.length - 1]?.values[best]
-    if (value !== undefined) {
-      out.push(
-        `<text class="best-label" x="${x(best).toFixed(1)}" y="${(y(value) - 12).toFixed(1)}" text-anchor="middle" font-size="${font}">best ${loss(value)}</text>`,
-      )
-    }
+  if (large && best !== null && options.bestLoss !== undefined) {
+    const value = options.bestLoss
+    out.push(
+      `<text class="best-label" x="${x(best).toFixed(1)}" y="${(y(value) - 12).toFixed(1)}" text-anchor="middle" font-size="${font}">best ${loss(value)}</text>`,
+    )
   }
   out.push('</svg>')
   return out.join('')
 }
 
 function chartsSection(view: RunView): string {
-  const {trials, bestTrial} = view
+  const {trials, bestTrial, best: selected} = view
   const indices = trials.map((t) => t.results.index)
   const weights = view.manifest.config.weights
   const withValidation = trials.some((t) => t.results.validation_mean_losses)
@@ -262,12 +261,15 @@ function chartsSection(view: RunView): string {
       trials: indices,
       series: series('total'),
       best: bestTrial,
+      ...(selected ? {bestLoss: selected.loss} : {}),
       width: 1000,
       height: 300,
       large: true,
     })
     const small = METRICS.map((metric: Metric) => {
-      const bestValue = best ? best.results.mean_losses[metric] : undefined
+      // The best trial's losses on the split that chose it.
+      const bestValue =
+        best && selected?.selectedBy === 'validation' ? best.results.validation_mean_losses?.[metric] : best?.results.mean_losses[metric]
       return (
         `<figure class="small-chart">` +
         `<figcaption><span class="metric-name"><i class="swatch s-${metric}"></i>${METRIC_TITLES[metric]}</span>` +
@@ -605,18 +607,19 @@ function stopReasonText(view: RunView): string {
 
 function header(view: RunView): string {
   const m = view.manifest
-  const best = view.bestTrial === null ? undefined : view.trials[view.bestTrial]
+  // The loss that chose the best trial (loss/selection.ts) is the one reported for it.
+  const selected = view.best
+  const best = selected ? view.trials[selected.position] : undefined
   const first = view.trials[0]
-  const bestTotal = best?.results.mean_losses.total
-  const firstTotal = first?.results.mean_losses.total
   let improvement = '—'
   let improvementNote = 'needs a trial'
-  if (bestTotal !== undefined && firstTotal !== undefined && best && first) {
-    if (firstTotal > 0) {
-      const change = ((firstTotal - bestTotal) / firstTotal) * 100
-      improvement = change > 0 ? `${change.toFixed(1)}%` : '0%'
+  if (selected && first) {
+    if (selected.improvement !== null) {
+      improvement = selected.improvement > 0 ? `${(selected.improvement * 100).toFixed(1)}%` : '0%'
       improvementNote =
-        change > 0 ? `lower than trial ${first.results.index} (${loss(firstTotal)})` : `trial ${first.results.index} is still the best`
+        selected.improvement > 0
+          ? `lower than trial ${first.results.index} (${loss(selected.firstLoss)})`
+          : `trial ${first.results.index} is still the best`
     } else {
       improvementNote = `trial ${first.results.index} already has a loss of 0`
     }
@@ -625,7 +628,12 @@ function header(view: RunView): string {
   const kpi = (label: string, value: string, note: string, cls = '') =>
     `<div class="kpi ${cls}"><div class="kpi-label">${label}</div><div class="kpi-value">${value}</div><div class="kpi-note">${note}</div></div>`
   const kpis = [
-    kpi('Best total loss', loss(bestTotal), best ? `${esc(trialLabel(best))}` : 'no trial yet', 'kpi-best'),
+    kpi(
+      selected?.selectedBy === 'validation' ? 'Best validation loss' : 'Best total loss',
+      loss(selected?.loss),
+      best ? `${esc(trialLabel(best))}` : 'no trial yet',
+      'kpi-best',
+    ),
     kpi('Improvement', esc(improvement), esc(improvementNote)),
     kpi('Trials', `${view.trials.length}<span class="kpi-of"> / ${esc(m.config.max_trials)}</span>`, `stop: ${esc(stopReasonText(view))}`),
     kpi('Pairs', String(m.pairs.length), m.skipped.length > 0 ? `${m.skipped.length} skipped` : 'none skipped'),
