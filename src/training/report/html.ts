@@ -12,6 +12,8 @@ import {
   type SegmentLabel,
 } from '../../core/schemas/common.js'
 import {lineDiff, withContext} from './diff.js'
+import {reportStylesheet} from './style.js'
+import {styleElement} from './template.js'
 import type {RunState, RunView, TrialView} from './view.js'
 
 const METRICS = ['duration', 'coverage', 'structure', 'quality', 'rouge'] as const
@@ -667,194 +669,6 @@ function section(id: string, title: string, lead: string | null, body: string): 
   return `<section id="${id}" class="card"><h2>${esc(title)}</h2>${lead ? `<p class="lead">${esc(lead)}</p>` : ''}${body}</section>`
 }
 
-// ---------------------------------------------------------------------- CSS
-
-const METRIC_COLOURS: Record<LossKey, string> = {
-  total: '#4f46e5',
-  duration: '#0284c7',
-  coverage: '#059669',
-  structure: '#7c3aed',
-  quality: '#db2777',
-  rouge: '#0d9488',
-}
-
-const LABEL_COLOURS: Record<SegmentLabel, [string, string]> = {
-  intro: ['#6366f1', '#ffffff'],
-  background: ['#0ea5e9', '#ffffff'],
-  method: ['#10b981', '#ffffff'],
-  findings: ['#f59e0b', '#3b2300'],
-  discussion: ['#ec4899', '#ffffff'],
-  outro: ['#8b5cf6', '#ffffff'],
-}
-
-function css(): string {
-  const metricRules = (Object.keys(METRIC_COLOURS) as LossKey[])
-    .map((k) => `.s-${k}{--c:${METRIC_COLOURS[k]}}.swatch.s-${k},.s-${k}-bg{background:${METRIC_COLOURS[k]}}`)
-    .join('')
-  const labelRules = SEGMENT_LABELS.map((l) => `.l-${l}{background:${LABEL_COLOURS[l][0]};color:${LABEL_COLOURS[l][1]}}`).join('')
-  return `
-:root{--bg:#f4f5f8;--card:#fff;--text:#1c2330;--muted:#667085;--border:#e4e7ec;--soft:#f8f9fb;--accent:#4f46e5;--best:#f59e0b;--best-bg:#fff8e8;--best-ink:#92400e;--ok:#047857;--ok-bg:#e6f6ee;--bad:#b42318;--bad-bg:#fdecea;--grid:#eceff3;--radius:12px;color-scheme:light dark}
-@media (prefers-color-scheme:dark){:root{--bg:#0f1218;--card:#171b23;--text:#e6e8ec;--muted:#98a1b2;--border:#2a303b;--soft:#1d222b;--best-bg:#332611;--best-ink:#fbbf24;--ok:#34d399;--ok-bg:#10291f;--bad:#f87171;--bad-bg:#331616;--grid:#262b35;--accent:#8b93ff}}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%}
-body{margin:0;background:var(--bg);color:var(--text);font:15px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;font-variant-numeric:tabular-nums}
-code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.86em}
-a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
-main{max-width:1160px;margin:0 auto;padding:32px 24px 48px}
-h1,h2,h3,h4{line-height:1.25;margin:0}
-h1{font-size:28px;font-weight:700;letter-spacing:-.01em}
-h2{font-size:20px;font-weight:650;margin-bottom:4px}
-h3{font-size:15px;font-weight:650;margin:22px 0 10px}
-h4{font-size:13px;font-weight:650;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:16px 0 8px}
-h4 .muted{text-transform:none;letter-spacing:0;font-weight:500}
-.muted{color:var(--muted)}.small{font-size:13px}
-.lead{color:var(--muted);margin:0 0 18px;max-width:78ch}
-.empty{color:var(--muted);background:var(--soft);border:1px dashed var(--border);border-radius:10px;padding:18px;text-align:center;margin:0}
-.page-header{margin-bottom:24px}
-.title-row{display:flex;justify-content:space-between;align-items:flex-start;gap:16px}
-.eyebrow{font-size:12px;font-weight:650;text-transform:uppercase;letter-spacing:.08em;color:var(--accent);margin-bottom:6px}
-.meta{color:var(--muted);margin:6px 0 0;font-size:14px}
-.badge{display:inline-block;border-radius:999px;padding:3px 10px;font-size:12px;font-weight:650;letter-spacing:.02em;white-space:nowrap}
-.badge.state{font-size:13px;padding:5px 14px;margin-top:4px}
-.badge.state::before{content:"";display:inline-block;width:8px;height:8px;border-radius:50%;background:currentColor;margin-right:7px;vertical-align:1px}
-.state-finished{background:var(--ok-bg);color:var(--ok)}
-.state-running{background:#e0ecff;color:#1d4ed8}
-.state-failed{background:var(--bad-bg);color:var(--bad)}
-.state-interrupted{background:#fff1db;color:#b45309}
-.badge-best{background:var(--best-bg);color:var(--best-ink);border:1px solid var(--best)}
-.notice{margin:16px 0 0;padding:12px 16px;border-radius:10px;border:1px solid var(--border);background:var(--card);font-size:14px}
-.notice-running{border-color:#93c5fd}.notice-interrupted{border-color:#fbbf24}.notice-failed{border-color:var(--bad);color:var(--bad)}
-.kpis{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:14px;margin-top:22px}
-.kpi{background:var(--card);border:1px solid var(--border);border-radius:var(--radius);padding:14px 16px}
-.kpi-label{font-size:12px;font-weight:600;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
-.kpi-value{font-size:26px;font-weight:700;margin:4px 0 2px;letter-spacing:-.01em}
-.kpi-of{font-size:16px;color:var(--muted);font-weight:500}
-.kpi-note{font-size:13px;color:var(--muted)}
-.kpi-best{border-color:var(--best);background:linear-gradient(180deg,var(--best-bg),var(--card))}
-.toc{display:flex;flex-wrap:wrap;gap:6px;margin-top:18px}
-.toc a{font-size:13px;font-weight:550;padding:5px 12px;border-radius:999px;background:var(--card);border:1px solid var(--border);color:var(--text)}
-.toc a:hover{border-color:var(--accent);color:var(--accent);text-decoration:none}
-.card{background:var(--card);border:1px solid var(--border);border-radius:var(--radius);padding:24px 26px;margin-bottom:22px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
-figure{margin:0}
-svg.chart{display:block;width:100%;height:auto;overflow:visible}
-svg.chart text{fill:var(--muted);font-family:inherit}
-svg.chart .grid{stroke:var(--grid);stroke-width:1}
-svg.chart .grid.axis{stroke:var(--border);stroke-width:1.5}
-svg.chart .axis-label{font-style:italic}
-svg.chart .tick-best{fill:var(--best-ink);font-weight:700}
-svg.chart .best-band{fill:var(--best);opacity:.13}
-svg.chart .line{fill:none;stroke:var(--c);stroke-width:2.25;stroke-linejoin:round;stroke-linecap:round}
-svg.chart .area{fill:var(--c);opacity:.07;stroke:none}
-svg.chart .pt{fill:var(--card);stroke:var(--c);stroke-width:2}
-svg.chart .line.s-validation{stroke-dasharray:6 4}
-.split-tag{font-size:.7em;font-weight:600;padding:1px 7px;border-radius:999px;border:1px solid var(--accent);color:var(--accent);vertical-align:middle}
-svg.chart .area.s-validation{display:none}
-svg.chart .pt.s-validation:not(.best){fill:var(--c)}
-.swatch-validation{background:repeating-linear-gradient(90deg,var(--accent) 0 4px,transparent 4px 6px)}
-svg.chart .pt.best{fill:var(--best);stroke:var(--card);stroke-width:2.5}
-svg.chart .best-label{fill:var(--best-ink);font-weight:700}
-.total-chart{position:relative}
-.legend{list-style:none;display:flex;flex-wrap:wrap;gap:6px 18px;padding:0;margin:8px 0 0;font-size:13px;color:var(--muted)}
-.legend li{display:flex;align-items:center}
-.swatch{display:inline-block;width:10px;height:10px;border-radius:3px;margin-right:7px;flex:none}
-.swatch-best{background:var(--best);border-radius:50%}
-.small-multiples{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:12px;margin-top:22px}
-.small-chart{border:1px solid var(--border);border-radius:10px;padding:12px 10px 8px;background:var(--soft)}
-.small-chart figcaption{display:flex;flex-direction:column;gap:1px;margin-bottom:4px}
-.metric-name{display:flex;align-items:center;font-weight:650;font-size:14px}
-.metric-meta{font-size:12px;color:var(--muted)}
-.metric-hint{font-size:12px;color:var(--muted);margin:2px 0 0}
-.table-wrap{overflow-x:auto;border:1px solid var(--border);border-radius:10px}
-table.data{border-collapse:collapse;width:100%;font-size:14px}
-table.data th,table.data td{padding:8px 12px;border-bottom:1px solid var(--border);text-align:left;white-space:nowrap}
-table.data thead th{font-size:12px;font-weight:650;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);background:var(--soft)}
-table.data tbody tr:last-child th,table.data tbody tr:last-child td{border-bottom:none}
-table.data tfoot th,table.data tfoot td{border-top:2px solid var(--border);border-bottom:none;font-weight:650}
-table.data tbody th{font-weight:550}
-table.data .num{text-align:right}
-table.data .best{background:var(--best-bg)}
-table.data thead th.best{color:var(--best-ink)}
-table.data tr.best th,table.data tr.best td{background:var(--best-bg)}
-table.data td.row-min a,table.data td.row-min{font-weight:700;color:var(--ok)}
-table.data td.row-min::before{content:"▼ ";font-size:9px;vertical-align:1px}
-table.data tbody tr:hover td,table.data tbody tr:hover th{background:var(--soft)}
-table.data tbody tr:hover td.best{background:var(--best-bg)}
-.total-row th,.total-row td{font-weight:700}
-.script-row td{font-size:13px}
-.star{color:var(--best)}
-.pair-id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:13px}
-details{border:1px solid var(--border);border-radius:10px;margin:10px 0;background:var(--card)}
-details>summary{cursor:pointer;padding:11px 14px;display:flex;gap:12px;align-items:baseline;flex-wrap:wrap;list-style:none}
-details>summary::-webkit-details-marker{display:none}
-details>summary::before{content:"▸";color:var(--muted);transition:transform .15s;display:inline-block}
-details[open]>summary::before{transform:rotate(90deg)}
-details>summary .muted{font-size:13px}
-details>.table-wrap{margin:0 14px 14px}
-details.best{border-color:var(--best)}
-details.nested{margin:12px 0 0;background:var(--soft)}
-details.nested>summary{font-size:13px;font-weight:600;padding:8px 12px}
-details.nested pre{margin:0 12px 12px}
-.prompt-title{font-weight:650}
-.prompt-body{padding:0 16px 16px}
-.files{font-size:13px;color:var(--muted);margin:0}
-.prompt-body .files{margin:0 0 4px}
-.changes{margin:0;padding-left:20px}.changes li{margin:3px 0}
-pre.diff,pre.prompt-text{background:var(--soft);border:1px solid var(--border);border-radius:8px;padding:10px 0;margin:0;overflow-x:auto;line-height:1.5;white-space:pre-wrap;word-break:break-word}
-pre.prompt-text{padding:12px 14px}
-pre.diff>span{display:block;padding:0 14px 0 34px;text-indent:-20px}
-.d-mark{display:inline-block;width:20px;text-indent:0;color:var(--muted);user-select:none}
-.d-added{background:#e3f7ea;color:#14532d}.d-added .d-mark{color:#15803d}
-.d-removed{background:#fde8e8;color:#7f1d1d;text-decoration:line-through;text-decoration-color:rgba(127,29,29,.35)}.d-removed .d-mark{color:#b91c1c}
-.d-same{color:var(--muted)}
-.d-gap{color:var(--muted);font-style:italic;background:transparent;text-align:center;padding:2px 0!important;text-indent:0!important}
-@media (prefers-color-scheme:dark){.d-added{background:#12301f;color:#bbf7d0}.d-removed{background:#3a1616;color:#fecaca}}
-.label-legend{margin:0 0 14px}
-.pair-card{border:1px solid var(--border);border-radius:var(--radius);padding:18px 20px;margin-top:14px}
-.pair-card>header{display:flex;justify-content:space-between;align-items:center;gap:12px;margin-bottom:10px}
-.pair-card h3{margin:0;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:15px}
-.button{font-size:13px;font-weight:600;padding:6px 12px;border-radius:8px;border:1px solid var(--border);white-space:nowrap}
-.button:hover{border-color:var(--accent);text-decoration:none}
-.loss-chips{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:14px}
-.loss-chip{display:inline-flex;align-items:center;font-size:12px;color:var(--muted);background:var(--soft);border:1px solid var(--border);border-radius:999px;padding:2px 10px}
-.loss-chip b{color:var(--text);margin-left:4px;font-weight:650}
-.loss-chip .swatch{width:8px;height:8px;margin-right:5px}
-.loss-total{border-color:var(--accent)}
-.bands{display:grid;gap:6px}
-.band-row{display:grid;grid-template-columns:84px 1fr;align-items:center;gap:10px}
-.band-name{font-size:12px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-.band{display:flex;height:28px;border-radius:7px;overflow:hidden;background:var(--soft)}
-.band .seg{display:flex;align-items:center;justify-content:center;font-size:12px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:0 4px;border-right:2px solid var(--card);min-width:6px}
-.band .seg:last-child{border-right:none}
-.empty-band{align-items:center;justify-content:center;font-size:12px;color:var(--muted)}
-${labelRules}
-.pair-grid{display:grid;grid-template-columns:1.3fr 1fr 1fr;gap:22px}
-.chips{list-style:none;padding:0;margin:0 0 8px;display:flex;flex-wrap:wrap;gap:5px}
-.chip{font-size:12px;padding:2px 9px;border-radius:999px;border:1px solid}
-.chip-ok{background:var(--ok-bg);color:var(--ok);border-color:rgba(4,120,87,.25)}
-.chip-missed{background:var(--bad-bg);color:var(--bad);border-color:rgba(180,35,24,.3)}
-.chip-missed::before{content:"✕ ";font-size:10px}
-.meter,.weight{display:grid;grid-template-columns:96px 1fr 44px;align-items:center;gap:8px;font-size:13px;margin:5px 0}
-.meter-name{display:flex;align-items:center;color:var(--muted)}
-.meter-bar{height:8px;border-radius:999px;background:var(--grid);overflow:hidden}
-.meter-bar>span{display:block;height:100%;border-radius:999px;background:var(--accent)}
-.meter-value{text-align:right;font-weight:600}
-.weight .meter-bar>span{background:var(--c)}
-blockquote{margin:10px 0 0;padding:8px 12px;border-left:3px solid var(--border);color:var(--muted);font-size:13px;background:var(--soft);border-radius:0 8px 8px 0}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0;font-size:14px}
-dl.facts dt{color:var(--muted)}
-dl.facts dd{margin:0;word-break:break-word}
-.config-grid{display:grid;grid-template-columns:1.4fr 1fr;gap:32px;margin-top:16px}
-.config-grid h3:first-child{margin-top:0}
-.skipped{margin:0;padding-left:20px;font-size:14px}
-footer{color:var(--muted);font-size:13px;text-align:center;margin-top:8px}
-${metricRules}
-@media (prefers-color-scheme:dark){.s-total{--c:#8b93ff}.swatch.s-total{background:#8b93ff}.state-running{background:#172554;color:#93c5fd}.state-interrupted{background:#3a2606;color:#fbbf24}}
-@media (max-width:1000px){.small-multiples{grid-template-columns:repeat(3,minmax(0,1fr))}}
-@media (max-width:900px){.kpis{grid-template-columns:repeat(2,minmax(0,1fr))}.small-multiples{grid-template-columns:repeat(2,minmax(0,1fr))}.pair-grid,.config-grid{grid-template-columns:1fr;gap:8px}}
-@media print{body{background:#fff}.card,.kpi{box-shadow:none;break-inside:avoid}.toc{display:none}}
-`
-}
-
 // --------------------------------------------------------------------- page
 
 export function renderReportHtml(view: RunView): string {
@@ -869,7 +683,7 @@ export function renderReportHtml(view: RunView): string {
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
     `<meta name="generator" content="studio ${esc(m.tool_version)}">`,
     `<title>Training report · ${esc(m.run_id)}</title>`,
-    `<style>${css()}</style>`,
+    String(styleElement(reportStylesheet())),
     '</head>',
     '<body>',
     '<main>',
