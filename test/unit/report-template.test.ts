@@ -21,6 +21,16 @@ describe('html`...`', () => {
     expect(String(html`<p>a = ${1}</p>`)).toBe('<p>a = 1</p>')
   })
 
+  it('lets only a fragment go between attributes, where a string could add one', () => {
+    const open = true
+    expect(String(html`<details class="x" ${open && html`open`}></details>`)).toBe('<details class="x" open></details>')
+    expect(String(html`<details ${null}></details>`)).toBe('<details ></details>')
+    expect(() => html`<details ${'onclick="alert(1)"'}></details>`).toThrow(/only a fragment can go between attributes/)
+    // A ">" inside a quoted value does not end the tag.
+    expect(() => html`<a title="1 > 0" ${'onclick=alert(1)'}>x</a>`).toThrow(/between attributes/)
+    expect(String(html`<a title="1 > 0 ${'&'}">x</a>`)).toBe('<a title="1 > 0 &amp;">x</a>')
+  })
+
   it('prints numbers as they are', () => {
     expect(String(html`<circle r="${2.5}" data-trial="${0}" />${-3}`)).toBe('<circle r="2.5" data-trial="0" />-3')
   })
@@ -45,6 +55,17 @@ describe('html`...`', () => {
     expect(forged instanceof Html).toBe(false)
     expect(() => html`<p>${forged}</p>`).toThrow(TypeError)
     expect(() => html`<p>${true as unknown as string}</p>`).toThrow(TypeError)
+  })
+})
+
+describe('html`...` layout', () => {
+  it('writes whitespace holding a line break as one space, as a browser renders it, and leaves values alone', () => {
+    const list = ['a', 'b'].map((item) => html`<li>${item}</li>`)
+    const page = html`<ul>
+      ${list}
+    </ul>`
+    expect(String(page)).toBe('<ul> <li>a</li><li>b</li> </ul>')
+    expect(String(html`<pre>${'one\n  two'}</pre>`)).toBe('<pre>one\n  two</pre>')
   })
 })
 

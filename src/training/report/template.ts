@@ -10,10 +10,16 @@
  *   html`<ul>${items.map((i) => html`<li>${i}</li>`)}</ul>`    fragments and arrays of them are not
  *   html`${cond && html`<b>yes</b>`}`                false, null and undefined print nothing
  *
- * Values are escaped for text and for quoted attribute values; an unquoted attribute
- * value (`title=${x}`) is refused, since escaping alone does not make it safe. The
- * template's own text is kept as written, whitespace included: it means what it means
- * in HTML, which is what Prettier assumes when it lays out `html` templates.
+ * Values are escaped for text and for quoted attribute values. Inside a tag but outside
+ * quotes escaping would not help, so a template with an unquoted attribute value
+ * (`title=${x}`) is refused, and only a fragment may go between attributes
+ * (`<details ${open && html`open`}>`).
+ *
+ * Prettier formats `html` templates as HTML (so write each as well-formed markup: it
+ * closes a tag left open), breaking lines only where HTML renders any whitespace as one
+ * space. The template's own whitespace that holds a line break is therefore written as
+ * one space: the page renders the same and stays compact. (Literal text inside <pre>
+ * would notice; the report's is interpolated.)
  */
 
 const ESCAPES: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}
@@ -54,27 +60,42 @@ function render(value: Interpolation): string {
   throw new TypeError(`html: cannot interpolate ${typeof value} ${String(value)}`)
 }
 
-/** Templates already checked for unquoted attribute values (one TemplateStringsArray per call site). */
-const checked = new WeakSet<TemplateStringsArray>()
+/** Where an interpolation lands: element content, between a tag's attributes, or inside a quoted attribute value. */
+type Context = 'text' | 'tag' | 'value'
 
-function refuseUnquotedAttributes(strings: TemplateStringsArray): void {
-  if (checked.has(strings)) return
-  let inTag = false
+/** Each template's contexts, worked out once: a call site always passes the same TemplateStringsArray. */
+const contexts = new WeakMap<TemplateStringsArray, Context[]>()
+
+function contextsOf(strings: TemplateStringsArray): Context[] {
+  const known = contexts.get(strings)
+  if (known) return known
+  let state: 'text' | 'tag' | '"' | "'" = 'text'
+  const found: Context[] = []
   strings.forEach((text, i) => {
-    for (const c of text) if (c === '<' || c === '>') inTag = c === '<'
-    if (inTag && i < strings.length - 1 && /=\s*$/.test(text)) {
-      throw new Error(`html: quote the attribute value after ${JSON.stringify(text.slice(-40))}`)
+    for (const c of text) {
+      if (state === 'text') state = c === '<' ? 'tag' : 'text'
+      else if (state === 'tag') state = c === '>' ? 'text' : c === '"' || c === "'" ? c : 'tag'
+      else if (c === state) state = 'tag'
     }
+    if (i === strings.length - 1) return
+    if (state === 'tag' && /=\s*$/.test(text)) throw new Error(`html: quote the attribute value after ${JSON.stringify(text.slice(-40))}`)
+    found.push(state === 'text' || state === 'tag' ? state : 'value')
   })
-  checked.add(strings)
+  contexts.set(strings, found)
+  return found
 }
 
 export function html(strings: TemplateStringsArray, ...values: Interpolation[]): Html {
-  refuseUnquotedAttributes(strings)
+  const context = contextsOf(strings)
   let out = ''
   strings.forEach((text, i) => {
-    out += text
-    if (i < values.length) out += render(values[i])
+    out += text.replace(/\s*\n\s*/g, ' ')
+    if (i === values.length) return
+    const value = values[i]
+    if (context[i] === 'tag' && !(value instanceof Html || value === null || value === undefined || value === false)) {
+      throw new Error(`html: only a fragment can go between attributes, after ${JSON.stringify(text.slice(-40))}`)
+    }
+    out += render(value)
   })
   return trust(out)
 }
