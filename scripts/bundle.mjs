@@ -28,7 +28,7 @@ function commandFiles(dir) {
 
 const external = Object.keys(pkg.dependencies).filter((name) => name !== '@oclif/core')
 
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: [
     'src/cli/execute.ts',
@@ -54,8 +54,20 @@ await build({
   minify: true,
   keepNames: true,
   logLevel: 'warning',
+  // Which output holds which module: the report's stylesheet goes beside the one that reads it.
+  metafile: true,
 })
 
 // The PDF text worker is plain JavaScript, loaded by file name with new Worker(): shipped
 // as is, next to the chunks that start it (src/media/pdf-text.ts finds it).
 copyFileSync(path.join(root, 'src/media/pdf-text-worker.mjs'), path.join(root, 'dist/chunks/pdf-text-worker.mjs'))
+
+// The HTML report's stylesheet is read at run time from beside the module that inlines it
+// into the page (src/training/report/style.ts); esbuild puts that module in exactly one
+// output, chosen by the code splitting, so ask the metafile which.
+const styleModule = 'src/training/report/style.ts'
+const readers = Object.entries(result.metafile.outputs)
+  .filter(([, output]) => styleModule in output.inputs)
+  .map(([file]) => file)
+if (readers.length !== 1) throw new Error(`expected ${styleModule} in one output, found it in ${readers.length}: ${readers.join(', ')}`)
+copyFileSync(path.join(root, 'src/training/report/report.css'), path.join(root, path.dirname(readers[0]), 'report.css'))

@@ -4,7 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RunEvent} from '../../src/core/schemas/events.js'
 import {TrainingReport} from '../../src/core/schemas/files.js'
-import {runCli} from '../helpers/cli.js'
+import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 let out = ''
@@ -34,7 +34,7 @@ describe('studio training status', () => {
   it('describes the latest run as JSON', async () => {
     const result = await runCli(['training', 'status', '--output-dir', out, '--json'])
     expect(result.code).toBe(0)
-    const status = JSON.parse(result.stdout)
+    const status = JSON.parse(result.stdout) as {best_trial: unknown; usage: {total: {calls: number}}}
     expect(status).toMatchObject({
       run_id: report.run_id,
       state: 'finished',
@@ -88,6 +88,17 @@ describe('studio training report', () => {
     expect(page).toContain('<svg')
     // Self-contained: nothing is fetched from anywhere.
     expect(page).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/i)
+  })
+
+  it('inlines the report stylesheet in the page it writes, from the bundle as installed', async () => {
+    const css = await readFile(path.join(REPO_ROOT, 'src', 'training', 'report', 'report.css'), 'utf8')
+    const result = await runCli(['training', 'report', path.join(out, report.run_id), '--json'])
+    expect(result.code).toBe(0)
+    const page = await readFile((JSON.parse(result.stdout) as {html: string}).html, 'utf8')
+    const style = /<style>([\s\S]*?)<\/style>/.exec(page)?.[1]
+    expect(style?.startsWith(css)).toBe(true)
+    // The rules made from the loss registry follow it.
+    expect(style).toContain('.s-duration{--c:')
   })
 
   it('answers with the HTML path and trials under --json', async () => {

@@ -1,8 +1,14 @@
 import os from 'node:os'
+import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {formatPercent} from '../../src/core/format.js'
+import {STOP_REASON_TEXT} from '../../src/core/schemas/common.js'
+import {bestTrial} from '../../src/loss/selection.js'
+import {LOSS_NAMES} from '../../src/loss/weights.js'
 import {lineDiff, withContext} from '../../src/training/report/diff.js'
-import {escapeHtml, renderReportHtml} from '../../src/training/report/html.js'
+import {renderReportHtml} from '../../src/training/report/html.js'
+import {escapeHtml} from '../../src/training/report/template.js'
 import {loadRunView, type RunView} from '../../src/training/report/view.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
@@ -17,11 +23,19 @@ beforeAll(async () => {
   root = await makeTempDir('studio-report-html-')
   const outcome = await mockTrainingRun(root)
   view = await loadRunView(outcome.runDir, {host: os.hostname()})
-  html = renderReportHtml(view)
+  html = render(view)
 })
 afterAll(async () => {
   await removeDir(root)
 })
+
+/**
+ * The page without the whitespace around its tags, which the templates' layout adds and
+ * a browser ignores, so that assertions can name markup exactly.
+ */
+function render(view: RunView): string {
+  return renderReportHtml(view).replace(/\s*([<>])\s*/g, '$1')
+}
 
 /** The markup of each `<svg data-chart="...">`, by chart name. */
 function charts(page: string): Map<string, string> {
@@ -40,8 +54,22 @@ function points(svg: string): {all: number[]; best: number[]} {
   }
 }
 
+/** The markup of the header's KPI card with this label. */
+function kpi(page: string, label: string): string {
+  const card = page.split('<div class="kpi ').find((part) => part.includes(`<div class="kpi-label">${label}</div>`))
+  expect(card, label).toBeDefined()
+  return card!
+}
+
 function copyView(): RunView {
   return structuredClone(view)
+}
+
+/** Chooses the best trial again, as loadRunView does, after a test has edited the trials. */
+function reselect(copy: RunView): RunView {
+  copy.best = bestTrial(copy.trials.map((t) => t.results))
+  copy.bestTrial = copy.best?.position ?? null
+  return copy
 }
 
 describe('renderReportHtml on a finished mock run', () => {
@@ -58,7 +86,7 @@ describe('renderReportHtml on a finished mock run', () => {
   })
 
   it('is deterministic', () => {
-    expect(renderReportHtml(view)).toBe(html)
+    expect(renderReportHtml(view)).toBe(renderReportHtml(structuredClone(view)))
   })
 
   it('shows the run in the header: id, state, best trial, improvement and stop reason', () => {
@@ -70,7 +98,7 @@ describe('renderReportHtml on a finished mock run', () => {
     const first = view.trials[0]!.results.mean_losses.total
     const improvement = ((first - best.results.mean_losses.total) / first) * 100
     expect(html).toContain(`${improvement.toFixed(1)}%`)
-    expect(html).toContain(view.report!.stop_reason === 'converged' ? 'converged' : 'reached max trials')
+    expect(html).toContain(`stop: ${STOP_REASON_TEXT[view.report!.stop_reason]}`)
   })
 
   it('draws every chart with exactly one point per trial', () => {
@@ -176,7 +204,7 @@ describe('renderReportHtml on edited views', () => {
     copy.manifest.skipped.push({id: '<img src=x onerror=alert(1)>', reason: evil})
     copy.manifest.providers.language_model = evil
     copy.manifest.run_id = `run-<b>"'&`
-    const page = renderReportHtml(copy)
+    const page = render(copy)
     expect(page).not.toMatch(/<script/i)
     expect(page).not.toContain('<img')
     expect(page).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;')
@@ -186,10 +214,66 @@ describe('renderReportHtml on edited views', () => {
     expect(page).toContain('<span class="d-added"><span class="d-mark">+</span>- &lt;script&gt;')
   })
 
+  it('escapes every string that comes from outside, in text and in attributes alike', () => {
+    const copy = copyView()
+    const evil = (what: string) => `${what}<x-evil a="'&">`
+    const escaped = (what: string) => escapeHtml(evil(what))
+    // One pair renamed everywhere it appears, and held out so that the legend names it too.
+    const pair = copy.manifest.pairs[0]!
+    const oldId = pair.id
+    pair.id = evil('pair')
+    copy.manifest.validation_pairs = [pair.id]
+    for (const trial of copy.trials) {
+      const result = trial.results.pairs.find((p) => p.pair_id === oldId)!
+      result.pair_id = pair.id
+      trial.results.validation_mean_losses = {...trial.results.mean_losses}
+    }
+    copy.analyses[pair.id] = copy.analyses[oldId]!
+    reselect(copy)
+    const best = copy.trials[copy.best!.position]!
+    const card = best.results.pairs.find((p) => p.pair_id === pair.id)!
+    card.details.judge.weakest_dimension_reason = evil('reason')
+    card.details.concepts_explained.push(evil('explained'))
+    card.details.concepts_missed.push(evil('missed'))
+    best.prompt.rendered.system = evil('system')
+    best.prompt.rendered.user_template = evil('user')
+    best.prompt.changes.push(evil('change'))
+    pair.pdf = path.join(copy.manifest.config.pairs_dir, evil('paper.pdf'))
+    pair.mp3 = evil('/elsewhere/episode.mp3')
+    copy.manifest.config.output_dir = evil('/out')
+    copy.manifest.skipped.push({id: evil('skipped'), reason: evil('why')})
+    copy.manifest.providers.transcriber = evil('transcriber')
+    copy.manifest.tool_version = evil('version')
+    copy.manifest.host = evil('host')
+    copy.runDir = evil('/runs/run')
+    const page = render(copy)
+
+    expect(page).not.toContain('<x-evil')
+    expect(page).toContain(`<tr data-pair="${escaped('pair')}"><th scope="row" class="pair-id">${escaped('pair')}`)
+    expect(page).toContain(`title="Open the script of ${escaped('pair')} in trial`)
+    expect(page).toContain(`data-pair-table="${escaped('pair')}"`)
+    expect(page).toContain(`<article class="pair-card" data-best-pair="${escaped('pair')}"><header><h3>${escaped('pair')}`)
+    expect(page).toContain(`validation (${escaped('pair')}; chooses the best trial)`)
+    expect(page).toContain(`<blockquote>${escaped('reason')}</blockquote>`)
+    expect(page).toContain(`<li class="chip chip-ok">${escaped('explained')}</li>`)
+    expect(page).toContain(`<li class="chip chip-missed">${escaped('missed')}</li>`)
+    expect(page).toContain(`<pre class="prompt-text">${escaped('system')}</pre>`)
+    expect(page).toContain(`<pre class="prompt-text">${escaped('user')}</pre>`)
+    expect(page).toContain(`<span class="d-mark">+</span>${escaped('system')}</span>`)
+    expect(page).toContain(`<li>${escaped('change')}</li>`)
+    expect(page).toContain(`<td><code>${escaped('paper.pdf')}</code></td><td><code>${escaped('/elsewhere/episode.mp3')}</code></td>`)
+    expect(page).toContain(`<dt>Output folder</dt><dd><code>${escaped('/out')}</code></dd>`)
+    expect(page).toContain(`<li><span class="pair-id">${escaped('skipped')}</span>: ${escaped('why')}</li>`)
+    expect(page).toContain(`<dt>Transcriber</dt><dd>${escaped('transcriber')}</dd>`)
+    expect(page).toContain(`<meta name="generator" content="studio ${escaped('version')}"`)
+    expect(page).toContain(`<dt>Host</dt><dd>${escaped('host')}</dd>`)
+    expect(page).toContain(`from<code>${escaped('/runs/run')}</code>`)
+  })
+
   it('keeps links inside the run folder: path segments are URL-encoded', () => {
     const copy = copyView()
     copy.trials[0]!.results.pairs[0]!.script_file = 'javascript:alert(1)'
-    const page = renderReportHtml(copy)
+    const page = render(copy)
     expect(page).not.toContain('href="javascript:')
     expect(page).toContain(`href="${copy.trials[0]!.results.dir}/javascript%3Aalert(1)"`)
   })
@@ -201,8 +285,8 @@ describe('renderReportHtml on edited views', () => {
     copy.manifest.finished_at = null
     copy.report = null
     copy.trials = []
-    copy.bestTrial = null
-    const page = renderReportHtml(copy)
+    reselect(copy)
+    const page = render(copy)
     expect(page).toContain('data-state="running">Running<')
     expect(page).toContain('This run is still going')
     expect(page).toContain('No trial has completed yet')
@@ -217,8 +301,8 @@ describe('renderReportHtml on edited views', () => {
     copy.state = 'interrupted'
     copy.report = null
     copy.trials = copy.trials.slice(0, 2)
-    copy.bestTrial = copy.trials[1]!.results.mean_losses.total < copy.trials[0]!.results.mean_losses.total ? 1 : 0
-    const page = renderReportHtml(copy)
+    reselect(copy)
+    const page = render(copy)
     expect(page).toContain('data-state="interrupted">Interrupted<')
     expect(page).toContain('The run was interrupted')
     for (const [name, svg] of charts(page)) {
@@ -231,8 +315,8 @@ describe('renderReportHtml on edited views', () => {
     const copy = copyView()
     copy.report = null
     copy.trials = copy.trials.slice(0, 1)
-    copy.bestTrial = 0
-    const page = renderReportHtml(copy)
+    reselect(copy)
+    const page = render(copy)
     for (const [name, svg] of charts(page)) {
       expect(points(svg).all, name).toEqual([0])
       expect(points(svg).best, name).toEqual([0])
@@ -249,7 +333,8 @@ describe('renderReportHtml on edited views', () => {
       t.results.pairs[0]!.split = 'validation'
       t.results.validation_mean_losses = {...t.results.mean_losses, total: 0.5 + i / 100}
     })
-    const page = renderReportHtml(copy)
+    reselect(copy)
+    const page = render(copy)
     for (const [name, svg] of charts(page)) {
       const series = [...svg.matchAll(/data-series="([a-z]+)"/g)].map((m) => m[1])
       expect(
@@ -271,14 +356,58 @@ describe('renderReportHtml on edited views', () => {
     expect(html).not.toContain('data-row="validation-mean"')
   })
 
+  it('says a run stopped by --max-cost stopped for its budget, in the words every view uses', () => {
+    const copy = copyView()
+    copy.report!.stop_reason = 'budget'
+    const page = render(copy)
+    expect(page).toContain(`stop: ${STOP_REASON_TEXT.budget}`)
+    expect(page).not.toContain('max trials')
+  })
+
   it('shows a failed run\u2019s error and an unknown cost', () => {
     const copy = copyView()
     copy.state = 'failed'
     copy.manifest.error = 'model said <no>'
     copy.usage = {...copy.usage, total: {...copy.usage.total, cost_usd: null}}
-    const page = renderReportHtml(copy)
-    expect(page).toContain('The run failed.</b> model said &lt;no&gt;')
+    const page = render(copy)
+    expect(page).toContain('<b>The run failed.</b>model said &lt;no&gt;')
     expect(page).toMatch(/<th scope="row">Total<\/th>(<td class="num">[^<]*<\/td>){3}<td class="num">unknown<\/td>/)
+  })
+})
+
+describe('renderReportHtml on a run with validation pairs (--holdout 1)', () => {
+  let held: RunView
+  let page = ''
+
+  beforeAll(async () => {
+    const outcome = await mockTrainingRun(root, {holdout: 1, outputDir: path.join(root, 'holdout')})
+    held = await loadRunView(outcome.runDir, {host: os.hostname()})
+    page = render(held)
+  })
+
+  it('reports the best trial by the validation loss that chose it, as the terminal does', () => {
+    const best = held.best!
+    expect(best.selectedBy).toBe('validation')
+    // Otherwise trial 0 would be best on both splits and the test could not tell them apart.
+    expect(best.position).toBeGreaterThan(0)
+    const training = held.trials[best.position]!.results.mean_losses.total
+    expect(training.toFixed(3)).not.toBe(best.loss.toFixed(3))
+
+    const card = kpi(page, 'Best validation loss')
+    expect(card).toContain(`<div class="kpi-value">${best.loss.toFixed(3)}</div>`)
+    expect(page).not.toContain('Best total loss')
+    const improvement = kpi(page, 'Improvement')
+    expect(improvement).toContain(`<div class="kpi-value">${formatPercent(best.improvement!)}</div>`)
+    expect(improvement).toContain(`lower than trial 0 (${best.firstLoss.toFixed(3)})`)
+    expect(charts(page).get('total')).toContain(`>best ${best.loss.toFixed(3)}</text>`)
+  })
+
+  it('captions each loss\u2019s chart with the best trial\u2019s loss on the validation pairs', () => {
+    const validation = held.trials[held.best!.position]!.results.validation_mean_losses!
+    for (const name of LOSS_NAMES) {
+      const figure = page.split('<figure class="small-chart">').find((part) => part.includes(`data-chart="${name}"`))
+      expect(/<figcaption>.*?<\/figcaption>/.exec(figure!)?.[0], name).toContain(`best ${validation[name].toFixed(3)}`)
+    }
   })
 })
 

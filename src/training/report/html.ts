@@ -1,874 +1,538 @@
 /**
- * The HTML report of a run: one self-contained page (inline CSS and SVG, no
- * script, no network) rendered from a RunView. Pure and deterministic: the same
- * view gives the same bytes, so the page can be regenerated at any time.
+ * The HTML report of a run: one self-contained page (inline CSS and SVG, no script, no
+ * network) laid out from the report model (model.ts). Every value goes through the
+ * `html` template, which escapes it. Pure and deterministic: the same view gives the
+ * same bytes, so the page can be regenerated at any time.
  */
-import {SEGMENT_LABELS, type LabelShares, type LossBreakdown, type RoleUsage, type SegmentLabel} from '../../core/schemas/common.js'
-import {lineDiff, withContext} from './diff.js'
-import type {RunState, RunView, TrialView} from './view.js'
+import {formatInteger, formatNumber, formatPercent, formatUsd} from '../../core/format.js'
+import {SEGMENT_LABELS, type RoleUsage} from '../../core/schemas/common.js'
+import {chartSvg} from './chart.js'
+import {
+  formatLoss,
+  reportModel,
+  type BandSegment,
+  type BestPairCard,
+  type BestTrialCards,
+  type Charts,
+  type Config,
+  type Header,
+  type PairTables,
+  type PromptEntry,
+  type TrialColumn,
+  type UsageTables,
+} from './model.js'
+import {reportStylesheet} from './style.js'
+import {html, styleElement, type Html, type Interpolation} from './template.js'
+import type {RunView} from './view.js'
 
-const METRICS = ['duration', 'coverage', 'structure', 'quality', 'rouge'] as const
-type Metric = (typeof METRICS)[number]
-type LossKey = keyof LossBreakdown
+const EMPTY = html`<p class="empty">No trial has completed yet.</p>`
 
-const METRIC_TITLES: Record<LossKey, string> = {
-  total: 'Total',
-  duration: 'Duration',
-  coverage: 'Coverage',
-  structure: 'Structure',
-  quality: 'Quality',
-  rouge: 'ROUGE',
+function section(id: string, title: string, lead: string | null, body: Interpolation): Html {
+  return html`<section id="${id}" class="card">
+    <h2>${title}</h2>
+    ${lead && html`<p class="lead">${lead}</p>`} ${body}
+  </section>`
 }
 
-const METRIC_HINTS: Record<LossKey, string> = {
-  total: 'weighted sum of the five losses',
-  duration: 'script length vs the episode',
-  coverage: 'key concepts not explained',
-  structure: 'segment order and shares',
-  quality: 'judge scores (engagement, clarity, accuracy)',
-  rouge: 'word overlap with the transcript',
-}
+const bestClass = (best: boolean) => (best ? ' best' : '')
 
-const STATE_TEXT: Record<RunState, string> = {
-  running: 'Running',
-  finished: 'Finished',
-  failed: 'Failed',
-  interrupted: 'Interrupted',
-}
+const splitTag = html`<span class="split-tag" title="held out of refinement">validation</span>`
 
-// ------------------------------------------------------------------ helpers
+// ------------------------------------------------------------------- header
 
-const ESCAPES: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}
-
-/** Escapes text for element content and quoted attribute values. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c)
-}
-const esc = escapeHtml
-
-/** A relative link to a file of the run folder; each segment is URL-encoded so it stays a path. */
-function runHref(...segments: string[]): string {
-  return esc(segments.map((s) => encodeURIComponent(s)).join('/'))
-}
-
-function loss(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(3)
-}
-
-/** A number with at most `digits` decimals, without trailing zeros. */
-function num(value: number, digits = 3): string {
-  if (!Number.isFinite(value)) return '—'
-  const fixed = value.toFixed(digits)
-  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed
-}
-
-function int(value: number): string {
-  const sign = value < 0 ? '-' : ''
-  return sign + String(Math.round(Math.abs(value))).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
-}
-
-function usd(value: number | null): string {
-  if (value === null) return 'unknown'
-  if (value === 0) return '$0.00'
-  return value < 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(2)}`
-}
-
-function percent(share: number, digits = 0): string {
-  return `${(share * 100).toFixed(digits)}%`
-}
-
-function parseTime(value: string | null | undefined): Date | null {
-  if (!value) return null
-  const date = new Date(value)
-  return Number.isNaN(date.getTime()) ? null : date
-}
-
-/** "2026-11-23 10:15:00 UTC": the same on every machine. */
-function time(value: string | null | undefined): string {
-  const date = parseTime(value)
-  if (!date) return value ? esc(value) : '—'
-  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`
-}
-
-function elapsed(from: string, to: string | null): string | null {
-  const start = parseTime(from)
-  const end = parseTime(to)
-  if (!start || !end) return null
-  const seconds = Math.max(0, (end.getTime() - start.getTime()) / 1000)
-  if (seconds < 60) return `${seconds.toFixed(1)} s`
-  const minutes = Math.floor(seconds / 60)
-  if (minutes < 60) return `${minutes} min ${Math.round(seconds - minutes * 60)} s`
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
-}
-
-/** A round step near range/count: 1, 2, 2.5 or 5 times a power of ten. */
-function niceStep(range: number, count: number): number {
-  const raw = range / count
-  const power = 10 ** Math.floor(Math.log10(raw))
-  const fraction = raw / power
-  const nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 2.5 ? 2.5 : fraction <= 5 ? 5 : 10
-  return nice * power
-}
-
-function niceAxis(max: number): {max: number; ticks: number[]} {
-  const top = max > 0 && Number.isFinite(max) ? max : 0.1
-  const step = niceStep(top, 4)
-  const steps = Math.max(1, Math.ceil(top / step - 1e-9))
-  const ticks = Array.from({length: steps + 1}, (_, i) => Number((i * step).toPrecision(12)))
-  return {max: steps * step, ticks}
-}
-
-function trialLabel(trial: TrialView): string {
-  return `Trial ${trial.results.index}`
+function header(h: Header, runId: string): Html {
+  const trials = (n: number) => `${n} trial${n === 1 ? '' : 's'}`
+  const notice =
+    h.notice?.state === 'running'
+      ? html`<div class="notice notice-running">
+          This run is still going: the page shows the ${trials(h.notice.trials)} completed when it was written.
+        </div>`
+      : h.notice?.state === 'interrupted'
+        ? html`<div class="notice notice-interrupted">
+            The run was interrupted${h.notice.error && ` (${h.notice.error})`}: the page shows the ${trials(h.notice.trials)} it completed.
+          </div>`
+        : h.notice?.state === 'failed'
+          ? html`<div class="notice notice-failed"><b>The run failed.</b> ${h.notice.error ?? 'No error was recorded.'}</div>`
+          : null
+  const kpis = h.kpis.map(
+    (k) =>
+      html`<div class="kpi${k.best ? ' kpi-best' : ''}">
+        <div class="kpi-label">${k.label}</div>
+        <div class="kpi-value">${k.value}${k.of && html`<span class="kpi-of"> ${k.of}</span>`}</div>
+        <div class="kpi-note">${k.note}</div>
+      </div>`,
+  )
+  return html`<header class="page-header">
+    <div class="title-row">
+      <div>
+        <div class="eyebrow">studio · training report</div>
+        <h1>${runId}</h1>
+        <p class="meta">
+          Started ${h.started} · ${h.finished ? `finished ${h.finished}` : 'not finished'}${h.took && ` · took ${h.took}`} · seed
+          ${h.seed}${h.mock && ' · mock providers'}
+        </p>
+      </div>
+      <span class="badge state state-${h.state}" data-state="${h.state}">${h.stateText}</span>
+    </div>
+    ${notice}
+    <div class="kpis">${kpis}</div>
+    <nav class="toc">
+      <a href="#loss">Loss</a><a href="#pairs">Pairs</a><a href="#best">Best trial</a><a href="#prompts">Prompts</a
+      ><a href="#usage">Usage</a><a href="#config">Configuration</a>
+    </nav>
+  </header>`
 }
 
 // ------------------------------------------------------------------- charts
 
-/** One line of a chart: the training pairs' means, and the validation pairs' when the run has them. */
-interface Series {
-  name: string
-  className: string
-  values: number[]
-}
-
-interface ChartOptions {
-  key: LossKey
-  title: string
-  trials: number[]
-  series: Series[]
-  best: number | null
-  width: number
-  height: number
-  large: boolean
-}
-
-function chartSvg(options: ChartOptions): string {
-  const {key, trials, series, best, width, height, large} = options
-  const margin = large ? {left: 56, right: 20, top: 24, bottom: 46} : {left: 34, right: 8, top: 20, bottom: 32}
-  const plotW = width - margin.left - margin.right
-  const plotH = height - margin.top - margin.bottom
-  const all = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v))
-  const axis = niceAxis(Math.max(0, ...all))
-  const n = trials.length
-  const x = (i: number) => (n <= 1 ? margin.left + plotW / 2 : margin.left + (i * plotW) / (n - 1))
-  const y = (v: number) => margin.top + plotH - (v / axis.max) * plotH
-  const font = large ? 13 : 10
-  const radius = n > 40 ? 2.5 : large ? 5 : 3.5
-  const titleId = `chart-${key}-title`
-  const out: string[] = []
-  out.push(
-    `<svg class="chart${large ? ' chart-large' : ''}" data-chart="${key}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg">`,
-    `<title id="${titleId}">${esc(options.title)}</title>`,
+function chartsSection(c: Charts | null, heldOut: boolean): Html {
+  const lead = `${
+    heldOut ? 'Mean loss over the training pairs (solid) and the validation pairs (dashed)' : 'Mean loss over all pairs'
+  }, lower is better. Every loss is in [0, 1]; y axes start at 0.`
+  if (!c) {
+    return section(
+      'loss',
+      'Loss per trial',
+      lead,
+      html`<p class="empty">No trial has completed yet: the charts appear once trial 0 has been scored on every pair.</p>`,
+    )
+  }
+  const small = c.losses.map(
+    (loss) =>
+      html`<figure class="small-chart">
+        <figcaption>
+          <span class="metric-name"><i class="swatch s-${loss.key}"></i>${loss.name}</span>
+          <span class="metric-meta">weight ${formatNumber(loss.weight, 2)} · best ${formatLoss(loss.best)}</span>
+        </figcaption>
+        ${chartSvg(loss, c.trials, c.best, 'small')}
+        <p class="metric-hint">${loss.summary}</p>
+      </figure>`,
   )
-  // Grid and y axis.
-  for (const tick of axis.ticks) {
-    const ty = y(tick).toFixed(1)
-    out.push(
-      `<line class="grid${tick === 0 ? ' axis' : ''}" x1="${margin.left}" x2="${width - margin.right}" y1="${ty}" y2="${ty}"/>`,
-      `<text class="tick" x="${margin.left - (large ? 10 : 5)}" y="${ty}" text-anchor="end" dominant-baseline="middle" font-size="${font}">${Number(tick.toPrecision(6))}</text>`,
-    )
-  }
-  // X axis: trial numbers, thinned out when they would collide.
-  const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(plotW / (large ? 34 : 22)))))
-  trials.forEach((trial, i) => {
-    if (i % every !== 0 && i !== best) return
-    out.push(
-      `<text class="tick${i === best ? ' tick-best' : ''}" x="${x(i).toFixed(1)}" y="${margin.top + plotH + font + 6}" text-anchor="middle" font-size="${font}">${trial}</text>`,
-    )
-  })
-  out.push(
-    `<text class="axis-label" x="${margin.left + plotW / 2}" y="${height - 4}" text-anchor="middle" font-size="${font}">trial</text>`,
+  return section(
+    'loss',
+    'Loss per trial',
+    lead,
+    html`<div class="total-chart">
+        <figure>${chartSvg(c.total, c.trials, c.best, 'large')}</figure>
+        <ul class="legend">
+          <li><i class="swatch s-total"></i>train (mean over ${c.validationPairs && 'training '}pairs)</li>
+          ${
+            c.validationPairs &&
+            html`<li><i class="swatch swatch-validation"></i>validation (${c.validationPairs.join(', ')}; chooses the best trial)</li>`
+          }
+          <li><i class="swatch swatch-best"></i>best trial</li>
+        </ul>
+      </div>
+      <div class="small-multiples">${small}</div>`,
   )
-  out.push(
-    large
-      ? `<text class="axis-label" transform="translate(14 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="${font}">loss</text>`
-      : `<text class="axis-label" x="${margin.left - 5}" y="${margin.top - 10}" text-anchor="end" font-size="${font}">loss</text>`,
-  )
-  // Series areas, then the best trial's band over them, then lines and points on top.
-  const points = series.map((s) => s.values.map((v, i) => [x(i), y(v)] as const))
-  const base = (margin.top + plotH).toFixed(1)
-  series.forEach((s, k) => {
-    const pts = points[k]!
-    if (pts.length < 2) return
-    const line = pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')
-    out.push(
-      `<polygon class="area ${s.className}" points="${pts[0]![0].toFixed(1)},${base} ${line} ${pts[pts.length - 1]![0].toFixed(1)},${base}"/>`,
-    )
-  })
-  if (best !== null && n > 1) {
-    const bx = x(best)
-    const half = Math.min(large ? 20 : 10, plotW / (n - 1) / 2)
-    out.push(
-      `<rect class="best-band" x="${(bx - half).toFixed(1)}" y="${margin.top}" width="${(2 * half).toFixed(1)}" height="${plotH}" rx="3"/>`,
-    )
-  }
-  series.forEach((s, k) => {
-    const pts = points[k]!
-    if (pts.length > 1)
-      out.push(`<polyline class="line ${s.className}" points="${pts.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`)
-    pts.forEach(([px, py], i) => {
-      const isBest = i === best
-      out.push(
-        `<circle class="pt ${s.className}${isBest ? ' best' : ''}" data-trial="${trials[i]}" data-series="${esc(s.name)}" cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="${isBest ? radius + (large ? 2.5 : 1.5) : radius}">` +
-          `<title>Trial ${trials[i]}${isBest ? ' (best)' : ''}: ${METRIC_TITLES[key].toLowerCase()} ${s.name} loss ${loss(s.values[i])}</title></circle>`,
-      )
-    })
-  })
-  if (large && best !== null) {
-    // The label names the series the best trial was chosen by: validation when there is one.
-    const value = series[series.length - 1]?.values[best]
-    if (value !== undefined) {
-      out.push(
-        `<text class="best-label" x="${x(best).toFixed(1)}" y="${(y(value) - 12).toFixed(1)}" text-anchor="middle" font-size="${font}">best ${loss(value)}</text>`,
-      )
-    }
-  }
-  out.push('</svg>')
-  return out.join('')
-}
-
-function chartsSection(view: RunView): string {
-  const {trials, bestTrial} = view
-  const indices = trials.map((t) => t.results.index)
-  const weights = view.manifest.config.weights
-  const withValidation = trials.some((t) => t.results.validation_mean_losses)
-  const series = (key: LossKey): Series[] => [
-    {name: 'train', className: `s-${key}`, values: trials.map((t) => t.results.mean_losses[key])},
-    ...(withValidation
-      ? [
-          {
-            name: 'validation',
-            className: `s-${key} s-validation`,
-            values: trials.map((t) => t.results.validation_mean_losses?.[key] ?? Number.NaN),
-          },
-        ]
-      : []),
-  ]
-  let body: string
-  if (trials.length === 0) {
-    body = `<p class="empty">No trial has completed yet: the charts appear once trial 0 has been scored on every pair.</p>`
-  } else {
-    const best = bestTrial === null ? null : trials[bestTrial]
-    const total = chartSvg({
-      key: 'total',
-      title: `Mean total loss per trial${best ? `; best: trial ${best.results.index}` : ''}`,
-      trials: indices,
-      series: series('total'),
-      best: bestTrial,
-      width: 1000,
-      height: 300,
-      large: true,
-    })
-    const small = METRICS.map((metric: Metric) => {
-      const bestValue = best ? best.results.mean_losses[metric] : undefined
-      return (
-        `<figure class="small-chart">` +
-        `<figcaption><span class="metric-name"><i class="swatch s-${metric}"></i>${METRIC_TITLES[metric]}</span>` +
-        `<span class="metric-meta">weight ${num(weights[metric], 2)} · best ${loss(bestValue)}</span></figcaption>` +
-        chartSvg({
-          key: metric,
-          title: `Mean ${METRIC_TITLES[metric]} loss per trial (${METRIC_HINTS[metric]})`,
-          trials: indices,
-          series: series(metric),
-          best: bestTrial,
-          width: 180,
-          height: 130,
-          large: false,
-        }) +
-        `<p class="metric-hint">${esc(METRIC_HINTS[metric])}</p>` +
-        `</figure>`
-      )
-    }).join('')
-    body =
-      `<div class="total-chart"><figure>${total}</figure>` +
-      `<ul class="legend"><li><i class="swatch s-total"></i>train (mean over ${withValidation ? 'training ' : ''}pairs)</li>` +
-      (withValidation
-        ? `<li><i class="swatch swatch-validation"></i>validation (${esc(view.manifest.validation_pairs.join(', '))}; chooses the best trial)</li>`
-        : '') +
-      `<li><i class="swatch swatch-best"></i>best trial</li></ul></div>` +
-      `<div class="small-multiples">${small}</div>`
-  }
-  const over = view.manifest.validation_pairs.length
-    ? 'Mean loss over the training pairs (solid) and the validation pairs (dashed)'
-    : 'Mean loss over all pairs'
-  return section('loss', 'Loss per trial', `${over}, lower is better. Every loss is in [0, 1]; y axes start at 0.`, body)
 }
 
 // ------------------------------------------------------------------- tables
 
-function pairIds(view: RunView): string[] {
-  const ids = view.manifest.pairs.map((p) => p.id)
-  for (const trial of view.trials) for (const p of trial.results.pairs) if (!ids.includes(p.pair_id)) ids.push(p.pair_id)
-  return ids
+function trialHeaders(trials: TrialColumn[], first: string): Html {
+  return html`<thead>
+    <tr>
+      <th scope="col">${first}</th>
+      ${trials.map(
+        (t) =>
+          html`<th class="num${bestClass(t.best)}" scope="col">
+            ${t.index}${t.best && html`<span class="star" title="best trial"> ★</span>`}
+          </th>`,
+      )}
+    </tr>
+  </thead>`
 }
 
-function pairResult(trial: TrialView | undefined, pairId: string) {
-  return trial?.results.pairs.find((p) => p.pair_id === pairId)
+/** One loss per trial, the best trial's highlighted. */
+function lossCells(trials: TrialColumn[], values: Array<number | undefined>): Html[] {
+  return trials.map((t, i) => html`<td class="num${bestClass(t.best)}">${formatLoss(values[i])}</td>`)
 }
 
-function trialHeaders(view: RunView, first: string): string {
-  const cells = view.trials.map(
-    (t, i) =>
-      `<th class="num${i === view.bestTrial ? ' best' : ''}" scope="col">${t.results.index}${i === view.bestTrial ? '<span class="star" title="best trial"> ★</span>' : ''}</th>`,
+function pairsSection(p: PairTables | null): Html {
+  if (!p) return section('pairs', 'Loss per pair', null, EMPTY)
+  const rows = p.rows.map(
+    (row) =>
+      html`<tr data-pair="${row.pairId}">
+        <th scope="row" class="pair-id">${row.pairId}${row.validation && html` ${splitTag}`}</th>
+        ${row.cells.map((cell, i) => {
+          const cls = `num${bestClass(p.trials[i]!.best)}${cell?.lowest ? ' row-min' : ''}`
+          if (!cell) return html`<td class="${cls}">—</td>`
+          return html`<td class="${cls}">
+            <a href="${cell.scriptHref}" title="Open the script of ${row.pairId} in trial ${p.trials[i]!.index}"
+              >${formatLoss(cell.loss)}</a
+            >
+          </td>`
+        })}
+      </tr>`,
   )
-  return `<thead><tr><th scope="col">${first}</th>${cells.join('')}</tr></thead>`
-}
-
-function pairsSection(view: RunView): string {
-  if (view.trials.length === 0) return section('pairs', 'Loss per pair', null, '<p class="empty">No trial has completed yet.</p>')
-  const ids = pairIds(view)
-  const rows = ids.map((id) => {
-    const values = view.trials.map((t) => pairResult(t, id)?.losses.total)
-    const present = values.filter((v): v is number => v !== undefined)
-    const min = present.length > 0 ? Math.min(...present) : null
-    const cells = view.trials.map((t, i) => {
-      const result = pairResult(t, id)
-      const cls = ['num', i === view.bestTrial ? 'best' : '', result && result.losses.total === min && present.length > 1 ? 'row-min' : '']
-        .filter(Boolean)
-        .join(' ')
-      if (!result) return `<td class="${cls}">—</td>`
-      return `<td class="${cls}"><a href="${runHref(t.results.dir, result.script_file)}" title="Open the script of ${esc(id)} in trial ${t.results.index}">${loss(result.losses.total)}</a></td>`
-    })
-    const held = view.manifest.validation_pairs.includes(id)
-      ? ' <span class="split-tag" title="held out of refinement">validation</span>'
-      : ''
-    return `<tr data-pair="${esc(id)}"><th scope="row" class="pair-id">${esc(id)}${held}</th>${cells.join('')}</tr>`
-  })
-  const meanCells = view.trials.map(
-    (t, i) => `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(t.results.mean_losses.total)}</td>`,
+  const summary = html`<div class="table-wrap">
+    <table class="data pair-totals" data-table="pair-totals">
+      ${trialHeaders(p.trials, 'Pair \\ trial')}
+      <tbody>
+        ${rows}
+      </tbody>
+      <tfoot>
+        <tr>
+          <th scope="row">${p.validationMean ? 'Training mean' : 'Mean'}</th>
+          ${lossCells(p.trials, p.trainingMean)}
+        </tr>
+        ${
+          p.validationMean &&
+          html`<tr data-row="validation-mean">
+            <th scope="row">Validation mean</th>
+            ${lossCells(p.trials, p.validationMean)}
+          </tr>`
+        }
+      </tfoot>
+    </table>
+  </div>`
+  const details = p.details.map(
+    (d) =>
+      html`<details class="pair-detail">
+        <summary><span class="pair-id">${d.pairId}</span><span class="muted">every loss per trial</span></summary>
+        <div class="table-wrap">
+          <table class="data" data-pair-table="${d.pairId}">
+            ${trialHeaders(p.trials, 'Loss \\ trial')}
+            <tbody>
+              ${d.rows.map(
+                (row) =>
+                  html`<tr class="${row.key === 'total' ? 'total-row' : ''}">
+                    <th scope="row"><i class="swatch s-${row.key}"></i>${row.title}</th>
+                    ${lossCells(p.trials, row.values)}
+                  </tr>`,
+              )}
+              <tr class="script-row">
+                <th scope="row">Script</th>
+                ${d.scripts.map(
+                  (href, i) => html`<td class="num${bestClass(p.trials[i]!.best)}">${href ? html`<a href="${href}">script</a>` : '—'}</td>`,
+                )}
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      </details>`,
   )
-  const validationRow = view.manifest.validation_pairs.length
-    ? `<tr data-row="validation-mean"><th scope="row">Validation mean</th>${view.trials.map((t, i) => `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(t.results.validation_mean_losses?.total)}</td>`).join('')}</tr>`
-    : ''
-  const summary =
-    `<div class="table-wrap"><table class="data pair-totals" data-table="pair-totals">${trialHeaders(view, 'Pair \\ trial')}` +
-    `<tbody>${rows.join('')}</tbody><tfoot><tr><th scope="row">${validationRow ? 'Training mean' : 'Mean'}</th>${meanCells.join('')}</tr>${validationRow}</tfoot></table></div>`
-
-  const details = ids
-    .map((id) => {
-      const keys: LossKey[] = [...METRICS, 'total']
-      const body = keys
-        .map((key) => {
-          const cells = view.trials.map((t, i) => {
-            const value = pairResult(t, id)?.losses[key]
-            return `<td class="num${i === view.bestTrial ? ' best' : ''}">${loss(value)}</td>`
-          })
-          return `<tr class="${key === 'total' ? 'total-row' : ''}"><th scope="row"><i class="swatch s-${key}"></i>${METRIC_TITLES[key]}</th>${cells.join('')}</tr>`
-        })
-        .join('')
-      const scripts = view.trials
-        .map((t, i) => {
-          const result = pairResult(t, id)
-          return `<td class="num${i === view.bestTrial ? ' best' : ''}">${result ? `<a href="${runHref(t.results.dir, result.script_file)}">script</a>` : '—'}</td>`
-        })
-        .join('')
-      return (
-        `<details class="pair-detail"><summary><span class="pair-id">${esc(id)}</span><span class="muted">every loss per trial</span></summary>` +
-        `<div class="table-wrap"><table class="data" data-pair-table="${esc(id)}">${trialHeaders(view, 'Loss \\ trial')}` +
-        `<tbody>${body}<tr class="script-row"><th scope="row">Script</th>${scripts}</tr></tbody></table></div></details>`
-      )
-    })
-    .join('')
   return section(
     'pairs',
     'Loss per pair',
     'Total loss of each pair in each trial; click a value to open that script. The lowest value of each row is marked; the best trial is highlighted.',
-    summary + `<h3>All losses, pair by pair</h3>${details}`,
+    html`${summary}
+      <h3>All losses, pair by pair</h3>
+      ${details}`,
   )
 }
 
-// -------------------------------------------------------------- best trial
+// --------------------------------------------------------------- best trial
 
-/** Band widths of a label sequence: the label's share split over its occurrences, or equal widths. */
-function bandWidths(sequence: SegmentLabel[], shares: LabelShares | undefined): number[] {
-  const counts = new Map<SegmentLabel, number>()
-  for (const label of sequence) counts.set(label, (counts.get(label) ?? 0) + 1)
-  const raw = sequence.map((label) => {
-    const share = shares?.[label]
-    return share === undefined ? Number.NaN : share / (counts.get(label) ?? 1)
-  })
-  const sum = raw.reduce((a, b) => a + b, 0)
-  if (!Number.isFinite(sum) || sum <= 0) return sequence.map(() => 1 / sequence.length)
-  return raw.map((w) => w / sum)
+function bandRow(name: string, segments: BandSegment[]): Html {
+  if (segments.length === 0) {
+    return html`<div class="band-row">
+      <span class="band-name">${name}</span>
+      <div class="band empty-band">no segments</div>
+    </div>`
+  }
+  return html`<div class="band-row">
+    <span class="band-name">${name}</span>
+    <div class="band" data-band="${name.toLowerCase()}">
+      ${segments.map(
+        (s) =>
+          html`<span class="seg l-${s.label}" style="width:${(s.share * 100).toFixed(2)}%" title="${s.label} · ${formatPercent(s.share, 0)}"
+            >${s.label}</span
+          >`,
+      )}
+    </div>
+  </div>`
 }
 
-function bands(name: string, sequence: SegmentLabel[], shares: LabelShares | undefined): string {
-  if (sequence.length === 0)
-    return `<div class="band-row"><span class="band-name">${name}</span><div class="band empty-band">no segments</div></div>`
-  const widths = bandWidths(sequence, shares)
-  const segs = sequence
-    .map((label, i) => {
-      const w = widths[i] ?? 0
-      return `<span class="seg l-${esc(label)}" style="width:${(w * 100).toFixed(2)}%" title="${esc(label)} · ${percent(w)}">${esc(label)}</span>`
-    })
-    .join('')
-  return `<div class="band-row"><span class="band-name">${name}</span><div class="band" data-band="${name.toLowerCase()}">${segs}</div></div>`
+function meter(name: string, value: number): Html {
+  const width = Math.max(0, Math.min(100, value))
+  return html`<div class="meter">
+    <span class="meter-name">${name}</span><span class="meter-bar"><span style="width:${width.toFixed(1)}%"></span></span
+    ><span class="meter-value">${formatNumber(value, 1)}</span>
+  </div>`
 }
 
-function meter(name: string, value: number): string {
-  const v = Math.max(0, Math.min(100, value))
-  return `<div class="meter"><span class="meter-name">${name}</span><span class="meter-bar"><span style="width:${v.toFixed(1)}%"></span></span><span class="meter-value">${num(value, 1)}</span></div>`
+function pairCard(card: BestPairCard): Html {
+  const chips = (terms: string[], cls: string) => terms.map((t) => html`<li class="chip ${cls}">${t}</li>`)
+  const {concepts, judge, rouge} = card
+  return html`<article class="pair-card" data-best-pair="${card.pairId}">
+    <header>
+      <h3>${card.pairId}${card.validation && html` ${splitTag}`}</h3>
+      <a class="button" href="${card.scriptHref}">Open script</a>
+    </header>
+    <div class="loss-chips">
+      ${card.losses.map(
+        (l) =>
+          html`<span class="loss-chip${l.key === 'total' ? ' loss-total' : ''}"
+            ><i class="swatch s-${l.key}"></i>${l.title} <b>${formatLoss(l.value)}</b></span
+          >`,
+      )}
+    </div>
+    <div class="bands">${bandRow('Reference', card.reference)}${bandRow('Generated', card.generated)}</div>
+    <div class="pair-grid">
+      <div>
+        <h4>Concepts <span class="muted">${concepts.explained.length} of ${concepts.total} explained</span></h4>
+        ${
+          concepts.explained.length > 0 &&
+          html`<ul class="chips">
+            ${chips(concepts.explained, 'chip-ok')}
+          </ul>`
+        }
+        ${
+          concepts.missed.length > 0
+            ? html`<ul class="chips">
+                ${chips(concepts.missed, 'chip-missed')}
+              </ul>`
+            : html`<p class="muted small">No concept missed.</p>`
+        }
+      </div>
+      <div>
+        <h4>Judge</h4>
+        ${meter('Engagement', judge.engagement)}${meter('Clarity', judge.clarity)}${meter('Accuracy', judge.accuracy)}
+        <blockquote>${judge.reason}</blockquote>
+      </div>
+      <div>
+        <h4>Numbers</h4>
+        <dl class="facts">
+          <dt>Length</dt>
+          <dd>
+            ${formatInteger(card.words)} words · ${formatNumber(card.minutes, 1)} min
+            <span class="muted">vs ${formatNumber(card.referenceMinutes, 1)} min</span>
+          </dd>
+          <dt>Questions</dt>
+          <dd>${formatNumber(card.questionsPerMinute, 2)} per minute</dd>
+          <dt>Sentences</dt>
+          <dd>${formatNumber(card.sentenceWords, 1)} words on average</dd>
+          <dt>ROUGE</dt>
+          <dd>1: ${rouge.rouge1.toFixed(3)} · 2: ${rouge.rouge2.toFixed(3)} · L: ${rouge.rougeL.toFixed(3)}</dd>
+        </dl>
+      </div>
+    </div>
+  </article>`
 }
 
-function bestSection(view: RunView): string {
-  const best = view.bestTrial === null ? undefined : view.trials[view.bestTrial]
-  if (!best) return section('best', 'Best trial', null, '<p class="empty">No trial has completed yet.</p>')
-  const legend = `<ul class="legend label-legend">${SEGMENT_LABELS.map((l) => `<li><i class="swatch l-${l}"></i>${l}</li>`).join('')}</ul>`
-  const cards = best.results.pairs
-    .map((pair) => {
-      const d = pair.details
-      const analysis = view.analyses[pair.pair_id]
-      const chips = (terms: string[], cls: string) => terms.map((t) => `<li class="chip ${cls}">${esc(t)}</li>`).join('')
-      const lossChips = [...METRICS, 'total' as const]
-        .map(
-          (key) =>
-            `<span class="loss-chip${key === 'total' ? ' loss-total' : ''}"><i class="swatch s-${key}"></i>${METRIC_TITLES[key]} <b>${loss(pair.losses[key])}</b></span>`,
-        )
-        .join('')
-      const explained = d.concepts_explained.length
-      return (
-        `<article class="pair-card" data-best-pair="${esc(pair.pair_id)}">` +
-        `<header><h3>${esc(pair.pair_id)}${pair.split === 'validation' ? ' <span class="split-tag" title="held out of refinement">validation</span>' : ''}</h3><a class="button" href="${runHref(best.results.dir, pair.script_file)}">Open script</a></header>` +
-        `<div class="loss-chips">${lossChips}</div>` +
-        `<div class="bands">${bands('Reference', d.reference_sequence, analysis?.structure.word_shares)}${bands('Generated', d.generated_sequence, d.generated_word_shares)}</div>` +
-        `<div class="pair-grid">` +
-        `<div><h4>Concepts <span class="muted">${explained} of ${d.concepts_total} explained</span></h4>` +
-        (explained > 0 ? `<ul class="chips">${chips(d.concepts_explained, 'chip-ok')}</ul>` : '') +
-        (d.concepts_missed.length > 0
-          ? `<ul class="chips">${chips(d.concepts_missed, 'chip-missed')}</ul>`
-          : `<p class="muted small">No concept missed.</p>`) +
-        `</div>` +
-        `<div><h4>Judge</h4>${meter('Engagement', d.judge.engagement)}${meter('Clarity', d.judge.clarity)}${meter('Accuracy', d.judge.accuracy)}` +
-        `<blockquote>${esc(d.judge.weakest_dimension_reason)}</blockquote></div>` +
-        `<div><h4>Numbers</h4><dl class="facts">` +
-        `<dt>Length</dt><dd>${int(d.generated_words)} words · ${num(d.generated_seconds / 60, 1)} min <span class="muted">vs ${num(d.reference_seconds / 60, 1)} min</span></dd>` +
-        `<dt>Questions</dt><dd>${num(d.generated_questions_per_minute, 2)} per minute</dd>` +
-        `<dt>Sentences</dt><dd>${num(d.generated_mean_sentence_words, 1)} words on average</dd>` +
-        `<dt>ROUGE</dt><dd>1: ${d.rouge.rouge1.toFixed(3)} · 2: ${d.rouge.rouge2.toFixed(3)} · L: ${d.rouge.rougeL.toFixed(3)}</dd>` +
-        `</dl></div></div></article>`
-      )
-    })
-    .join('')
+function bestSection(b: BestTrialCards | null): Html {
+  if (!b) return section('best', 'Best trial', null, EMPTY)
   return section(
     'best',
-    `Best trial: ${trialLabel(best)}`,
-    'Reference vs generated segment sequence of each pair (band widths are word shares), concepts the judge found explained or missed, and the judge\u2019s scores.',
-    legend + cards,
+    `Best trial: Trial ${b.index}`,
+    `Chosen by its mean total loss over the ${b.selectedBy === 'validation' ? 'validation' : 'training'} pairs. Reference vs generated segment sequence of each pair (band widths are word shares), concepts the judge found explained or missed, and the judge\u2019s scores.`,
+    html`<ul class="legend label-legend">
+        ${SEGMENT_LABELS.map((l) => html`<li><i class="swatch l-${l}"></i>${l}</li>`)}
+      </ul>
+      ${b.cards.map(pairCard)}`,
   )
 }
 
 // ------------------------------------------------------------------ prompts
 
-function diffBlock(before: string, after: string): string {
-  const lines = withContext(lineDiff(before, after), 3)
-  if (!lines.some((l) => l.kind === 'added' || l.kind === 'removed'))
-    return '<p class="muted small">Same system prompt as the previous trial.</p>'
-  const html = lines
-    .map((line) => {
-      if (line.kind === 'gap') return `<span class="d-gap">⋯ ${line.lines} unchanged line${line.lines === 1 ? '' : 's'}</span>`
-      const mark = line.kind === 'added' ? '+' : line.kind === 'removed' ? '−' : ' '
-      return `<span class="d-${line.kind}"><span class="d-mark">${mark}</span>${esc(line.text) || ' '}</span>`
-    })
-    .join('')
-  return `<pre class="diff">${html}</pre>`
+function diffBlock(diff: NonNullable<PromptEntry['diff']>): Html {
+  if (!diff.lines) return html`<p class="muted small">Same system prompt as the previous trial.</p>`
+  const lines = diff.lines.map((line) => {
+    if (line.kind === 'gap') return html`<span class="d-gap">⋯ ${line.lines} unchanged line${line.lines === 1 ? '' : 's'}</span>`
+    const mark = line.kind === 'added' ? '+' : line.kind === 'removed' ? '−' : ' '
+    return html`<span class="d-${line.kind}"><span class="d-mark">${mark}</span>${line.text || ' '}</span>`
+  })
+  // Inside <pre> every character shows: the lines are joined without whitespace between them.
+  return html`<pre class="diff">${lines}</pre>`
 }
 
-function promptsSection(view: RunView): string {
-  if (view.trials.length === 0) return section('prompts', 'Prompts', null, '<p class="empty">No trial has completed yet.</p>')
-  const items = view.trials
-    .map((trial, i) => {
-      const isBest = i === view.bestTrial
-      const previous = i > 0 ? view.trials[i - 1] : undefined
-      const changes = trial.prompt.changes
-      const changesHtml =
-        changes.length > 0
-          ? `<ul class="changes">${changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>`
-          : `<p class="muted small">${i === 0 ? 'The initial prompt, built from the reference episodes.' : 'No change listed.'}</p>`
-      const diff = previous
-        ? `<h4>Diff vs trial ${previous.results.index}</h4>${diffBlock(previous.prompt.rendered.system, trial.prompt.rendered.system)}`
-        : ''
-      return (
-        `<details class="prompt${isBest ? ' best' : ''}" data-prompt-trial="${trial.results.index}"${isBest ? ' open' : ''}>` +
-        `<summary><span class="prompt-title">${trialLabel(trial)}${isBest ? ' <span class="badge badge-best">best</span>' : ''}</span>` +
-        `<span class="muted">total ${loss(trial.results.mean_losses.total)} · ${changes.length} change${changes.length === 1 ? '' : 's'} · <code>${esc(trial.prompt.sha256.slice(0, 12))}</code></span></summary>` +
-        `<div class="prompt-body"><p class="files">Files: <a href="${runHref(trial.results.dir, 'prompt.json')}">prompt.json</a> · <a href="${runHref(trial.results.dir, 'results.json')}">results.json</a></p>` +
-        `<h4>Changes</h4>${changesHtml}${diff}` +
-        `<details class="nested"><summary>Full system prompt</summary><pre class="prompt-text">${esc(trial.prompt.rendered.system)}</pre></details>` +
-        `<details class="nested"><summary>User message template</summary><pre class="prompt-text">${esc(trial.prompt.rendered.user_template)}</pre></details>` +
-        `</div></details>`
-      )
-    })
-    .join('')
+function promptEntry(p: PromptEntry): Html {
+  const changes =
+    p.changes.length > 0
+      ? html`<ul class="changes">
+          ${p.changes.map((c) => html`<li>${c}</li>`)}
+        </ul>`
+      : html`<p class="muted small">${p.first ? 'The initial prompt, built from the reference episodes.' : 'No change listed.'}</p>`
+  const losses = `total ${formatLoss(p.loss)}${p.validationLoss === null ? '' : ` · validation ${formatLoss(p.validationLoss)}`}`
+  return html`<details class="prompt${bestClass(p.best)}" data-prompt-trial="${p.index}" ${p.best && html`open`}>
+    <summary>
+      <span class="prompt-title">Trial ${p.index}${p.best && html` <span class="badge badge-best">best</span>`}</span>
+      <span class="muted">${losses} · ${p.changes.length} change${p.changes.length === 1 ? '' : 's'} · <code>${p.sha}</code></span>
+    </summary>
+    <div class="prompt-body">
+      <p class="files">Files: <a href="${p.promptHref}">prompt.json</a> · <a href="${p.resultsHref}">results.json</a></p>
+      <h4>Changes</h4>
+      ${changes}
+      ${
+        p.diff &&
+        html`<h4>Diff vs trial ${p.diff.against}</h4>
+          ${diffBlock(p.diff)}`
+      }
+      <details class="nested">
+        <summary>Full system prompt</summary>
+        <pre class="prompt-text">${p.system}</pre>
+      </details>
+      <details class="nested">
+        <summary>User message template</summary>
+        <pre class="prompt-text">${p.userTemplate}</pre>
+      </details>
+    </div>
+  </details>`
+}
+
+function promptsSection(prompts: PromptEntry[]): Html {
+  if (prompts.length === 0) return section('prompts', 'Prompts', null, EMPTY)
   return section(
     'prompts',
     'Prompts',
     'The system prompt of each trial, what the refiner changed and the line diff to the previous trial (added lines green, removed red).',
-    items,
+    prompts.map(promptEntry),
   )
 }
 
 // -------------------------------------------------------------------- usage
 
-function usageSection(view: RunView): string {
-  const row = (name: string, u: RoleUsage, cls = '') =>
-    `<tr class="${cls}"><th scope="row">${name}</th><td class="num">${int(u.calls)}</td><td class="num">${int(u.input_tokens)}</td><td class="num">${int(u.output_tokens)}</td><td class="num">${usd(u.cost_usd)}</td></tr>`
-  const roles = Object.entries(view.usage.by_role).filter((e): e is [string, RoleUsage] => e[1] !== undefined)
-  const body =
-    roles.length > 0
-      ? roles.map(([role, u]) => row(esc(role), u)).join('')
-      : `<tr><td colspan="5" class="muted">No model call recorded yet.</td></tr>`
-  const table =
-    `<div class="table-wrap"><table class="data usage" data-table="usage"><thead><tr><th scope="col">Role</th><th class="num" scope="col">Calls</th><th class="num" scope="col">Input tokens</th><th class="num" scope="col">Output tokens</th><th class="num" scope="col">Cost</th></tr></thead>` +
-    `<tbody>${body}</tbody><tfoot>${row('Total', view.usage.total)}</tfoot></table></div>`
+const usageHead = (first: string) =>
+  html`<thead>
+    <tr>
+      <th scope="col">${first}</th>
+      <th class="num" scope="col">Calls</th>
+      <th class="num" scope="col">Input tokens</th>
+      <th class="num" scope="col">Output tokens</th>
+      <th class="num" scope="col">Cost</th>
+    </tr>
+  </thead>`
+
+function usageRow(name: string | number, u: RoleUsage, cls = ''): Html {
+  return html`<tr class="${cls}">
+    <th scope="row">${name}</th>
+    <td class="num">${formatInteger(u.calls)}</td>
+    <td class="num">${formatInteger(u.input_tokens)}</td>
+    <td class="num">${formatInteger(u.output_tokens)}</td>
+    <td class="num">${formatUsd(u.cost_usd)}</td>
+  </tr>`
+}
+
+function usageSection(u: UsageTables): Html {
+  const roles =
+    u.roles.length > 0
+      ? u.roles.map((r) => usageRow(r.role, r.usage))
+      : html`<tr>
+          <td colspan="5" class="muted">No model call recorded yet.</td>
+        </tr>`
   const perTrial =
-    view.trials.length > 0
-      ? `<h3>Per trial <span class="muted">(generation and judging)</span></h3><div class="table-wrap"><table class="data usage"><thead><tr><th scope="col">Trial</th><th class="num" scope="col">Calls</th><th class="num" scope="col">Input tokens</th><th class="num" scope="col">Output tokens</th><th class="num" scope="col">Cost</th></tr></thead><tbody>` +
-        view.trials.map((t, i) => row(String(t.results.index), t.results.usage.total, i === view.bestTrial ? 'best' : '')).join('') +
-        `</tbody></table></div>`
-      : ''
+    u.trials.length > 0 &&
+    html`<h3>Per trial <span class="muted">(generation and judging)</span></h3>
+      <div class="table-wrap">
+        <table class="data usage">
+          ${usageHead('Trial')}
+          <tbody>
+            ${u.trials.map((t) => usageRow(t.index, t.usage, t.best ? 'best' : ''))}
+          </tbody>
+        </table>
+      </div>`
   return section(
     'usage',
     'Usage and cost',
     'Model calls of the whole run so far, by role. A cost is unknown when a model\u2019s price is.',
-    table + perTrial,
+    html`<div class="table-wrap">
+        <table class="data usage" data-table="usage">
+          ${usageHead('Role')}
+          <tbody>
+            ${roles}
+          </tbody>
+          <tfoot>
+            ${usageRow('Total', u.total)}
+          </tfoot>
+        </table>
+      </div>
+      ${perTrial}`,
   )
 }
 
 // ------------------------------------------------------------ configuration
 
-function configSection(view: RunView): string {
-  const m = view.manifest
-  const c = m.config
-  const facts: Array<[string, string]> = [
-    ['Pairs folder', `<code>${esc(c.pairs_dir)}</code>`],
-    ['Output folder', `<code>${esc(c.output_dir)}</code>`],
-    ['Max trials', esc(c.max_trials)],
-    ['Mock providers', c.mock ? 'yes' : 'no'],
-    ['Seed', esc(m.seed)],
-    ['Convergence', `window ${esc(c.window)}, threshold ${esc(num(c.threshold, 4))}`],
-    ['Concurrency', esc(c.concurrency)],
-    ['Transcriber', esc(m.providers.transcriber)],
-    ['Language model', esc(m.providers.language_model)],
-    ['Tool version', esc(m.tool_version)],
-    ['Node version', esc(m.node_version)],
-    ['Host', esc(m.host)],
-  ]
-  const totalWeight = METRICS.reduce((sum, k) => sum + c.weights[k], 0) || 1
-  const weights = METRICS.map(
-    (k) =>
-      `<div class="weight"><span class="meter-name"><i class="swatch s-${k}"></i>${METRIC_TITLES[k]}</span><span class="meter-bar"><span class="s-${k}" style="width:${((c.weights[k] / totalWeight) * 100).toFixed(1)}%"></span></span><span class="meter-value">${num(c.weights[k], 3)}</span></div>`,
-  ).join('')
-  // Files of a pair, relative to the pairs folder they were found in.
-  const root = c.pairs_dir.replace(/[\\/]+$/, '')
-  const underPairs = (file: string) => (file.startsWith(`${root}/`) || file.startsWith(`${root}\\`) ? file.slice(root.length + 1) : file)
-  const pairs = m.pairs
-    .map(
-      (p) =>
-        `<tr><th scope="row" class="pair-id">${esc(p.id)}</th><td>${esc(p.transcript_source)}</td><td><code>${esc(underPairs(p.pdf))}</code></td><td><code>${esc(underPairs(p.mp3))}</code></td></tr>`,
-    )
-    .join('')
-  const files = [
-    'run.json',
-    ...(view.report ? ['training_report.json'] : []),
-    ...(view.aggregate ? ['aggregate_profile.json'] : []),
-    'events.jsonl',
-  ]
-    .map((f) => `<a href="${runHref(f)}">${f}</a>`)
-    .join(' · ')
+function configSection(c: Config): Html {
+  const facts = c.facts.map(
+    (f) =>
+      html`<dt>${f.term}</dt>
+        <dd>${f.code ? html`<code>${f.value}</code>` : f.value}</dd>`,
+  )
+  const weights = c.weights.map(
+    (w) =>
+      html`<div class="weight">
+        <span class="meter-name"><i class="swatch s-${w.key}"></i>${w.title}</span
+        ><span class="meter-bar"><span class="s-${w.key}" style="width:${(w.share * 100).toFixed(1)}%"></span></span
+        ><span class="meter-value">${formatNumber(w.weight, 3)}</span>
+      </div>`,
+  )
   const skipped =
-    m.skipped.length > 0
-      ? `<ul class="skipped">${m.skipped.map((s) => `<li><span class="pair-id">${esc(s.id)}</span>: ${esc(s.reason)}</li>`).join('')}</ul>`
-      : '<p class="muted small">No pair was skipped.</p>'
+    c.skipped.length > 0
+      ? html`<ul class="skipped">
+          ${c.skipped.map((s) => html`<li><span class="pair-id">${s.id}</span>: ${s.reason}</li>`)}
+        </ul>`
+      : html`<p class="muted small">No pair was skipped.</p>`
+  const files = c.files.map((f, i) => html`${i > 0 && ' · '}<a href="${f.href}">${f.name}</a>`)
   return section(
     'config',
     'Configuration',
     null,
-    `<div class="config-grid"><div><h3>Run</h3><dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl></div>` +
-      `<div><h3>Loss weights</h3>${weights}<h3>Skipped pairs</h3>${skipped}<h3>Files</h3><p class="files">${files}</p></div></div>` +
-      `<h3>Pairs <span class="muted">(files relative to the pairs folder)</span></h3><div class="table-wrap"><table class="data"><thead><tr><th scope="col">Pair</th><th scope="col">Transcript</th><th scope="col">Paper</th><th scope="col">Episode</th></tr></thead><tbody>${pairs}</tbody></table></div>`,
+    html`<div class="config-grid">
+        <div>
+          <h3>Run</h3>
+          <dl class="facts">${facts}</dl>
+        </div>
+        <div>
+          <h3>Loss weights</h3>
+          ${weights}
+          <h3>Skipped pairs</h3>
+          ${skipped}
+          <h3>Files</h3>
+          <p class="files">${files}</p>
+        </div>
+      </div>
+      <h3>Pairs <span class="muted">(files relative to the pairs folder)</span></h3>
+      <div class="table-wrap">
+        <table class="data">
+          <thead>
+            <tr>
+              <th scope="col">Pair</th>
+              <th scope="col">Transcript</th>
+              <th scope="col">Paper</th>
+              <th scope="col">Episode</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${c.pairs.map(
+              (p) =>
+                html`<tr>
+                  <th scope="row" class="pair-id">${p.id}</th>
+                  <td>${p.transcript}</td>
+                  <td><code>${p.paper}</code></td>
+                  <td><code>${p.episode}</code></td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>`,
   )
-}
-
-// ------------------------------------------------------------------- header
-
-function stopReasonText(view: RunView): string {
-  if (view.report) return view.report.stop_reason === 'converged' ? 'converged' : 'reached max trials'
-  return view.state === 'running' ? 'still running' : view.state === 'finished' ? '—' : view.state
-}
-
-function header(view: RunView): string {
-  const m = view.manifest
-  const best = view.bestTrial === null ? undefined : view.trials[view.bestTrial]
-  const first = view.trials[0]
-  const bestTotal = best?.results.mean_losses.total
-  const firstTotal = first?.results.mean_losses.total
-  let improvement = '—'
-  let improvementNote = 'needs a trial'
-  if (bestTotal !== undefined && firstTotal !== undefined && best && first) {
-    if (firstTotal > 0) {
-      const change = ((firstTotal - bestTotal) / firstTotal) * 100
-      improvement = change > 0 ? `${change.toFixed(1)}%` : '0%'
-      improvementNote =
-        change > 0 ? `lower than trial ${first.results.index} (${loss(firstTotal)})` : `trial ${first.results.index} is still the best`
-    } else {
-      improvementNote = `trial ${first.results.index} already has a loss of 0`
-    }
-  }
-  const duration = elapsed(m.started_at, m.finished_at)
-  const kpi = (label: string, value: string, note: string, cls = '') =>
-    `<div class="kpi ${cls}"><div class="kpi-label">${label}</div><div class="kpi-value">${value}</div><div class="kpi-note">${note}</div></div>`
-  const kpis = [
-    kpi('Best total loss', loss(bestTotal), best ? `${esc(trialLabel(best))}` : 'no trial yet', 'kpi-best'),
-    kpi('Improvement', esc(improvement), esc(improvementNote)),
-    kpi('Trials', `${view.trials.length}<span class="kpi-of"> / ${esc(m.config.max_trials)}</span>`, `stop: ${esc(stopReasonText(view))}`),
-    kpi('Pairs', String(m.pairs.length), m.skipped.length > 0 ? `${m.skipped.length} skipped` : 'none skipped'),
-    kpi(
-      'Cost',
-      usd(view.usage.total.cost_usd),
-      `${int(view.usage.total.calls)} calls · ${int(view.usage.total.input_tokens + view.usage.total.output_tokens)} tokens`,
-    ),
-  ].join('')
-  const notice =
-    view.state === 'running'
-      ? `<div class="notice notice-running">This run is still going: the page shows the ${view.trials.length} trial${view.trials.length === 1 ? '' : 's'} completed when it was written.</div>`
-      : view.state === 'interrupted'
-        ? `<div class="notice notice-interrupted">The run was interrupted${m.error ? ` (${esc(m.error)})` : ''}: the page shows the ${view.trials.length} trial${view.trials.length === 1 ? '' : 's'} it completed.</div>`
-        : view.state === 'failed'
-          ? `<div class="notice notice-failed"><b>The run failed.</b> ${esc(m.error ?? 'No error was recorded.')}</div>`
-          : ''
-  return (
-    `<header class="page-header">` +
-    `<div class="title-row"><div><div class="eyebrow">studio · training report</div><h1>${esc(m.run_id)}</h1>` +
-    `<p class="meta">Started ${time(m.started_at)} · ${m.finished_at ? `finished ${time(m.finished_at)}` : 'not finished'}${duration ? ` · took ${duration}` : ''} · seed ${esc(m.seed)}${m.config.mock ? ' · mock providers' : ''}</p></div>` +
-    `<span class="badge state state-${view.state}" data-state="${view.state}">${STATE_TEXT[view.state]}</span></div>` +
-    notice +
-    `<div class="kpis">${kpis}</div>` +
-    `<nav class="toc"><a href="#loss">Loss</a><a href="#pairs">Pairs</a><a href="#best">Best trial</a><a href="#prompts">Prompts</a><a href="#usage">Usage</a><a href="#config">Configuration</a></nav>` +
-    `</header>`
-  )
-}
-
-function section(id: string, title: string, lead: string | null, body: string): string {
-  return `<section id="${id}" class="card"><h2>${esc(title)}</h2>${lead ? `<p class="lead">${esc(lead)}</p>` : ''}${body}</section>`
-}
-
-// ---------------------------------------------------------------------- CSS
-
-const METRIC_COLOURS: Record<LossKey, string> = {
-  total: '#4f46e5',
-  duration: '#0284c7',
-  coverage: '#059669',
-  structure: '#7c3aed',
-  quality: '#db2777',
-  rouge: '#0d9488',
-}
-
-const LABEL_COLOURS: Record<SegmentLabel, [string, string]> = {
-  intro: ['#6366f1', '#ffffff'],
-  background: ['#0ea5e9', '#ffffff'],
-  method: ['#10b981', '#ffffff'],
-  findings: ['#f59e0b', '#3b2300'],
-  discussion: ['#ec4899', '#ffffff'],
-  outro: ['#8b5cf6', '#ffffff'],
-}
-
-function css(): string {
-  const metricRules = (Object.keys(METRIC_COLOURS) as LossKey[])
-    .map((k) => `.s-${k}{--c:${METRIC_COLOURS[k]}}.swatch.s-${k},.s-${k}-bg{background:${METRIC_COLOURS[k]}}`)
-    .join('')
-  const labelRules = SEGMENT_LABELS.map((l) => `.l-${l}{background:${LABEL_COLOURS[l][0]};color:${LABEL_COLOURS[l][1]}}`).join('')
-  return `
-:root{--bg:#f4f5f8;--card:#fff;--text:#1c2330;--muted:#667085;--border:#e4e7ec;--soft:#f8f9fb;--accent:#4f46e5;--best:#f59e0b;--best-bg:#fff8e8;--best-ink:#92400e;--ok:#047857;--ok-bg:#e6f6ee;--bad:#b42318;--bad-bg:#fdecea;--grid:#eceff3;--radius:12px;color-scheme:light dark}
-@media (prefers-color-scheme:dark){:root{--bg:#0f1218;--card:#171b23;--text:#e6e8ec;--muted:#98a1b2;--border:#2a303b;--soft:#1d222b;--best-bg:#332611;--best-ink:#fbbf24;--ok:#34d399;--ok-bg:#10291f;--bad:#f87171;--bad-bg:#331616;--grid:#262b35;--accent:#8b93ff}}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%}
-body{margin:0;background:var(--bg);color:var(--text);font:15px/1.55 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;font-variant-numeric:tabular-nums}
-code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.86em}
-a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
-main{max-width:1160px;margin:0 auto;padding:32px 24px 48px}
-h1,h2,h3,h4{line-height:1.25;margin:0}
-h1{font-size:28px;font-weight:700;letter-spacing:-.01em}
-h2{font-size:20px;font-weight:650;margin-bottom:4px}
-h3{font-size:15px;font-weight:650;margin:22px 0 10px}
-h4{font-size:13px;font-weight:650;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:16px 0 8px}
-h4 .muted{text-transform:none;letter-spacing:0;font-weight:500}
-.muted{color:var(--muted)}.small{font-size:13px}
-.lead{color:var(--muted);margin:0 0 18px;max-width:78ch}
-.empty{color:var(--muted);background:var(--soft);border:1px dashed var(--border);border-radius:10px;padding:18px;text-align:center;margin:0}
-.page-header{margin-bottom:24px}
-.title-row{display:flex;justify-content:space-between;align-items:flex-start;gap:16px}
-.eyebrow{font-size:12px;font-weight:650;text-transform:uppercase;letter-spacing:.08em;color:var(--accent);margin-bottom:6px}
-.meta{color:var(--muted);margin:6px 0 0;font-size:14px}
-.badge{display:inline-block;border-radius:999px;padding:3px 10px;font-size:12px;font-weight:650;letter-spacing:.02em;white-space:nowrap}
-.badge.state{font-size:13px;padding:5px 14px;margin-top:4px}
-.badge.state::before{content:"";display:inline-block;width:8px;height:8px;border-radius:50%;background:currentColor;margin-right:7px;vertical-align:1px}
-.state-finished{background:var(--ok-bg);color:var(--ok)}
-.state-running{background:#e0ecff;color:#1d4ed8}
-.state-failed{background:var(--bad-bg);color:var(--bad)}
-.state-interrupted{background:#fff1db;color:#b45309}
-.badge-best{background:var(--best-bg);color:var(--best-ink);border:1px solid var(--best)}
-.notice{margin:16px 0 0;padding:12px 16px;border-radius:10px;border:1px solid var(--border);background:var(--card);font-size:14px}
-.notice-running{border-color:#93c5fd}.notice-interrupted{border-color:#fbbf24}.notice-failed{border-color:var(--bad);color:var(--bad)}
-.kpis{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:14px;margin-top:22px}
-.kpi{background:var(--card);border:1px solid var(--border);border-radius:var(--radius);padding:14px 16px}
-.kpi-label{font-size:12px;font-weight:600;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
-.kpi-value{font-size:26px;font-weight:700;margin:4px 0 2px;letter-spacing:-.01em}
-.kpi-of{font-size:16px;color:var(--muted);font-weight:500}
-.kpi-note{font-size:13px;color:var(--muted)}
-.kpi-best{border-color:var(--best);background:linear-gradient(180deg,var(--best-bg),var(--card))}
-.toc{display:flex;flex-wrap:wrap;gap:6px;margin-top:18px}
-.toc a{font-size:13px;font-weight:550;padding:5px 12px;border-radius:999px;background:var(--card);border:1px solid var(--border);color:var(--text)}
-.toc a:hover{border-color:var(--accent);color:var(--accent);text-decoration:none}
-.card{background:var(--card);border:1px solid var(--border);border-radius:var(--radius);padding:24px 26px;margin-bottom:22px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
-figure{margin:0}
-svg.chart{display:block;width:100%;height:auto;overflow:visible}
-svg.chart text{fill:var(--muted);font-family:inherit}
-svg.chart .grid{stroke:var(--grid);stroke-width:1}
-svg.chart .grid.axis{stroke:var(--border);stroke-width:1.5}
-svg.chart .axis-label{font-style:italic}
-svg.chart .tick-best{fill:var(--best-ink);font-weight:700}
-svg.chart .best-band{fill:var(--best);opacity:.13}
-svg.chart .line{fill:none;stroke:var(--c);stroke-width:2.25;stroke-linejoin:round;stroke-linecap:round}
-svg.chart .area{fill:var(--c);opacity:.07;stroke:none}
-svg.chart .pt{fill:var(--card);stroke:var(--c);stroke-width:2}
-svg.chart .line.s-validation{stroke-dasharray:6 4}
-.split-tag{font-size:.7em;font-weight:600;padding:1px 7px;border-radius:999px;border:1px solid var(--accent);color:var(--accent);vertical-align:middle}
-svg.chart .area.s-validation{display:none}
-svg.chart .pt.s-validation:not(.best){fill:var(--c)}
-.swatch-validation{background:repeating-linear-gradient(90deg,var(--accent) 0 4px,transparent 4px 6px)}
-svg.chart .pt.best{fill:var(--best);stroke:var(--card);stroke-width:2.5}
-svg.chart .best-label{fill:var(--best-ink);font-weight:700}
-.total-chart{position:relative}
-.legend{list-style:none;display:flex;flex-wrap:wrap;gap:6px 18px;padding:0;margin:8px 0 0;font-size:13px;color:var(--muted)}
-.legend li{display:flex;align-items:center}
-.swatch{display:inline-block;width:10px;height:10px;border-radius:3px;margin-right:7px;flex:none}
-.swatch-best{background:var(--best);border-radius:50%}
-.small-multiples{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:12px;margin-top:22px}
-.small-chart{border:1px solid var(--border);border-radius:10px;padding:12px 10px 8px;background:var(--soft)}
-.small-chart figcaption{display:flex;flex-direction:column;gap:1px;margin-bottom:4px}
-.metric-name{display:flex;align-items:center;font-weight:650;font-size:14px}
-.metric-meta{font-size:12px;color:var(--muted)}
-.metric-hint{font-size:12px;color:var(--muted);margin:2px 0 0}
-.table-wrap{overflow-x:auto;border:1px solid var(--border);border-radius:10px}
-table.data{border-collapse:collapse;width:100%;font-size:14px}
-table.data th,table.data td{padding:8px 12px;border-bottom:1px solid var(--border);text-align:left;white-space:nowrap}
-table.data thead th{font-size:12px;font-weight:650;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);background:var(--soft)}
-table.data tbody tr:last-child th,table.data tbody tr:last-child td{border-bottom:none}
-table.data tfoot th,table.data tfoot td{border-top:2px solid var(--border);border-bottom:none;font-weight:650}
-table.data tbody th{font-weight:550}
-table.data .num{text-align:right}
-table.data .best{background:var(--best-bg)}
-table.data thead th.best{color:var(--best-ink)}
-table.data tr.best th,table.data tr.best td{background:var(--best-bg)}
-table.data td.row-min a,table.data td.row-min{font-weight:700;color:var(--ok)}
-table.data td.row-min::before{content:"▼ ";font-size:9px;vertical-align:1px}
-table.data tbody tr:hover td,table.data tbody tr:hover th{background:var(--soft)}
-table.data tbody tr:hover td.best{background:var(--best-bg)}
-.total-row th,.total-row td{font-weight:700}
-.script-row td{font-size:13px}
-.star{color:var(--best)}
-.pair-id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:13px}
-details{border:1px solid var(--border);border-radius:10px;margin:10px 0;background:var(--card)}
-details>summary{cursor:pointer;padding:11px 14px;display:flex;gap:12px;align-items:baseline;flex-wrap:wrap;list-style:none}
-details>summary::-webkit-details-marker{display:none}
-details>summary::before{content:"▸";color:var(--muted);transition:transform .15s;display:inline-block}
-details[open]>summary::before{transform:rotate(90deg)}
-details>summary .muted{font-size:13px}
-details>.table-wrap{margin:0 14px 14px}
-details.best{border-color:var(--best)}
-details.nested{margin:12px 0 0;background:var(--soft)}
-details.nested>summary{font-size:13px;font-weight:600;padding:8px 12px}
-details.nested pre{margin:0 12px 12px}
-.prompt-title{font-weight:650}
-.prompt-body{padding:0 16px 16px}
-.files{font-size:13px;color:var(--muted);margin:0}
-.prompt-body .files{margin:0 0 4px}
-.changes{margin:0;padding-left:20px}.changes li{margin:3px 0}
-pre.diff,pre.prompt-text{background:var(--soft);border:1px solid var(--border);border-radius:8px;padding:10px 0;margin:0;overflow-x:auto;line-height:1.5;white-space:pre-wrap;word-break:break-word}
-pre.prompt-text{padding:12px 14px}
-pre.diff>span{display:block;padding:0 14px 0 34px;text-indent:-20px}
-.d-mark{display:inline-block;width:20px;text-indent:0;color:var(--muted);user-select:none}
-.d-added{background:#e3f7ea;color:#14532d}.d-added .d-mark{color:#15803d}
-.d-removed{background:#fde8e8;color:#7f1d1d;text-decoration:line-through;text-decoration-color:rgba(127,29,29,.35)}.d-removed .d-mark{color:#b91c1c}
-.d-same{color:var(--muted)}
-.d-gap{color:var(--muted);font-style:italic;background:transparent;text-align:center;padding:2px 0!important;text-indent:0!important}
-@media (prefers-color-scheme:dark){.d-added{background:#12301f;color:#bbf7d0}.d-removed{background:#3a1616;color:#fecaca}}
-.label-legend{margin:0 0 14px}
-.pair-card{border:1px solid var(--border);border-radius:var(--radius);padding:18px 20px;margin-top:14px}
-.pair-card>header{display:flex;justify-content:space-between;align-items:center;gap:12px;margin-bottom:10px}
-.pair-card h3{margin:0;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:15px}
-.button{font-size:13px;font-weight:600;padding:6px 12px;border-radius:8px;border:1px solid var(--border);white-space:nowrap}
-.button:hover{border-color:var(--accent);text-decoration:none}
-.loss-chips{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:14px}
-.loss-chip{display:inline-flex;align-items:center;font-size:12px;color:var(--muted);background:var(--soft);border:1px solid var(--border);border-radius:999px;padding:2px 10px}
-.loss-chip b{color:var(--text);margin-left:4px;font-weight:650}
-.loss-chip .swatch{width:8px;height:8px;margin-right:5px}
-.loss-total{border-color:var(--accent)}
-.bands{display:grid;gap:6px}
-.band-row{display:grid;grid-template-columns:84px 1fr;align-items:center;gap:10px}
-.band-name{font-size:12px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-.band{display:flex;height:28px;border-radius:7px;overflow:hidden;background:var(--soft)}
-.band .seg{display:flex;align-items:center;justify-content:center;font-size:12px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:0 4px;border-right:2px solid var(--card);min-width:6px}
-.band .seg:last-child{border-right:none}
-.empty-band{align-items:center;justify-content:center;font-size:12px;color:var(--muted)}
-${labelRules}
-.pair-grid{display:grid;grid-template-columns:1.3fr 1fr 1fr;gap:22px}
-.chips{list-style:none;padding:0;margin:0 0 8px;display:flex;flex-wrap:wrap;gap:5px}
-.chip{font-size:12px;padding:2px 9px;border-radius:999px;border:1px solid}
-.chip-ok{background:var(--ok-bg);color:var(--ok);border-color:rgba(4,120,87,.25)}
-.chip-missed{background:var(--bad-bg);color:var(--bad);border-color:rgba(180,35,24,.3)}
-.chip-missed::before{content:"✕ ";font-size:10px}
-.meter,.weight{display:grid;grid-template-columns:96px 1fr 44px;align-items:center;gap:8px;font-size:13px;margin:5px 0}
-.meter-name{display:flex;align-items:center;color:var(--muted)}
-.meter-bar{height:8px;border-radius:999px;background:var(--grid);overflow:hidden}
-.meter-bar>span{display:block;height:100%;border-radius:999px;background:var(--accent)}
-.meter-value{text-align:right;font-weight:600}
-.weight .meter-bar>span{background:var(--c)}
-blockquote{margin:10px 0 0;padding:8px 12px;border-left:3px solid var(--border);color:var(--muted);font-size:13px;background:var(--soft);border-radius:0 8px 8px 0}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0;font-size:14px}
-dl.facts dt{color:var(--muted)}
-dl.facts dd{margin:0;word-break:break-word}
-.config-grid{display:grid;grid-template-columns:1.4fr 1fr;gap:32px;margin-top:16px}
-.config-grid h3:first-child{margin-top:0}
-.skipped{margin:0;padding-left:20px;font-size:14px}
-footer{color:var(--muted);font-size:13px;text-align:center;margin-top:8px}
-${metricRules}
-@media (prefers-color-scheme:dark){.s-total{--c:#8b93ff}.swatch.s-total{background:#8b93ff}.state-running{background:#172554;color:#93c5fd}.state-interrupted{background:#3a2606;color:#fbbf24}}
-@media (max-width:1000px){.small-multiples{grid-template-columns:repeat(3,minmax(0,1fr))}}
-@media (max-width:900px){.kpis{grid-template-columns:repeat(2,minmax(0,1fr))}.small-multiples{grid-template-columns:repeat(2,minmax(0,1fr))}.pair-grid,.config-grid{grid-template-columns:1fr;gap:8px}}
-@media print{body{background:#fff}.card,.kpi{box-shadow:none;break-inside:avoid}.toc{display:none}}
-`
 }
 
 // --------------------------------------------------------------------- page
 
+/** The Content-Security-Policy allows no script and nothing from the network: the page is safe to open from disk or mail around. */
 export function renderReportHtml(view: RunView): string {
-  const m = view.manifest
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    // No script and nothing from the network: the page is safe to open from disk or mail around.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
-    `<meta name="generator" content="studio ${esc(m.tool_version)}">`,
-    `<title>Training report · ${esc(m.run_id)}</title>`,
-    `<style>${css()}</style>`,
-    '</head>',
-    '<body>',
-    '<main>',
-    header(view),
-    chartsSection(view),
-    pairsSection(view),
-    bestSection(view),
-    promptsSection(view),
-    usageSection(view),
-    configSection(view),
-    `<footer>Generated by studio ${esc(m.tool_version)} from <code>${esc(view.runDir)}</code>. Links are relative to this page: keep it in the run folder.</footer>`,
-    '</main>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n')
+  const m = reportModel(view)
+  const page = html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:" />
+        <meta name="generator" content="studio ${m.toolVersion}" />
+        <title>Training report · ${m.runId}</title>
+        ${styleElement(reportStylesheet())}
+      </head>
+      <body>
+        <main>
+          ${header(m.header, m.runId)} ${chartsSection(m.charts, m.validationPairs.length > 0)} ${pairsSection(m.pairs)}
+          ${bestSection(m.best)} ${promptsSection(m.prompts)} ${usageSection(m.usage)} ${configSection(m.config)}
+          <footer>
+            Generated by studio ${m.toolVersion} from <code>${m.runDir}</code>. Links are relative to this page: keep it in the run folder.
+          </footer>
+        </main>
+      </body>
+    </html>`
+  return `${String(page)}\n`
 }
