@@ -82,4 +82,14 @@ describe('the best trial of a run with validation pairs', () => {
     const prompt = await readFile(path.join(runDir, 'calibrated_prompt.md'), 'utf8')
     expect(prompt).toContain(`best trial: ${index}; validation loss: ${loss.toFixed(4)}`)
   })
+
+  it('is reported the same by the HTML report: its card, its improvement and the best trial marked', async () => {
+    const {index, loss, percent} = expected()
+    const page = (await readFile(path.join(runDir, 'training_report.html'), 'utf8')).replace(/\s+/g, ' ')
+    expect(page).toMatch(
+      new RegExp(`<div class="kpi-label">\\s*Best validation loss\\s*</div>\\s*<div class="kpi-value">\\s*${loss.toFixed(3)}`),
+    )
+    expect(page).toMatch(new RegExp(`<div class="kpi-value">\\s*${percent.replace('.', '\\.')}`))
+    expect(page).toMatch(new RegExp(`data-prompt-trial="${index}" open`))
+  })
 })

@@ -4,6 +4,7 @@
  * `html` template, which escapes it. Pure and deterministic: the same view gives the
  * same bytes, so the page can be regenerated at any time.
  */
+import {TRIAL_FILES} from '../../core/layout.js'
 import {formatInteger, formatNumber, formatPercent, formatUsd} from '../../core/format.js'
 import {SEGMENT_LABELS, type RoleUsage} from '../../core/schemas/common.js'
 import {chartSvg} from './chart.js'
@@ -351,7 +352,9 @@ function promptEntry(p: PromptEntry): Html {
       <span class="muted">${losses} · ${p.changes.length} change${p.changes.length === 1 ? '' : 's'} · <code>${p.sha}</code></span>
     </summary>
     <div class="prompt-body">
-      <p class="files">Files: <a href="${p.promptHref}">prompt.json</a> · <a href="${p.resultsHref}">results.json</a></p>
+      <p class="files">
+        Files: <a href="${p.promptHref}">${TRIAL_FILES.prompt}</a> · <a href="${p.resultsHref}">${TRIAL_FILES.results}</a>
+      </p>
       <h4>Changes</h4>
       ${changes}
       ${

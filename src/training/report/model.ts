@@ -10,6 +10,7 @@
  * same way, and the charts plot them); the header's cards are text.
  */
 import {formatInteger, formatNumber, formatPercent, formatUsd} from '../../core/format.js'
+import {RUN_FILES, TRIAL_FILES} from '../../core/layout.js'
 import {STOP_REASON_TEXT, type LabelShares, type LossBreakdown, type RoleUsage, type SegmentLabel} from '../../core/schemas/common.js'
 import {LOSSES} from '../../loss/registry.js'
 import type {BestTrial, SelectionSplit} from '../../loss/selection.js'
@@ -487,8 +488,8 @@ function prompts(view: RunView): PromptEntry[] {
       changes: trial.prompt.changes,
       first: i === 0,
       sha: trial.prompt.sha256.slice(0, 12),
-      promptHref: runHref(trial.results.dir, 'prompt.json'),
-      resultsHref: runHref(trial.results.dir, 'results.json'),
+      promptHref: runHref(trial.results.dir, TRIAL_FILES.prompt),
+      resultsHref: runHref(trial.results.dir, TRIAL_FILES.results),
       diff: previous
         ? {against: previous.results.index, lines: lines.some((l) => l.kind === 'added' || l.kind === 'removed') ? lines : null}
         : null,
@@ -518,10 +519,10 @@ function config(view: RunView): Config {
   const root = c.pairs_dir.replace(/[\\/]+$/, '')
   const underPairs = (file: string) => (file.startsWith(`${root}/`) || file.startsWith(`${root}\\`) ? file.slice(root.length + 1) : file)
   const files = [
-    'run.json',
-    ...(view.report ? ['training_report.json'] : []),
-    ...(view.aggregate ? ['aggregate_profile.json'] : []),
-    'events.jsonl',
+    RUN_FILES.manifest,
+    ...(view.report ? [RUN_FILES.report] : []),
+    ...(view.aggregate ? [RUN_FILES.aggregateProfile] : []),
+    RUN_FILES.events,
   ]
   return {
     facts: [
