@@ -11,7 +11,13 @@ type CommandError = Error & {oclif?: {exit?: number}}
 export abstract class StudioCommand extends Command {
   static override enableJsonFlag = true
 
-  protected override async catch(error: CommandError): Promise<void> {
+  protected override catch(error: CommandError): Promise<void> {
+    this.report(error)
+    return Promise.resolve()
+  }
+
+  /** Writing the error is all catch does: JSON on stdout under --json, else lines on stderr. */
+  private report(error: CommandError): void {
     const exitCode = error instanceof StudioError ? error.exitCode : (error.oclif?.exit ?? EXIT.internal)
     if (exitCode === 0) return
     process.exitCode = exitCode
