@@ -2,16 +2,40 @@
  * The base of every studio command: one place that turns errors into a message,
  * a hint and a documented exit code, as text or as JSON under --json.
  */
-import {Command} from '@oclif/core'
+import {Command, type Interfaces} from '@oclif/core'
 
-import {EXIT, StudioError} from '../core/errors.js'
+import {EXIT, FlagError, StudioError} from '../core/errors.js'
 
 type CommandError = Error & {oclif?: {exit?: number}}
+/** oclif's FlagOutput and ArgOutput, which @oclif/core does not export. */
+type Output = {[name: string]: unknown}
 
 export abstract class StudioCommand extends Command {
   static override enableJsonFlag = true
 
-  protected override async catch(error: CommandError): Promise<void> {
+  protected override async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (error) {
+      // The arguments were parsed, and found wanting: without this, oclif warns (outside
+      // production) that the command "did not parse its arguments".
+      this.parsed = true
+      // Our flag errors already name the flag and say what to do: drop oclif's wrapping.
+      if (error instanceof FlagError) error.message = error.text
+      throw error
+    }
+  }
+
+  protected override catch(error: CommandError): Promise<void> {
+    this.report(error)
+    return Promise.resolve()
+  }
+
+  /** Writing the error is all catch does: JSON on stdout under --json, else lines on stderr. */
+  private report(error: CommandError): void {
     const exitCode = error instanceof StudioError ? error.exitCode : (error.oclif?.exit ?? EXIT.internal)
     if (exitCode === 0) return
     process.exitCode = exitCode

@@ -3,9 +3,9 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../cli/base-command.js'
+import {cacheDirFlag, cacheFlag, configFlag, mockFlag, modelFlag, outputDirFlag, seedFlag, ttsFlag} from '../cli/flags.js'
 import {formatUsage} from '../cli/summary.js'
 import {InputError} from '../core/errors.js'
-import {DEFAULT_SEED} from '../core/random.js'
 import type {KeyConcept, UsageSummary} from '../core/schemas/common.js'
 import type {Script} from '../core/schemas/answers.js'
 
@@ -60,25 +60,15 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       description: "Run folder whose calibrated prompt to use (default: <output-dir>/latest, the latest run's best prompt)",
       helpValue: 'RUN_DIR',
     }),
-    'output-dir': Flags.directory({
-      description: 'Where run folders are created; used to find the latest run',
-      default: 'artifacts/training_output',
-    }),
+    'output-dir': outputDirFlag,
     out: Flags.file({description: 'Write the script to this file (atomically) instead of stdout', helpValue: 'FILE'}),
-    mock: Flags.boolean({description: 'Use the offline deterministic provider (no keys, no network)', default: false}),
-    config: Flags.file({description: 'Provider and model per role (default: ./studio.config.json when present)', helpValue: 'FILE'}),
-    model: Flags.string({
-      description: 'Provider and model of one role, e.g. generate=openai:gpt-4o-mini (repeatable)',
-      multiple: true,
-      helpValue: 'ROLE=PROVIDER:MODEL',
-    }),
-    cache: Flags.boolean({description: 'Reuse answers of identical earlier calls (--no-cache to bypass)', default: true, allowNo: true}),
-    'cache-dir': Flags.directory({description: 'Response cache folder (default: $STUDIO_CACHE_DIR, else ~/.cache/studio)'}),
-    seed: Flags.integer({description: 'Seed for the concepts and generate calls and for the mock', default: DEFAULT_SEED}),
-    tts: Flags.boolean({
-      description: 'Also voice the script (OpenAI TTS, one voice per speaker) into an MP3 next to --out',
-      default: false,
-    }),
+    mock: mockFlag,
+    config: configFlag,
+    model: modelFlag,
+    cache: cacheFlag,
+    'cache-dir': cacheDirFlag,
+    seed: seedFlag,
+    tts: ttsFlag,
   }
 
   public async run(): Promise<GenerateResult> {

@@ -43,6 +43,21 @@ export class InputError extends StudioError {
   }
 }
 
+/**
+ * A flag's value is unusable, found while the flags are parsed. The message names the
+ * flag (`--weights: ...`). oclif rewrites the message of an error thrown by a flag's
+ * parser ("Parsing --weights \n\t...\nSee more help with --help"); `text` keeps ours so that
+ * StudioCommand can put it back.
+ */
+export class FlagError extends InputError {
+  readonly text: string
+
+  constructor(message: string, options: {hint?: string; cause?: unknown} = {}) {
+    super(message, options)
+    this.text = message
+  }
+}
+
 /** A file on disk does not match the schema it was written with. */
 export class CorruptFileError extends StudioError {
   constructor(message: string, options: {path: string; hint?: string; cause?: unknown}) {

@@ -1,6 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {StudioCommand} from '../../cli/base-command.js'
+import {cacheDirFlag} from '../../cli/flags.js'
 import {defaultCacheDir, DiskCache, formatBytes} from '../../providers/cache.js'
 
 export default class CacheClear extends StudioCommand {
@@ -15,9 +14,7 @@ The cache folder is --cache-dir, else $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/st
   ]
 
   static override flags = {
-    'cache-dir': Flags.string({
-      description: 'Cache folder (default: $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio)',
-    }),
+    'cache-dir': cacheDirFlag,
   }
 
   public async run(): Promise<{removed: number; bytes: number; dir: string}> {

@@ -1,6 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {StudioCommand} from '../../cli/base-command.js'
+import {pairsDirFlag} from '../../cli/flags.js'
 import {renderTable} from '../../cli/table.js'
 import {formatDuration} from '../../core/format.js'
 import {listPairs} from '../../training/stages/list-pairs.js'
@@ -19,7 +18,7 @@ For each pair the table shows the paper's pages and words, the episode's duratio
   ]
 
   static override flags = {
-    'pairs-dir': Flags.directory({description: 'Folder that holds the pairs (searched recursively)', default: 'artifacts/training_data'}),
+    'pairs-dir': pairsDirFlag,
   }
 
   public async run(): Promise<PairsListing> {

@@ -1,6 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {StudioCommand} from '../../cli/base-command.js'
+import {outputDirFlag} from '../../cli/flags.js'
 import {renderTable} from '../../cli/table.js'
 import {refreshRegistry} from '../../training/run/registry.js'
 import type {Registry} from '../../core/schemas/files.js'
@@ -15,7 +14,7 @@ export default class ListRuns extends StudioCommand {
   ]
 
   static override flags = {
-    'output-dir': Flags.directory({description: 'Where run folders are created', default: 'artifacts/training_output'}),
+    'output-dir': outputDirFlag,
   }
 
   public async run(): Promise<Registry> {

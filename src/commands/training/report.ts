@@ -4,6 +4,7 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
+import {outputDirFlag} from '../../cli/flags.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
 import {resolveRunDir} from '../../training/report/status.js'
 import {writeHtmlReport} from '../../training/report/write.js'
@@ -32,10 +33,7 @@ Works on finished runs and on runs still going or interrupted (with the trials c
   }
 
   static override flags = {
-    'output-dir': Flags.directory({
-      description: 'Where run folders are created; used to find the latest run',
-      default: 'artifacts/training_output',
-    }),
+    'output-dir': outputDirFlag,
     open: Flags.boolean({description: 'Open the HTML report in the default browser', default: false}),
   }
 

@@ -3,13 +3,32 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
+import {
+  cacheDirFlag,
+  cacheFlag,
+  concurrencyFlag,
+  configFlag,
+  holdoutFlag,
+  holdoutIdsFlag,
+  maxCostFlag,
+  maxTrialsFlag,
+  mockFlag,
+  modelFlag,
+  outputDirFlag,
+  pairsDirFlag,
+  refinerFlag,
+  seedFlag,
+  thresholdFlag,
+  ttsFlag,
+  weightsFlag,
+  windowFlag,
+} from '../../cli/flags.js'
 import {createProgressReporter} from '../../cli/progress.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
 import {EXIT, InputError} from '../../core/errors.js'
-import {DEFAULT_SEED} from '../../core/random.js'
 import {formatPercent, formatUsd} from '../../core/format.js'
 import {runPaths} from '../../core/layout.js'
-import {REFINER_MODES, STOP_REASON_TEXT, type RefinerMode} from '../../core/schemas/common.js'
+import {STOP_REASON_TEXT, type RefinerMode} from '../../core/schemas/common.js'
 import type {TrainingReport} from '../../core/schemas/files.js'
 import {bestTrial, SELECTION_LOSS_NAME} from '../../loss/selection.js'
 
@@ -49,57 +68,25 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
   }
 
   static override flags = {
-    'pairs-dir': Flags.directory({description: 'Folder that holds the pairs (searched recursively)', default: 'artifacts/training_data'}),
-    'output-dir': Flags.directory({description: 'Where run folders are created', default: 'artifacts/training_output'}),
-    'max-trials': Flags.integer({description: 'Stop after this many trials', default: 5, min: 1}),
-    mock: Flags.boolean({description: 'Use the offline deterministic provider (no keys, no network)', default: false}),
-    seed: Flags.integer({description: 'Seed for every sampling call and for the mock', default: DEFAULT_SEED}),
-    weights: Flags.string({
-      description: 'Loss weights, e.g. duration=0.3,rouge=0.2 (others keep their defaults; normalised to sum 1)',
-    }),
-    window: Flags.integer({
-      description: 'Convergence window w: compare the mean of the last w trials with the w before',
-      default: 2,
-      min: 1,
-    }),
-    threshold: Flags.string({description: 'Converged when the relative improvement between windows is below this', default: '0.05'}),
-    concurrency: Flags.integer({description: 'Pairs processed at the same time', default: 4, min: 1}),
-    holdout: Flags.integer({
-      description: 'Hold this many pairs (drawn with --seed) out of refinement; the best trial is chosen on them',
-      min: 1,
-      exclusive: ['holdout-ids'],
-    }),
-    'holdout-ids': Flags.string({description: 'Hold these pairs (comma-separated ids) out of refinement', exclusive: ['holdout']}),
-    refiner: Flags.string({
-      description:
-        'How the next prompt is proposed: rule-based (numeric targets move toward the reference profile) or rule-based+llm (a language model then rewrites tone, roles and instructions from the prompt history and the worst pairs)',
-      options: [...REFINER_MODES],
-      default: 'rule-based',
-    }),
-    config: Flags.file({
-      description: `Provider and model per role (default: ./studio.config.json when present); see TRAINING.md`,
-      helpValue: 'FILE',
-    }),
-    model: Flags.string({
-      description: 'Provider and model of one role, e.g. judge=openai:gpt-4o-mini (repeatable; wins over the config file)',
-      multiple: true,
-      helpValue: 'ROLE=PROVIDER:MODEL',
-    }),
-    cache: Flags.boolean({
-      description: 'Reuse answers of identical earlier calls from the response cache (--no-cache to bypass it)',
-      default: true,
-      allowNo: true,
-    }),
-    'cache-dir': Flags.directory({description: 'Response cache folder (default: $STUDIO_CACHE_DIR, else ~/.cache/studio)'}),
-    'max-cost': Flags.string({
-      description: 'Stop cleanly (stop_reason budget) before the run would spend more than this many USD',
-      helpValue: 'USD',
-    }),
+    'pairs-dir': pairsDirFlag,
+    'output-dir': outputDirFlag,
+    'max-trials': maxTrialsFlag,
+    mock: mockFlag,
+    seed: seedFlag,
+    weights: weightsFlag,
+    window: windowFlag,
+    threshold: thresholdFlag,
+    concurrency: concurrencyFlag,
+    holdout: holdoutFlag,
+    'holdout-ids': holdoutIdsFlag,
+    refiner: refinerFlag,
+    config: configFlag,
+    model: modelFlag,
+    cache: cacheFlag,
+    'cache-dir': cacheDirFlag,
+    'max-cost': maxCostFlag,
     'dry-run': Flags.boolean({description: 'Print the calls the run would make and their estimated cost, and make none', default: false}),
-    tts: Flags.boolean({
-      description: 'Voice every generated script (OpenAI TTS, one voice per speaker) and score the duration on its measured length',
-      default: false,
-    }),
+    tts: ttsFlag,
     resume: Flags.boolean({
       description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
       default: false,
@@ -113,35 +100,14 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
         hint: 'To continue a run: studio training run --mock --resume RUN_DIR.',
       })
     }
-    const threshold = Number(flags.threshold)
-    if (!Number.isFinite(threshold) || threshold < 0) {
-      throw new InputError(`--threshold must be a number >= 0, got "${flags.threshold}"`, {
-        hint: 'For example --threshold 0.05 stops when the loss improves by less than 5%.',
-      })
-    }
-    const maxCost = flags['max-cost'] === undefined ? undefined : Number(flags['max-cost'])
-    if (maxCost !== undefined && !(Number.isFinite(maxCost) && maxCost > 0)) {
-      throw new InputError(`--max-cost must be a positive number of USD, got "${flags['max-cost']}"`, {
-        hint: 'For example --max-cost 5 stops the run before it spends more than 5 USD.',
-      })
-    }
     // The trainer and its dependencies (pdf-parse, music-metadata, the SDKs) load only when a run starts.
-    const [{runTraining, resumeTraining}, {parseWeights}, {resolveRunDir}, {buildProviders}] = await Promise.all([
+    const [{runTraining, resumeTraining}, {resolveRunDir}, {buildProviders}] = await Promise.all([
       import('../../training/run/trainer.js'),
-      import('../../loss/index.js'),
       import('../../training/report/status.js'),
       import('../../cli/providers.js'),
     ])
-    let weights
-    try {
-      weights = flags.weights === undefined ? undefined : parseWeights(flags.weights)
-    } catch (error) {
-      throw new InputError(`--weights: ${(error as Error).message}`, {
-        hint: 'Use name=value pairs separated by commas, e.g. --weights duration=0.3,rouge=0.2.',
-      })
-    }
 
-    const refiner = flags.refiner as RefinerMode
+    const refiner = flags.refiner
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
     const {providers, roles} = await buildProviders({
       mock: flags.mock,
@@ -185,19 +151,16 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
             outputDir: flags['output-dir'],
             maxTrials: flags['max-trials'],
             seed: flags.seed,
-            weights,
+            weights: flags.weights,
             window: flags.window,
-            threshold,
+            threshold: flags.threshold,
             concurrency: flags.concurrency,
             mock: flags.mock,
             holdout: flags.holdout,
-            holdoutIds: flags['holdout-ids']
-              ?.split(',')
-              .map((id) => id.trim())
-              .filter(Boolean),
+            holdoutIds: flags['holdout-ids'] && [...flags['holdout-ids']],
             refiner,
             providerRoles: roles,
-            maxCostUsd: maxCost,
+            maxCostUsd: flags['max-cost'],
             tts: flags.tts,
           })
     } catch (error) {

@@ -1,8 +1,9 @@
 import os from 'node:os'
 
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
+import {outputDirFlag} from '../../cli/flags.js'
 import {formatUsage, renderTrialTable} from '../../cli/summary.js'
 import {formatDuration, formatPercent} from '../../core/format.js'
 import {STOP_REASON_TEXT} from '../../core/schemas/common.js'
@@ -29,10 +30,7 @@ Works from another terminal while the run is going: it reads run.json, events.js
   }
 
   static override flags = {
-    'output-dir': Flags.directory({
-      description: 'Where run folders are created; used to find the latest run',
-      default: 'artifacts/training_output',
-    }),
+    'output-dir': outputDirFlag,
   }
 
   public async run(): Promise<RunStatus> {
