@@ -3,7 +3,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RunManifest, TrainingReport, TrialPromptFile, TrialResults} from '../../src/core/schemas/files.js'
-import {EXAMPLE_PAIRS, runCli, type CliResult} from '../helpers/cli.js'
+import {runCli, type CliResult} from '../helpers/cli.js'
+import {cliError} from '../helpers/json.js'
 import {makeTempDir, removeDir, writePdf, writeSilentMp3, writeVtt} from '../helpers/media.js'
 
 const EXAMPLE_IDS = ['aerial-vehicle-positioning-full', 'soil-microbiome-drought', 'sparse-attention-long-documents']
@@ -30,8 +31,10 @@ async function readJsonFile(file: string): Promise<unknown> {
 /** Timestamps and run-specific paths differ between runs; everything else must not. */
 function withoutTimestamps(value: unknown): unknown {
   return JSON.parse(
-    JSON.stringify(value, (key, v) => (['started_at', 'finished_at', 'dir', 'run_id', 'output_dir'].includes(key) ? '<varies>' : v)),
-  )
+    JSON.stringify(value, (key, v: unknown) =>
+      ['started_at', 'finished_at', 'dir', 'run_id', 'output_dir'].includes(key) ? '<varies>' : v,
+    ),
+  ) as unknown
 }
 
 describe('studio training run --mock on the bundled pairs', () => {
@@ -43,7 +46,7 @@ describe('studio training run --mock on the bundled pairs', () => {
     expect(report.loss_progression).toEqual(report.trials.map((t) => t.mean_losses.total))
     // Progress went to stderr as plain lines, not spinners.
     expect(first.stderr).toMatch(/Trial 0 \(1 of 3\): scored 3\/3 pairs/)
-    expect(first.stderr).not.toMatch(/\u001b\[/)
+    expect(first.stderr).not.toContain('\u001b[')
   })
 
   it('lowers the mean total loss below trial 0', () => {
@@ -56,8 +59,12 @@ describe('studio training run --mock on the bundled pairs', () => {
   it('reports per-pair losses for every trial, each in [0, 1]', () => {
     for (const trial of report.trials) {
       expect(trial.pairs.map((p) => p.pair_id)).toEqual(EXAMPLE_IDS)
-      for (const pair of trial.pairs)
-        for (const value of Object.values(pair.losses)) (expect(value).toBeGreaterThanOrEqual(0), expect(value).toBeLessThanOrEqual(1))
+      for (const pair of trial.pairs) {
+        for (const value of Object.values(pair.losses)) {
+          expect(value).toBeGreaterThanOrEqual(0)
+          expect(value).toBeLessThanOrEqual(1)
+        }
+      }
     }
   })
 
@@ -154,9 +161,9 @@ describe('studio training run: bad input', () => {
     const missing = path.join(out, 'no-such-folder')
     const result = await runCli(['training', 'run', '--mock', '--json', '--pairs-dir', missing, '--output-dir', out])
     expect(result.code).toBe(2)
-    expect(JSON.parse(result.stdout)).toEqual({
-      error: {message: `Pairs folder not found: ${missing}`, hint: expect.stringContaining('--pairs-dir'), path: missing, exit_code: 2},
-    })
+    const error = cliError(result.stdout)
+    expect(error).toMatchObject({message: `Pairs folder not found: ${missing}`, path: missing, exit_code: 2})
+    expect(error.hint).toContain('--pairs-dir')
   })
 
   it('rejects unknown and negative weights before doing any work', async () => {
@@ -234,9 +241,9 @@ describe('studio training run: bad input', () => {
       expect(result.code).toBe(0)
       const skippedReport = TrainingReport.parse(JSON.parse(result.stdout))
       expect(skippedReport.pairs).toEqual(['good'])
-      expect(skippedReport.skipped_pairs).toEqual([
-        {id: 'empty', reason: expect.stringContaining(`Paper ${path.join(pairs, 'empty.pdf')} is empty (0 bytes)`)},
-      ])
+      expect(skippedReport.skipped_pairs.map((s) => Object.keys(s))).toEqual([['id', 'reason']])
+      expect(skippedReport.skipped_pairs[0]!.id).toBe('empty')
+      expect(skippedReport.skipped_pairs[0]!.reason).toContain(`Paper ${path.join(pairs, 'empty.pdf')} is empty (0 bytes)`)
       expect(result.stderr).toMatch(/skipped empty: Paper .* is empty/)
     } finally {
       await removeDir(pairs)

@@ -41,7 +41,7 @@ export interface FakeApiOptions {
   /** Added before every answer (faults included). */
   latencyMs?: number
   /** Override the default structured answer; undefined = use the default. */
-  answer?: (request: StructuredQuery) => unknown | undefined
+  answer?: (request: StructuredQuery) => unknown
 }
 
 export interface StructuredQuery {
@@ -382,14 +382,15 @@ export function sampleFromSchema(schema: Json, root: Json = schema, depth = 0): 
   if ('const' in node) return node.const
   if (Array.isArray(node.enum) && node.enum.length) return node.enum[0]
   for (const key of ['anyOf', 'oneOf'] as const) {
-    const variants = node[key]
+    const variants: unknown = node[key]
     if (Array.isArray(variants) && variants.length) {
-      const pick = variants.find((v) => !(isObject(v) && v.type === 'null')) ?? variants[0]
+      const list = variants as unknown[]
+      const pick = list.find((v) => !(isObject(v) && v.type === 'null')) ?? list[0]
       return sampleFromSchema(isObject(pick) ? pick : {}, root, depth + 1)
     }
   }
   if (Array.isArray(node.allOf) && isObject(node.allOf[0])) return sampleFromSchema(node.allOf[0], root, depth + 1)
-  const type = Array.isArray(node.type) ? (node.type.find((t) => t !== 'null') ?? 'null') : node.type
+  const type: unknown = Array.isArray(node.type) ? ((node.type as unknown[]).find((t) => t !== 'null') ?? 'null') : node.type
   switch (type) {
     case 'object': {
       const props = isObject(node.properties) ? node.properties : {}
