@@ -6,52 +6,30 @@
  *
  *   node scripts/make-fixtures.mjs [--out DIR]      (default: test-output/fixtures)
  *
- * Tests import makeFixtures(dir) instead. Needs espeak-ng, lame and qpdf (and uses
- * ffmpeg, when present, for the .ogg and .m4a episodes); takes a few seconds.
+ * Tests import makeFixtures(dir) instead. Needs Node and the devDependencies only, and
+ * takes a fraction of a second: the episodes are the committed media fixtures
+ * (test/fixtures/media/, made by scripts/make-media-fixtures.mjs with espeak-ng, lame and
+ * ffmpeg), copied, cut or tagged here; the papers are made, and encrypted, by pdfkit.
  *
  * Valid pairs:   valid-cbr (CBR + ID3v1), valid-vbr (VBR/Xing + ID3v2), stereo-48k,
- *                wav-episode (.wav), ogg-episode (.ogg), m4a-episode (.m4a) with ffmpeg,
+ *                wav-episode (.wav), ogg-episode (.ogg), m4a-episode (.m4a),
  *                "Résumé des travaux" (spaces, non-ASCII), folder.pdf/nested (inside a
  *                folder named like a file)
  * Bad episodes:  random-bytes.mp3, renamed-wav.mp3 (a WAV), truncated.mp3 (VBR cut in half),
  *                short.mp3 (5 s)
- * Bad papers:    encrypted.pdf (qpdf), scanned.pdf (no text layer), zero-byte.pdf
+ * Bad papers:    encrypted.pdf (AES-256, passwords secret-user/secret-owner), scanned.pdf
+ *                (no text layer), zero-byte.pdf
  * Bad sidecar:   bad-vtt.vtt (malformed cue timing)
  * Folder:        folder.mp3 (its "paper" folder.pdf/ is a folder), loop -> . (symlink loop),
  *                self-loop.mp3 -> itself (ELOOP)
  */
-import {execFile} from 'node:child_process'
-import {mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
-import os from 'node:os'
+import {copyFile, mkdir, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {promisify} from 'node:util'
 
-const run = promisify(execFile)
-const REQUIRED = ['espeak-ng', 'lame', 'qpdf']
-const APT = 'apt-get install -y --no-install-recommends espeak-ng lame qpdf ffmpeg'
+import {fit, parseWav, wavBytes} from './wav.mjs'
 
-async function has(tool) {
-  try {
-    await run('sh', ['-c', `command -v ${tool}`])
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** The required tools that are missing (empty when all are there). */
-export async function missingTools() {
-  const missing = []
-  for (const tool of REQUIRED) if (!(await has(tool))) missing.push(tool)
-  return missing
-}
-
-const TEXT = [
-  'Welcome to the show. Today we talk about how soil microbes survive a long drought,',
-  'and what farmers can learn from them. Our guest measured the bacteria in forty fields',
-  'over three dry summers, and found that a few hardy groups keep the soil alive.',
-].join(' ')
+const MEDIA = fileURLToPath(new URL('../test/fixtures/media/', import.meta.url))
 
 const PAPER = [
   'Soil microbes under drought: a field study',
@@ -62,62 +40,20 @@ const PAPER = [
 
 // ------------------------------------------------------------------- audio
 
-function parseWav(buffer) {
-  let at = 12
-  let format = null
-  while (at + 8 <= buffer.length) {
-    const id = buffer.toString('latin1', at, at + 4)
-    let size = buffer.readUInt32LE(at + 4)
-    if (id === 'fmt ') format = {channels: buffer.readUInt16LE(at + 10), rate: buffer.readUInt32LE(at + 12)}
-    if (id === 'data') {
-      size = Math.min(size, buffer.length - at - 8)
-      const copy = Buffer.from(buffer.subarray(at + 8, at + 8 + size - (size % 2)))
-      return {...format, samples: new Int16Array(copy.buffer, copy.byteOffset, copy.length / 2)}
-    }
-    at += 8 + size + (size % 2)
-  }
-  throw new Error('espeak-ng wrote no WAV data')
+/** A 128-byte ID3v1 tag, byte for byte what `lame --id3v1-only --tt TITLE --ta ARTIST` appends. */
+function id3v1(title, artist) {
+  const tag = Buffer.alloc(128)
+  tag.write('TAG', 0, 'latin1')
+  tag.write(title, 3, 30, 'latin1')
+  tag.write(artist, 33, 30, 'latin1')
+  tag[127] = 0xff // no genre
+  return tag
 }
 
-/** A 16-bit PCM WAV file of the given interleaved samples. */
-export function wavBytes(samples, rate, channels) {
-  const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)
-  const header = Buffer.alloc(44)
-  header.write('RIFF', 0, 'latin1')
-  header.writeUInt32LE(36 + data.length, 4)
-  header.write('WAVEfmt ', 8, 'latin1')
-  header.writeUInt32LE(16, 16)
-  header.writeUInt16LE(1, 20)
-  header.writeUInt16LE(channels, 22)
-  header.writeUInt32LE(rate, 24)
-  header.writeUInt32LE(rate * channels * 2, 28)
-  header.writeUInt16LE(channels * 2, 32)
-  header.writeUInt16LE(16, 34)
-  header.write('data', 36, 'latin1')
-  header.writeUInt32LE(data.length, 40)
-  return Buffer.concat([header, data])
-}
-
-/** Speech padded with silence to exactly `seconds` (mono, espeak-ng's rate). */
-function fit(speech, seconds) {
-  const out = new Int16Array(Math.round(seconds * speech.rate))
-  out.set(speech.samples.subarray(0, out.length))
-  return {rate: speech.rate, samples: out}
-}
-
-/** Stereo at `rate`, by linear interpolation: good enough for a fixture. */
-function stereoAt(mono, rate) {
-  const n = Math.round((mono.samples.length * rate) / mono.rate)
-  const out = new Int16Array(n * 2)
-  for (let i = 0; i < n; i++) {
-    const x = (i * mono.rate) / rate
-    const a = mono.samples[Math.floor(x)] ?? 0
-    const b = mono.samples[Math.floor(x) + 1] ?? a
-    const v = Math.round(a + (b - a) * (x - Math.floor(x)))
-    out[2 * i] = v
-    out[2 * i + 1] = v
-  }
-  return out
+/** The bytes after an ID3v2 tag at the start (its size is "syncsafe": 7 bits per byte). */
+function withoutId3v2(bytes) {
+  if (bytes.toString('latin1', 0, 3) !== 'ID3') return bytes
+  return bytes.subarray(10 + ((bytes[6] << 21) | (bytes[7] << 14) | (bytes[8] << 7) | bytes[9]))
 }
 
 /** Deterministic "random" bytes (a fixed-seed xorshift), so the fixture never changes. */
@@ -135,10 +71,16 @@ function garbage(length, seed = 0x2545f491) {
 
 // --------------------------------------------------------------------- PDF
 
-async function pdfBytes(title, {text = true} = {}) {
+/** A paper PDF; with `password`, encrypted with AES-256 as `qpdf --encrypt USER OWNER 256` would. */
+async function pdfBytes(title, {text = true, password} = {}) {
   const {default: PDFDocument} = await import('pdfkit')
   const epoch = new Date(0)
-  const doc = new PDFDocument({size: 'A4', margin: 72, info: {Title: title, CreationDate: epoch, ModDate: epoch}})
+  const doc = new PDFDocument({
+    size: 'A4',
+    margin: 72,
+    info: {Title: title, CreationDate: epoch, ModDate: epoch},
+    ...(password ? {userPassword: password.user, ownerPassword: password.owner, pdfVersion: '1.7ext3'} : {}),
+  })
   const chunks = []
   const done = new Promise((resolve, reject) => {
     doc.on('data', (c) => chunks.push(c))
@@ -158,98 +100,58 @@ async function pdfBytes(title, {text = true} = {}) {
 
 // -------------------------------------------------------------------- main
 
-/**
- * Writes the fixture set into `outDir` (created; existing fixture files are replaced).
- * Returns what was written: {dir, ogg, m4a} (ogg/m4a: whether ffmpeg made those pairs).
- */
+/** Writes the fixture set into `outDir` (created; existing fixture files are replaced). Returns {dir}. */
 export async function makeFixtures(outDir, {log = () => {}} = {}) {
-  const missing = await missingTools()
-  if (missing.length) {
-    throw new Error(`make-fixtures: missing tool(s): ${missing.join(', ')}. Install them with: ${APT}`)
-  }
-  const ffmpeg = await has('ffmpeg')
   const dir = path.resolve(outDir)
   await rm(dir, {recursive: true, force: true})
-  await mkdir(dir, {recursive: true})
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'studio-fixtures-'))
+  await mkdir(path.join(dir, 'folder.pdf'), {recursive: true})
   const at = (...parts) => path.join(dir, ...parts)
-  try {
-    // One utterance, reused: espeak-ng is the slow step.
-    const textFile = path.join(tmp, 'speech.txt')
-    const speechWav = path.join(tmp, 'speech.wav')
-    await writeFile(textFile, TEXT)
-    await run('espeak-ng', ['-s', '170', '-w', speechWav, '-f', textFile])
-    const speech = parseWav(await readFile(speechWav))
-    const episode = fit(speech, 12)
-    const mono = path.join(tmp, 'mono.wav')
-    await writeFile(mono, wavBytes(episode.samples, episode.rate, 1))
-    const shortWav = path.join(tmp, 'short.wav')
-    const short = fit(speech, 5)
-    await writeFile(shortWav, wavBytes(short.samples, short.rate, 1))
-    const stereoWav = path.join(tmp, 'stereo48.wav')
-    await writeFile(stereoWav, wavBytes(stereoAt(episode, 48000), 48000, 2))
+  const media = (name) => path.join(MEDIA, name)
 
-    const paper = await pdfBytes(PAPER[0])
-    const pair = async (base, episodeFile) => {
-      await mkdir(path.dirname(at(`${base}.pdf`)), {recursive: true})
-      await writeFile(at(`${base}.pdf`), paper)
-      return episodeFile
-    }
-    const lame = (args) => run('lame', ['--quiet', ...args])
+  const paper = await pdfBytes(PAPER[0])
+  const speech = parseWav(await readFile(media('speech.wav')))
+  const episodeWav = fit(speech, 12)
+  const wav = wavBytes(episodeWav.samples, episodeWav.rate, 1)
+  const validCbr = Buffer.concat([await readFile(media('episode-cbr.mp3')), id3v1('Valid CBR', 'studio fixtures')])
+  const vbr = await readFile(media('episode-vbr-id3v2.mp3'))
+  const untaggedVbr = withoutId3v2(vbr)
 
-    await Promise.all([
-      // Valid pairs.
-      pair('valid-cbr').then(() =>
-        lame(['--cbr', '-b', '32', '--id3v1-only', '--tt', 'Valid CBR', '--ta', 'studio fixtures', mono, at('valid-cbr.mp3')]),
-      ),
-      pair('valid-vbr').then(() =>
-        lame(['-V', '7', '--id3v2-only', '--tt', 'Valid VBR', '--ta', 'studio fixtures', mono, at('valid-vbr.mp3')]),
-      ),
-      pair('stereo-48k').then(() => lame(['-m', 'j', '--cbr', '-b', '64', stereoWav, at('stereo-48k.mp3')])),
-      pair('Résumé des travaux').then(() => lame(['--cbr', '-b', '32', mono, at('Résumé des travaux.mp3')])),
-      pair('folder.pdf/nested').then(() => lame(['--cbr', '-b', '32', mono, at('folder.pdf', 'nested.mp3')])),
-      pair('wav-episode').then(() => writeFile(at('wav-episode.wav'), wavBytes(episode.samples, episode.rate, 1))),
-      // Bad episodes.
-      pair('random-bytes').then(() => writeFile(at('random-bytes.mp3'), garbage(40_000))),
-      pair('renamed-wav').then(() => writeFile(at('renamed-wav.mp3'), wavBytes(episode.samples, episode.rate, 1))),
-      pair('truncated').then(async () => {
-        const full = path.join(tmp, 'full-vbr.mp3')
-        await lame(['-V', '7', mono, full])
-        const bytes = await readFile(full)
-        await writeFile(at('truncated.mp3'), bytes.subarray(0, Math.floor(bytes.length / 2)))
-      }),
-      pair('short').then(() => lame(['--cbr', '-b', '32', shortWav, at('short.mp3')])),
-      // Bad papers, with good episodes.
-      lame(['--cbr', '-b', '32', mono, at('encrypted.mp3')]).then(async () => {
-        const plain = path.join(tmp, 'plain.pdf')
-        await writeFile(plain, paper)
-        await run('qpdf', ['--encrypt', 'secret-user', 'secret-owner', '256', '--', plain, at('encrypted.pdf')])
-      }),
-      lame(['--cbr', '-b', '32', mono, at('scanned.mp3')]).then(async () =>
-        writeFile(at('scanned.pdf'), await pdfBytes('', {text: false})),
-      ),
-      lame(['--cbr', '-b', '32', mono, at('zero-byte.mp3')]).then(() => writeFile(at('zero-byte.pdf'), '')),
-      // A malformed sidecar.
-      pair('bad-vtt').then(async () => {
-        await lame(['--cbr', '-b', '32', mono, at('bad-vtt.mp3')])
-        await writeFile(at('bad-vtt.vtt'), 'WEBVTT\n\n1\n00:00:01.000 --> soon\nHello and welcome.\n')
-      }),
-    ])
-    if (ffmpeg) {
-      await pair('ogg-episode')
-      await run('ffmpeg', ['-v', 'error', '-y', '-i', mono, '-c:a', 'libvorbis', '-q:a', '0', at('ogg-episode.ogg')])
-      await pair('m4a-episode')
-      await run('ffmpeg', ['-v', 'error', '-y', '-i', mono, '-c:a', 'aac', '-b:a', '32k', at('m4a-episode.m4a')])
-    }
-    // The folder itself.
-    await writeFile(at('folder.mp3'), await readFile(at('valid-cbr.mp3')))
-    await symlink('.', at('loop'))
-    await symlink('self-loop.mp3', at('self-loop.mp3'))
-    log(`Wrote the fixture set to ${dir}${ffmpeg ? '' : ' (no ffmpeg: no .ogg or .m4a pairs)'}`)
-    return {dir, ogg: ffmpeg, m4a: ffmpeg}
-  } finally {
-    await rm(tmp, {recursive: true, force: true})
+  const episodes = {
+    // Valid pairs.
+    'valid-cbr.mp3': validCbr,
+    'valid-vbr.mp3': vbr,
+    'stereo-48k.mp3': media('episode-stereo-48k.mp3'),
+    'Résumé des travaux.mp3': media('episode-cbr.mp3'),
+    'folder.pdf/nested.mp3': media('episode-cbr.mp3'),
+    'wav-episode.wav': wav,
+    'ogg-episode.ogg': media('tone-vorbis.ogg'),
+    'm4a-episode.m4a': media('tone-aac.m4a'),
+    // Bad episodes.
+    'random-bytes.mp3': garbage(40_000),
+    'renamed-wav.mp3': wav,
+    'truncated.mp3': untaggedVbr.subarray(0, Math.floor(untaggedVbr.length / 2)),
+    'short.mp3': media('episode-5s.mp3'),
+    // Good episodes of bad papers and of a bad sidecar.
+    'encrypted.mp3': media('episode-cbr.mp3'),
+    'scanned.mp3': media('episode-cbr.mp3'),
+    'zero-byte.mp3': media('episode-cbr.mp3'),
+    'bad-vtt.mp3': media('episode-cbr.mp3'),
+    // An episode whose "paper" is a folder.
+    'folder.mp3': validCbr,
   }
+  for (const [name, source] of Object.entries(episodes)) {
+    await (typeof source === 'string' ? copyFile(source, at(name)) : writeFile(at(name), source))
+    const base = name.replace(/\.[^.]+$/, '')
+    if (!['encrypted', 'scanned', 'zero-byte', 'folder'].includes(base)) await writeFile(at(`${base}.pdf`), paper)
+  }
+  await writeFile(at('encrypted.pdf'), await pdfBytes(PAPER[0], {password: {user: 'secret-user', owner: 'secret-owner'}}))
+  await writeFile(at('scanned.pdf'), await pdfBytes('', {text: false}))
+  await writeFile(at('zero-byte.pdf'), '')
+  await writeFile(at('bad-vtt.vtt'), 'WEBVTT\n\n1\n00:00:01.000 --> soon\nHello and welcome.\n')
+  await symlink('.', at('loop'))
+  await symlink('self-loop.mp3', at('self-loop.mp3'))
+  log(`Wrote the fixture set to ${dir}`)
+  return {dir}
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

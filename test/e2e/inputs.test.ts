@@ -3,7 +3,7 @@
  * file is named with its reason by list-pairs and skipped by a run, the valid pairs
  * still train, and a folder of only bad pairs fails with exit code 2.
  */
-import {execFile, execFileSync} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {chmod, copyFile, mkdir} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -12,19 +12,8 @@ import {makeFixtures} from '../../scripts/make-fixtures.mjs'
 import {PairsListing} from '../../src/core/schemas/inputs.js'
 import {TrainingReport} from '../../src/core/schemas/files.js'
 import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
-import {makeTempDir, removeDir} from '../helpers/media.js'
-
-const missing = ['espeak-ng', 'lame', 'qpdf'].filter((tool) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], {stdio: 'ignore'})
-    return false
-  } catch {
-    return true
-  }
-})
-if (missing.length) {
-  console.warn(`test/e2e/inputs.test.ts skipped: missing ${missing.join(', ')} (apt-get install -y espeak-ng lame qpdf ffmpeg)`)
-}
+import {makeTempDir, removeDir, writePdf, writeSilentMp3} from '../helpers/media.js'
+import {openToOthers, UNPRIVILEGED} from '../helpers/unprivileged.js'
 
 /** Every bad pair of the fixture set and the exact reason it is skipped ({dir} is the fixture folder). */
 const BAD: Record<string, string> = {
@@ -39,28 +28,16 @@ const BAD: Record<string, string> = {
 }
 
 let dir = ''
-let fixtures: {dir: string; ogg: boolean; m4a: boolean}
 let out = ''
-let valid: string[] = []
+const valid = ['Résumé des travaux', 'm4a-episode', 'nested', 'ogg-episode', 'stereo-48k', 'valid-cbr', 'valid-vbr', 'wav-episode']
 const reason = (id: string) => BAD[id]!.replaceAll('{dir}', dir)
 
-describe.skipIf(missing.length > 0)('bad inputs: the fixture set', () => {
+describe('bad inputs: the fixture set', () => {
   beforeAll(async () => {
     const base = await makeTempDir('studio-e2e-inputs-')
     out = path.join(base, 'runs')
-    fixtures = await makeFixtures(path.join(base, 'pairs'))
-    dir = fixtures.dir
-    valid = [
-      'Résumé des travaux',
-      'nested',
-      'stereo-48k',
-      'valid-cbr',
-      'valid-vbr',
-      'wav-episode',
-      ...(fixtures.m4a ? ['m4a-episode'] : []),
-      ...(fixtures.ogg ? ['ogg-episode'] : []),
-    ].sort()
-  }, 60_000)
+    dir = (await makeFixtures(path.join(base, 'pairs'))).dir
+  })
   afterAll(async () => {
     if (dir) await removeDir(path.dirname(dir))
   })
@@ -81,7 +58,7 @@ describe.skipIf(missing.length > 0)('bad inputs: the fixture set', () => {
     expect(byId['nested']!.pdf).toBe(path.join(dir, 'folder.pdf', 'nested.pdf'))
     expect(byId['Résumé des travaux']!.mp3).toBe(path.join(dir, 'Résumé des travaux.mp3'))
     expect([byId['wav-episode']!.episode_format, byId['valid-cbr']!.paper_format]).toEqual(['wav', 'pdf'])
-    if (fixtures.ogg) expect(byId['ogg-episode']!.episode_format).toBe('ogg')
+    expect([byId['ogg-episode']!.episode_format, byId['m4a-episode']!.episode_format]).toEqual(['ogg', 'm4a'])
     for (const id of valid) expect(byId[id]!.duration_seconds, id).toBeGreaterThanOrEqual(11.9)
   })
 
@@ -123,7 +100,6 @@ describe.skipIf(missing.length > 0)('bad inputs: the fixture set', () => {
 
 /** Runs the CLI as `nobody` when tests run as root (root reads everything), else as the current user. */
 function runAsUser(args: string[], home: string): Promise<{code: number; stdout: string; stderr: string}> {
-  const asRoot = process.getuid?.() === 0
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -131,18 +107,18 @@ function runAsUser(args: string[], home: string): Promise<{code: number; stdout:
       {
         cwd: REPO_ROOT,
         env: {...process.env, CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home},
-        ...(asRoot ? {uid: 65534, gid: 65534} : {}),
+        ...UNPRIVILEGED,
       },
       (error, stdout, stderr) => resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr}),
     )
   })
 }
 
-describe.skipIf(missing.length > 0)('bad inputs: permissions', () => {
+describe('bad inputs: permissions', () => {
   let base = ''
   beforeAll(async () => {
     base = await makeTempDir('studio-e2e-perms-')
-    await chmod(base, 0o755)
+    await openToOthers(base)
   })
   afterAll(async () => {
     for (const sub of ['locked', 'blind']) await chmod(path.join(base, 'pairs', sub), 0o755).catch(() => {})
@@ -150,7 +126,6 @@ describe.skipIf(missing.length > 0)('bad inputs: permissions', () => {
   })
 
   it('reports unreadable files and folders and lists the rest', async () => {
-    const {writePdf, writeSilentMp3} = await import('../helpers/media.js')
     const pairs = path.join(base, 'pairs')
     const home = path.join(base, 'home')
     await mkdir(home)

@@ -8,7 +8,8 @@ import {makeTempDir, removeDir} from '../helpers/media.js'
 
 /** `script` (util-linux) runs the CLI on a pseudo-terminal, as a user's shell would. */
 const hasScript = await new Promise<boolean>((resolve) => execFile('script', ['--version'], (error) => resolve(!error)))
-if (!hasScript) console.warn('`script` (util-linux) not found: skipping the live terminal display test')
+// Essential on Debian and Ubuntu (package bsdutils), so a fresh machine has it; elsewhere it may not.
+if (!hasScript) console.warn('Skipping the live terminal display: no `script` (util-linux); to run it: apt-get install -y bsdutils')
 
 let out = ''
 beforeAll(async () => {

@@ -3,9 +3,10 @@
  *
  * Why this file exists: many tests need "a pair" on disk (x.pdf + x.mp3, optionally
  * x.vtt / x.srt / x.transcript.json). These helpers build such files in milliseconds,
- * in pure JS, with no external tools (no ffmpeg, lame or espeak-ng), so tests stay
+ * in pure JS, with no external tools (no ffmpeg, lame, espeak-ng or qpdf), so tests stay
  * fast and run on any CI machine. Only `writePdf` needs a library (pdfkit, a
- * devDependency), and it is imported lazily so tests that don't make PDFs never load it.
+ * devDependency, which also encrypts), and it is imported lazily so tests that don't
+ * make PDFs never load it.
  */
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -197,15 +198,23 @@ interface PdfDoc {
 }
 type PdfDocCtor = new (options?: Record<string, unknown>) => PdfDoc
 
-export type PdfSpec = string[] | {title?: string; pages: string[]}
+export type PdfSpec =
+  | string[]
+  | {
+      title?: string
+      pages: string[]
+      /** Encrypt with AES-256, as `qpdf --encrypt USER OWNER 256` would: readers need the user password to open it. */
+      password?: {user: string; owner: string}
+    }
 
 /**
  * Write a small text PDF, one entry of `pages` per page (long text may overflow onto extra
  * pages). A title, when given, is set as document metadata and printed on page 1.
  * Uses built-in Helvetica (no embedded font) so files are a few KB and text extracts cleanly.
+ * Deterministic, except when encrypted (pdfkit draws a random salt and IV).
  */
 export async function writePdf(path: string, spec: PdfSpec): Promise<void> {
-  const {title, pages} = Array.isArray(spec) ? {title: undefined, pages: spec} : spec
+  const {title, pages, password} = Array.isArray(spec) ? {title: undefined, pages: spec, password: undefined} : spec
   if (pages.length === 0) throw new RangeError('writePdf needs at least one page')
   // Dynamic import through a variable: pdfkit has no type declarations, and lazy loading
   // keeps it out of tests that never build PDFs.
@@ -216,6 +225,7 @@ export async function writePdf(path: string, spec: PdfSpec): Promise<void> {
     margin: 72,
     // Fixed dates so the same input gives the same bytes (handy for hashing/caching tests).
     info: {Title: title ?? 'Test document', CreationDate: new Date(Date.UTC(2024, 0, 1)), ModDate: new Date(Date.UTC(2024, 0, 1))},
+    ...(password ? {userPassword: password.user, ownerPassword: password.owner, pdfVersion: '1.7ext3'} : {}),
   })
   const chunks: Buffer[] = []
   const done = new Promise<Buffer>((resolve, reject) => {

@@ -1,12 +1,12 @@
-import {execFileSync} from 'node:child_process'
-import {open, truncate, writeFile} from 'node:fs/promises'
+import {copyFile, open, readFile, truncate, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {InputError} from '../../src/core/errors.js'
 import {audioDurationSeconds, EPISODE_EXTENSIONS, episodeFormat, MIN_EPISODE_SECONDS, probeEpisode} from '../../src/media/audio.js'
-import {wavBytes} from '../../scripts/make-fixtures.mjs'
+import {wavBytes} from '../../scripts/wav.mjs'
 import {buildSilentMp3, makeTempDir, removeDir, writeSilentMp3} from '../helpers/media.js'
+import {mediaFixture, probed} from '../helpers/media-fixtures.js'
 
 let dir = ''
 beforeAll(async () => {
@@ -211,49 +211,24 @@ describe('never reads an episode whole to measure it', () => {
   })
 })
 
-const hasFfmpeg = (() => {
-  try {
-    execFileSync('ffmpeg', ['-version'], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-})()
-
-describe.skipIf(!hasFfmpeg)('probeEpisode: Ogg and M4A (made with ffmpeg)', () => {
-  const encode = (name: string, args: string[]) => {
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:sample_rate=22050:duration=20',
-      ...args,
-      file(name),
-    ])
-  }
-
+describe('probeEpisode: Ogg and M4A (fixtures made by ffmpeg)', () => {
   it.each([
-    ['Ogg Vorbis', 'vorbis.ogg', ['-c:a', 'libvorbis'], 'Vorbis'],
-    ['Ogg Opus', 'opus.ogg', ['-c:a', 'libopus'], 'Opus'],
-    ['M4A (AAC)', 'aac.m4a', ['-c:a', 'aac'], 'MPEG-4/AAC'],
-    ['M4A with the index first (faststart)', 'fast.m4a', ['-c:a', 'aac', '-movflags', '+faststart'], 'MPEG-4/AAC'],
-  ])('measures %s', async (_label, name, args, codec) => {
-    encode(name, args)
-    const info = await probeEpisode(file(name))
+    ['Ogg Vorbis', 'tone-vorbis.ogg', 'Vorbis'],
+    ['Ogg Opus', 'tone-opus.ogg', 'Opus'],
+    ['M4A (AAC)', 'tone-aac.m4a', 'MPEG-4/AAC'],
+    ['M4A with the index first (faststart)', 'tone-aac-faststart.m4a', 'MPEG-4/AAC'],
+  ])('measures %s as ffprobe did', async (_label, name, codec) => {
+    const info = await probeEpisode(mediaFixture(name))
     expect(info.codec).toBe(codec)
-    expect(info.durationSeconds).toBeCloseTo(20, 1)
+    expect(info.durationSeconds).toBeCloseTo(probed(name).duration_seconds, 1)
   })
 
   it('detects a truncated Ogg and a truncated M4A', async () => {
     for (const [name, cut] of [
-      ['vorbis.ogg', 'cut.ogg'],
-      ['fast.m4a', 'cut.m4a'],
+      ['tone-vorbis.ogg', 'cut.ogg'],
+      ['tone-aac-faststart.m4a', 'cut.m4a'],
     ] as const) {
-      const {readFile} = await import('node:fs/promises')
-      const full = await readFile(file(name))
+      const full = await readFile(mediaFixture(name))
       await writeFile(file(cut), full.subarray(0, Math.floor(full.length / 2)))
     }
     expect((await failure('cut.ogg')).message).toMatch(
@@ -265,9 +240,7 @@ describe.skipIf(!hasFfmpeg)('probeEpisode: Ogg and M4A (made with ffmpeg)', () =
   })
 
   it('names an Ogg file renamed .mp3', async () => {
-    encode('ogg-in-disguise.ogg', ['-c:a', 'libvorbis'])
-    const {copyFile} = await import('node:fs/promises')
-    await copyFile(file('ogg-in-disguise.ogg'), file('ogg-in-disguise.mp3'))
+    await copyFile(mediaFixture('tone-vorbis.ogg'), file('ogg-in-disguise.mp3'))
     expect((await failure('ogg-in-disguise.mp3')).message).toBe(
       `Episode ${file('ogg-in-disguise.mp3')} is an Ogg file, not MP3: rename it to ogg-in-disguise.ogg`,
     )

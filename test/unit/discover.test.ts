@@ -1,11 +1,14 @@
 import {chmod, mkdir, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {z} from 'zod'
 
 import {pairSlug} from '../../src/core/layout.js'
 import {discoverPairs} from '../../src/training/stages/discover.js'
 import {InputError} from '../../src/core/errors.js'
+import {Orphan, PairFiles} from '../../src/core/schemas/inputs.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
+import {callUnprivileged, openToOthers} from '../helpers/unprivileged.js'
 
 let root = ''
 beforeEach(async () => {
@@ -193,14 +196,17 @@ describe('discoverPairs', () => {
     expect(performance.now() - started).toBeLessThan(2000)
   })
 
-  // Root reads everything, so permissions can only be tested as another user (test/e2e/inputs.test.ts does that as root).
-  describe.skipIf(process.getuid?.() === 0)('permissions', () => {
+  describe('permissions', () => {
     it('reports a folder it cannot list and files it cannot stat, and goes on with the rest', async () => {
       await touch('ok.pdf', 'ok.mp3', 'locked/a.pdf', 'locked/a.mp3', 'blind/b.pdf', 'blind/b.mp3')
       await chmod(path.join(root, 'locked'), 0o000)
-      await chmod(path.join(root, 'blind'), 0o600) // readable names, but no search (x) permission
+      await chmod(path.join(root, 'blind'), 0o644) // names readable by anyone, but no search (x) permission
+      await openToOthers(root)
       try {
-        const found = await discoverPairs(root)
+        // Root would read them anyway: discoverPairs runs as nobody then (see helpers/unprivileged.ts).
+        const {value, error} = await callUnprivileged('src/training/stages/discover.ts', 'discoverPairs', [root])
+        expect(error).toBeUndefined()
+        const found = z.object({root: z.string(), pairs: z.array(PairFiles), orphans: z.array(Orphan)}).parse(value)
         expect(found.pairs.map((p) => p.id)).toEqual(['ok'])
         expect(found.orphans).toEqual([
           {path: path.join(root, 'blind', 'b.mp3'), reason: 'cannot be read (EACCES): check the permissions of the file and its folder'},

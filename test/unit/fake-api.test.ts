@@ -2,47 +2,38 @@ import Anthropic from '@anthropic-ai/sdk'
 import {zodOutputFormat} from '@anthropic-ai/sdk/helpers/zod'
 import OpenAI, {toFile} from 'openai'
 import {zodResponseFormat} from 'openai/helpers/zod'
-import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
+import {parseBuffer} from 'music-metadata'
+import {readFileSync} from 'node:fs'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 
 import {classifyMessages, conceptsMessages, judgeMessages} from '../../src/training/messages.js'
+import {mp3DurationSeconds as framesSeconds} from '../../src/media/mp3-frames.js'
 import {generatorMessages} from '../../src/training/prompt.js'
 import {refineMessages} from '../../src/training/optimise/llm.js'
 import {JudgeAnswer, KeyConceptsAnswer, RefineAnswer, ScriptAnswer, SegmentLabelsAnswer} from '../../src/core/schemas/answers.js'
 import {type PromptSpec, type StyleProfile} from '../../src/core/schemas/common.js'
 import {FAKE_KEYS, mp3DurationSeconds, silentMp3, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
+import {mediaFixture, probed} from '../helpers/media-fixtures.js'
 
 const ANTHROPIC_MODEL = 'claude-sonnet-5-5'
 
 let api: FakeApi
-let dir = ''
 let openai: OpenAI
 let anthropic: Anthropic
 
 beforeAll(async () => {
   api = await startFakeApi()
-  dir = mkdtempSync(path.join(tmpdir(), 'studio-fake-api-'))
   openai = new OpenAI({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, maxRetries: 2})
   anthropic = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL})
 })
 afterAll(async () => {
   await api.close()
-  rmSync(dir, {recursive: true, force: true})
 })
 afterEach(() => {
   api.reset()
   api.setLatency(0)
 })
-
-function ffprobeSeconds(file: string): number {
-  return Number(
-    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {encoding: 'utf8'}).trim(),
-  )
-}
 
 const PAPER = [
   'Title: Sleep Spindles and Memory Consolidation',
@@ -84,14 +75,10 @@ const PROMPT: PromptSpec = {
 
 describe('OpenAI endpoints through the official SDK', () => {
   it('transcribes an espeak-ng + lame MP3 (with an ID3v2 tag) in verbose_json with segments and its real duration', async () => {
-    const wav = path.join(dir, 'speech.wav')
-    const mp3 = path.join(dir, 'speech.mp3')
-    const text =
-      'Welcome to the show. Today we talk about sleep spindles and how they help the brain keep what it learned during the day. Our guest measured them in forty people over a whole night.'
-    execFileSync('espeak-ng', ['-w', wav, text])
-    execFileSync('lame', ['--quiet', '--add-id3v2', '--tt', 'Spindles', wav, mp3])
-    const bytes = readFileSync(mp3)
-    const expected = ffprobeSeconds(mp3)
+    // tagged.mp3: espeak-ng speech (a.wav) encoded by lame with --add-id3v2; ffprobe timed both when they were made.
+    const bytes = readFileSync(mediaFixture('tagged.mp3'))
+    expect(bytes.toString('latin1', 0, 3)).toBe('ID3')
+    const expected = probed('tagged.mp3').duration_seconds
 
     const answer = await openai.audio.transcriptions.create({
       file: await toFile(bytes, 'speech.mp3'),
@@ -102,7 +89,7 @@ describe('OpenAI endpoints through the official SDK', () => {
     })
     expect(answer.duration).toBeGreaterThan(5)
     expect(Math.abs(answer.duration - expected) / expected).toBeLessThan(0.02)
-    expect(Math.abs(answer.duration - ffprobeSeconds(wav)) / expected).toBeLessThan(0.02)
+    expect(Math.abs(answer.duration - probed('a.wav').duration_seconds) / expected).toBeLessThan(0.02)
     expect(answer.segments!.length).toBe(Math.max(1, Math.round(answer.duration / 5)))
     expect(answer.segments![0]!.start).toBe(0)
     expect(answer.segments!.at(-1)!.end).toBeCloseTo(answer.duration, 1)
@@ -172,14 +159,16 @@ describe('OpenAI endpoints through the official SDK', () => {
     expect(terms.map((t) => t.importance)).toEqual([...terms.map((t) => t.importance)].sort((a, b) => b - a))
   })
 
-  it('speaks an MP3 that ffprobe times at words / 150 minutes', async () => {
+  it('speaks an MP3 that lasts words / 150 minutes, by its frames and by an independent reader', async () => {
     const input = Array.from({length: 60}, (_, i) => `word${i}`).join(' ')
     const response = await openai.audio.speech.create({model: 'gpt-4o-mini-tts', voice: 'alloy', input, response_format: 'mp3'})
     expect(response.headers.get('content-type')).toBe('audio/mpeg')
-    const file = path.join(dir, 'tts.mp3')
-    writeFileSync(file, Buffer.from(await response.arrayBuffer()))
+    const bytes = Buffer.from(await response.arrayBuffer())
     const expected = (60 / 150) * 60
-    expect(Math.abs(ffprobeSeconds(file) - expected) / expected).toBeLessThan(0.05)
+    expect(Math.abs(framesSeconds(bytes) - expected) / expected).toBeLessThan(0.05)
+    const {format} = await parseBuffer(bytes, {mimeType: 'audio/mpeg'}, {duration: true})
+    expect(format.codec).toBe('MPEG 1 Layer 3')
+    expect(Math.abs(format.duration! - expected) / expected).toBeLessThan(0.05)
 
     await expect(openai.audio.speech.create({model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'x'.repeat(4097)})).rejects.toMatchObject({
       status: 400,

@@ -154,9 +154,9 @@ describe('buildSilentMp3 / writeSilentMp3', () => {
 })
 
 describe('writePdf', () => {
-  async function extract(path: string): Promise<{text: string; total: number; pages: {num: number; text: string}[]}> {
+  async function extract(path: string, password?: string): Promise<{text: string; total: number; pages: {num: number; text: string}[]}> {
     const {PDFParse} = await import('pdf-parse')
-    const parser = new PDFParse({data: await readFile(path)})
+    const parser = new PDFParse({data: await readFile(path), ...(password === undefined ? {} : {password})})
     try {
       const r = await parser.getText()
       return {text: r.text, total: r.total, pages: r.pages}
@@ -194,6 +194,17 @@ describe('writePdf', () => {
 
   it('rejects an empty page list', async () => {
     await expect(writePdf(join(dir, 'empty.pdf'), [])).rejects.toThrow(RangeError)
+  })
+
+  it('encrypts with AES-256: the text opens with the user password and not without it', async () => {
+    const path = join(dir, 'locked.pdf')
+    await writePdf(path, {pages: ['Secret research text.'], password: {user: 'user', owner: 'owner'}})
+    const bytes = await readFile(path)
+    expect(bytes.toString('latin1')).toMatch(/\/Encrypt \d+ 0 R/)
+    expect(bytes.toString('latin1')).toMatch(/\/Filter \/Standard[\s\S]*\/V 5/)
+    expect((await extract(path, 'user')).text).toContain('Secret research text.')
+    await expect(extract(path)).rejects.toThrow(/password/i)
+    await expect(extract(path, 'wrong')).rejects.toThrow(/password/i)
   })
 })
 

@@ -1,4 +1,3 @@
-import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createWriteStream} from 'node:fs'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
@@ -9,52 +8,24 @@ import {runInNewContext} from 'node:vm'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {joinMp3, mp3DurationSeconds, splitMp3, WHISPER_MAX_BYTES, type Mp3Chunk} from '../../src/media/mp3-frames.js'
-
-// Real media from espeak-ng + lame (+ ffmpeg for a stereo WAV), timed by ffprobe.
-const hasTools = ['espeak-ng', 'lame', 'ffmpeg', 'ffprobe'].every((tool) => {
-  try {
-    execFileSync(tool, [tool === 'espeak-ng' || tool === 'lame' ? '--version' : '-version'], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-})
+import {mediaFixture, probed} from '../helpers/media-fixtures.js'
 
 const MiB = 1024 * 1024
 let dir = ''
 const file = (name: string) => path.join(dir, name)
 
-const TEXT_A =
-  'The quick brown fox jumps over the lazy dog. This is a test of the studio splitter, which cuts long podcast episodes into pieces at frame boundaries so that each piece fits.'
-const TEXT_B = 'A second segment, spoken by the same voice, to be joined after the first one without any gap in the frames.'
-
-/** lame variants of TEXT_A: [name, lame arguments, input wav]. */
-const VARIANTS = [
-  ['cbr44', ['--resample', '44.1', '--cbr', '-b', '64'], 'a.wav'], // MPEG-1, with a LAME Info frame
-  ['vbr44', ['--resample', '44.1', '-V', '4'], 'a.wav'], // MPEG-1 VBR, with a Xing frame
-  ['tagged', ['--resample', '44.1', '--cbr', '-b', '64', '--add-id3v2', '--tt', 'Title'], 'a.wav'], // ID3v2 + ID3v1
-  ['stereo', ['--resample', '44.1', '-m', 'j', '-V', '4'], 'stereo.wav'], // joint stereo VBR
-  ['mono22', ['-m', 'm', '--resample', '22.05', '--cbr', '-b', '32'], 'a.wav'], // MPEG-2
-  ['mono8', ['-m', 'm', '--resample', '8', '--cbr', '-b', '16'], 'a.wav'], // MPEG-2.5
-] as const
-
-function ffprobeDuration(f: string): number {
-  return Number.parseFloat(
-    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', f], {encoding: 'utf8'}),
-  )
-}
-function ffprobePackets(f: string): number {
-  return Number.parseInt(
-    execFileSync('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', f], {
-      encoding: 'utf8',
-    }),
-    10,
-  )
-}
+/**
+ * lame variants of one espeak-ng utterance (test/fixtures/media; media.json says how each was
+ * made and what ffprobe measured in it): MPEG-1 CBR with a LAME Info frame, MPEG-1 VBR with a
+ * Xing frame, CBR with ID3v2 + ID3v1 tags, joint stereo VBR, MPEG-2 and MPEG-2.5.
+ */
+const VARIANTS = ['cbr44', 'vbr44', 'tagged', 'stereo', 'mono22', 'mono8'] as const
+const variant = (name: string) => mediaFixture(`${name}.mp3`)
 
 // ------------------------------------------------------------------------------------------
 // An independent, minimal Layer III frame walker for well-formed files (lame output): the
-// reference the splitter's output is compared with.
+// reference the splitter's output is compared with. It fails unless the frames fill the
+// audio exactly, so it also tells whether bytes hold whole frames and nothing else.
 
 const L3_KBPS = {
   1: [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
@@ -89,7 +60,8 @@ function reference(bytes: Buffer): Reference {
   const end = bytes.toString('latin1', bytes.length - 128, bytes.length - 125) === 'TAG' ? bytes.length - 128 : bytes.length
   const frames: Buffer[] = []
   let seconds = 0
-  for (let at = start; at < end;) {
+  let at = start
+  while (at < end) {
     const {length, seconds: s} = l3Frame(bytes, at)
     const frame = bytes.subarray(at, at + length)
     const vbrTag = frame.subarray(0, 48).toString('latin1')
@@ -99,6 +71,7 @@ function reference(bytes: Buffer): Reference {
     }
     at += length
   }
+  expect(at, 'the last frame ends where the audio ends').toBe(end)
   return {id3v2: bytes.subarray(0, start), id3v1: bytes.subarray(end), frames, audio: Buffer.concat(frames), seconds}
 }
 
@@ -173,25 +146,17 @@ function noise(length: number, seed: number, avoid?: number): Buffer {
 
 // ------------------------------------------------------------------------------------------
 
-describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
+describe('mp3-frames on lame files', () => {
   const media = new Map<string, Buffer>()
   const refs = new Map<string, Reference>()
-  const probed = new Map<string, number>()
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'studio-mp3-frames-'))
-    execFileSync('espeak-ng', ['-w', file('a.wav'), TEXT_A])
-    execFileSync('espeak-ng', ['-w', file('b.wav'), TEXT_B])
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', file('a.wav'), '-ac', '2', file('stereo.wav')])
-    for (const [name, args, wav] of VARIANTS) {
-      execFileSync('lame', ['--quiet', ...args, file(wav), file(`${name}.mp3`)])
-      const bytes = await readFile(file(`${name}.mp3`))
+    for (const name of VARIANTS) {
+      const bytes = await readFile(variant(name))
       media.set(name, bytes)
       refs.set(name, reference(bytes))
-      probed.set(name, ffprobeDuration(file(`${name}.mp3`)))
     }
-    execFileSync('lame', ['--quiet', '--resample', '44.1', '--cbr', '-b', '64', file('b.wav'), file('b44.mp3')])
-    execFileSync('lame', ['--quiet', '--resample', '44.1', '-V', '4', '--add-id3v2', '--tt', 'B', file('b.wav'), file('b44vbr.mp3')])
   })
   afterAll(async () => {
     if (dir) await rm(dir, {recursive: true, force: true})
@@ -211,15 +176,16 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
     expect(media.get('stereo')![3]! >> 6).not.toBe(3) // not mono
   })
 
-  describe.each(VARIANTS.map(([name]) => name))('splitMp3 on %s', (name) => {
+  describe.each(VARIANTS)('splitMp3 on %s', (name) => {
     it.each([4096, 20_000, undefined])('maxBytes %s: whole frames, byte-exact, timed like ffprobe', async (maxBytes) => {
       const ref = refs.get(name)!
-      const chunks = await collect(file(`${name}.mp3`), maxBytes)
+      const chunks = await collect(variant(name), maxBytes)
       expectConsistent(chunks, maxBytes ?? 24 * MiB)
       if (maxBytes === undefined) expect(chunks).toHaveLength(1)
       else expect(chunks.length).toBeGreaterThanOrEqual(Math.floor(ref.audio.length / maxBytes))
       expect(Buffer.concat(chunks.map((c) => c.bytes)).equals(ref.audio)).toBe(true)
       expect(chunks.reduce((sum, c) => sum + c.frames, 0)).toBe(ref.frames.length)
+      expect(ref.frames.length).toBe(probed(`${name}.mp3`).packets)
       // Every chunk starts on a frame of the file, and none carries the Xing/Info frame.
       let offset = 0
       for (const chunk of chunks) {
@@ -231,18 +197,21 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
         offset += chunk.bytes.length
       }
       expect(total(chunks)).toBeCloseTo(ref.seconds, 9)
-      expect(Math.abs(total(chunks) - probed.get(name)!) / probed.get(name)!).toBeLessThan(0.005)
+      const seconds = probed(`${name}.mp3`).duration_seconds
+      expect(Math.abs(total(chunks) - seconds) / seconds).toBeLessThan(0.005)
       expect(mp3DurationSeconds(media.get(name)!)).toBeCloseTo(total(chunks), 9)
     })
   })
 
-  it('each chunk is a valid MP3 on its own: ffprobe counts its frames', async () => {
-    const chunks = await collect(file('vbr44.mp3'), 30_000)
+  it('each chunk is a valid MP3 on its own: whole frames from its first byte to its last, all that ffprobe counted', async () => {
+    const chunks = await collect(variant('vbr44'), 30_000)
     expect(chunks.length).toBeGreaterThan(2)
     for (const chunk of chunks) {
-      await writeFile(file('chunk.mp3'), chunk.bytes)
-      expect(ffprobePackets(file('chunk.mp3'))).toBe(chunk.frames)
+      const own = reference(chunk.bytes)
+      expect(own.frames).toHaveLength(chunk.frames)
+      expect(own.audio.equals(chunk.bytes)).toBe(true)
     }
+    expect(chunks.reduce((sum, c) => sum + c.frames, 0)).toBe(probed('vbr44.mp3').packets)
   })
 
   it('a 30 MB episode splits into 2 chunks under 24 MiB, byte-exact and timed like ffprobe', async () => {
@@ -262,8 +231,9 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
       expect(split.frames).toBe(ref.frames.length * times)
       const seconds = split.seconds.reduce((a, b) => a + b, 0)
       expect(seconds).toBeCloseTo(ref.seconds * times, 6)
-      const probed = ffprobeDuration(big)
-      expect(Math.abs(seconds - probed) / probed).toBeLessThan(0.005)
+      // ffprobe times a CBR file without an Info frame from its size: the copies last `times` times what it measured in one.
+      const probedSeconds = probed('tagged.mp3').duration_seconds * times
+      expect(Math.abs(seconds - probedSeconds) / probedSeconds).toBeLessThan(0.005)
       console.info(
         `split ${(size / MiB).toFixed(1)} MiB (${(seconds / 60).toFixed(1)} min) into ${split.sizes.length} chunks in ${ms.toFixed(0)} ms`,
       )
@@ -358,7 +328,7 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
   it('throws a clear error for files without MPEG audio frames', async () => {
     const cases: [string, Buffer, RegExp][] = [
       ['random.mp3', noise(300_000, 42), /not an MP3: no MPEG audio frames/],
-      ['speech.mp3', await readFile(file('a.wav')), /is a WAV file, not an MP3/],
+      ['speech.mp3', await readFile(mediaFixture('speech.wav')), /is a WAV file, not an MP3/],
       ['empty.mp3', Buffer.alloc(0), /not an MP3: no MPEG audio frames/],
       ['tag-only.mp3', refs.get('tagged')!.id3v2, /not an MP3: no MPEG audio frames/],
       // Free format: bitrate index 0, so frames carry no length.
@@ -374,26 +344,26 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
       expect(() => mp3DurationSeconds(bytes)).toThrow(message)
     }
     await expect(collect(file('no-such.mp3'))).rejects.toThrow(/ENOENT/)
-    await expect(collect(file('cbr44.mp3'), 100)).rejects.toThrow(/maxBytes/)
+    await expect(collect(variant('cbr44'), 100)).rejects.toThrow(/maxBytes/)
   })
 
   describe('joinMp3', () => {
-    it('joins two lame files at frame level; ffprobe reads the summed duration', async () => {
+    it('joins two lame files at frame level: every frame ffprobe counted in each, for their summed duration', async () => {
       const a = media.get('cbr44')!
-      const b = await readFile(file('b44.mp3'))
+      const b = await readFile(mediaFixture('b44.mp3'))
       const joined = joinMp3([a, new Uint8Array(b)])
       const sum = mp3DurationSeconds(a) + mp3DurationSeconds(b)
       const frame = 1152 / 44100
       expect(Math.abs(joined.durationSeconds - sum)).toBeLessThan(frame)
       expect(joined.bytes.equals(Buffer.concat([reference(a).audio, reference(b).audio]))).toBe(true)
       expect(mp3DurationSeconds(joined.bytes)).toBeCloseTo(joined.durationSeconds, 9)
-      await writeFile(file('joined.mp3'), joined.bytes)
-      expect(Math.abs(ffprobeDuration(file('joined.mp3')) - sum)).toBeLessThan(frame)
-      expect(ffprobePackets(file('joined.mp3'))).toBe(reference(a).frames.length + reference(b).frames.length)
+      expect(reference(joined.bytes).frames).toHaveLength(probed('cbr44.mp3').packets + probed('b44.mp3').packets)
+      const probedSum = probed('cbr44.mp3').duration_seconds + probed('b44.mp3').duration_seconds
+      expect(Math.abs(joined.durationSeconds - probedSum)).toBeLessThan(frame)
     })
 
     it('removes ID3 tags and Xing frames of every part', async () => {
-      const parts = [media.get('tagged')!, await readFile(file('b44vbr.mp3')), media.get('vbr44')!]
+      const parts = [media.get('tagged')!, await readFile(mediaFixture('b44vbr.mp3')), media.get('vbr44')!]
       const joined = joinMp3(parts)
       expect(joined.bytes.equals(Buffer.concat(parts.map((p) => reference(p).audio)))).toBe(true)
       for (const needle of ['ID3', 'TAG', 'Xing', 'Info']) expect(joined.bytes.indexOf(needle)).toBe(-1)
@@ -401,8 +371,8 @@ describe.skipIf(!hasTools)('mp3-frames (espeak-ng, lame, ffprobe)', () => {
         parts.reduce((s, p) => s + reference(p).seconds, 0),
         9,
       )
-      await writeFile(file('joined-vbr.mp3'), joined.bytes)
-      expect(ffprobePackets(file('joined-vbr.mp3'))).toBe(parts.reduce((s, p) => s + reference(p).frames.length, 0))
+      const packets = ['tagged.mp3', 'b44vbr.mp3', 'vbr44.mp3'].reduce((sum, name) => sum + probed(name).packets, 0)
+      expect(reference(joined.bytes).frames).toHaveLength(packets)
     })
 
     it('refuses parts with another sample rate or channel mode, naming the part', () => {
