@@ -67,9 +67,15 @@ export interface FakeApi {
    */
   failNext(fault: Fault, match?: {path?: string | RegExp; count?: number}): void
   setLatency(ms: number): void
+  /**
+   * Hold the answers of the next `count` requests until all of them have arrived (or
+   * `timeoutMs` passed, so that a client that never sends them all fails its assertions
+   * rather than hanging): a deterministic way to see whether a client sends them at once.
+   */
+  holdUntil(count: number, timeoutMs?: number): void
   /** Highest number of requests in flight at once since start or the last reset. */
   maxConcurrent: number
-  /** Clears requests, pending faults, maxConcurrent and the Anthropic prompt-cache memory. */
+  /** Clears requests, pending faults, a hold, maxConcurrent and the Anthropic prompt-cache memory. */
   reset(): void
   close(): Promise<void>
 }
@@ -715,6 +721,7 @@ interface PendingFault {
 
 export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeApi> {
   let latencyMs = options.latencyMs ?? 0
+  let barrier: {remaining: number; open: () => void; opened: Promise<void>; timeoutMs: number} | null = null
   const requests: RecordedRequest[] = []
   let faults: PendingFault[] = []
   let inFlight = 0
@@ -1089,6 +1096,14 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     const ctx: Context = {api, path, headers, json, multipart, rawBytes, requestId}
 
     if (latencyMs > 0) await sleep(latencyMs)
+    if (barrier) {
+      const held = barrier
+      if (--held.remaining <= 0) {
+        barrier = null
+        held.open()
+      }
+      await Promise.race([held.opened, sleep(held.timeoutMs)])
+    }
 
     const fault = takeFault(path)
     if (fault?.kind === 'drop') {
@@ -1166,6 +1181,11 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     setLatency(ms) {
       latencyMs = ms
     },
+    holdUntil(count, timeoutMs = 10_000) {
+      let open = () => {}
+      const opened = new Promise<void>((resolve) => (open = resolve))
+      barrier = {remaining: count, open, opened, timeoutMs}
+    },
     get maxConcurrent() {
       return maxConcurrent
     },
@@ -1175,6 +1195,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     reset() {
       requests.length = 0
       faults = []
+      barrier?.open()
+      barrier = null
       maxConcurrent = inFlight
       cacheSeen.clear()
     },

@@ -450,7 +450,9 @@ describe('WhisperTranscriber', () => {
 
     const cache = new MemoryCache()
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, cache})
-    api.setLatency(150)
+    // Both answers wait until both uploads have arrived: with one upload at a time, the
+    // first would wait out the timeout and maxConcurrent would be 1.
+    api.holdUntil(2)
     const transcript = await whisper.transcribe({
       audioPath: file,
       durationSeconds,
@@ -458,7 +460,6 @@ describe('WhisperTranscriber', () => {
       paperText: async () => PAPER,
       seed: 1,
     })
-    api.setLatency(0)
     const uploads = only(api, '/audio/transcriptions')
     expect(uploads).toHaveLength(2)
     expect(api.maxConcurrent).toBe(2)
