@@ -12,21 +12,27 @@ import {pathToFileURL} from 'node:url'
 import {chromium, type Browser, type Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {LOSS_NAMES} from '../../src/loss/weights.js'
 import {renderReportHtml} from '../../src/training/report/html.js'
 import {loadRunView, type RunView} from '../../src/training/report/view.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
 
-// Evaluated in the page; the project's tsconfig has no DOM lib.
-declare const getComputedStyle: (element: unknown) => {fill: string; backgroundColor: string}
+// Evaluated in the page; the project's tsconfig has no DOM lib, so the slice of it used here is declared.
+declare const getComputedStyle: (element: PageElement) => {fill: string; backgroundColor: string}
+interface PageElement {
+  getAttribute(name: string): string | null
+  getBoundingClientRect(): {width: number; height: number}
+  classList: {contains(name: string): boolean}
+}
 
 const CHROMIUM = '/usr/bin/chromium'
 const hasBrowser = existsSync(CHROMIUM)
 // The one test file that may skip: it needs a real browser, which CI (.ci/run) installs.
 if (!hasBrowser) console.warn(`Skipping the HTML report in Chromium: no ${CHROMIUM}; to run it: apt-get install -y chromium`)
 
-const CHARTS = ['total', 'duration', 'coverage', 'structure', 'quality', 'rouge']
+const CHARTS = ['total', ...LOSS_NAMES]
 const SCREENSHOT = path.join(REPO_ROOT, 'test-output', 'training_report.png')
 
 describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
@@ -65,7 +71,7 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
   it('draws every chart with exactly one visible point per trial', async () => {
     const trials = view.trials.map((t) => String(t.results.index))
     expect(trials).toHaveLength(3)
-    const found = await page.$$eval('svg[data-chart]', (svgs) => svgs.map((svg) => svg.getAttribute('data-chart')))
+    const found = await page.$$eval('svg[data-chart]', (svgs: PageElement[]) => svgs.map((svg) => svg.getAttribute('data-chart')))
     expect(found.sort()).toEqual([...CHARTS].sort())
     for (const chart of CHARTS) {
       const svg = page.locator(`svg[data-chart="${chart}"]`)
@@ -73,7 +79,7 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
       const box = await svg.boundingBox()
       expect(box!.width, chart).toBeGreaterThan(120)
       expect(box!.height, chart).toBeGreaterThan(80)
-      const points = await svg.locator('circle[data-trial]').evaluateAll((circles) =>
+      const points = await svg.locator('circle[data-trial]').evaluateAll((circles: PageElement[]) =>
         circles.map((c) => {
           const r = c.getBoundingClientRect()
           return {trial: c.getAttribute('data-trial'), visible: r.width > 0 && r.height > 0}
@@ -93,7 +99,7 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
   it('marks the best trial: a larger point in another colour, in every chart and table', async () => {
     const best = String(view.trials[view.bestTrial!]!.results.index)
     for (const chart of CHARTS) {
-      const styles = await page.locator(`svg[data-chart="${chart}"] circle[data-trial]`).evaluateAll((circles) =>
+      const styles = await page.locator(`svg[data-chart="${chart}"] circle[data-trial]`).evaluateAll((circles: PageElement[]) =>
         circles.map((c) => ({
           trial: c.getAttribute('data-trial'),
           best: c.classList.contains('best'),
@@ -116,16 +122,18 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
     const background = await page
       .locator('table[data-table="pair-totals"] tbody td.best')
       .first()
-      .evaluate((td) => getComputedStyle(td).backgroundColor)
+      .evaluate((td: PageElement) => getComputedStyle(td).backgroundColor)
     const plain = await page
       .locator('table[data-table="pair-totals"] tbody td:not(.best)')
       .first()
-      .evaluate((td) => getComputedStyle(td).backgroundColor)
+      .evaluate((td: PageElement) => getComputedStyle(td).backgroundColor)
     expect(background).not.toBe(plain)
   })
 
   it('links each script to a file that exists next to the page', async () => {
-    const hrefs = await page.$$eval('a[href]', (links) => links.map((a) => a.getAttribute('href')!).filter((h) => !h.startsWith('#')))
+    const hrefs = await page.$$eval('a[href]', (links: PageElement[]) =>
+      links.map((a) => a.getAttribute('href')!).filter((h) => !h.startsWith('#')),
+    )
     expect(hrefs.length).toBeGreaterThanOrEqual(view.trials.length * view.manifest.pairs.length)
     for (const href of hrefs) expect(existsSync(path.join(view.runDir, decodeURIComponent(href))), href).toBe(true)
   })
