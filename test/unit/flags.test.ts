@@ -1,12 +1,16 @@
 import {describe, expect, it} from 'vitest'
 
 import {
+  cacheDirFlag,
   concurrencyFlag,
+  configFlag,
+  holdoutFlag,
+  holdoutIdsFlag,
   maxCostFlag,
   maxTrialsFlag,
   modelFlag,
-  holdoutIdsFlag,
   outputDirFlag,
+  pairsDirFlag,
   refinerFlag,
   seedFlag,
   thresholdFlag,
@@ -16,6 +20,7 @@ import {
 import {EXIT, FlagError} from '../../src/core/errors.js'
 import {REFINER_MODES} from '../../src/core/schemas/common.js'
 import {LOSS_NAMES} from '../../src/loss/index.js'
+import {TRAINING_RUN} from '../helpers/bad-flags.js'
 
 interface ParsedFlag<T> {
   parse?: (input: string, context: never, flag: never) => Promise<T>
@@ -100,4 +105,40 @@ describe('shared flags', () => {
     expect(refinerFlag.options).toEqual(REFINER_MODES)
     expect(refinerFlag.default).toBe('rule-based')
   })
+})
+
+/** The flags with a parser of their own, by name; --refiner's options are oclif's to check (the CLI test covers it). */
+const PARSED: Record<string, ParsedFlag<unknown>> = {
+  weights: weightsFlag,
+  'max-trials': maxTrialsFlag,
+  window: windowFlag,
+  concurrency: concurrencyFlag,
+  threshold: thresholdFlag,
+  'max-cost': maxCostFlag,
+  seed: seedFlag,
+  holdout: holdoutFlag,
+  'holdout-ids': holdoutIdsFlag,
+  model: modelFlag,
+  'pairs-dir': pairsDirFlag,
+  'cache-dir': cacheDirFlag,
+  config: configFlag,
+}
+
+/** `['--name', 'value']` or `['--name=value']` as oclif splits them. */
+function nameAndValue(args: string[]): [string, string] {
+  const [first = '', second = ''] = args
+  const eq = first.indexOf('=')
+  return eq < 0 ? [first.slice(2), second] : [first.slice(2, eq), first.slice(eq + 1)]
+}
+
+describe('every bad value of training run', () => {
+  it.each(TRAINING_RUN.filter((bad) => nameAndValue(bad.args)[0] in PARSED).map((bad) => [bad.args.join(' '), bad] as const))(
+    '%s fails with its message and a hint',
+    async (_name, bad) => {
+      const [name, value] = nameAndValue(bad.args)
+      const error = await failure(parse(PARSED[name]!, name, value))
+      expect(error.message).toMatch(bad.message)
+      expect(error.hint).toMatch(bad.hint || /\S/)
+    },
+  )
 })
