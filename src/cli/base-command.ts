@@ -29,13 +29,8 @@ export abstract class StudioCommand extends Command {
     }
   }
 
-  protected override catch(error: CommandError): Promise<void> {
-    this.report(error)
-    return Promise.resolve()
-  }
-
-  /** Writing the error is all catch does: JSON on stdout under --json, else lines on stderr. */
-  private report(error: CommandError): void {
+  /** The error as JSON on stdout under --json, else as lines on stderr, with its exit code. */
+  protected override async catch(error: CommandError): Promise<void> {
     const exitCode = error instanceof StudioError ? error.exitCode : (error.oclif?.exit ?? EXIT.internal)
     if (exitCode === 0) return
     process.exitCode = exitCode
