@@ -97,7 +97,7 @@ describe.skipIf(!hasBrowser)('the HTML training report in Chromium', () => {
   })
 
   it('marks the best trial: a larger point in another colour, in every chart and table', async () => {
-    const best = String(view.trials[view.bestTrial!]!.results.index)
+    const best = String(view.trials[view.best!.position]!.results.index)
     for (const chart of CHARTS) {
       const styles = await page.locator(`svg[data-chart="${chart}"] circle[data-trial]`).evaluateAll((circles: PageElement[]) =>
         circles.map((c) => ({

@@ -68,7 +68,6 @@ function copyView(): RunView {
 /** Chooses the best trial again, as loadRunView does, after a test has edited the trials. */
 function reselect(copy: RunView): RunView {
   copy.best = bestTrial(copy.trials.map((t) => t.results))
-  copy.bestTrial = copy.best?.position ?? null
   return copy
 }
 
@@ -90,7 +89,7 @@ describe('renderReportHtml on a finished mock run', () => {
   })
 
   it('shows the run in the header: id, state, best trial, improvement and stop reason', () => {
-    const best = view.trials[view.bestTrial!]!
+    const best = view.trials[view.best!.position]!
     expect(view.state).toBe('finished')
     expect(html).toContain(`<h1>${view.manifest.run_id}</h1>`)
     expect(html).toMatch(/class="badge state state-finished" data-state="finished">Finished</)
@@ -115,7 +114,7 @@ describe('renderReportHtml on a finished mock run', () => {
   })
 
   it('highlights the best trial in every chart and in the tables', () => {
-    const best = view.trials[view.bestTrial!]!.results.index
+    const best = view.trials[view.best!.position]!.results.index
     for (const [name, svg] of charts(html)) expect(points(svg).best, name).toEqual([best])
     // The best trial's column header in the per-pair tables carries the highlight.
     const headers = [...html.matchAll(/<th class="num best" scope="col">(\d+)/g)].map((m) => Number(m[1]))
@@ -150,7 +149,7 @@ describe('renderReportHtml on a finished mock run', () => {
   })
 
   it('shows the best trial\u2019s segment bands, concepts and judge for each pair', () => {
-    const best = view.trials[view.bestTrial!]!
+    const best = view.trials[view.best!.position]!
     for (const pair of best.results.pairs) {
       const card = new RegExp(`<article class="pair-card" data-best-pair="${pair.pair_id}">([\\s\\S]*?)</article>`).exec(html)?.[1]
       expect(card, pair.pair_id).toBeDefined()
@@ -307,7 +306,7 @@ describe('renderReportHtml on edited views', () => {
     expect(page).toContain('The run was interrupted')
     for (const [name, svg] of charts(page)) {
       expect(points(svg).all, name).toEqual([0, 1])
-      expect(points(svg).best, name).toEqual([copy.bestTrial])
+      expect(points(svg).best, name).toEqual([copy.best?.position ?? null])
     }
   })
 

@@ -40,7 +40,6 @@ function kpi(m: ReportModel, label: RegExp): Kpi {
 /** Chooses the best trial again, as loadRunView does, after a test has edited the trials. */
 function reselect(copy: RunView): RunView {
   copy.best = bestTrial(copy.trials.map((t) => t.results))
-  copy.bestTrial = copy.best?.position ?? null
   return copy
 }
 

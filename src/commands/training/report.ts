@@ -41,7 +41,7 @@ Works on finished runs and on runs still going or interrupted (with the trials c
     const {args, flags} = await this.parse(Report)
     const runDir = await resolveRunDir(args.run_dir, flags['output-dir'])
     const {view, file} = await writeHtmlReport(runDir, {host: os.hostname()})
-    const best = view.bestTrial === null ? null : view.trials[view.bestTrial]!.results.index
+    const best = view.best?.index ?? null
     const trials = view.trials.map((t) => ({
       index: t.results.index,
       mean_losses: t.results.mean_losses,

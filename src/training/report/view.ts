@@ -32,8 +32,6 @@ export interface RunView {
   report: TrainingReport | null
   /** Complete trials (those with results.json), in order. */
   trials: TrialView[]
-  /** Index into `trials` of the best trial (loss/selection.ts decides); null before any trial. */
-  bestTrial: number | null
   /** The best trial and the loss it was chosen and is reported by; null before any trial. */
   best: BestTrial | null
   aggregate: AggregateProfile | null
@@ -94,7 +92,6 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
     state,
     report: await readJsonIfExists(paths.report, TrainingReport),
     trials,
-    bestTrial: best?.position ?? null,
     best,
     aggregate: await readJsonIfExists(paths.aggregateProfile, AggregateProfile),
     analyses,
