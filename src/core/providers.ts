@@ -44,7 +44,8 @@ export interface Usage {
 export type Task =
   | {kind: 'classify-segments'; segments: Array<{index: number; start: number; end: number; text: string}>; duration_seconds: number}
   | {kind: 'key-concepts'; paper: string; max: number}
-  | {kind: 'generate-script'; prompt: PromptSpec; title: string; paper: string; concepts: KeyConcept[]}
+  /** `target_words`: the length asked of this paper's script (the prompt's length rule applied to the paper), as the rendered prompt says it. */
+  | {kind: 'generate-script'; prompt: PromptSpec; target_words: number; title: string; paper: string; concepts: KeyConcept[]}
   | {kind: 'judge'; script: Script; paper: string; concepts: KeyConcept[]; reference_style: StyleProfile}
   /** The LLM refiner's request; the mock answers it by returning the rule-based refinement it is given. */
   | {kind: 'refine'; current: PromptSpec; proposal: PromptSpec; proposal_changes: string[]}

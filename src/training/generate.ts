@@ -153,7 +153,7 @@ export async function generateScriptForPaper(options: GenerateOptions): Promise<
     role: 'generate',
     messages: messagesFromTemplate(prompt.template, {title, concepts, paper: paperText}),
     schema: ScriptAnswer,
-    task: {kind: 'generate-script', prompt: prompt.spec, title, paper: paperText, concepts},
+    task: {kind: 'generate-script', prompt: prompt.spec, target_words: prompt.spec.target_words, title, paper: paperText, concepts},
     seed: options.seed,
   })
   const script = answer.value

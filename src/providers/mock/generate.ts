@@ -69,7 +69,7 @@ const PART_FOR_LABEL: Record<SegmentLabel, PaperPart[]> = {
   outro: ['discussion'],
 }
 
-export function generateScript(prompt: PromptSpec, title: string, paper: string, concepts: KeyConcept[], seed: number): Script {
+export function generateScript(prompt: PromptSpec, askedWords: number, title: string, paper: string, concepts: KeyConcept[], seed: number): Script {
   const ctx: Context = {
     random: seededRandom(seed, 'generate', title),
     title,
@@ -78,7 +78,7 @@ export function generateScript(prompt: PromptSpec, title: string, paper: string,
   }
   const sentences = paperSentences(paper)
   const mustCover = ctx.concepts.slice(0, prompt.must_cover_concepts)
-  const targetWords = prompt.target_words * LENGTH_BIAS
+  const targetWords = askedWords * LENGTH_BIAS
   const questionsPerMinute = prompt.style.questions_per_minute * QUESTION_BIAS
   const wordsPerQuestion = questionsPerMinute > 0 ? prompt.style.words_per_minute / questionsPerMinute : Infinity
 

@@ -26,7 +26,7 @@ class MockLanguageModel implements LanguageModel {
         answer = {concepts: extractKeyConcepts(task.paper, task.max).map((c) => ({term: c.term, importance: c.weight}))}
         break
       case 'generate-script':
-        answer = generateScript(task.prompt, task.title, task.paper, task.concepts, request.seed)
+        answer = generateScript(task.prompt, task.target_words, task.title, task.paper, task.concepts, request.seed)
         break
       case 'judge':
         answer = judgeScript(task.script, task.paper, task.concepts, task.reference_style)

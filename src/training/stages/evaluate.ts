@@ -204,7 +204,7 @@ export async function scorePair(
       role: 'generate',
       messages: generatorMessages(prompt, title, pair.paperText, analysis.concepts),
       schema: ScriptAnswer,
-      task: {kind: 'generate-script', prompt, title, paper: pair.paperText, concepts: analysis.concepts},
+      task: {kind: 'generate-script', prompt, target_words: prompt.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
       seed,
     })
   ).value
