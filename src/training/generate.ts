@@ -15,7 +15,7 @@ import {CorruptFileError, InputError} from '../core/errors.js'
 import {condenseForGeneration} from './condense.js'
 import {readPaper} from '../media/paper.js'
 import {renderScriptText} from './messages.js'
-import {CALIBRATED_PLACEHOLDERS, messagesFromTemplate, parseCalibratedPrompt, renderCalibratedPrompt} from './prompt.js'
+import {CALIBRATED_PLACEHOLDERS, messagesFromTemplate, paperValues, parseCalibratedPrompt, renderCalibratedPrompt} from './prompt.js'
 import {ScriptAnswer, type Script} from '../core/schemas/answers.js'
 import {TrainingReport} from '../core/schemas/files.js'
 import {type KeyConcept, type PaperFormat, type PromptSpec, type UsageSummary} from '../core/schemas/common.js'
@@ -149,11 +149,13 @@ export async function generateScriptForPaper(options: GenerateOptions): Promise<
   const condensed = paperTokens > DEFAULT_TOKEN_BUDGETS.generate
   const paperText = condensed ? condenseForGeneration(paper.body, concepts, DEFAULT_TOKEN_BUDGETS.generate) : paper.body
   const title = paper.title
+  // The length rule of the calibrated prompt, applied to this paper.
+  const values = paperValues(prompt.spec, {title, concepts, paper: paperText, paperWords: paper.words})
   const answer = await providers.languageModel('generate').structured({
     role: 'generate',
-    messages: messagesFromTemplate(prompt.template, {title, concepts, paper: paperText}),
+    messages: messagesFromTemplate(prompt.template, values),
     schema: ScriptAnswer,
-    task: {kind: 'generate-script', prompt: prompt.spec, target_words: prompt.spec.target_words, title, paper: paperText, concepts},
+    task: {kind: 'generate-script', prompt: prompt.spec, target_words: values.target_words, title, paper: paperText, concepts},
     seed: options.seed,
   })
   const script = answer.value

@@ -6,13 +6,20 @@ import type {ChatMessage} from '../core/providers.js'
 import {canonicalJson, sha256} from '../core/hash.js'
 import {DEFAULT_ANALOGIES, type KeyConcept, type PromptSpec} from '../core/schemas/common.js'
 import {type AggregateProfile} from '../core/schemas/files.js'
+import type {LengthModel} from '../core/schemas/common.js'
 import {round} from '../core/text.js'
 import {SELECTION_LOSS_NAME, type SelectionSplit} from '../loss/selection.js'
+import {askedWords, describeLengthRule} from './length-model.js'
 
 /** Trial 0 asks for this many key concepts; the refiner raises it when scripts miss some. */
 export const INITIAL_MUST_COVER = 3
 
-export function initialPrompt(profile: AggregateProfile): PromptSpec {
+/**
+ * Trial 0's prompt: the reference profile as it is. With a length model, each paper is
+ * asked for the length the model predicts for it (exponent 1: the writer is assumed to
+ * deliver what it is asked until the trials show otherwise).
+ */
+export function initialPrompt(profile: AggregateProfile, lengthModel: LengthModel | null = null): PromptSpec {
   const occurrences = new Map<string, number>()
   for (const label of profile.sequence) occurrences.set(label, (occurrences.get(label) ?? 0) + 1)
   const raw = profile.sequence.map((label) => (profile.word_shares[label] ?? 0) / occurrences.get(label)!)
@@ -25,7 +32,8 @@ export function initialPrompt(profile: AggregateProfile): PromptSpec {
   ]
   return {
     version: 1,
-    target_words: Math.max(50, Math.round(profile.words)),
+    target_words: Math.max(50, Math.round(lengthModel ? lengthModel.mean_words : profile.words)),
+    length: lengthModel ? {model: lengthModel, exponent: 1} : null,
     segment_plan,
     speakers,
     style: {
@@ -45,19 +53,21 @@ export function promptHash(prompt: PromptSpec): string {
 }
 
 const PLACEHOLDERS = {title: '{{paper_title}}', concepts: '{{key_concepts}}', paper: '{{paper_text}}'}
+/** Placeholders of the system prompt: the length asked of this paper, in words and in minutes. */
+const LENGTH_PLACEHOLDERS = {words: '{{target_words}}', minutes: '{{target_minutes}}'}
 
+/**
+ * The prompt as text. The length is a placeholder filled per paper (the prompt's length
+ * rule, training/length-model.ts); the segment plan is in shares of that length.
+ */
 export function renderPrompt(prompt: PromptSpec): {system: string; user_template: string} {
-  const minutes = prompt.target_words / prompt.style.words_per_minute
   const plan = prompt.segment_plan
-    .map(
-      (step, i) =>
-        `${i + 1}. ${step.label}: about ${Math.round(step.share * prompt.target_words)} words (${Math.round(step.share * 100)}%)`,
-    )
+    .map((step, i) => `${i + 1}. ${step.label}: about ${Math.round(step.share * 100)}% of the words`)
     .join('\n')
   const system = [
     'You write podcast scripts about research papers, in the style of the human-made episodes this prompt was calibrated on.',
     '',
-    `Length: about ${prompt.target_words} words (${minutes.toFixed(1)} minutes at ${prompt.style.words_per_minute} words per minute).`,
+    `Length: about ${LENGTH_PLACEHOLDERS.words} words (${LENGTH_PLACEHOLDERS.minutes} minutes at ${prompt.style.words_per_minute} words per minute).`,
     '',
     'Segments, in this order:',
     plan,
@@ -76,30 +86,56 @@ export function renderPrompt(prompt: PromptSpec): {system: string; user_template
   return {system, user_template}
 }
 
-export function generatorMessages(prompt: PromptSpec, title: string, paper: string, concepts: KeyConcept[]): ChatMessage[] {
-  return messagesFromTemplate(renderPrompt(prompt), {title, concepts, paper})
+/** What fills a rendered prompt's placeholders for one paper. */
+export interface PaperValues {
+  title: string
+  concepts: readonly KeyConcept[]
+  paper: string
+  /** Words asked of this paper's script (askedWords). */
+  target_words: number
+  /** The prompt's pace, to say the length in minutes too. */
+  words_per_minute: number
+}
+
+/** The values a prompt fills in for a paper of `paperWords` words. */
+export function paperValues(
+  prompt: PromptSpec,
+  values: {title: string; concepts: readonly KeyConcept[]; paper: string; paperWords: number},
+): PaperValues {
+  return {
+    title: values.title,
+    concepts: values.concepts,
+    paper: values.paper,
+    target_words: askedWords(prompt, values.paperWords),
+    words_per_minute: prompt.style.words_per_minute,
+  }
+}
+
+export function generatorMessages(prompt: PromptSpec, values: PaperValues): ChatMessage[] {
+  return messagesFromTemplate(renderPrompt(prompt), values)
 }
 
 const PLACEHOLDER_PATTERN = /\{\{(paper_title|key_concepts|paper_text)\}\}/g
+const LENGTH_PATTERN = /\{\{(target_words|target_minutes)\}\}/g
 
 /**
- * The generator's messages from a rendered (or parsed) prompt: the system text as
- * is, and the user template with its placeholders filled in one pass, so that a
- * title or paper that happens to contain "{{...}}" is never substituted again.
- * Key concepts are one "- term" line each, most important first.
+ * The generator's messages from a rendered (or parsed) prompt: the system text with its
+ * length placeholders filled, and the user template with its placeholders filled in one
+ * pass, so that a title or paper that happens to contain "{{...}}" is never substituted
+ * again. Key concepts are one "- term" line each, most important first.
  */
-export function messagesFromTemplate(
-  template: {system: string; user_template: string},
-  values: {title: string; concepts: readonly KeyConcept[]; paper: string},
-): ChatMessage[] {
+export function messagesFromTemplate(template: {system: string; user_template: string}, values: PaperValues): ChatMessage[] {
+  const minutes = values.words_per_minute > 0 ? (values.target_words / values.words_per_minute).toFixed(1) : '?'
+  const length: Record<string, string> = {target_words: String(values.target_words), target_minutes: minutes}
   const filled: Record<string, string> = {
     paper_title: values.title,
     key_concepts: values.concepts.map((c) => `- ${c.term}`).join('\n'),
     paper_text: values.paper,
   }
+  const system = template.system.replace(LENGTH_PATTERN, (_match, name: string) => length[name]!)
   const user = template.user_template.replace(PLACEHOLDER_PATTERN, (_match, name: string) => filled[name]!)
   return [
-    {role: 'system', content: template.system},
+    {role: 'system', content: system},
     {role: 'user', content: user},
   ]
 }
@@ -146,6 +182,8 @@ export function renderCalibratedPrompt(
     '',
     'How to use it:',
     '- In any chat: copy everything below the line into the chat, after replacing',
+    '  {{target_words}} with the length for this paper in words, and {{target_minutes}} with it in minutes:',
+    `  ${headerValue(describeLengthRule(spec))},`,
     '  {{paper_title}} with the title of the paper,',
     '  {{key_concepts}} with its key concepts, one "- term" line each, most important first,',
     '  {{paper_text}} with the full text of the paper.',

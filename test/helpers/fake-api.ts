@@ -515,7 +515,11 @@ function sentencesOf(text: string): string[] {
 
 function generateAnswer(q: StructuredQuery): unknown {
   const plan: Array<{label: string; words: number}> = []
-  for (const m of q.system.matchAll(/^\d+\.\s+([a-z]+):\s+about\s+(\d+)\s+words/gm)) plan.push({label: m[1]!, words: Number(m[2])})
+  // The prompt gives the length in words and each segment's share of it in percent.
+  const total = Number(/Length: about (\d+) words/.exec(q.system)?.[1] ?? 0)
+  for (const m of q.system.matchAll(/^\d+\.\s+([a-z]+):\s+about\s+(\d+)% of the words/gm)) {
+    plan.push({label: m[1]!, words: Math.round((total * Number(m[2])) / 100)})
+  }
   if (!plan.length) plan.push({label: 'intro', words: 40}, {label: 'findings', words: 120}, {label: 'outro', words: 40})
   const speakers = section(q.system, 'Speakers:', '\n\n')
     .split('\n')

@@ -13,6 +13,7 @@ import {
   CALIBRATED_MARKERS,
   generatorMessages,
   messagesFromTemplate,
+  paperValues,
   parseCalibratedPrompt,
   renderCalibratedPrompt,
   renderPrompt,
@@ -46,13 +47,32 @@ function spec(overrides: Partial<PromptSpec> = {}): PromptSpec {
     },
     must_cover_concepts: 3,
     instructions: ['Stay faithful to the paper: no claims it does not make.', 'Explain each technical term the first time it appears.'],
+    length: null,
     ...overrides,
   }
+}
+
+/** A length rule: episodes of 200 + 0.1 x paper words, asked with exponent 1.5 around 1200 words. */
+const LENGTH_RULE: PromptSpec['length'] = {
+  model: {
+    kind: 'linear',
+    intercept: 200,
+    slope: 0.1,
+    mean_words: 1000,
+    mean_paper_words: 8000,
+    min_words: 100,
+    max_words: 4000,
+    r2: 0.9,
+    pairs: 5,
+    note: 'fitted on 5 training pairs',
+  },
+  exponent: 1.5,
 }
 
 const SPECS: Record<string, PromptSpec> = {
   'two speakers': spec(),
   'one speaker, no instructions': spec({speakers: [{name: 'Narrator', role: 'narrator: presents the paper alone'}], instructions: []}),
+  'with a length rule': spec({length: LENGTH_RULE}),
   'three speakers': spec({
     speakers: [
       {name: 'Ana', role: 'host'},
@@ -177,18 +197,42 @@ describe('messagesFromTemplate', () => {
   for (const [name, value] of Object.entries(SPECS)) {
     it(`gives the trainer's generatorMessages from the parsed calibrated prompt (${name})`, () => {
       const template = parseCalibratedPrompt(renderCalibratedPrompt(value, META))
-      const values = {title: 'Sparse attention for long documents', concepts, paper: 'Body of the paper.\nSecond line.'}
-      expect(messagesFromTemplate(template, values)).toEqual(generatorMessages(value, values.title, values.paper, concepts))
+      const values = paperValues(value, {
+        title: 'Sparse attention for long documents',
+        concepts,
+        paper: 'Body of the paper.\nSecond line.',
+        paperWords: 3000,
+      })
+      expect(messagesFromTemplate(template, values)).toEqual(generatorMessages(value, values))
+      expect(generatorMessages(value, values)[0]!.content).toContain(`Length: about ${values.target_words} words (`)
     })
   }
+
+  it('fills the length of each paper from the length rule, in words and minutes', () => {
+    const value = spec({length: LENGTH_RULE})
+    const short = paperValues(value, {title: 't', concepts, paper: 'p', paperWords: 3000})
+    const long = paperValues(value, {title: 't', concepts, paper: 'p', paperWords: 18000})
+    // Predicted 500 and 2000 words against a mean of 1000: 1200 x 0.5^1.5 and 1200 x 2^1.5.
+    expect(short.target_words).toBe(424)
+    expect(long.target_words).toBe(3394)
+    expect(generatorMessages(value, long)[0]!.content).toContain('Length: about 3394 words (22.6 minutes at 150 words per minute).')
+    const header = renderCalibratedPrompt(value, META)
+    expect(header).toMatch(/\{\{target_words\}\} with the length for this paper in words/)
+    expect(header).toMatch(/predicts the episode at 200 \+ 0\.1 x the paper's words/)
+  })
 
   it('fills each placeholder once, with the concepts one per line, and never re-substitutes inserted text', () => {
     const [system, user] = messagesFromTemplate(renderPrompt(spec()), {
       title: 'Title with {{paper_text}} and $& inside',
       concepts,
       paper: 'Paper mentioning {{key_concepts}} and $1.',
+      target_words: 1200,
+      words_per_minute: 150,
     })
-    expect(system).toEqual({role: 'system', content: renderPrompt(spec()).system})
+    expect(system).toEqual({
+      role: 'system',
+      content: renderPrompt(spec()).system.replace('{{target_words}}', '1200').replace('{{target_minutes}}', '8.0'),
+    })
     expect(user!.content).toBe(
       'Paper title: Title with {{paper_text}} and $& inside\n\nKey concepts, most important first:\n- sparse attention\n- memory use\n\nPaper:\nPaper mentioning {{key_concepts}} and $1.',
     )
@@ -287,8 +331,14 @@ describe('generateScriptForPaper', () => {
     expect(result.concepts.length).toBeGreaterThan(0)
     expect(requests.map((r) => r.role)).toEqual(['concepts', 'generate'])
     const generate = requests[1]!
-    expect(generate.messages).toEqual(generatorMessages(best, result.title, PAPER_TEXT.trim(), result.concepts))
-    expect(generate.task).toMatchObject({kind: 'generate-script', prompt: best, title: result.title})
+    const values = paperValues(best, {
+      title: result.title,
+      concepts: result.concepts,
+      paper: PAPER_TEXT.trim(),
+      paperWords: result.paper.words,
+    })
+    expect(generate.messages).toEqual(generatorMessages(best, values))
+    expect(generate.task).toMatchObject({kind: 'generate-script', prompt: best, title: result.title, target_words: best.target_words})
     expect(result.script.segments.map((s) => s.label)).toEqual(best.segment_plan.map((s) => s.label))
     expect(result.text.length).toBeGreaterThan(0)
     expect(result.usage.total.calls).toBe(2)
@@ -303,7 +353,29 @@ describe('generateScriptForPaper', () => {
     expect(result.prompt_source).toBe(path.join(runDir, RUN_FILES.calibratedPrompt))
     const messages = requests[1]!.messages
     expect(messages[0]!.content).toMatch(/^You write lively podcast scripts/)
-    expect(messages[1]).toEqual(generatorMessages(best, result.title, PAPER_TEXT.trim(), result.concepts)[1])
+    const values = paperValues(best, {
+      title: result.title,
+      concepts: result.concepts,
+      paper: PAPER_TEXT.trim(),
+      paperWords: result.paper.words,
+    })
+    expect(messages[1]).toEqual(generatorMessages(best, values)[1])
+  })
+
+  it("asks a new paper for the length the calibrated prompt's rule gives it", async () => {
+    const best = spec({length: LENGTH_RULE})
+    const runDir = await runDirWith('with-length-rule', {report: report(best), markdown: renderCalibratedPrompt(best, META)})
+    const {providers, requests} = recording()
+    const result = await generateScriptForPaper({paperPath, runDir, providers, seed: 42})
+    const asked = paperValues(best, {
+      title: result.title,
+      concepts: result.concepts,
+      paper: '',
+      paperWords: result.paper.words,
+    }).target_words
+    expect(asked).not.toBe(best.target_words)
+    expect(requests[1]!.task).toMatchObject({kind: 'generate-script', target_words: asked})
+    expect(requests[1]!.messages[0]!.content).toContain(`Length: about ${asked} words (`)
   })
 
   it('fails with the run folder and a hint when the folder has no prompt', async () => {

@@ -9,7 +9,7 @@ import {z} from 'zod'
 
 import {classifyMessages, conceptsMessages, judgeMessages} from '../../src/training/messages.js'
 import {mp3DurationSeconds as framesSeconds} from '../../src/media/mp3-frames.js'
-import {generatorMessages} from '../../src/training/prompt.js'
+import {generatorMessages, paperValues} from '../../src/training/prompt.js'
 import {refineMessages} from '../../src/training/optimise/llm.js'
 import {JudgeAnswer, KeyConceptsAnswer, RefineAnswer, ScriptAnswer, SegmentLabelsAnswer} from '../../src/core/schemas/answers.js'
 import {type PromptSpec, type StyleProfile} from '../../src/core/schemas/common.js'
@@ -187,7 +187,10 @@ describe('OpenAI endpoints through the official SDK', () => {
 
 describe('Anthropic messages through the official SDK', () => {
   it('answers messages.parse with output_config.format (zod helper) as parsed_output', async () => {
-    const [system, user] = generatorMessages(PROMPT, 'Sleep Spindles', PAPER, [{term: 'sleep spindles', weight: 1}])
+    const [system, user] = generatorMessages(
+      PROMPT,
+      paperValues(PROMPT, {title: 'Sleep Spindles', paper: PAPER, concepts: [{term: 'sleep spindles', weight: 1}], paperWords: 2000}),
+    )
     const message = await anthropic.messages.parse({
       model: ANTHROPIC_MODEL,
       max_tokens: 4096,
@@ -296,6 +299,7 @@ describe('Anthropic messages through the official SDK', () => {
       speakers: ['Alex', 'Sam'],
     }
     const [system, user] = refineMessages({
+      optimiser: [],
       current: PROMPT,
       proposal: {prompt: proposal, changes: ['longer']},
       history: [],

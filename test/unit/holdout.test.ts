@@ -61,10 +61,12 @@ describe('the refiner and validation pairs', () => {
     expect(validation).toHaveLength(1)
     expect(refine).toHaveBeenCalledTimes(2)
     for (const [input] of refine.mock.calls) {
-      const trial: TrialResults = input.trial
-      expect(trial.pairs.map((p) => p.pair_id).sort()).toEqual(outcome.report.pairs.filter((id) => !validation.includes(id)))
-      expect(trial.pairs.every((p) => p.split === 'train')).toBe(true)
-      expect(trial.validation_mean_losses).toBeNull()
+      for (const {results} of input.trials) {
+        const trial: TrialResults = results
+        expect(trial.pairs.map((p) => p.pair_id).sort()).toEqual(outcome.report.pairs.filter((id) => !validation.includes(id)))
+        expect(trial.pairs.every((p) => p.split === 'train')).toBe(true)
+        expect(trial.validation_mean_losses).toBeNull()
+      }
       expect(JSON.stringify(input)).not.toContain(validation[0])
     }
     // The aggregate profile the prompt is built from comes from training pairs only.

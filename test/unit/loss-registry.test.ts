@@ -97,6 +97,7 @@ describe('a sixth loss, registered with one entry', () => {
 
   it('is described to the LLM refiner with the others', () => {
     const [system] = refineMessages({
+      optimiser: [],
       current: {} as never,
       proposal: {prompt: {} as never, changes: []},
       profile: {

@@ -9,8 +9,8 @@ import {
   buildHistory,
   checkRefinedPrompt,
   durationError,
+  proposeNext,
   refine,
-  refineRuleBased,
   refineWithModel,
   RefinementRejectedError,
   structureDiff,
@@ -22,6 +22,7 @@ import {AggregateProfile, PairTrialResult, TrialResults} from '../../src/core/sc
 import {LossBreakdown, type PromptSpec, type SegmentLabel} from '../../src/core/schemas/common.js'
 import {RefineAnswer} from '../../src/core/schemas/answers.js'
 import {parseJson} from '../helpers/json.js'
+import {normalizeWeights} from '../../src/loss/index.js'
 
 // ------------------------------------------------------------------ fixtures
 
@@ -135,6 +136,23 @@ function rewrite(proposal: PromptSpec, change: (p: PromptSpec) => void = () => {
   next.speakers = next.speakers.map((s) => ({...s, role: `${s.role}; uses everyday examples`}))
   change(next)
   return next
+}
+
+/** The step rule's proposal after one trial (TRIAL with PROMPT). */
+function ruleProposal(results: TrialResults = TRIAL): Refinement & {evidence: string[]} {
+  const outcome = proposeNext({
+    trials: [{index: 0, prompt: PROMPT, step: null, results}],
+    profile: PROFILE,
+    weights: normalizeWeights(),
+    paperWords: {},
+  })
+  if (outcome.kind !== 'proposal') throw new Error('expected a proposal')
+  return {prompt: outcome.prompt, changes: outcome.changes, evidence: outcome.evidence}
+}
+
+/** A trial whose training mean total is `total`, scored with `prompt`. */
+function trialWith(index: number, total: number, prompt: PromptSpec): TrialResults {
+  return {...trial(TRIAL.pairs, index), prompt_sha256: promptHash(prompt), mean_losses: losses(total)}
 }
 
 // ------------------------------------------------------------------- history
@@ -257,9 +275,9 @@ describe('buildEvidence', () => {
 // --------------------------------------------------------------- LLM refiner
 
 describe('refineWithModel', () => {
-  const proposal: Refinement = refineRuleBased(PROMPT, PROFILE, TRIAL)
+  const {evidence: optimiser, ...proposal} = ruleProposal()
   const history = buildHistory([entry(0, 0.45), entry(1, 0.25), entry(2, 0.35)])
-  const input = {current: PROMPT, proposal, history, evidence: buildEvidence(TRIAL), profile: PROFILE, seed: 7}
+  const input = {current: PROMPT, proposal, history, evidence: buildEvidence(TRIAL), optimiser, profile: PROFILE, seed: 7}
 
   it('starts from a rule-based proposal that actually changes the plan', () => {
     expect(proposal.changes.length).toBeGreaterThan(2)
@@ -297,6 +315,9 @@ describe('refineWithModel', () => {
     expect(text).not.toContain('Pair alpha')
     expect(text).toContain(JSON.stringify(PROMPT.speakers))
     for (const change of proposal.changes) expect(text).toContain(change)
+    expect(text).toContain("The optimiser's reading of the trials:")
+    expect(text).toMatch(/- weighted losses at the base, largest first: /)
+    expect(text).toMatch(/- length: scripts delivered [\d.]+ x the words asked/)
     expect(text.indexOf('Current prompt:')).toBeLessThan(text.indexOf('Rule-based proposal'))
 
     expect(result.prompt).toEqual(rewrite(proposal.prompt))
@@ -427,17 +448,29 @@ describe('checkRefinedPrompt', () => {
 // -------------------------------------------------------------------- refine
 
 describe('refine', () => {
-  const base = {prompt: PROMPT, profile: PROFILE, trial: TRIAL, history: [entry(0, TRIAL.mean_losses.total, PROMPT)], seed: 42}
+  const base = {
+    trials: [{index: 0, prompt: PROMPT, step: null, results: TRIAL}],
+    profile: PROFILE,
+    weights: normalizeWeights(),
+    paperWords: {},
+    seed: 42,
+  }
+  const proposed = (result: Awaited<ReturnType<typeof refine>>) => {
+    if (result.kind !== 'proposal') throw new Error(`expected a proposal, got a stop: ${result.reason}`)
+    return result
+  }
 
-  it("'rule-based' is the rule-based refiner", async () => {
-    const result = await refine({...base, mode: 'rule-based'})
-    expect(result).toEqual({...refineRuleBased(PROMPT, PROFILE, TRIAL), usage: null})
+  it("'rule-based' is the step rule", async () => {
+    const result = proposed(await refine({...base, mode: 'rule-based'}))
+    const {evidence: _evidence, ...rule} = ruleProposal()
+    expect({prompt: result.prompt, changes: result.changes}).toEqual(rule)
+    expect(result.usage).toBeNull()
   })
 
   it("'rule-based+llm' with the mock model gives the rule-based prompt and changes", async () => {
-    const ruleBased = await refine({...base, mode: 'rule-based'})
+    const ruleBased = proposed(await refine({...base, mode: 'rule-based'}))
     const model = mockProviders().languageModel('refine')
-    const result = await refine({...base, mode: 'rule-based+llm', model})
+    const result = proposed(await refine({...base, mode: 'rule-based+llm', model}))
     expect(result.prompt).toEqual(ruleBased.prompt)
     expect(promptHash(result.prompt)).toBe(promptHash(ruleBased.prompt))
     expect(result.changes).toEqual(ruleBased.changes)
@@ -446,8 +479,8 @@ describe('refine', () => {
 
   it("'rule-based+llm' appends the model's changes to the rule-based ones", async () => {
     const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal), changes: ['warmer tone']})
-    const result = await refine({...base, mode: 'rule-based+llm', model})
-    const ruleBased = refineRuleBased(PROMPT, PROFILE, TRIAL)
+    const result = proposed(await refine({...base, mode: 'rule-based+llm', model}))
+    const ruleBased = ruleProposal()
     expect(result.prompt).toEqual(rewrite(ruleBased.prompt))
     expect(result.changes).toEqual([...ruleBased.changes, 'llm: warmer tone'])
   })
@@ -456,8 +489,8 @@ describe('refine', () => {
     const model = new FakeModel(
       (r) => r.task.kind === 'refine' && {prompt: rewrite(r.task.proposal, (p) => (p.speakers[0]!.name = 'Zoe')), changes: []},
     )
-    const result = await refine({...base, mode: 'rule-based+llm', model})
-    const ruleBased = refineRuleBased(PROMPT, PROFILE, TRIAL)
+    const result = proposed(await refine({...base, mode: 'rule-based+llm', model}))
+    const ruleBased = ruleProposal()
     expect(result.prompt).toEqual(ruleBased.prompt)
     expect(result.changes.slice(0, -1)).toEqual(ruleBased.changes)
     expect(result.changes.at(-1)).toMatch(
@@ -481,8 +514,10 @@ describe('refine', () => {
     const held = pair('held-out', 0.99, {split: 'validation', generated_seconds: 60, missed: ['secret concept']})
     const withValidation = trial([...TRIAL.pairs, held])
     const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: r.task.proposal, changes: []})
-    const result = await refine({...base, trial: withValidation, mode: 'rule-based+llm', model})
-    expect(result.prompt).toEqual(refineRuleBased(PROMPT, PROFILE, TRIAL).prompt)
+    const result = proposed(
+      await refine({...base, trials: [{index: 0, prompt: PROMPT, step: null, results: withValidation}], mode: 'rule-based+llm', model}),
+    )
+    expect(result.prompt).toEqual(ruleProposal().prompt)
     const text = model.requests[0]!.messages.map((m) => m.content).join('\n')
     expect(text).not.toContain('held-out')
     expect(text).not.toContain('secret concept')
@@ -490,13 +525,21 @@ describe('refine', () => {
 
   it('passes the history through buildHistory (dedupe, best last)', async () => {
     const model = new FakeModel((r) => r.task.kind === 'refine' && {prompt: r.task.proposal, changes: []})
+    const prompts = [0, 1, 2, 3].map((i) => ({...PROMPT, target_words: 1000 + i}))
+    prompts[3] = prompts[0]!
     await refine({
       ...base,
-      history: [entry(0, 0.2), entry(1, 0.6), entry(2, 0.1, {...PROMPT, target_words: 1000}), entry(3, 0.4)],
+      trials: [0.2, 0.6, 0.1, 0.4].map((total, i) => ({
+        index: i,
+        prompt: prompts[i]!,
+        step: null,
+        results: trialWith(i, total, prompts[i]!),
+      })),
       mode: 'rule-based+llm',
       model,
     })
     const lines = model.requests[0]!.messages[1]!.content.split('\n').filter((l) => l.startsWith('{"trial":'))
-    expect(lines.map(trialOf)).toEqual([1, 3, 2])
+    // Trial 3 repeats trial 0's prompt: the better of the two (trial 0) is kept.
+    expect(lines.map(trialOf)).toEqual([1, 0, 2])
   })
 })

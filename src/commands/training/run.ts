@@ -61,6 +61,10 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       command: '<%= config.bin %> <%= command.id %> --mock --holdout 1',
     },
     {description: 'Continue the latest run after Ctrl-C or a crash', command: '<%= config.bin %> <%= command.id %> --mock --resume'},
+    {
+      description: "After adding pairs: start from the last run's best prompt and what it learned about the writer",
+      command: '<%= config.bin %> <%= command.id %> --mock --from artifacts/training_output/latest',
+    },
   ]
 
   static override args = {
@@ -90,6 +94,11 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     resume: Flags.boolean({
       description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
       default: false,
+    }),
+    from: Flags.directory({
+      description:
+        "Start trial 0 from this finished run's best prompt, with its trials as evidence of how the writer responds (the length model is refitted on this run's pairs): keep calibrating as the corpus grows",
+      exclusive: ['resume'],
     }),
   }
 
@@ -162,6 +171,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
             providerRoles: roles,
             maxCostUsd: flags['max-cost'],
             tts: flags.tts,
+            fromRun: flags.from,
           })
     } catch (error) {
       progress.stop(true)
@@ -246,7 +256,11 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     const best = bestTrial(report.trials)!
     const by = `${SELECTION_LOSS_NAME[best.selectedBy]}${best.selectedBy === 'validation' ? ` (${report.validation_pairs.join(', ')})` : ''}`
     const change = best.improvement === null ? '' : `, ${formatPercent(best.improvement)} below trial 0`
-    this.log(`Best trial: ${best.index} (${by} ${best.loss.toFixed(4)}${change}); stopped: ${STOP_REASON_TEXT[report.stop_reason]}`)
+    this.log(
+      `Best trial: ${best.index} (${by} ${best.loss.toFixed(4)}${change}); stopped: ${STOP_REASON_TEXT[report.stop_reason]}${report.stop_detail ? ` (${report.stop_detail})` : ''}`,
+    )
+    if (report.length_model) this.log(`Length per paper: ${report.length_model.note}`)
+    if (report.from_run) this.log(`Started from: ${report.from_run}`)
     if (report.skipped_pairs.length)
       this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
     if (report.failed_pairs.length) {

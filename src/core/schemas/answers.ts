@@ -8,7 +8,8 @@ import {judgeScore, PromptSpec, SegmentLabel} from './common.js'
 
 /** Answer of the refine role: the next prompt, and why it changed what it changed. */
 export const RefineAnswer = z.object({
-  prompt: PromptSpec,
+  /** The length rule is the optimiser's, fitted on numbers the model does not see: the answer keeps the proposal's. */
+  prompt: PromptSpec.omit({length: true}),
   changes: z.array(z.string()).describe('Each change made, in words, with the evidence behind it'),
 })
 export type RefineAnswer = z.infer<typeof RefineAnswer>

@@ -114,9 +114,46 @@ export type PaperFormat = z.infer<typeof PaperFormat>
 /** Trial 0's analogy directive; also what a prompt saved before the field existed reads as. */
 export const DEFAULT_ANALOGIES = 'one everyday analogy for each idea a listener could not picture, never in place of the precise statement'
 
+/**
+ * How long a paper's episode should be, fitted on the training pairs: episode words as a
+ * linear function of paper words when that fits, the mean otherwise (training/length-model.ts).
+ */
+export const LengthModel = z.object({
+  /** linear: intercept + slope * paper words; mean: the training episodes' mean words for every paper. */
+  kind: z.enum(['linear', 'mean']),
+  intercept: z.number().finite(),
+  slope: z.number().finite(),
+  /** Mean words of the training episodes: the length a typical paper is asked for. */
+  mean_words: z.number().finite().positive(),
+  mean_paper_words: z.number().finite().nonnegative(),
+  /** Predictions are kept within these (half the shortest, twice the longest training episode). */
+  min_words: z.number().finite().positive(),
+  max_words: z.number().finite().positive(),
+  /** Coefficient of determination of the linear fit on the training pairs; null when it could not be fitted. */
+  r2: z.number().finite().nullable(),
+  pairs: z.number().int().nonnegative(),
+  /** Why this kind was chosen, in words (the report and calibrated_prompt.md show it). */
+  note: z.string(),
+})
+export type LengthModel = z.infer<typeof LengthModel>
+
+/**
+ * The per-paper length rule: a paper whose episode the length model predicts at P words is
+ * asked for target_words * (P / model.mean_words) ^ exponent words. The exponent is the
+ * inverse of how the writer's delivered length grows with the asked one (1: proportionally).
+ */
+export const LengthRule = z.object({
+  model: LengthModel,
+  exponent: z.number().finite().positive(),
+})
+export type LengthRule = z.infer<typeof LengthRule>
+
 export const PromptSpec = z.object({
   version: z.literal(1),
+  /** Words asked of a paper of typical length; the length rule scales it per paper. */
   target_words: z.number().int().positive(),
+  /** Absent in prompts written before lengths were per paper: every paper is asked for target_words. */
+  length: LengthRule.nullable().default(null),
   segment_plan: z.array(z.object({label: SegmentLabel, share: unit})).min(1),
   speakers: z.array(z.object({name: z.string().min(1), role: z.string().min(1)})).min(1),
   style: z.object({
@@ -149,7 +186,7 @@ export const Weights = z.object(perLoss(z.number().finite().nonnegative()))
 export const Split = z.enum(['train', 'validation'])
 export type Split = z.infer<typeof Split>
 
-export const StopReason = z.enum(['max_trials', 'converged', 'budget'])
+export const StopReason = z.enum(['max_trials', 'converged', 'budget', 'exhausted'])
 export type StopReason = z.infer<typeof StopReason>
 
 /**
@@ -165,6 +202,7 @@ export const STOP_REASON_TEXT: Readonly<Record<StopReason, string>> = Object.fre
   max_trials: 'reached --max-trials',
   converged: 'converged',
   budget: 'stopped before going over --max-cost',
+  exhausted: 'the optimiser had nothing left to try',
 })
 
 /** A judge's score of one dimension, 0 to 100. */

@@ -9,6 +9,7 @@ import {
   judgeScore,
   KeyConcept,
   LabelledSegment,
+  LengthModel,
   LabelShares,
   LossBreakdown,
   PaperFormat,
@@ -98,6 +99,8 @@ export const PairTrialResult = z.object({
   script_file: z.string(),
   losses: LossBreakdown,
   details: z.object({
+    /** Words the prompt asked of this paper's script; absent in results written before lengths were per paper. */
+    asked_words: z.number().int().positive().optional(),
     generated_words: z.number().int().nonnegative(),
     generated_seconds: seconds,
     /** words: generated words at the reference's pace; audio: the measured length of <pair-id>_audio.mp3 (--tts). */
@@ -139,6 +142,28 @@ export const TrialResults = z.object({
 })
 export type TrialResults = z.infer<typeof TrialResults>
 
+/** The prompt knobs the optimiser probes for judged quality (they have no reference target of their own). */
+export const QUALITY_KNOBS = ['questions_per_minute', 'mean_sentence_words'] as const
+export const QualityKnob = z.enum(QUALITY_KNOBS)
+export type QualityKnob = z.infer<typeof QualityKnob>
+
+/** What the optimiser did to make a trial's prompt: read back to continue its search (training/optimise/step.ts). */
+export const OptimiserStep = z.object({
+  /** The trial whose prompt this one was made from: the best so far by the selection loss. */
+  base_trial: z.number().int().nonnegative(),
+  /** A quality probe: one knob moved by a relative step in one direction; null when none was made. */
+  probe: z
+    .object({
+      knob: QualityKnob,
+      direction: z.union([z.literal(1), z.literal(-1)]),
+      size: z.number().finite().positive(),
+    })
+    .nullable(),
+  /** Whether the length rule changed (to detect an overshoot and halve the next length step). */
+  length_changed: z.boolean(),
+})
+export type OptimiserStep = z.infer<typeof OptimiserStep>
+
 export const TrialPromptFile = z.object({
   index: z.number().int().nonnegative(),
   sha256: z.string(),
@@ -148,6 +173,8 @@ export const TrialPromptFile = z.object({
   rendered: z.object({system: z.string(), user_template: z.string()}),
   /** Calls the refiner made to produce this prompt (none for trial 0 and the rule-based refiner). */
   usage: UsageSummary,
+  /** How the optimiser made this prompt; null for trial 0 and prompts written before it recorded its steps. */
+  step: OptimiserStep.nullable().default(null),
 })
 export type TrialPromptFile = z.infer<typeof TrialPromptFile>
 
@@ -195,6 +222,8 @@ export const RunConfig = z.object({
   max_cost_usd: z.number().finite().positive().nullable().default(null),
   /** --tts: audio per script, and the duration loss on its measured length. */
   tts: z.boolean().default(false),
+  /** --from: the earlier run whose best prompt trial 0 starts from and whose trials are evidence of the writer. */
+  from_run: z.string().nullable().default(null),
 })
 export type RunConfig = z.infer<typeof RunConfig>
 
@@ -226,6 +255,12 @@ export type RunManifest = z.infer<typeof RunManifest>
 export const TrainingReport = z.object({
   run_id: z.string(),
   stop_reason: StopReason,
+  /** Why the optimiser stopped (stop_reason exhausted), in words; null otherwise. */
+  stop_detail: z.string().nullable().default(null),
+  /** The length model fitted on the training pairs (what each paper is asked for); null in reports written before it existed. */
+  length_model: LengthModel.nullable().default(null),
+  /** --from: the run trial 0 started from; null otherwise. */
+  from_run: z.string().nullable().default(null),
   weights: Weights,
   seed: z.number().int(),
   pairs: z.array(z.string()),

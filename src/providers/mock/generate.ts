@@ -69,7 +69,14 @@ const PART_FOR_LABEL: Record<SegmentLabel, PaperPart[]> = {
   outro: ['discussion'],
 }
 
-export function generateScript(prompt: PromptSpec, askedWords: number, title: string, paper: string, concepts: KeyConcept[], seed: number): Script {
+export function generateScript(
+  prompt: PromptSpec,
+  askedWords: number,
+  title: string,
+  paper: string,
+  concepts: KeyConcept[],
+  seed: number,
+): Script {
   const ctx: Context = {
     random: seededRandom(seed, 'generate', title),
     title,

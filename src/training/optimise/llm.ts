@@ -15,7 +15,12 @@ import {LOSSES} from '../../loss/registry.js'
 import {LOSS_NAMES} from '../../loss/weights.js'
 import type {PairEvidence} from './evidence.js'
 import type {HistoryEntry} from './history.js'
-import type {Refinement} from './rule-based.js'
+
+/** A proposed prompt and the changes that made it, in words. */
+export interface Refinement {
+  prompt: PromptSpec
+  changes: string[]
+}
 
 export interface ModelRefineInput {
   current: PromptSpec
@@ -24,6 +29,8 @@ export interface ModelRefineInput {
   /** As buildHistory returns it: worst first, best last. Rendered in the order given. */
   history: HistoryEntry[]
   evidence: PairEvidence[]
+  /** The step rule's reading of the trials: its base, the weighted losses, the writer's response model. */
+  optimiser: string[]
   profile: AggregateProfile
   seed: number
 }
@@ -65,10 +72,10 @@ const SYSTEM = [
   '',
   `Each trial generates a script per paper with the current prompt and scores it with losses between 0 (perfect) and 1: ${LOSSES_IN_WORDS}. Lower is better.`,
   '',
-  'You receive: the reference profile of the human episodes; the history of earlier prompts with their mean losses, worst first and best last; evidence from the worst-scoring papers of the last trial; the current prompt; and a rule-based proposal that already moves the numeric targets toward the reference.',
+  "You receive: the reference profile of the human episodes; the history of earlier prompts with their mean losses, worst first and best last; the optimiser's reading of the trials (the best prompt so far it starts from, each loss weighted by its share of the total, and a model of how the writer responds to what it is asked: delivered against asked length, question rate, sentence length and segment shares); evidence from the worst-scoring papers of the last trial; the current prompt (the best so far); and a rule-based proposal that already corrects the numeric targets with that response model.",
   '',
   'Rules:',
-  '1. Start from the rule-based proposal. Keep its numeric targets (target_words, segment_plan, style.words_per_minute, style.questions_per_minute, style.mean_sentence_words, must_cover_concepts) unless the evidence clearly says otherwise, and then name that evidence.',
+  '1. Start from the rule-based proposal. Keep its numeric targets (target_words, segment_plan, style.words_per_minute, style.questions_per_minute, style.mean_sentence_words, must_cover_concepts) unless the evidence clearly says otherwise, and then name that evidence. Work on the losses with the largest weighted share first; never trade a loss for one whose weight is 0. The length asked of each paper is scaled from target_words by a length rule you do not see: change target_words only to correct all papers alike.',
   "2. Improve what numbers cannot: rewrite style.tone, style.analogies, the speakers' roles and the instructions. Learn from the history: keep what the better prompts share, drop what the worse ones tried.",
   '3. Keep exactly the same speakers, by the same names. You may change their roles, never add, remove or rename a speaker.',
   `4. segment_plan shares must sum to 1; target_words must be between ${MIN_TARGET_WORDS} and ${MAX_TARGET_WORDS}.`,
@@ -127,6 +134,9 @@ export function refineMessages(input: Omit<ModelRefineInput, 'seed'>): ChatMessa
     `History (${input.history.length} prompt(s), worst first, best last; one JSON object a line):`,
     ...(input.history.length ? historyLines(input.history) : ['(none yet)']),
     '',
+    "The optimiser's reading of the trials:",
+    ...(input.optimiser.length ? input.optimiser.map((line) => `- ${line}`) : ['(none)']),
+    '',
     `Evidence from the ${input.evidence.length} worst-scoring pair(s) of the last trial:`,
     ...(input.evidence.length ? input.evidence.map(evidenceText) : ['(none)']),
     '',
@@ -155,12 +165,13 @@ function samePlan(a: PromptSpec['segment_plan'], b: PromptSpec['segment_plan']):
  * decimals, so they may sum to 1 only within about 1e-4).
  */
 export function checkRefinedPrompt(
-  prompt: PromptSpec,
+  prompt: Omit<PromptSpec, 'length'> & {length?: PromptSpec['length']},
   context: {current: PromptSpec; proposal: PromptSpec},
 ): {prompt: PromptSpec; notes: string[]} {
   const problems: string[] = []
   const notes: string[] = []
-  const next = structuredClone(prompt)
+  // The length rule is the optimiser's: the model's answer cannot change it.
+  const next: PromptSpec = {...structuredClone(prompt), length: context.proposal.length}
 
   if (!samePlan(next.segment_plan, context.proposal.segment_plan)) {
     const sum = next.segment_plan.reduce((s, step) => s + step.share, 0)

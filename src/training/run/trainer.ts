@@ -26,6 +26,7 @@ import {LossArgumentError, normalizeWeights, type Weights} from '../../loss/inde
 import {openPaper, type PaperReading} from '../../media/paper.js'
 import {mergeUsage} from '../../providers/usage.js'
 import {estimateRun, modelIds, pairEstimateInputs} from '../estimate.js'
+import {fitLengthModel} from '../length-model.js'
 import {writeHtmlReport} from '../report/write.js'
 import {aggregateProfiles} from '../stages/analyse.js'
 import {discoverPairs, type Discovery} from '../stages/discover.js'
@@ -34,6 +35,7 @@ import {ingestPairs} from '../stages/ingest.js'
 import {writeTrainingReport} from '../stages/report.js'
 import {checkHoldoutRequest, selectValidationPairs} from './holdout.js'
 import {updateRegistry} from './registry.js'
+import {checkFromRun, trialStart} from './start.js'
 import {trialLoop} from './trial-loop.js'
 
 export type {Phase} from '../../core/schemas/events.js'
@@ -73,6 +75,8 @@ export interface TrainingOptions extends CommonOptions {
   maxCostUsd?: number
   /** --tts: needs providers.speech. */
   tts?: boolean
+  /** --from: an earlier run's folder; trial 0 starts from its best prompt. */
+  fromRun?: string
 }
 
 export interface ResumeOptions extends CommonOptions {
@@ -159,6 +163,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   )
   if (options.tts && !options.providers.speech)
     throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
+  if (options.fromRun) await checkFromRun(options.fromRun)
   const papers = paperReader()
   if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery, papers)
 
@@ -181,6 +186,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     providers: options.providerRoles ?? null,
     max_cost_usd: options.maxCostUsd ?? null,
     tts: options.tts ?? false,
+    from_run: options.fromRun ? path.resolve(options.fromRun) : null,
   }
   const manifest: RunManifest = {
     run_id: runId,
@@ -338,10 +344,12 @@ async function execute(ctx: RunContext, startManifest: RunManifest, discovery: D
     // The profile the prompt is calibrated toward comes from training pairs only.
     const train = prepared.filter((p) => !validation.includes(p.files.id))
     const profile = await writeJson(paths.aggregateProfile, AggregateProfile, aggregateProfiles(train.map((p) => p.analysis)))
+    const lengthModel = fitLengthModel(train.map((p) => ({paperWords: p.analysis.paper.words, episodeWords: p.analysis.style.words})))
+    const start = await trialStart(profile, lengthModel, config.from_run)
 
     const ingestUsage = usageOfIngest(prepared, skipped)
     const trialCtx = {...ctx, seed: config.seed, concurrency: config.concurrency, tts: config.tts}
-    const trials = await trialLoop(trialCtx, prepared, validation, profile, ingestUsage)
+    const trials = await trialLoop(trialCtx, prepared, validation, start, ingestUsage)
 
     emit({type: 'phase', phase: 'report', message: 'Writing the training report'})
     const report = await writeTrainingReport(runDir, {
@@ -353,6 +361,8 @@ async function execute(ctx: RunContext, startManifest: RunManifest, discovery: D
       results: trials.results,
       prompts: trials.prompts,
       stopReason: trials.stopReason,
+      stopDetail: trials.stopDetail,
+      lengthModel,
       usage: mergeUsage(ingestUsage, ...trials.results.map((t) => t.usage), ...trials.prompts.map((p) => p.usage)),
       finishedAt: clock(),
     })

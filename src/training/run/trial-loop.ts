@@ -9,13 +9,14 @@ import {mkdir, readdir} from 'node:fs/promises'
 import {formatUsd} from '../../core/format.js'
 import {runPaths, trialFolderName, trialIndexOf} from '../../core/layout.js'
 import type {PromptSpec, StopReason, UsageSummary} from '../../core/schemas/common.js'
-import {TrialPromptFile, type AggregateProfile, type RunConfig, type TrialResults} from '../../core/schemas/files.js'
+import {TrialPromptFile, type AggregateProfile, type OptimiserStep, type RunConfig, type TrialResults} from '../../core/schemas/files.js'
 import {readJsonIfExists, writeJson} from '../../core/store.js'
 import {hasConverged, selectionSeries} from '../../loss/index.js'
+import {bestTrial} from '../../loss/selection.js'
 import {emptyUsage, mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
 import {estimateRun, modelIds} from '../estimate.js'
-import {buildHistory, refine} from '../optimise/index.js'
-import {initialPrompt, promptHash, renderPrompt} from '../prompt.js'
+import {refine, trainingOnly, type ObservedTrial} from '../optimise/index.js'
+import {promptHash, renderPrompt} from '../prompt.js'
 import {evaluatePrompt, type EvaluateContext, type PreparedPair} from '../stages/evaluate.js'
 
 export interface TrialLoopContext extends EvaluateContext {
@@ -27,11 +28,25 @@ export interface Trials {
   results: TrialResults[]
   prompts: TrialPromptFile[]
   stopReason: StopReason
+  /** Why the optimiser stopped, in words, when it did (stopReason 'exhausted'). */
+  stopDetail: string | null
+}
+
+/** Where the trials start: the profile they calibrate toward, trial 0's prompt, and evidence from an earlier run. */
+export interface TrialStart {
+  profile: AggregateProfile
+  prompt: PromptSpec
+  /** What trial 0's prompt is, in words (its change line). */
+  origin: string
+  /** An earlier run's trials (--from): evidence of how the writer responds. */
+  prior: ObservedTrial[]
 }
 
 interface Proposal {
+  kind: 'proposal'
   prompt: PromptSpec
   changes: string[]
+  step: OptimiserStep | null
   usage: UsageSummary
 }
 
@@ -40,7 +55,7 @@ export async function trialLoop(
   ctx: TrialLoopContext,
   pairs: PreparedPair[],
   validation: readonly string[],
-  profile: AggregateProfile,
+  start: TrialStart,
   spentBefore: UsageSummary,
 ): Promise<Trials> {
   const {config, emit, clock, runDir} = ctx
@@ -48,12 +63,13 @@ export async function trialLoop(
   const results: TrialResults[] = []
   const prompts: TrialPromptFile[] = []
   const existing = await existingTrialFolders(runDir)
-  let next: Proposal = {
-    prompt: initialPrompt(profile),
-    changes: ['initial prompt, built from the aggregate reference profile'],
-    usage: emptyUsage(),
-  }
+  let next: Proposal = {kind: 'proposal', prompt: start.prompt, changes: [start.origin], step: null, usage: emptyUsage()}
   let stopReason: StopReason = 'max_trials'
+  let stopDetail: string | null = null
+  // Training pairs only: the optimiser never hears of validation pairs.
+  const paperWords = Object.fromEntries(
+    pairs.filter((p) => !validation.includes(p.files.id)).map((p) => [p.files.id, p.analysis.paper.words]),
+  )
 
   for (let index = 0; index < config.max_trials; index++) {
     ctx.signal?.throwIfAborted()
@@ -92,9 +108,16 @@ export async function trialLoop(
       stopReason = 'budget'
       break
     }
-    next = await refineFromTrial(ctx, promptFile.prompt, profile, trial, results, prompts)
+    const proposal = await proposeFromTrials(ctx, start, paperWords, results, prompts)
+    if (proposal.kind === 'stop') {
+      emit({type: 'warning', message: `Stopping after trial ${index}: the optimiser has nothing left to try (${proposal.reason})`})
+      stopReason = 'exhausted'
+      stopDetail = proposal.reason
+      break
+    }
+    next = proposal
   }
-  return {results, prompts, stopReason}
+  return {results, prompts, stopReason, stopDetail}
 }
 
 /** Trial folders already in the run folder (a resumed run), by trial number. */
@@ -141,32 +164,34 @@ async function loadOrWritePrompt(file: string, index: number, next: Proposal): P
     changes: next.changes,
     rendered: renderPrompt(next.prompt),
     usage: next.usage,
+    step: next.step,
   })
 }
 
-async function refineFromTrial(
+/** The optimiser's next prompt (with what it cost in LLM mode), or why it stops. */
+async function proposeFromTrials(
   ctx: TrialLoopContext,
-  prompt: PromptSpec,
-  profile: AggregateProfile,
-  trial: TrialResults,
+  start: TrialStart,
+  paperWords: Record<string, number>,
   results: TrialResults[],
   prompts: TrialPromptFile[],
-): Promise<Proposal> {
-  // The refiner sees training pairs only: validation results never leave this function.
-  const trainOnly: TrialResults = {...trial, pairs: trial.pairs.filter((p) => p.split === 'train'), validation_mean_losses: null}
-  const history = buildHistory(
-    results.map((r, i) => ({index: r.index, sha256: r.prompt_sha256, prompt: prompts[i]!.prompt, mean_losses: r.mean_losses})),
-  )
+): Promise<Proposal | {kind: 'stop'; reason: string}> {
+  // The optimiser reads training pairs only; the selection rule, which may read validation
+  // losses, only tells it which trial to start from.
+  const best = bestTrial(results)!
   const meter = new UsageMeter()
   const providers = metered(ctx.providers, meter)
-  const refined = await refine({
-    prompt,
-    profile,
-    trial: trainOnly,
-    history,
+  const outcome = await refine({
+    trials: results.map((r, i) => trainingOnly({index: r.index, prompt: prompts[i]!.prompt, step: prompts[i]!.step, results: r})),
+    base: {index: best.index, selectedBy: best.selectedBy, loss: best.loss},
+    prior: start.prior,
+    profile: start.profile,
+    weights: ctx.weights,
+    paperWords,
     mode: ctx.config.refiner,
     model: providers.languageModel('refine'),
     seed: ctx.config.seed,
   })
-  return {prompt: refined.prompt, changes: refined.changes, usage: meter.usage}
+  if (outcome.kind === 'stop') return outcome
+  return {kind: 'proposal', prompt: outcome.prompt, changes: outcome.changes, step: outcome.step, usage: meter.usage}
 }

@@ -22,7 +22,7 @@ import {computeLosses, LOSS_NAMES, rougeScores, totalLoss, type Weights} from '.
 import type {Paper} from '../../media/paper.js'
 import {mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
 import {judgeMessages, renderScriptText} from '../messages.js'
-import {generatorMessages} from '../prompt.js'
+import {generatorMessages, paperValues} from '../prompt.js'
 import {voiceScript} from '../voice.js'
 import {collapse, shares, styleProfile} from './analyse.js'
 
@@ -199,12 +199,13 @@ export async function scorePair(
 ): Promise<Omit<PairTrialResult, 'usage'>> {
   const {analysis, paper} = pair
   const title = paper.title
+  const values = paperValues(prompt, {title, concepts: analysis.concepts, paper: pair.paperText, paperWords: analysis.paper.words})
   const script = (
     await providers.languageModel('generate').structured({
       role: 'generate',
-      messages: generatorMessages(prompt, title, pair.paperText, analysis.concepts),
+      messages: generatorMessages(prompt, values),
       schema: ScriptAnswer,
-      task: {kind: 'generate-script', prompt, target_words: prompt.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
+      task: {kind: 'generate-script', prompt, target_words: values.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
       seed,
     })
   ).value
@@ -276,6 +277,7 @@ export async function scorePair(
     script_file: scriptFile,
     losses: {...losses, total: totalLoss(losses, weights)},
     details: {
+      asked_words: values.target_words,
       generated_words: generatedWords,
       generated_seconds: generatedSeconds,
       duration_source: audioFile ? 'audio' : 'words',

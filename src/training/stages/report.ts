@@ -4,7 +4,7 @@
  * text to paste into any chat or to use with `studio generate`.
  */
 import {RUN_FILES, runPaths} from '../../core/layout.js'
-import type {StopReason, UsageSummary} from '../../core/schemas/common.js'
+import type {LengthModel, StopReason, UsageSummary} from '../../core/schemas/common.js'
 import {TrainingReport, type RunManifest, type SkippedPair, type TrialPromptFile, type TrialResults} from '../../core/schemas/files.js'
 import {writeFileAtomic, writeJson} from '../../core/store.js'
 import type {Weights} from '../../loss/registry.js'
@@ -21,6 +21,8 @@ export interface RunResult {
   results: TrialResults[]
   prompts: TrialPromptFile[]
   stopReason: StopReason
+  stopDetail: string | null
+  lengthModel: LengthModel | null
   /** Every call of the run: ingest, trials and refinements. */
   usage: UsageSummary
   finishedAt: Date
@@ -45,6 +47,9 @@ export async function writeTrainingReport(runDir: string, run: RunResult): Promi
   return writeJson(paths.report, TrainingReport, {
     run_id: run.manifest.run_id,
     stop_reason: run.stopReason,
+    stop_detail: run.stopDetail,
+    length_model: run.lengthModel,
+    from_run: run.manifest.config.from_run,
     weights: run.weights,
     seed: run.manifest.config.seed,
     pairs: run.pairs,
