@@ -39,6 +39,8 @@ interface Writer {
   /** The judge's ideals. */
   idealSentence: number
   idealQuestions: number
+  /** Key concepts per paper (trial 0 asks for 3). */
+  concepts?: number
 }
 
 const PAPERS = [
@@ -69,10 +71,11 @@ function simulate(index: number, prompt: PromptSpec, writer: Writer, weights: We
   const pairs = PAPERS.map((paper) => {
     const asked = askedWords(prompt, paper.paperWords)
     const words = Math.round(writer.scale * asked ** writer.exponent)
-    const covered = Math.min(10, prompt.must_cover_concepts)
+    const total = writer.concepts ?? 10
+    const covered = Math.min(total, prompt.must_cover_concepts)
     const partial = {
       duration: Math.min(1, Math.abs(words - paper.referenceWords) / paper.referenceWords),
-      coverage: 1 - covered / 10,
+      coverage: 1 - covered / total,
       structure: tv / 2,
       quality: 1 - (engagement + clarity + 90) / 300,
       rouge: 0.7,
@@ -89,9 +92,9 @@ function simulate(index: number, prompt: PromptSpec, writer: Writer, weights: We
         generated_seconds: (words / 150) * 60,
         reference_seconds: (paper.referenceWords / 150) * 60,
         reference_words_per_minute: 150,
-        concepts_total: 10,
+        concepts_total: total,
         concepts_explained: [],
-        concepts_missed: Array.from({length: 10 - covered}, (_, i) => `c${i}`),
+        concepts_missed: Array.from({length: total - covered}, (_, i) => `c${i}`),
         generated_sequence: LABELS,
         reference_sequence: LABELS,
         generated_word_shares: delivered,
@@ -216,7 +219,9 @@ describe('proposeNext', () => {
   })
 
   it('with the identity writer, no trial is more than 2% worse than trial 0', () => {
-    const {totals} = train(IDENTITY, 8)
+    // Nothing to correct (3 concepts, all asked for): every trial after 0 is a probe.
+    const {trials, totals} = train({...IDENTITY, concepts: 3}, 8)
+    expect(trials.slice(1).every((t) => t.step?.probe)).toBe(true)
     for (const total of totals.slice(1)) expect(total).toBeLessThanOrEqual(totals[0]! * 1.02)
   })
 

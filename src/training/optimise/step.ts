@@ -64,10 +64,12 @@ export type StepOutcome =
   | {kind: 'proposal'; prompt: PromptSpec; changes: string[]; step: OptimiserStep; evidence: string[]}
   | {kind: 'stop'; reason: string; evidence: string[]}
 
-/** A probe's first relative step; small enough that a probe in the wrong direction costs little. */
-export const FIRST_PROBE = 0.08
+/** A probe's first relative step: small, so that a probe in the wrong direction costs little (about 1% of the total with a steep judge). */
+export const FIRST_PROBE = 0.03
+/** After a successful probe the next one goes this many times further: a judge's ideal may be twice the human value. */
+export const PROBE_GROWTH = 3
 /** Probes shrink no further than this: below it a judge's noise hides the effect. */
-export const MIN_PROBE = 0.02
+export const MIN_PROBE = 0.015
 export const MAX_PROBE = 0.5
 /** A probe must lower the weighted quality + ROUGE loss by more than this to count. */
 export const PROBE_EPSILON = 0.0005
@@ -153,7 +155,7 @@ function knobStates(trials: readonly OptimiserTrial[], weights: Weights): Record
     if (improved) {
       s.value = trial.prompt.style[probe.knob]
       s.direction = probe.direction
-      s.size = Math.min(MAX_PROBE, probe.size * 2)
+      s.size = Math.min(MAX_PROBE, probe.size * PROBE_GROWTH)
       s.failed = new Set()
       s.momentum = true
       continue
@@ -170,7 +172,7 @@ function knobStates(trials: readonly OptimiserTrial[], weights: Weights): Record
       s.size = probe.size / 2
       s.failed = new Set()
     }
-    if (s.size < MIN_PROBE) s.done = `steps down to ${Math.round(MIN_PROBE * 100)}% in both directions found nothing better`
+    if (s.size < MIN_PROBE) s.done = `steps down to ${round(MIN_PROBE * 100, 1)}% in both directions found nothing better`
   }
   return state
 }
