@@ -7,51 +7,34 @@
  * is written atomically as soon as it exists, and a resumed run picks up each
  * unit from disk instead of recomputing it. Usage and cost are summed from those
  * units, so a resumed run reports the same totals as an uninterrupted one.
+ *
+ * This module checks a new run's options and creates its folder; execute.ts runs the
+ * stages, resume.ts continues an unfinished run.
  */
-import {readdir, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {describeError, InputError, InterruptedError} from '../../core/errors.js'
+import {InputError} from '../../core/errors.js'
 import {formatUsd} from '../../core/format.js'
-import {EventLog} from '../../core/event-log.js'
 import {canonicalJson, sha256} from '../../core/hash.js'
 import {runPaths} from '../../core/layout.js'
 import type {Providers} from '../../core/providers.js'
-import type {NewRunEvent, RunEvent} from '../../core/schemas/events.js'
-import {AggregateProfile, MAX_TRIALS, RunManifest, type RunConfig, type SkippedPair, type TrainingReport} from '../../core/schemas/files.js'
+import {MAX_TRIALS, RunManifest, type RunConfig} from '../../core/schemas/files.js'
 import type {PairFiles} from '../../core/schemas/inputs.js'
-import {createRunDir, readJsonIfExists, updateLatest, writeJson} from '../../core/store.js'
+import {createRunDir, updateLatest, writeJson} from '../../core/store.js'
 import {LossArgumentError, normalizeWeights, type Weights} from '../../loss/index.js'
-import {openPaper, type PaperReading} from '../../media/paper.js'
-import {mergeUsage} from '../../providers/usage.js'
+import type {PaperReading} from '../../media/paper.js'
 import {estimateRun, modelIds, pairEstimateInputs} from '../estimate.js'
-import {fitLengthModel} from '../length-model.js'
-import {writeHtmlReport} from '../report/write.js'
-import {aggregateProfiles} from '../stages/analyse.js'
-import {discoverPairs, type Discovery} from '../stages/discover.js'
-import type {PreparedPair} from '../stages/evaluate.js'
-import {ingestPairs} from '../stages/ingest.js'
-import {writeTrainingReport} from '../stages/report.js'
-import {checkHoldoutRequest, selectValidationPairs} from './holdout.js'
+import type {Discovery} from '../stages/discover.js'
+import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
+import {execute} from './execute.js'
+import {checkHoldoutRequest} from './holdout.js'
 import {updateRegistry} from './registry.js'
-import {checkFromRun, trialStart} from './start.js'
-import {trialLoop} from './trial-loop.js'
+import {checkFromRun} from './start.js'
 
 export type {Phase} from '../../core/schemas/events.js'
-
-/** What the trainer reports as it goes: the lines of events.jsonl. */
-export type TrainingEvent = RunEvent
-
-interface CommonOptions {
-  providers: Providers
-  toolVersion: string
-  onEvent?: (event: TrainingEvent) => void
-  /** Aborting stops the run after the units in progress; it then ends as `interrupted`. */
-  signal?: AbortSignal
-  /** Injected so that tests can pin timestamps. */
-  clock?: () => Date
-}
+export type {TrainingEvent, TrainingOutcome} from './context.js'
+export {resumeTraining, type ResumeOptions} from './resume.js'
 
 export interface TrainingOptions extends CommonOptions {
   pairsDir: string
@@ -79,70 +62,10 @@ export interface TrainingOptions extends CommonOptions {
   fromRun?: string
 }
 
-export interface ResumeOptions extends CommonOptions {
-  runDir: string
-}
-
-export interface TrainingOutcome {
-  runId: string
-  runDir: string
-  report: TrainingReport
-}
-
-/** Everything a run needs once its folder and manifest exist, new or resumed. */
-interface RunContext extends CommonOptions {
-  runDir: string
-  config: RunConfig
-  weights: Weights
-  emit: (event: NewRunEvent) => void
-  clock: () => Date
-  /** openPaper, once per file and run: the --max-cost estimate and the ingest share it. */
-  openPaper: (file: string) => PaperReading
-}
-
-function paperReader(): (file: string) => PaperReading {
-  const papers = new Map<string, PaperReading>()
-  return (file) => {
-    let reading = papers.get(file)
-    if (!reading) papers.set(file, (reading = openPaper(file)))
-    return reading
-  }
-}
-
-function eventEmitter(options: CommonOptions, clock: () => Date) {
-  // Events before the run folder exists are kept and written to its log once it does.
-  let log: EventLog | null = null
-  const early: RunEvent[] = []
-  const emit = (event: NewRunEvent) => {
-    const stamped = {...event, time: clock().toISOString()}
-    if (log) log.append(stamped)
-    else early.push(stamped)
-    options.onEvent?.(stamped)
-  }
-  const attach = (runDir: string) => {
-    log = new EventLog(runPaths(runDir).events)
-    for (const event of early.splice(0)) log.append(event)
-  }
-  return {emit, attach}
-}
-
 /** The settings that decide a run's results, hashed: two runs with the same hash are comparable. */
 function configHash(config: RunConfig): string {
   const {output_dir: _output, concurrency: _concurrency, ...deciding} = config
   return sha256(canonicalJson(deciding))
-}
-
-async function discoverOrFail(pairsDir: string, emit: (event: NewRunEvent) => void): Promise<Discovery> {
-  emit({type: 'phase', phase: 'discover', message: `Discovering pairs in ${pairsDir}`})
-  const discovery = await discoverPairs(pairsDir)
-  for (const orphan of discovery.orphans) emit({type: 'warning', message: `${orphan.path}: ${orphan.reason}`})
-  if (discovery.pairs.length === 0) {
-    throw new InputError(`No complete pair in ${discovery.root}: ${discovery.orphans.length} file(s) have no partner`, {
-      path: discovery.root,
-      hint: 'Each paper needs an episode with the same base name next to it (x.pdf + x.mp3). Run `studio training list-pairs` to see what was found.',
-    })
-  }
-  return discovery
 }
 
 export async function runTraining(options: TrainingOptions): Promise<TrainingOutcome> {
@@ -214,71 +137,6 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
 }
 
 /**
- * Continues a run that did not finish, with its own configuration: completed
- * units are read back, the rest is computed, and the report is the one an
- * uninterrupted run would have written.
- */
-export async function resumeTraining(options: ResumeOptions): Promise<TrainingOutcome> {
-  const clock = options.clock ?? (() => new Date())
-  const runDir = path.resolve(options.runDir)
-  const manifest = await readJsonIfExists(runPaths(runDir).manifest, RunManifest)
-  if (!manifest) {
-    throw new InputError(`Cannot resume ${runDir}: it has no run.json`, {
-      path: runDir,
-      hint: 'Pass a run folder such as artifacts/training_output/run-20261123T101500Z.',
-    })
-  }
-  if (manifest.status === 'finished') {
-    throw new InputError(`Run ${manifest.run_id} has already finished: there is nothing to resume`, {
-      path: runDir,
-      hint: 'Start a new run with `studio training run`, or look at this one with `studio training report`.',
-    })
-  }
-  await removeStaleTempFiles(runDir)
-  const {emit, attach} = eventEmitter(options, clock)
-  attach(runDir)
-  emit({type: 'run-resumed', pid: process.pid})
-  const discovery = sameSetOfPairs(manifest, await discoverOrFail(manifest.config.pairs_dir, emit))
-  const resumed: RunManifest = {
-    ...manifest,
-    status: 'running',
-    pid: process.pid,
-    host: os.hostname(),
-    finished_at: null,
-    error: null,
-    resumed_at: [...manifest.resumed_at, clock().toISOString()],
-  }
-  await writeJson(runPaths(runDir).manifest, RunManifest, resumed)
-  await updateRegistry(manifest.config.output_dir)
-  // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
-  return execute(
-    {...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader()},
-    resumed,
-    discovery,
-  )
-}
-
-/**
- * A resumed run works on the pairs it started with: a pair added to the folder since
- * would be missing from the earlier trials, and one removed cannot be scored in the rest.
- */
-function sameSetOfPairs(manifest: RunManifest, discovery: Discovery): Discovery {
-  const known = new Set([...manifest.pairs.map((p) => p.id), ...manifest.skipped.map((p) => p.id)])
-  const found = new Set(discovery.pairs.map((p) => p.id))
-  const gone = [...known].filter((id) => !found.has(id)).sort()
-  if (gone.length) {
-    throw new InputError(
-      `Cannot resume ${manifest.run_id}: ${gone.length === 1 ? 'pair' : 'pairs'} ${gone.join(', ')} no longer in ${manifest.config.pairs_dir}`,
-      {
-        path: manifest.config.pairs_dir,
-        hint: 'Put the files back, or start a new run with `studio training run`.',
-      },
-    )
-  }
-  return {...discovery, pairs: discovery.pairs.filter((p) => known.has(p.id))}
-}
-
-/**
  * --max-cost needs a price for every model it may call, and a budget that covers at
  * least the analysis of every pair; both are checked before any call is made.
  */
@@ -311,90 +169,9 @@ async function checkBudgetCoversIngest(
   }
 }
 
-/** A process killed between writing a temp file and renaming it leaves the temp file: never the target half-written. */
-async function removeStaleTempFiles(runDir: string): Promise<void> {
-  const names = await readdir(runDir, {recursive: true})
-  await Promise.all(names.filter((name) => /(^|\/)\.[^/]+\.tmp$/.test(name)).map((name) => rm(path.join(runDir, name), {force: true})))
-}
-
 function transcriptSource(pair: PairFiles, providers: Providers): RunManifest['pairs'][number]['transcript_source'] {
   if (pair.sidecar) return `sidecar-${pair.sidecar.format}`
   return providers.transcriber.id === 'mock' ? 'mock' : 'whisper'
-}
-
-async function execute(ctx: RunContext, startManifest: RunManifest, discovery: Discovery): Promise<TrainingOutcome> {
-  const {runDir, config, emit, clock} = ctx
-  const paths = runPaths(runDir)
-  let manifest = startManifest
-  try {
-    const {prepared, skipped} = await ingestPairs({...ctx, paths, seed: config.seed, concurrency: config.concurrency}, discovery.pairs)
-    const validation = selectValidationPairs(
-      {count: config.holdout ?? undefined, ids: config.holdout_ids ?? undefined, seed: config.seed},
-      prepared.map((p) => p.files.id),
-    )
-    manifest = {
-      ...manifest,
-      pairs: manifest.pairs.filter((p) => !skipped.some((s) => s.id === p.id)),
-      skipped,
-      validation_pairs: validation,
-    }
-    await writeJson(paths.manifest, RunManifest, manifest)
-
-    emit({type: 'phase', phase: 'analyse', message: 'Aggregating reference profiles'})
-    // The profile the prompt is calibrated toward comes from training pairs only.
-    const train = prepared.filter((p) => !validation.includes(p.files.id))
-    const profile = await writeJson(paths.aggregateProfile, AggregateProfile, aggregateProfiles(train.map((p) => p.analysis)))
-    const lengthModel = fitLengthModel(train.map((p) => ({paperWords: p.analysis.paper.words, episodeWords: p.analysis.style.words})))
-    const start = await trialStart(profile, lengthModel, config.from_run)
-
-    const ingestUsage = usageOfIngest(prepared, skipped)
-    const trialCtx = {...ctx, seed: config.seed, concurrency: config.concurrency, tts: config.tts}
-    const trials = await trialLoop(trialCtx, prepared, validation, start, ingestUsage)
-
-    emit({type: 'phase', phase: 'report', message: 'Writing the training report'})
-    const report = await writeTrainingReport(runDir, {
-      manifest,
-      weights: ctx.weights,
-      pairs: prepared.map((p) => p.files.id),
-      validation,
-      skipped,
-      results: trials.results,
-      prompts: trials.prompts,
-      stopReason: trials.stopReason,
-      stopDetail: trials.stopDetail,
-      lengthModel,
-      usage: mergeUsage(ingestUsage, ...trials.results.map((t) => t.usage), ...trials.prompts.map((p) => p.usage)),
-      finishedAt: clock(),
-    })
-    manifest = {...manifest, status: 'finished', finished_at: report.finished_at}
-    await writeJson(paths.manifest, RunManifest, manifest)
-    emit({type: 'run-finished', stop_reason: report.stop_reason, best_trial: report.best_trial.index, usage: report.usage})
-    await afterRun(ctx, emit)
-    return {runId: manifest.run_id, runDir, report}
-  } catch (error) {
-    const interrupted = ctx.signal?.aborted ?? false
-    manifest = {
-      ...manifest,
-      status: interrupted ? 'interrupted' : 'failed',
-      finished_at: clock().toISOString(),
-      error: interrupted ? 'interrupted by the user' : describeError(error),
-    }
-    await writeJson(paths.manifest, RunManifest, manifest).catch(() => {})
-    emit(interrupted ? {type: 'run-interrupted'} : {type: 'run-failed', message: describeError(error)})
-    await afterRun(ctx, emit)
-    if (interrupted) {
-      throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {
-        path: runDir,
-        hint: `Continue it with \`studio training run --resume ${runDir}\`.`,
-      })
-    }
-    throw error
-  }
-}
-
-/** What transcription and analysis cost: the analysed pairs', and the calls made for pairs then skipped. */
-function usageOfIngest(prepared: PreparedPair[], skipped: SkippedPair[]) {
-  return mergeUsage(...prepared.map((p) => p.analysis.usage), ...skipped.flatMap((s) => (s.usage ? [s.usage] : [])))
 }
 
 /** Weights a run can use: bad ones are the caller's input, named as --weights. */
@@ -407,19 +184,4 @@ function checkedWeights(weights: Partial<Weights> | undefined): Weights {
       hint: 'Give every loss a weight >= 0, at least one above 0, e.g. --weights duration=0.3,rouge=0.2.',
     })
   }
-}
-
-/** The HTML report and the registry are views of files already written: failing to update them must not fail the run. */
-async function afterRun(ctx: RunContext, emit: (event: NewRunEvent) => void): Promise<void> {
-  try {
-    await writeHtmlReport(ctx.runDir, {host: os.hostname()})
-  } catch (error) {
-    emit({
-      type: 'warning',
-      message: `Could not write the HTML report: ${describeError(error)}. Run \`studio training report ${ctx.runDir}\` to retry.`,
-    })
-  }
-  await updateRegistry(ctx.config.output_dir).catch((error: unknown) =>
-    emit({type: 'warning', message: `Could not update the run registry: ${describeError(error)}`}),
-  )
 }

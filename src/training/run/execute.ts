@@ -1,0 +1,116 @@
+/**
+ * The run itself, once its folder and manifest exist (new or resumed): ingest -> analyse
+ * -> trial loop (evaluate a prompt, optimise) -> report. Every stage lives in its own
+ * module; this one orders them, records the manifest and turns a failure or an
+ * interruption into the run's final state.
+ */
+import os from 'node:os'
+
+import {describeError, InterruptedError} from '../../core/errors.js'
+import {runPaths} from '../../core/layout.js'
+import type {NewRunEvent} from '../../core/schemas/events.js'
+import {AggregateProfile, RunManifest, type SkippedPair} from '../../core/schemas/files.js'
+import {writeJson} from '../../core/store.js'
+import {mergeUsage} from '../../providers/usage.js'
+import {fitLengthModel} from '../length-model.js'
+import {writeHtmlReport} from '../report/write.js'
+import {aggregateProfiles} from '../stages/analyse.js'
+import type {Discovery} from '../stages/discover.js'
+import type {PreparedPair} from '../stages/evaluate.js'
+import {ingestPairs} from '../stages/ingest.js'
+import {writeTrainingReport} from '../stages/report.js'
+import type {RunContext, TrainingOutcome} from './context.js'
+import {selectValidationPairs} from './holdout.js'
+import {updateRegistry} from './registry.js'
+import {trialStart} from './start.js'
+import {trialLoop} from './trial-loop.js'
+
+export async function execute(ctx: RunContext, startManifest: RunManifest, discovery: Discovery): Promise<TrainingOutcome> {
+  const {runDir, config, emit, clock} = ctx
+  const paths = runPaths(runDir)
+  let manifest = startManifest
+  try {
+    const {prepared, skipped} = await ingestPairs({...ctx, paths, seed: config.seed, concurrency: config.concurrency}, discovery.pairs)
+    const validation = selectValidationPairs(
+      {count: config.holdout ?? undefined, ids: config.holdout_ids ?? undefined, seed: config.seed},
+      prepared.map((p) => p.files.id),
+    )
+    manifest = {
+      ...manifest,
+      pairs: manifest.pairs.filter((p) => !skipped.some((s) => s.id === p.id)),
+      skipped,
+      validation_pairs: validation,
+    }
+    await writeJson(paths.manifest, RunManifest, manifest)
+
+    emit({type: 'phase', phase: 'analyse', message: 'Aggregating reference profiles'})
+    // The profile the prompt is calibrated toward comes from training pairs only.
+    const train = prepared.filter((p) => !validation.includes(p.files.id))
+    const profile = await writeJson(paths.aggregateProfile, AggregateProfile, aggregateProfiles(train.map((p) => p.analysis)))
+    const lengthModel = fitLengthModel(train.map((p) => ({paperWords: p.analysis.paper.words, episodeWords: p.analysis.style.words})))
+    const start = await trialStart(profile, lengthModel, config.from_run)
+
+    const ingestUsage = usageOfIngest(prepared, skipped)
+    const trialCtx = {...ctx, seed: config.seed, concurrency: config.concurrency, tts: config.tts}
+    const trials = await trialLoop(trialCtx, prepared, validation, start, ingestUsage)
+
+    emit({type: 'phase', phase: 'report', message: 'Writing the training report'})
+    const report = await writeTrainingReport(runDir, {
+      manifest,
+      weights: ctx.weights,
+      pairs: prepared.map((p) => p.files.id),
+      validation,
+      skipped,
+      results: trials.results,
+      prompts: trials.prompts,
+      stopReason: trials.stopReason,
+      stopDetail: trials.stopDetail,
+      lengthModel,
+      usage: mergeUsage(ingestUsage, ...trials.results.map((t) => t.usage), ...trials.prompts.map((p) => p.usage)),
+      finishedAt: clock(),
+    })
+    manifest = {...manifest, status: 'finished', finished_at: report.finished_at}
+    await writeJson(paths.manifest, RunManifest, manifest)
+    emit({type: 'run-finished', stop_reason: report.stop_reason, best_trial: report.best_trial.index, usage: report.usage})
+    await afterRun(ctx, emit)
+    return {runId: manifest.run_id, runDir, report}
+  } catch (error) {
+    const interrupted = ctx.signal?.aborted ?? false
+    manifest = {
+      ...manifest,
+      status: interrupted ? 'interrupted' : 'failed',
+      finished_at: clock().toISOString(),
+      error: interrupted ? 'interrupted by the user' : describeError(error),
+    }
+    await writeJson(paths.manifest, RunManifest, manifest).catch(() => {})
+    emit(interrupted ? {type: 'run-interrupted'} : {type: 'run-failed', message: describeError(error)})
+    await afterRun(ctx, emit)
+    if (interrupted) {
+      throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {
+        path: runDir,
+        hint: `Continue it with \`studio training run --resume ${runDir}\`.`,
+      })
+    }
+    throw error
+  }
+}
+
+/** What transcription and analysis cost: the analysed pairs', and the calls made for pairs then skipped. */
+function usageOfIngest(prepared: PreparedPair[], skipped: SkippedPair[]) {
+  return mergeUsage(...prepared.map((p) => p.analysis.usage), ...skipped.flatMap((s) => (s.usage ? [s.usage] : [])))
+}
+
+/** The HTML report and the registry are views of files already written: failing to update them must not fail the run. */
+async function afterRun(ctx: RunContext, emit: (event: NewRunEvent) => void): Promise<void> {
+  try {
+    await writeHtmlReport(ctx.runDir, {host: os.hostname()})
+  } catch (error) {
+    emit({
+      type: 'warning',
+      message: `Could not write the HTML report: ${describeError(error)}. Run \`studio training report ${ctx.runDir}\` to retry.`,
+    })
+  }
+  await updateRegistry(ctx.config.output_dir).catch((error: unknown) =>
+    emit({type: 'warning', message: `Could not update the run registry: ${describeError(error)}`}),
+  )
+}
