@@ -52,7 +52,11 @@ describe('training run --from', () => {
     expect(trial0.changes[0]).toMatch(/its 4 trial\(s\) are evidence of the writer's response/)
     // A typical paper is asked what the earlier run asked of it, scaled to the new mean.
     const model = trial0.prompt.length!.model
-    expect(askedWords(trial0.prompt, model.mean_paper_words)).toBeGreaterThan(0)
+    expect(askedWords(trial0.prompt, model.mean_paper_words)).toBe(trial0.prompt.target_words)
+
+    // What --from is for: on the grown corpus it starts better than a run from scratch.
+    const fresh = await mockTrainingRun(root, {pairsDir: pairs, maxTrials: 1})
+    expect(report.trials[0]!.mean_losses.total).toBeLessThan(fresh.report.trials[0]!.mean_losses.total)
   })
 
   it('refuses a folder that is not a finished run, before making a run folder', async () => {
