@@ -19,10 +19,15 @@ function mean(values: number[], from: number, to: number): number {
 
 /**
  * With window w and threshold t, and n = totals.length:
- * false if n < 2w; otherwise prev = mean(totals[n-2w .. n-w-1]),
- * last = mean(totals[n-w .. n-1]) and the run has converged when prev <= 0
- * or (prev - last) / prev < t (the relative improvement fell below t,
- * including when the loss got worse).
+ * false if n < 2w; otherwise prev = mean(totals[n-2w .. n-w-1]) and
+ * last = mean(totals[n-w .. n-1]), and the run has converged when the last window is no
+ * worse than the one before (last <= prev) and improved on it by less than t, relatively:
+ * (prev - last) / prev < t. When prev <= 0 (and so last <= prev, losses being >= 0 in
+ * practice), nothing is left to improve: converged.
+ *
+ * A window that got worse is not convergence: the refiner may have overshot and the next
+ * trials can still come back below, so stopping there would end the run on its worst
+ * stretch. Threshold 0 never converges (no improvement is below 0), except on a loss of 0.
  * @param options.window integer >= 1, default 2
  * @param options.threshold finite number >= 0, default 0.05
  * @throws LossArgumentError on an invalid window or threshold, or a total
@@ -43,6 +48,7 @@ export function hasConverged(totals: number[], options?: {window?: number; thres
   if (n < 2 * window) return false
   const prev = mean(list, n - 2 * window, n - window)
   const last = mean(list, n - window, n)
+  if (last > prev) return false
   if (prev <= 0) return true
   return (prev - last) / prev < threshold
 }

@@ -144,6 +144,31 @@ describe('studio training run --mock on the bundled pairs', () => {
     const converged = TrainingReport.parse(JSON.parse(result.stdout))
     expect(converged.stop_reason).toBe('converged')
     expect(converged.trials).toHaveLength(2)
+    // Converged because trial 1 improved on trial 0 by less than 99%; a worse trial 1 would not have stopped the run.
+    const [first, second] = converged.loss_progression
+    expect(second).toBeLessThanOrEqual(first!)
+    expect((first! - second!) / first!).toBeLessThan(0.99)
+  })
+
+  it('never stops early with --threshold 0', async () => {
+    const result = await runCli([
+      'training',
+      'run',
+      '--mock',
+      '--max-trials',
+      '5',
+      '--window',
+      '1',
+      '--threshold',
+      '0',
+      '--json',
+      '--output-dir',
+      out,
+    ])
+    expect(result.code).toBe(0)
+    const report = TrainingReport.parse(JSON.parse(result.stdout))
+    expect(report.stop_reason).toBe('max_trials')
+    expect(report.trials).toHaveLength(5)
   })
 })
 
