@@ -10,7 +10,7 @@ export {
   type RougeScores,
   type RougeOptions,
 } from './rouge.js'
-export {porterStem} from './porter.js'
+export {porterInflectionStem, porterStem} from './porter.js'
 export {LossArgumentError} from './errors.js'
 export {durationLoss, coverageLoss, structureLoss, qualityLoss, type LabelledWords} from './losses.js'
 export {LOSSES, type LossDefinition, type LossInputs, type LossName, type Losses, type ScriptMeasures, type Weights} from './registry.js'
@@ -25,3 +25,4 @@ export {
   type SelectionSplit,
   type TrialLosses,
 } from './selection.js'
+export {ConceptText, conceptWords, matchConcepts, sameConcept} from './concepts.js'

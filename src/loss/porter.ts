@@ -302,3 +302,21 @@ export function porterStem(word: string): string {
   stem = step5b(stem)
   return stem
 }
+
+/**
+ * The inflectional part of `porterStem`: the irregular-forms pool, then steps 1a, 1b and 1c
+ * only (plurals, -ed and -ing, y→i), lower-cased. "networks" and "network", "explained" and
+ * "explaining" meet; "generalization", "general" and "generated", which full Porter all
+ * reduces to "gener", stay apart. Concept matching (concepts.ts) uses it, where conflating
+ * different words would credit a script with a concept it never mentioned.
+ */
+export function porterInflectionStem(word: string): string {
+  if (typeof word !== 'string') {
+    throw new LossArgumentError(`porterInflectionStem: word must be a string, got ${formatValue(word)}`)
+  }
+  const lower = word.toLowerCase()
+  const irregular = POOL.get(lower)
+  if (irregular !== undefined) return irregular
+  if (lower.length <= 2 || (lower.length <= 4 && codePointLength(lower) <= 2)) return lower
+  return step1c(step1b(step1a(lower)))
+}

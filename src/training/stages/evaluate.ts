@@ -18,7 +18,7 @@ import {PairTrialResult, TrialResults, type FailedPair, type PairAnalysis, type 
 import type {PairFiles} from '../../core/schemas/inputs.js'
 import {readJsonIfExists, writeFileAtomic, writeJson} from '../../core/store.js'
 import {countWords, mean} from '../../core/text.js'
-import {computeLosses, LOSS_NAMES, rougeScores, totalLoss, type Weights} from '../../loss/index.js'
+import {computeLosses, LOSS_NAMES, matchConcepts, rougeScores, totalLoss, type Weights} from '../../loss/index.js'
 import type {Paper} from '../../media/paper.js'
 import {mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
 import {judgeMessages, renderScriptText} from '../messages.js'
@@ -248,10 +248,12 @@ export async function scorePair(
   )
 
   const judge = (await judgeCall).value
-  // Only the paper's own concepts count, whatever else a judge may list.
-  const claimed = new Set(judge.concepts_explained.map((t) => t.trim().toLowerCase()))
-  const explained = analysis.concepts.filter((c) => claimed.has(c.term.toLowerCase())).map((c) => c.term)
-  const missed = analysis.concepts.filter((c) => !claimed.has(c.term.toLowerCase())).map((c) => c.term)
+  // Only the paper's own concepts count, whatever else a judge may list; a concept the judge
+  // spelt differently, or left out though the script names it, still counts (loss/concepts.ts).
+  const {explained, missed} = matchConcepts(
+    analysis.concepts.map((c) => c.term),
+    {claimed: judge.concepts_explained, script: prediction},
+  )
 
   const losses = computeLosses({
     generated: {
