@@ -167,7 +167,8 @@ export const windowFlag = Flags.custom<number>({
 })()
 
 export const thresholdFlag = Flags.custom<number>({
-  description: 'Converged when the relative improvement between windows is below this (a number >= 0; 0.05 is 5%)',
+  description:
+    'Converged when the last window is no worse than the one before and improved on it by less than this, relatively (a number >= 0; 0.05 is 5%; 0 never stops early)',
   default: 0.05,
   helpValue: 'T',
   parse: parser((input) => {
@@ -187,7 +188,7 @@ export const concurrencyFlag = Flags.custom<number>({
 })()
 
 export const holdoutFlag = Flags.custom<number>({
-  description: `Hold this many pairs (drawn with --seed) out of refinement and choose the best trial on them (1 to ${MAX_HOLDOUT}, and fewer than the usable pairs)`,
+  description: `Hold this many pairs (drawn with --seed) out of refinement; the best trial is chosen on them with 3 or more, on all pairs pooled with 1 or 2 (1 to ${MAX_HOLDOUT}, and fewer than the usable pairs)`,
   helpValue: 'N',
   exclusive: ['holdout-ids'],
   parse: wholeNumber(1, MAX_HOLDOUT, 'For example --holdout 1 keeps one pair for validation.'),
@@ -199,7 +200,7 @@ export const holdoutFlag = Flags.custom<number>({
  */
 export const holdoutIdsFlag = Flags.custom<readonly string[]>({
   description:
-    'Hold these pairs (ids separated by commas, as `studio training list-pairs` shows them) out of refinement and choose the best trial on them',
+    'Hold these pairs (ids separated by commas, as `studio training list-pairs` shows them) out of refinement; the best trial is chosen on them with 3 or more, on all pairs pooled with 1 or 2',
   helpValue: 'IDS',
   exclusive: ['holdout'],
   parse: parser((input) => {

@@ -31,7 +31,7 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
       usage = mergeUsage(usage, event.usage!)
   }
   const cost = () => formatUsd(usage.total.cost_usd, `${usage.total.calls} calls`)
-  // A trial's result as one phrase: the training loss, and the validation loss the best trial is chosen by when there is one.
+  // A trial's result as one phrase: the training loss, and the validation loss when there are validation pairs.
   const trialLoss = (event: Extract<TrainingEvent, {type: 'trial-finished'}>) =>
     `mean total loss ${event.mean_losses.total.toFixed(4)}${event.validation_mean_losses ? `, validation ${event.validation_mean_losses.total.toFixed(4)}` : ''}`
   if (!interactive(options.json)) {

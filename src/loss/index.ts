@@ -18,11 +18,32 @@ export {LOSS_NAMES, DEFAULT_WEIGHTS, computeLosses, isLossName, normalizeWeights
 export {hasConverged, bestTrialIndex} from './convergence.js'
 export {
   bestTrial,
+  MIN_VALIDATION_PAIRS,
+  SELECTION_LOSS_NAME,
   selectionLoss,
+  selectionPairs,
+  selectionRule,
   selectionSeries,
   selectionSplit,
+  VALIDATION_TIE_TOLERANCE,
+  validationPairsScored,
   type BestTrial,
+  type PairLoss,
+  type RecordedSelection,
   type SelectionSplit,
   type TrialLosses,
 } from './selection.js'
+export {
+  EXCELLENT_THRESHOLDS,
+  formatMeasure,
+  trainingVerdict,
+  trialVerdict,
+  VERDICT_MEASURES,
+  VERDICT_TITLE,
+  verdictMeasures,
+  type Verdict,
+  type VerdictCheck,
+  type VerdictMeasure,
+  type VerdictPair,
+} from './verdict.js'
 export {ConceptText, conceptWords, matchConcepts, sameConcept} from './concepts.js'

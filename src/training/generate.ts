@@ -100,7 +100,7 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
   const promptFile = path.resolve(runDir, report.calibrated_prompt || RUN_FILES.calibratedPrompt)
   const markdown = await readTextIfExists(promptFile)
   if (markdown === null) {
-    const best = bestTrial(report.trials)
+    const best = bestTrial(report.trials, report.best_trial)
     const rendered = renderCalibratedPrompt(spec, {
       run_id: report.run_id,
       trial: report.best_trial.index,

@@ -34,7 +34,7 @@ describe('studio training status', () => {
   it('describes the latest run as JSON', async () => {
     const result = await runCli(['training', 'status', '--output-dir', out, '--json'])
     expect(result.code).toBe(0)
-    const status = JSON.parse(result.stdout) as {best_trial: unknown; usage: {total: {calls: number}}}
+    const status = JSON.parse(result.stdout) as {best_trial: unknown; verdict: unknown; usage: {total: {calls: number}}}
     expect(status).toMatchObject({
       run_id: report.run_id,
       state: 'finished',
@@ -49,7 +49,10 @@ describe('studio training status', () => {
       total: report.best_trial.mean_losses.total,
       selected_by: 'train',
       improvement: (report.trials[0]!.mean_losses.total - report.best_trial.mean_losses.total) / report.trials[0]!.mean_losses.total,
+      rule: 'Best trial chosen by the mean total loss of 3 pairs: no pair is held out for validation.',
     })
+    expect(report.verdict).not.toBeNull()
+    expect(status.verdict).toEqual(report.verdict)
     expect(status.usage.total.calls).toBe(report.usage.total.calls)
   })
 

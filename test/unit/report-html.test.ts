@@ -4,12 +4,11 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {formatPercent} from '../../src/core/format.js'
 import {STOP_REASON_TEXT} from '../../src/core/schemas/common.js'
-import {bestTrial} from '../../src/loss/selection.js'
 import {LOSS_NAMES} from '../../src/loss/weights.js'
 import {lineDiff, withContext} from '../../src/training/report/diff.js'
 import {renderReportHtml} from '../../src/training/report/html.js'
 import {escapeHtml} from '../../src/training/report/template.js'
-import {loadRunView, type RunView} from '../../src/training/report/view.js'
+import {loadRunView, selectBest, type RunView} from '../../src/training/report/view.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
 
@@ -67,8 +66,7 @@ function copyView(): RunView {
 
 /** Chooses the best trial again, as loadRunView does, after a test has edited the trials. */
 function reselect(copy: RunView): RunView {
-  copy.best = bestTrial(copy.trials.map((t) => t.results))
-  return copy
+  return Object.assign(copy, selectBest(copy.trials, null))
 }
 
 describe('renderReportHtml on a finished mock run', () => {
@@ -252,7 +250,7 @@ describe('renderReportHtml on edited views', () => {
     expect(page).toContain(`title="Open the script of ${escaped('pair')} in trial`)
     expect(page).toContain(`data-pair-table="${escaped('pair')}"`)
     expect(page).toContain(`<article class="pair-card" data-best-pair="${escaped('pair')}"><header><h3>${escaped('pair')}`)
-    expect(page).toContain(`validation (${escaped('pair')}; chooses the best trial)`)
+    expect(page).toContain(`validation (${escaped('pair')})`)
     expect(page).toContain(`<blockquote>${escaped('reason')}</blockquote>`)
     expect(page).toContain(`<li class="chip chip-ok">${escaped('explained')}</li>`)
     expect(page).toContain(`<li class="chip chip-missed">${escaped('missed')}</li>`)
@@ -324,7 +322,7 @@ describe('renderReportHtml on edited views', () => {
     expect(page).toContain('trial 0 is still the best')
   })
 
-  it('draws a dashed validation series and marks held-out pairs when the run has validation pairs', () => {
+  it('draws a dashed validation series, a dotted pooled total that chooses the best trial, and marks held-out pairs with 1 validation pair', () => {
     const copy = copyView()
     const held = copy.trials[0]!.results.pairs[0]!.pair_id
     copy.manifest.validation_pairs = [held]
@@ -333,6 +331,7 @@ describe('renderReportHtml on edited views', () => {
       t.results.validation_mean_losses = {...t.results.mean_losses, total: 0.5 + i / 100}
     })
     reselect(copy)
+    expect(copy.best!.selectedBy).toBe('pooled')
     const page = render(copy)
     for (const [name, svg] of charts(page)) {
       const series = [...svg.matchAll(/data-series="([a-z]+)"/g)].map((m) => m[1])
@@ -344,15 +343,76 @@ describe('renderReportHtml on edited views', () => {
         series.filter((s) => s === 'validation'),
         name,
       ).toHaveLength(3)
+      // Only the total is chosen on: only its chart draws the pooled series.
+      expect(
+        series.filter((s) => s === 'pooled'),
+        name,
+      ).toHaveLength(name === 'total' ? 3 : 0)
       expect(svg, name).toMatch(/<polyline class="line s-[a-z]+ s-validation"/)
     }
+    expect(charts(page).get('total')).toMatch(/<polyline class="line s-total s-pooled"/)
     expect(charts(page).get('total')).toContain('validation loss 0.510')
-    expect(page).toContain(`validation (${held}; chooses the best trial)`)
+    expect(charts(page).get('total')).toContain(`total pooled loss ${copy.best!.loss.toFixed(3)}`)
+    expect(page).toContain(`validation (${held})</li>`)
+    expect(page).toContain('pooled (every pair; chooses the best trial)')
+    expect(page).toContain('and the total over every pair pooled (dotted), which chose the best trial')
     expect(page).toMatch(/<tr data-row="validation-mean"><th scope="row">Validation mean<\/th><td class="num[^"]*">0\.500<\/td>/)
     expect(page).toContain('Training mean')
     expect(page.match(/class="split-tag"/g)?.length).toBeGreaterThanOrEqual(1)
     expect(html).not.toContain('s-validation"')
+    expect(html).not.toContain('s-pooled"')
     expect(html).not.toContain('data-row="validation-mean"')
+  })
+
+  it('says the validation series chooses the best trial with 3 validation pairs, and draws no pooled series', () => {
+    const copy = copyView()
+    copy.manifest.validation_pairs = copy.manifest.pairs.map((p) => p.id)
+    copy.trials.forEach((t, i) => {
+      for (const p of t.results.pairs) p.split = 'validation'
+      t.results.validation_mean_losses = {...t.results.mean_losses, total: 0.5 - i / 100}
+    })
+    reselect(copy)
+    expect(copy.best!.selectedBy).toBe('validation')
+    const page = render(copy)
+    expect(page).toContain(`validation (${copy.manifest.validation_pairs.join(', ')}; chooses the best trial)`)
+    expect(page).not.toContain('s-pooled"')
+    expect(kpi(page, 'Best validation loss')).toContain(`<div class="kpi-value">${copy.best!.loss.toFixed(3)}</div>`)
+    expect(page).toContain(`<p class="lead">${copy.best!.rule} Reference vs generated`)
+  })
+
+  it('gives the verdict on the best trial: overall, and each threshold met or not with its value', () => {
+    const copy = copyView()
+    const pairs = copy.trials[copy.best!.position]!.results.pairs
+    for (const p of pairs) {
+      p.details.concepts_total = 10
+      p.details.concepts_explained = Array.from({length: 7}, (_, i) => `c${i}`)
+      p.details.judge = {...p.details.judge, engagement: 80, clarity: 80, accuracy: 80}
+      p.details.rouge = {...p.details.rouge, rouge1: 0.25}
+    }
+    reselect(copy)
+    const page = render(copy)
+    expect(page).toContain('data-verdict="not-yet"')
+    expect(page).toContain(
+      `<b>Verdict: not yet: coverage, ROUGE-1</b><span class="muted">(means over its ${pairs.length} training pairs)</span>`,
+    )
+    expect(page).toMatch(
+      /<li class="unmet" data-check="coverage"><span class="verdict-mark">✗<\/span>coverage<b>70\.0%<\/b><span class="muted">excellent above 80%<\/span>/,
+    )
+    expect(page).toMatch(
+      /<li class="met" data-check="quality"><span class="verdict-mark">✓<\/span>judged quality<b>80\.0<\/b><span class="muted">excellent above 75<\/span>/,
+    )
+    expect(page).toMatch(
+      /<li class="unmet" data-check="rouge1"><span class="verdict-mark">✗<\/span>ROUGE-1<b>0\.250<\/b><span class="muted">excellent above 0\.40<\/span>/,
+    )
+    for (const p of pairs) {
+      p.details.concepts_explained = Array.from({length: 9}, (_, i) => `c${i}`)
+      p.details.rouge = {...p.details.rouge, rouge1: 0.45}
+    }
+    reselect(copy)
+    const excellent = render(copy)
+    expect(excellent).toContain('data-verdict="excellent"')
+    expect(excellent).toContain('<b>Verdict: excellent</b>')
+    expect(excellent).not.toContain('class="unmet"')
   })
 
   it('says a run stopped by --max-cost stopped for its budget, in the words every view uses', () => {
@@ -379,33 +439,38 @@ describe('renderReportHtml on a run with validation pairs (--holdout 1)', () => 
   let page = ''
 
   beforeAll(async () => {
-    const outcome = await mockTrainingRun(root, {holdout: 1, outputDir: path.join(root, 'holdout')})
+    // Seed 3 and 4 trials: the best trial's training, validation and pooled losses differ in the third decimal.
+    const outcome = await mockTrainingRun(root, {holdout: 1, seed: 3, maxTrials: 4, threshold: 0, outputDir: path.join(root, 'holdout')})
     held = await loadRunView(outcome.runDir, {host: os.hostname()})
     page = render(held)
   })
 
-  it('reports the best trial by the validation loss that chose it, as the terminal does', () => {
+  it('reports the best trial by the pooled loss that chose it, as the terminal does', () => {
     const best = held.best!
-    expect(best.selectedBy).toBe('validation')
-    // Otherwise trial 0 would be best on both splits and the test could not tell them apart.
+    expect(best.selectedBy).toBe('pooled')
+    // Otherwise trial 0 would be best on every split and the test could not tell them apart.
     expect(best.position).toBeGreaterThan(0)
-    const training = held.trials[best.position]!.results.mean_losses.total
-    expect(training.toFixed(3)).not.toBe(best.loss.toFixed(3))
+    const {mean_losses, validation_mean_losses} = held.trials[best.position]!.results
+    expect(mean_losses.total.toFixed(3)).not.toBe(best.loss.toFixed(3))
+    expect(validation_mean_losses!.total.toFixed(3)).not.toBe(best.loss.toFixed(3))
 
-    const card = kpi(page, 'Best validation loss')
+    const card = kpi(page, 'Best pooled loss')
     expect(card).toContain(`<div class="kpi-value">${best.loss.toFixed(3)}</div>`)
     expect(page).not.toContain('Best total loss')
+    expect(page).not.toContain('Best validation loss')
     const improvement = kpi(page, 'Improvement')
     expect(improvement).toContain(`<div class="kpi-value">${formatPercent(best.improvement!)}</div>`)
     expect(improvement).toContain(`lower than trial 0 (${best.firstLoss.toFixed(3)})`)
     expect(charts(page).get('total')).toContain(`>best ${best.loss.toFixed(3)}</text>`)
+    expect(page).toContain(`<p class="lead">${best.rule} Reference vs generated`)
   })
 
-  it('captions each loss\u2019s chart with the best trial\u2019s loss on the validation pairs', () => {
-    const validation = held.trials[held.best!.position]!.results.validation_mean_losses!
+  it('captions each loss\u2019s chart with the best trial\u2019s loss over every pair', () => {
+    const pairs = held.trials[held.best!.position]!.results.pairs
     for (const name of LOSS_NAMES) {
       const figure = page.split('<figure class="small-chart">').find((part) => part.includes(`data-chart="${name}"`))
-      expect(/<figcaption>.*?<\/figcaption>/.exec(figure!)?.[0], name).toContain(`best ${validation[name].toFixed(3)}`)
+      const pooled = pairs.reduce((sum, p) => sum + p.losses[name], 0) / pairs.length
+      expect(/<figcaption>.*?<\/figcaption>/.exec(figure!)?.[0], name).toContain(`best ${pooled.toFixed(3)}`)
     }
   })
 })

@@ -5,10 +5,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {formatPercent} from '../../src/core/format.js'
 import {STOP_REASON_TEXT} from '../../src/core/schemas/common.js'
 import {LOSSES} from '../../src/loss/registry.js'
-import {bestTrial} from '../../src/loss/selection.js'
 import {LOSS_NAMES} from '../../src/loss/weights.js'
 import {band, reportModel, runHref, type Kpi, type ReportModel} from '../../src/training/report/model.js'
-import {loadRunView, type RunView} from '../../src/training/report/view.js'
+import {loadRunView, selectBest, type RunView} from '../../src/training/report/view.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
 
@@ -39,8 +38,20 @@ function kpi(m: ReportModel, label: RegExp): Kpi {
 
 /** Chooses the best trial again, as loadRunView does, after a test has edited the trials. */
 function reselect(copy: RunView): RunView {
-  copy.best = bestTrial(copy.trials.map((t) => t.results))
-  return copy
+  return Object.assign(copy, selectBest(copy.trials, null))
+}
+
+/** The plain run with every pair held out: three validation pairs, enough to choose on alone. */
+function allValidation(): RunView {
+  const copy = structuredClone(view)
+  copy.manifest.validation_pairs = copy.manifest.pairs.map((p) => p.id)
+  copy.trials.forEach((t, i) => {
+    for (const p of t.results.pairs) p.split = 'validation'
+    // Trial 1 best on validation, the last best on training.
+    t.results.validation_mean_losses = {...t.results.mean_losses, total: i === 1 ? 0.1 : 0.3}
+    t.results.mean_losses = {...t.results.mean_losses, total: i === copy.trials.length - 1 ? 0.05 : 0.2}
+  })
+  return reselect(copy)
 }
 
 describe('reportModel: the header', () => {
@@ -56,19 +67,44 @@ describe('reportModel: the header', () => {
     })
   })
 
-  it('reports the best trial by the validation loss that chose it with --holdout, and says so', () => {
+  it('reports the best trial by the pooled loss that chose it with --holdout 1, and says so', () => {
     const best = held.best!
-    expect(best.selectedBy).toBe('validation')
+    expect(best.selectedBy).toBe('pooled')
     const m = reportModel(held)
-    expect(kpi(m, /^Best/)).toMatchObject({label: 'Best validation loss', value: best.loss.toFixed(3), note: `Trial ${best.index}`})
+    expect(kpi(m, /^Best/)).toMatchObject({label: 'Best pooled loss', value: best.loss.toFixed(3), note: `Trial ${best.index}`})
     expect(kpi(m, /^Improvement$/)).toMatchObject({
       value: formatPercent(best.improvement!),
       note: `lower than trial 0 (${best.firstLoss.toFixed(3)})`,
     })
+    // The pooled series is drawn on the total chart, where the best label sits.
+    expect(m.charts!.selectedBy).toBe('pooled')
+    expect(m.charts!.total.series.map((s) => s.split)).toEqual(['train', 'validation', 'pooled'])
+    const pooled = held.trials.map((t) => t.results.pairs.reduce((sum, p) => sum + p.losses.total, 0) / t.results.pairs.length)
+    m.charts!.total.series[2]!.values.forEach((v, i) => expect(v).toBeCloseTo(pooled[i]!, 12))
     expect(m.charts!.total.bestLabel).toBe(best.loss)
-    const validation = held.trials[best.position]!.results.validation_mean_losses!
+    expect(best.loss).toBeCloseTo(pooled[best.position]!, 12)
+    // Each loss's card reports the best trial's mean of that loss over every pair.
+    const pairs = held.trials[best.position]!.results.pairs
+    for (const chart of m.charts!.losses) {
+      expect(chart.best, chart.key).toBeCloseTo(pairs.reduce((sum, p) => sum + p.losses[chart.key], 0) / pairs.length, 12)
+      expect(chart.series.map((s) => s.split)).toEqual(['train', 'validation'])
+    }
+    expect(m.best).toMatchObject({index: best.index, selectedBy: 'pooled', rule: best.rule, verdict: held.verdict})
+    expect(m.best!.rule).toContain('only 1 validation pair, too few to choose on alone')
+  })
+
+  it('reports the best trial by the validation loss that chose it with 3 validation pairs, and says so', () => {
+    const copy = allValidation()
+    const best = copy.best!
+    expect(best).toMatchObject({selectedBy: 'validation', index: 1, loss: 0.1})
+    const m = reportModel(copy)
+    expect(kpi(m, /^Best/)).toMatchObject({label: 'Best validation loss', value: '0.100', note: 'Trial 1'})
+    expect(m.charts!.total.series.map((s) => s.split)).toEqual(['train', 'validation'])
+    expect(m.charts!.total.bestLabel).toBe(0.1)
+    const validation = copy.trials[1]!.results.validation_mean_losses!
     for (const chart of m.charts!.losses) expect(chart.best, chart.key).toBe(validation[chart.key])
-    expect(m.best).toMatchObject({index: best.index, selectedBy: 'validation'})
+    expect(m.best).toMatchObject({index: 1, selectedBy: 'validation', rule: best.rule})
+    expect(m.best!.verdict).toMatchObject({split: 'validation', pairs: 3})
   })
 
   it('says trial 0 is still the best when no later trial beat it, and that a first loss of 0 leaves nothing to improve', () => {

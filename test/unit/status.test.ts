@@ -10,7 +10,8 @@ import {RUN_FILES} from '../../src/core/layout.js'
 import {describeRun, resolveRunDir} from '../../src/training/report/status.js'
 import {loadRunView} from '../../src/training/report/view.js'
 import {RunEvent} from '../../src/core/schemas/events.js'
-import {RunManifest} from '../../src/core/schemas/files.js'
+import {Registry, RunManifest, TrainingReport} from '../../src/core/schemas/files.js'
+import {buildRegistry} from '../../src/training/run/registry.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
 
@@ -61,6 +62,11 @@ describe('describeRun', () => {
     expect(status.trials_done).toBe(3)
     expect(status.trials.map((t) => t.index)).toEqual([0, 1, 2])
     expect(status.best_trial!.total).toBe(Math.min(...status.trials.map((t) => t.mean_losses.total)))
+    expect(status.best_trial).toMatchObject({selected_by: 'train', rule: expect.stringContaining('no pair is held out') as unknown})
+    expect(status.verdict).toMatchObject({split: 'train', pairs: 3})
+    expect(status.verdict).toEqual(
+      TrainingReport.parse(JSON.parse(await readFile(path.join(finishedDir, RUN_FILES.report), 'utf8'))).verdict,
+    )
     expect(status.stop_reason).toBe('max_trials')
     expect(status.error).toBeNull()
     // 3 pairs x (classify + concepts) + 3 trials x 3 pairs x (generate + judge)
@@ -100,6 +106,35 @@ describe('describeRun', () => {
 
   it('fails clearly on a folder that is not a run', async () => {
     await expect(loadRunView(root, {host: HOST})).rejects.toThrow(`Not a studio run folder: ${root} has no run.json`)
+  })
+})
+
+describe('a run finished before pooling and verdicts existed', () => {
+  it('reads as it was chosen: its report\u2019s best trial and split, with the rule it was chosen by, and a verdict on it', async () => {
+    // Seed 3, 4 trials, one validation pair: the validation loss alone (the old rule) chooses another trial than the pooled loss.
+    const outcome = await mockTrainingRun(root, {holdout: 1, seed: 3, maxTrials: 4, threshold: 0, outputDir: path.join(root, 'old')})
+    const file = path.join(outcome.runDir, RUN_FILES.report)
+    const current = TrainingReport.parse(JSON.parse(await readFile(file, 'utf8')))
+    const validation = current.trials.map((t) => t.validation_mean_losses!.total)
+    const old = validation.indexOf(Math.min(...validation))
+    expect(current.best_trial.selected_by).toBe('pooled')
+    expect(old).not.toBe(current.best_trial.index)
+    // The report as an earlier studio wrote it: chosen on validation, without selection_rule and verdict.
+    const {verdict: _verdict, ...rest} = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+    const {selection_rule: _rule, ...best} = rest.best_trial as Record<string, unknown>
+    await writeFile(file, JSON.stringify({...rest, best_trial: {...best, index: old, selected_by: 'validation'}}))
+    const read = TrainingReport.parse(JSON.parse(await readFile(file, 'utf8')))
+    expect(read.verdict).toBeNull()
+    expect(read.best_trial.selection_rule).toBeNull()
+
+    const status = describeRun(await loadRunView(outcome.runDir, {host: HOST}), new Date())
+    expect(status.best_trial).toMatchObject({index: old, selected_by: 'validation', total: validation[old]})
+    expect(status.best_trial!.rule).toBe(
+      'Best trial chosen by the validation loss of 1 pair, as recorded when the run was made (studio now needs 3 validation pairs to choose on them alone).',
+    )
+    expect(status.verdict).toMatchObject({split: 'validation', pairs: 1})
+    const registry: Registry = await buildRegistry(path.join(root, 'old'))
+    expect(registry.runs[0]).toMatchObject({best_trial: old, selected_by: 'validation', best_loss: validation[old]})
   })
 })
 

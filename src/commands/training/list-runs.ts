@@ -6,7 +6,7 @@ import type {Registry} from '../../core/schemas/files.js'
 
 export default class ListRuns extends StudioCommand {
   static override summary = 'List every training run in the output folder'
-  static override description = `Prints <output-dir>/registry.json, rebuilt from the run folders first so that it is current: each run's id, start, status, pairs (and validation pairs), best trial with its training and validation loss, stop reason and the path of its calibrated prompt. Runs with the same config hash used the same settings and can be compared.`
+  static override description = `Prints <output-dir>/registry.json, rebuilt from the run folders first so that it is current: each run's id, start, status, pairs (and validation pairs), best trial with its training and validation loss and the loss that chose it (train, validation or pooled), stop reason and the path of its calibrated prompt. Runs with the same config hash used the same settings and can be compared.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -33,11 +33,12 @@ export default class ListRuns extends StudioCommand {
           r.best_trial === null ? '-' : String(r.best_trial),
           f(r.best_train_loss),
           f(r.best_validation_loss),
+          r.selected_by ?? '-',
           r.stop_reason ?? '-',
           r.config_sha256.slice(0, 8),
         ])
         this.log(
-          renderTable(['run', 'started (UTC)', 'status', 'pairs', 'best', 'train', 'validation', 'stopped', 'config'], rows, [
+          renderTable(['run', 'started (UTC)', 'status', 'pairs', 'best', 'train', 'validation', 'chosen by', 'stopped', 'config'], rows, [
             false,
             false,
             false,
@@ -45,6 +46,7 @@ export default class ListRuns extends StudioCommand {
             true,
             true,
             true,
+            false,
             false,
             false,
           ]),

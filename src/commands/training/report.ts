@@ -5,7 +5,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {outputDirFlag} from '../../cli/flags.js'
-import {formatUsage, renderTrialTable} from '../../cli/summary.js'
+import {formatUsage, renderTrialTable, renderVerdict} from '../../cli/summary.js'
+import type {SelectionSplit} from '../../loss/selection.js'
+import type {Verdict} from '../../loss/verdict.js'
 import {resolveRunDir} from '../../training/report/status.js'
 import {writeHtmlReport} from '../../training/report/write.js'
 
@@ -15,6 +17,10 @@ interface ReportSummary {
   html: string
   trials: Array<{index: number; mean_losses: Record<string, number>; validation_mean_losses: Record<string, number> | null}>
   best_trial: number | null
+  /** The loss that chose the best trial and that rule as one sentence; null before any trial. */
+  selected_by: SelectionSplit | null
+  selection_rule: string | null
+  verdict: Verdict | null
 }
 
 export default class Report extends StudioCommand {
@@ -51,12 +57,22 @@ Works on finished runs and on runs still going or interrupted (with the trials c
       this.log(`Run ${view.manifest.run_id} (${view.state})`)
       this.log('')
       this.log(trials.length ? renderTrialTable(trials, best) : 'No trial has finished yet.')
+      if (view.best) this.log(`\n${view.best.rule}\n\n${renderVerdict(view.verdict)}`)
       this.log('')
       this.log(`Usage: ${formatUsage(view.usage.total)}`)
       this.log(`HTML report: ${file}`)
     }
     if (flags.open) await this.openInBrowser(file)
-    return {run_id: view.manifest.run_id, state: view.state, html: file, trials, best_trial: best}
+    return {
+      run_id: view.manifest.run_id,
+      state: view.state,
+      html: file,
+      trials,
+      best_trial: best,
+      selected_by: view.best?.selectedBy ?? null,
+      selection_rule: view.best?.rule ?? null,
+      verdict: view.verdict,
+    }
   }
 
   private async openInBrowser(file: string): Promise<void> {

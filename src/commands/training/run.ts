@@ -24,7 +24,7 @@ import {
   windowFlag,
 } from '../../cli/flags.js'
 import {createProgressReporter} from '../../cli/progress.js'
-import {formatUsage, renderTrialTable} from '../../cli/summary.js'
+import {formatUsage, renderTrialTable, renderVerdict} from '../../cli/summary.js'
 import {EXIT, InputError} from '../../core/errors.js'
 import {formatPercent, formatUsd} from '../../core/format.js'
 import {runPaths} from '../../core/layout.js'
@@ -42,7 +42,7 @@ export default class Run extends StudioCommand {
 4. trials: generate a script per paper, score it with five losses (duration, coverage, structure, quality, ROUGE) weighted by --weights, refine the prompt; stop when the loss stops improving (--window, --threshold) or after --max-trials;
 5. write everything to a new folder <output-dir>/<run-id>/, never overwriting an earlier run, and point <output-dir>/latest at it.
 
-training_report.json names the best trial and holds its calibrated prompt. TRAINING.md documents every formula, file format and exit code.
+training_report.json names the best trial (the rule that chose it is in TRAINING.md, "Convergence and the best trial"), the verdict on it against the thresholds of excellent training, and its calibrated prompt. TRAINING.md documents every formula, file format and exit code.
 
 --mock runs everything offline and deterministically: no API keys, no network. Progress goes to stderr; with --json, stdout carries only the report.`
 
@@ -57,7 +57,8 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       command: '<%= config.bin %> <%= command.id %> --mock --json > report.json',
     },
     {
-      description: 'Hold one pair out of refinement and choose the best trial on it',
+      description:
+        'Hold one pair out of refinement: scored every trial, never shown to the refiner (the best trial is then chosen on all pairs pooled)',
       command: '<%= config.bin %> <%= command.id %> --mock --holdout 1',
     },
     {description: 'Continue the latest run after Ctrl-C or a crash', command: '<%= config.bin %> <%= command.id %> --mock --resume'},
@@ -253,14 +254,18 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     this.log('')
     this.log(renderTrialTable(report.trials, report.best_trial.index))
     this.log('')
-    const best = bestTrial(report.trials)!
+    const best = bestTrial(report.trials, report.best_trial)!
     const by = `${SELECTION_LOSS_NAME[best.selectedBy]}${best.selectedBy === 'validation' ? ` (${report.validation_pairs.join(', ')})` : ''}`
     const change = best.improvement === null ? '' : `, ${formatPercent(best.improvement)} below trial 0`
     this.log(
       `Best trial: ${best.index} (${by} ${best.loss.toFixed(4)}${change}); stopped: ${STOP_REASON_TEXT[report.stop_reason]}${report.stop_detail ? ` (${report.stop_detail})` : ''}`,
     )
+    this.log(best.rule)
     if (report.length_model) this.log(`Length per paper: ${report.length_model.note}`)
     if (report.from_run) this.log(`Started from: ${report.from_run}`)
+    this.log('')
+    this.log(renderVerdict(report.verdict))
+    this.log('')
     if (report.skipped_pairs.length)
       this.log(`Skipped ${report.skipped_pairs.length} pair(s): ${report.skipped_pairs.map((s) => s.id).join(', ')}`)
     if (report.failed_pairs.length) {

@@ -4,7 +4,7 @@ import {Args} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {outputDirFlag} from '../../cli/flags.js'
-import {formatUsage, renderTrialTable} from '../../cli/summary.js'
+import {formatUsage, renderTrialTable, renderVerdict} from '../../cli/summary.js'
 import {formatDuration, formatPercent} from '../../core/format.js'
 import {STOP_REASON_TEXT} from '../../core/schemas/common.js'
 import {SELECTION_LOSS_NAME} from '../../loss/selection.js'
@@ -57,6 +57,7 @@ Works from another terminal while the run is going: it reads run.json, events.js
     if (best) {
       const change = best.improvement === null ? '' : `, ${formatPercent(best.improvement)} below trial 0`
       this.log(`Best:     trial ${best.index} (${SELECTION_LOSS_NAME[best.selected_by]} ${best.total.toFixed(4)}${change})`)
+      this.log(`Rule:     ${best.rule}`)
     }
     this.log(
       `Pairs:    ${status.pairs}${status.skipped.length ? `, ${status.skipped.length} skipped (${status.skipped.map((s) => s.id).join(', ')})` : ''}`,
@@ -65,6 +66,8 @@ Works from another terminal while the run is going: it reads run.json, events.js
     if (status.trials.length) {
       this.log('')
       this.log(renderTrialTable(status.trials, status.best_trial?.index ?? null))
+      this.log('')
+      this.log(renderVerdict(status.verdict))
     }
   }
 }

@@ -5,6 +5,8 @@
  */
 import {z} from 'zod'
 
+import type {VerdictMeasure} from '../../loss/verdict.js'
+
 import {
   judgeScore,
   KeyConcept,
@@ -252,6 +254,35 @@ export const RunManifest = z.object({
 })
 export type RunManifest = z.infer<typeof RunManifest>
 
+/**
+ * Which loss chose the best trial (loss/selection.ts): the training pairs', the validation
+ * pairs', or all scored pairs pooled (1 or 2 validation pairs). Files written before
+ * "pooled" existed hold one of the other two and still read.
+ */
+export const SelectedBy = z.enum(['train', 'validation', 'pooled'])
+export type SelectedBy = z.infer<typeof SelectedBy>
+
+/** The best trial against the thresholds of excellent training (loss/verdict.ts). */
+export const Verdict = z.object({
+  excellent: z.boolean(),
+  /** "excellent", or "not yet: " and the measures that miss their threshold ("not yet: coverage, ROUGE-1"). */
+  summary: z.string(),
+  /** The pairs measured: those the best trial was chosen by. */
+  split: SelectedBy,
+  pairs: z.number().int().nonnegative(),
+  checks: z.array(
+    z.object({
+      measure: z.enum(['coverage', 'quality', 'rouge1'] as const satisfies readonly VerdictMeasure[]),
+      title: z.string(),
+      value: z.number().finite(),
+      threshold: z.number().finite(),
+      met: z.boolean(),
+      text: z.string(),
+    }),
+  ),
+})
+export type Verdict = z.infer<typeof Verdict>
+
 export const TrainingReport = z.object({
   run_id: z.string(),
   stop_reason: StopReason,
@@ -280,12 +311,16 @@ export const TrainingReport = z.object({
   best_trial: z.object({
     index: z.number().int().nonnegative(),
     dir: z.string(),
-    /** The loss the best trial was chosen by: validation when there are validation pairs. */
-    selected_by: Split,
+    /** The loss the best trial was chosen by (loss/selection.ts). */
+    selected_by: SelectedBy,
+    /** That rule as one sentence; null in reports written before it was recorded. */
+    selection_rule: z.string().nullable().default(null),
     mean_losses: LossBreakdown,
     validation_mean_losses: LossBreakdown.nullable(),
     prompt: PromptSpec,
   }),
+  /** The best trial against the thresholds of excellent training; null in reports written before the verdict existed. */
+  verdict: Verdict.nullable().default(null),
   /** Mean total training loss per trial. */
   loss_progression: z.array(unit),
   /** Mean total validation loss per trial; null without a holdout. */
@@ -313,8 +348,8 @@ export const Registry = z.object({
       validation_pairs: z.number().int().nonnegative(),
       config_sha256: z.string(),
       best_trial: z.number().int().nonnegative().nullable(),
-      /** Which loss chose the best trial (loss/selection.ts), and its value: validation when the run holds pairs out. */
-      selected_by: Split.nullable().default(null),
+      /** Which loss chose the best trial (loss/selection.ts), and its value. */
+      selected_by: SelectedBy.nullable().default(null),
       best_loss: unit.nullable().default(null),
       best_train_loss: unit.nullable(),
       best_validation_loss: unit.nullable(),

@@ -1,6 +1,6 @@
 /**
  * A chart of one loss per trial as inline SVG: the training pairs' mean solid, the
- * validation pairs' dashed, the best trial's point larger and in the best colour over a
+ * validation pairs' dashed, all pairs pooled dotted (when that chose the best trial), the best trial's point larger and in the best colour over a
  * band. The y axis starts at 0 and ends at a round number above the highest value.
  */
 import {formatLoss, type Chart} from './model.js'
@@ -77,7 +77,7 @@ export function chartSvg(chart: Chart, trials: number[], best: number | null, si
 
   const series = chart.series.map((s) => ({
     ...s,
-    className: `s-${chart.key}${s.split === 'validation' ? ' s-validation' : ''}`,
+    className: `s-${chart.key}${s.split === 'train' ? '' : ` s-${s.split}`}`,
     points: s.values.map((v, i) => ({x: x(i), y: y(v), value: v, trial: trials[i]!, best: i === best})),
   }))
   const polyline = (points: Array<{x: number; y: number}>) => points.map((p) => `${fixed(p.x)},${fixed(p.y)}`).join(' ')

@@ -7,6 +7,7 @@
 import {TRIAL_FILES} from '../../core/layout.js'
 import {formatInteger, formatNumber, formatPercent, formatUsd} from '../../core/format.js'
 import {SEGMENT_LABELS, type RoleUsage} from '../../core/schemas/common.js'
+import {formatMeasure, type Verdict} from '../../loss/verdict.js'
 import {chartSvg} from './chart.js'
 import {
   formatLoss,
@@ -87,8 +88,9 @@ function header(h: Header, runId: string): Html {
 // ------------------------------------------------------------------- charts
 
 function chartsSection(c: Charts | null, heldOut: boolean): Html {
+  const pooled = c?.selectedBy === 'pooled' ? ', and the total over every pair pooled (dotted), which chose the best trial' : ''
   const lead = `${
-    heldOut ? 'Mean loss over the training pairs (solid) and the validation pairs (dashed)' : 'Mean loss over all pairs'
+    heldOut ? `Mean loss over the training pairs (solid) and the validation pairs (dashed)${pooled}` : 'Mean loss over all pairs'
   }, lower is better. Every loss is in [0, 1]; y axes start at 0.`
   if (!c) {
     return section(
@@ -119,8 +121,12 @@ function chartsSection(c: Charts | null, heldOut: boolean): Html {
           <li><i class="swatch s-total"></i>train (mean over ${c.validationPairs && 'training '}pairs)</li>
           ${
             c.validationPairs &&
-            html`<li><i class="swatch swatch-validation"></i>validation (${c.validationPairs.join(', ')}; chooses the best trial)</li>`
+            html`<li>
+              <i class="swatch swatch-validation"></i>validation
+              (${c.validationPairs.join(', ')}${c.selectedBy === 'validation' ? '; chooses the best trial' : ''})
+            </li>`
           }
+          ${c.selectedBy === 'pooled' && html`<li><i class="swatch swatch-pooled"></i>pooled (every pair; chooses the best trial)</li>`}
           <li><i class="swatch swatch-best"></i>best trial</li>
         </ul>
       </div>
@@ -312,13 +318,32 @@ function pairCard(card: BestPairCard): Html {
   </article>`
 }
 
+/** The best trial against the thresholds of excellent training: overall, then each measure with its value. */
+function verdictBlock(v: Verdict | null): Html | null {
+  if (!v) return null
+  const pairs = `${v.pairs} ${v.split === 'train' ? 'training' : v.split === 'validation' ? 'validation' : 'training and validation'} pair${v.pairs === 1 ? '' : 's'}`
+  return html`<div class="verdict verdict-${v.excellent ? 'excellent' : 'not-yet'}" data-verdict="${v.excellent ? 'excellent' : 'not-yet'}">
+    <p class="verdict-summary"><b>Verdict: ${v.summary}</b> <span class="muted">(means over its ${pairs})</span></p>
+    <ul class="verdict-checks">
+      ${v.checks.map(
+        (c) =>
+          html`<li class="${c.met ? 'met' : 'unmet'}" data-check="${c.measure}">
+            <span class="verdict-mark">${c.met ? '✓' : '✗'}</span> ${c.title} <b>${formatMeasure(c.measure, c.value)}</b>
+            <span class="muted">excellent above ${formatMeasure(c.measure, c.threshold, true)}</span>
+          </li>`,
+      )}
+    </ul>
+  </div>`
+}
+
 function bestSection(b: BestTrialCards | null): Html {
   if (!b) return section('best', 'Best trial', null, EMPTY)
   return section(
     'best',
     `Best trial: Trial ${b.index}`,
-    `Chosen by its mean total loss over the ${b.selectedBy === 'validation' ? 'validation' : 'training'} pairs. Reference vs generated segment sequence of each pair (band widths are word shares), concepts the judge found explained or missed, and the judge\u2019s scores.`,
-    html`<ul class="legend label-legend">
+    `${b.rule} Reference vs generated segment sequence of each pair (band widths are word shares), concepts explained or missed, and the judge\u2019s scores.`,
+    html`${verdictBlock(b.verdict)}
+      <ul class="legend label-legend">
         ${SEGMENT_LABELS.map((l) => html`<li><i class="swatch l-${l}"></i>${l}</li>`)}
       </ul>
       ${b.cards.map(pairCard)}`,

@@ -13,7 +13,8 @@ import {formatInteger, formatNumber, formatPercent, formatUsd} from '../../core/
 import {RUN_FILES, TRIAL_FILES} from '../../core/layout.js'
 import {STOP_REASON_TEXT, type LabelShares, type LossBreakdown, type RoleUsage, type SegmentLabel} from '../../core/schemas/common.js'
 import {LOSSES} from '../../loss/registry.js'
-import type {BestTrial, SelectionSplit} from '../../loss/selection.js'
+import {selectionPairs, type BestTrial, type SelectionSplit} from '../../loss/selection.js'
+import type {Verdict} from '../../loss/verdict.js'
 import {lineDiff, withContext, type DiffGap, type DiffLine} from './diff.js'
 import type {RunState, RunView, TrialView} from './view.js'
 
@@ -80,8 +81,10 @@ export interface Charts {
   trials: number[]
   /** Position of the best trial on the x axis. */
   best: number | null
-  /** The validation pairs, when the trials have a validation series (which then chooses the best trial). */
+  /** The validation pairs, when the trials have a validation series. */
   validationPairs: string[] | null
+  /** The series that chose the best trial (a pooled series is drawn on the total chart when it did). */
+  selectedBy: SelectionSplit | null
   total: Chart
   losses: LossChart[]
 }
@@ -154,6 +157,10 @@ export interface PairDetail {
 export interface BestTrialCards {
   index: number
   selectedBy: SelectionSplit
+  /** The rule that chose it, as one sentence (loss/selection.ts). */
+  rule: string
+  /** Against the thresholds of excellent training (loss/verdict.ts). */
+  verdict: Verdict | null
   cards: BestPairCard[]
 }
 
@@ -263,9 +270,19 @@ function elapsed(from: string, to: string | null): string | null {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
 }
 
-/** The losses a trial is reported by: its validation means when validation chose the best trial. */
+/** The losses a trial is reported by: the means over the pairs of the split that chose the best trial. */
 function selectedLosses(trial: TrialView, split: SelectionSplit): LossBreakdown | null {
-  return split === 'validation' ? trial.results.validation_mean_losses : trial.results.mean_losses
+  if (split === 'validation') return trial.results.validation_mean_losses
+  if (split === 'train') return trial.results.mean_losses
+  return pooledLosses(trial)
+}
+
+/** Every loss's mean over all scored pairs of a trial, training and validation alike; null without a pair. */
+function pooledLosses(trial: TrialView): LossBreakdown | null {
+  const pairs = selectionPairs(trial.results.pairs, 'pooled')
+  if (pairs.length === 0) return null
+  const keys = Object.keys(pairs[0]!.losses) as LossKey[]
+  return Object.fromEntries(keys.map((k) => [k, pairs.reduce((sum, p) => sum + (p.losses[k] ?? 0), 0) / pairs.length])) as LossBreakdown
 }
 
 // ------------------------------------------------------------------- header
@@ -314,7 +331,8 @@ function header(view: RunView): Header {
 /** The loss that chose the best trial is the one the card reports, and it says which it is. */
 function bestKpi(best: BestTrial | null): Kpi {
   return {
-    label: best?.selectedBy === 'validation' ? 'Best validation loss' : 'Best total loss',
+    label:
+      best?.selectedBy === 'validation' ? 'Best validation loss' : best?.selectedBy === 'pooled' ? 'Best pooled loss' : 'Best total loss',
     value: formatLoss(best?.loss),
     of: null,
     note: best ? `Trial ${best.index}` : 'no trial yet',
@@ -343,17 +361,21 @@ function charts(view: RunView): Charts | null {
       ? [{split: 'validation' as const, values: trials.map((t) => t.results.validation_mean_losses?.[key] ?? Number.NaN)}]
       : []),
   ]
+  // The pooled loss chose the best trial: draw it, so that the best label sits on the line it was read from.
+  const pooled: Series[] =
+    best?.selectedBy === 'pooled' ? [{split: 'pooled', values: trials.map((t) => pooledLosses(t)?.total ?? Number.NaN)}] : []
   const bestTrial = best ? trials[best.position] : undefined
   const bestLosses = bestTrial && best ? selectedLosses(bestTrial, best.selectedBy) : null
   return {
     trials: trials.map((t) => t.results.index),
     best: best?.position ?? null,
     validationPairs: withValidation ? view.manifest.validation_pairs : null,
+    selectedBy: best?.selectedBy ?? null,
     total: {
       key: 'total',
       name: 'Total',
       caption: `Mean total loss per trial${best ? `; best: trial ${best.index}` : ''}`,
-      series: series('total'),
+      series: [...series('total'), ...pooled],
       bestLabel: best?.loss ?? null,
     },
     losses: LOSSES.map((loss) => ({
@@ -447,6 +469,8 @@ function bestTrialCards(view: RunView): BestTrialCards | null {
   return {
     index: best.index,
     selectedBy: best.selectedBy,
+    rule: best.rule,
+    verdict: view.verdict,
     cards: trial.results.pairs.map((pair): BestPairCard => {
       const d = pair.details
       return {

@@ -10,6 +10,7 @@ import {InputError} from '../../core/errors.js'
 import {outputPaths} from '../../core/layout.js'
 import type {StopReason} from '../../core/schemas/common.js'
 import type {SelectionSplit} from '../../loss/selection.js'
+import type {Verdict} from '../../loss/verdict.js'
 import type {LossBreakdown, UsageSummary} from '../../core/schemas/common.js'
 import type {Phase} from '../../core/schemas/events.js'
 import type {RunState, RunView} from './view.js'
@@ -30,8 +31,10 @@ export interface RunStatus {
   pairs: number
   skipped: Array<{id: string; reason: string}>
   trials: Array<{index: number; mean_losses: LossBreakdown; validation_mean_losses: LossBreakdown | null}>
-  /** The best trial so far and the loss it was chosen by (loss/selection.ts): validation when the run has validation pairs. */
-  best_trial: {index: number; total: number; selected_by: SelectionSplit; improvement: number | null} | null
+  /** The best trial so far, the loss it was chosen by (loss/selection.ts) and that rule as a sentence. */
+  best_trial: {index: number; total: number; selected_by: SelectionSplit; improvement: number | null; rule: string} | null
+  /** The best trial against the thresholds of excellent training (loss/verdict.ts); null before any trial. */
+  verdict: Verdict | null
   stop_reason: StopReason | null
   error: string | null
   usage: UsageSummary
@@ -69,8 +72,15 @@ export function describeRun(view: RunView, now: Date): RunStatus {
       validation_mean_losses: t.results.validation_mean_losses,
     })),
     best_trial: view.best
-      ? {index: view.best.index, total: view.best.loss, selected_by: view.best.selectedBy, improvement: view.best.improvement}
+      ? {
+          index: view.best.index,
+          total: view.best.loss,
+          selected_by: view.best.selectedBy,
+          improvement: view.best.improvement,
+          rule: view.best.rule,
+        }
       : null,
+    verdict: view.verdict,
     stop_reason: view.report?.stop_reason ?? null,
     error: view.state === 'interrupted' && !manifest.error ? 'the process that ran it is gone (killed or crashed)' : manifest.error,
     usage: view.usage,

@@ -13,6 +13,7 @@ import {AggregateProfile, PairAnalysis, RunManifest, TrainingReport, TrialPrompt
 import {type RunEvent} from '../../core/schemas/events.js'
 import {type UsageSummary} from '../../core/schemas/common.js'
 import {bestTrial, type BestTrial} from '../../loss/selection.js'
+import {trialVerdict, type Verdict} from '../../loss/verdict.js'
 import {readJsonIfExists} from '../../core/store.js'
 import {emptyUsage, mergeUsage} from '../../providers/usage.js'
 
@@ -34,12 +35,28 @@ export interface RunView {
   trials: TrialView[]
   /** The best trial and the loss it was chosen and is reported by; null before any trial. */
   best: BestTrial | null
+  /** The best trial against the thresholds of excellent training; null before any trial. */
+  verdict: Verdict | null
   aggregate: AggregateProfile | null
   /** Pair analyses by pair id. */
   analyses: Record<string, PairAnalysis>
   events: RunEvent[]
   /** Calls, tokens and cost so far (from the event log). */
   usage: UsageSummary
+}
+
+/**
+ * The best trial by the rule of loss/selection.ts, and the verdict on it. A finished run is
+ * shown as its report chose, even when it was chosen under an earlier rule; a report over
+ * other trials than those given is stale, and the rule decides.
+ */
+export function selectBest(trials: readonly TrialView[], report: TrainingReport | null): Pick<RunView, 'best' | 'verdict'> {
+  const recorded = report && report.trials.length === trials.length ? report.best_trial : null
+  const best = bestTrial(
+    trials.map((t) => t.results),
+    recorded,
+  )
+  return {best, verdict: best ? trialVerdict(trials[best.position]!.results, best.selectedBy) : null}
 }
 
 /** Is the process that wrote the manifest still alive? Only answerable on the same machine. */
@@ -84,15 +101,17 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
       e.type === 'pair-analysed' || e.type === 'pair-scored' || (e.type === 'pair-skipped' && e.usage) ? [e.usage!] : [],
     ),
   )
-  const best = bestTrial(trials.map((t) => t.results))
+  const report = await readJsonIfExists(paths.report, TrainingReport)
+  const {best, verdict} = selectBest(trials, report)
   const state: RunState = manifest.status === 'running' && !processAlive(manifest, options.host) ? 'interrupted' : manifest.status
   return {
     runDir: dir,
     manifest,
     state,
-    report: await readJsonIfExists(paths.report, TrainingReport),
+    report,
     trials,
     best,
+    verdict,
     aggregate: await readJsonIfExists(paths.aggregateProfile, AggregateProfile),
     analyses,
     events,

@@ -27,7 +27,7 @@ export async function buildRegistry(outputDir: string): Promise<Registry> {
     const manifest = await readJsonIfExists(paths.manifest, RunManifest).catch(() => null)
     if (!manifest) continue
     const report = await readJsonIfExists(paths.report, TrainingReport).catch(() => null)
-    const best = report ? bestTrial(report.trials) : null
+    const best = report ? bestTrial(report.trials, report.best_trial) : null
     runs.push({
       run_id: manifest.run_id,
       path: dir,

@@ -9,6 +9,7 @@ import {TrainingReport, type RunManifest, type SkippedPair, type TrialPromptFile
 import {writeFileAtomic, writeJson} from '../../core/store.js'
 import type {Weights} from '../../loss/registry.js'
 import {bestTrial} from '../../loss/selection.js'
+import {trialVerdict} from '../../loss/verdict.js'
 import {renderCalibratedPrompt} from '../prompt.js'
 
 export interface RunResult {
@@ -68,10 +69,12 @@ export async function writeTrainingReport(runDir: string, run: RunResult): Promi
       index: best.index,
       dir: bestResults.dir,
       selected_by: best.selectedBy,
+      selection_rule: best.rule,
       mean_losses: bestResults.mean_losses,
       validation_mean_losses: bestResults.validation_mean_losses,
       prompt: bestPrompt.prompt,
     },
+    verdict: trialVerdict(bestResults, best.selectedBy),
     loss_progression: run.results.map((t) => t.mean_losses.total),
     validation_progression: withValidation ? run.results.map((t) => t.validation_mean_losses!.total) : null,
     calibrated_prompt: RUN_FILES.calibratedPrompt,
