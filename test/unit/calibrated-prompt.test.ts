@@ -136,6 +136,7 @@ describe('calibrated_prompt.md', () => {
       }),
       must_cover_concepts: fc.integer({min: 0, max: 12}),
       instructions: fc.array(fc.oneof(text, fc.constantFrom(...Object.values(CALIBRATED_MARKERS).map((m) => `\n${m}\n`))), {maxLength: 5}),
+      length: fc.constantFrom(null, LENGTH_RULE),
     })
     fc.assert(
       fc.property(arbitrarySpec, (value) => {

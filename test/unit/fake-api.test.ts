@@ -50,6 +50,7 @@ const PAPER = [
 const PROMPT: PromptSpec = {
   version: 1,
   target_words: 300,
+  length: null,
   segment_plan: [
     {label: 'intro', share: 0.1},
     {label: 'background', share: 0.2},
