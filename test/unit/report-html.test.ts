@@ -168,6 +168,12 @@ describe('renderReportHtml on a finished mock run', () => {
     for (const total of widths) expect(total).toBeCloseTo(100, 0)
   })
 
+  it('says how each paper\u2019s length was chosen, from the report\u2019s length model', () => {
+    const note = view.report!.length_model!.note
+    expect(note).toMatch(/training pair/)
+    expect(html).toContain(`<p class="muted small">Length per paper: ${note.replaceAll('&', '&amp;').replaceAll('<', '&lt;')}.</p>`)
+  })
+
   it('shows each trial\u2019s prompt, its changes and a diff to the previous one', () => {
     for (const [i, trial] of view.trials.entries()) {
       expect(html).toContain(`data-prompt-trial="${trial.results.index}"`)

@@ -51,7 +51,7 @@ Works from another terminal while the run is going: it reads run.json, events.js
     if (status.error) this.log(`Error:    ${status.error}`)
     if (status.phase) this.log(`Phase:    ${status.phase}${status.progress ? `: ${status.progress.message}` : ''}`)
     this.log(
-      `Trials:   ${status.trials_done} of at most ${status.max_trials} done${status.stop_reason ? `; stopped: ${STOP_REASON_TEXT[status.stop_reason]}` : ''}`,
+      `Trials:   ${status.trials_done} of at most ${status.max_trials} done${status.stop_reason ? `; stopped: ${STOP_REASON_TEXT[status.stop_reason]}${status.stop_detail ? ` (${status.stop_detail})` : ''}` : ''}`,
     )
     const best = status.best_trial
     if (best) {

@@ -342,7 +342,8 @@ function bestSection(b: BestTrialCards | null): Html {
     'best',
     `Best trial: Trial ${b.index}`,
     `${b.rule} Reference vs generated segment sequence of each pair (band widths are word shares), concepts explained or missed, and the judge\u2019s scores.`,
-    html`${verdictBlock(b.verdict)}
+    html`${verdictBlock(b.verdict)} ${b.length ? html`<p class="muted small">Length per paper: ${b.length}.</p>` : EMPTY}
+      ${b.stopDetail ? html`<p class="muted small">The optimiser stopped: ${b.stopDetail}.</p>` : EMPTY}
       <ul class="legend label-legend">
         ${SEGMENT_LABELS.map((l) => html`<li><i class="swatch l-${l}"></i>${l}</li>`)}
       </ul>

@@ -161,6 +161,10 @@ export interface BestTrialCards {
   rule: string
   /** Against the thresholds of excellent training (loss/verdict.ts). */
   verdict: Verdict | null
+  /** How each paper's length was chosen (the length model's note), when the run recorded it. */
+  length: string | null
+  /** Why the optimiser stopped, when it ran out of things to try. */
+  stopDetail: string | null
   cards: BestPairCard[]
 }
 
@@ -471,6 +475,8 @@ function bestTrialCards(view: RunView): BestTrialCards | null {
     selectedBy: best.selectedBy,
     rule: best.rule,
     verdict: view.verdict,
+    length: view.report?.length_model?.note ?? null,
+    stopDetail: view.report?.stop_detail ?? null,
     cards: trial.results.pairs.map((pair): BestPairCard => {
       const d = pair.details
       return {

@@ -36,6 +36,8 @@ export interface RunStatus {
   /** The best trial against the thresholds of excellent training (loss/verdict.ts); null before any trial. */
   verdict: Verdict | null
   stop_reason: StopReason | null
+  /** Why the optimiser stopped, in words (stop_reason exhausted); null otherwise. */
+  stop_detail: string | null
   error: string | null
   usage: UsageSummary
 }
@@ -82,6 +84,7 @@ export function describeRun(view: RunView, now: Date): RunStatus {
       : null,
     verdict: view.verdict,
     stop_reason: view.report?.stop_reason ?? null,
+    stop_detail: view.report?.stop_detail ?? null,
     error: view.state === 'interrupted' && !manifest.error ? 'the process that ran it is gone (killed or crashed)' : manifest.error,
     usage: view.usage,
   }
