@@ -13,6 +13,7 @@ import {
   maxCostFlag,
   maxTrialsFlag,
   mockFlag,
+  mockWriterFlag,
   modelFlag,
   outputDirFlag,
   pairsDirFlag,
@@ -60,6 +61,10 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
       description: 'Hold one pair out of refinement and choose the best trial on it',
       command: '<%= config.bin %> <%= command.id %> --mock --holdout 1',
     },
+    {
+      description: 'Train offline against the writer that does exactly what it is asked',
+      command: '<%= config.bin %> <%= command.id %> --mock --mock-writer identity',
+    },
     {description: 'Continue the latest run after Ctrl-C or a crash', command: '<%= config.bin %> <%= command.id %> --mock --resume'},
   ]
 
@@ -72,6 +77,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     'output-dir': outputDirFlag,
     'max-trials': maxTrialsFlag,
     mock: mockFlag,
+    'mock-writer': mockWriterFlag,
     seed: seedFlag,
     weights: weightsFlag,
     window: windowFlag,
@@ -111,6 +117,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
     const {providers, roles} = await buildProviders({
       mock: flags.mock,
+      mockWriter: flags['mock-writer'],
       resumeDir: runDir,
       configFile: flags.config,
       models: flags.model,
@@ -156,6 +163,7 @@ training_report.json names the best trial and holds its calibrated prompt. TRAIN
             threshold: flags.threshold,
             concurrency: flags.concurrency,
             mock: flags.mock,
+            mockWriter: flags['mock-writer'],
             holdout: flags.holdout,
             holdoutIds: flags['holdout-ids'] && [...flags['holdout-ids']],
             refiner,

@@ -9,6 +9,7 @@ import {
   judgeScore,
   KeyConcept,
   LabelledSegment,
+  MockWriter,
   LabelShares,
   LossBreakdown,
   PaperFormat,
@@ -195,6 +196,12 @@ export const RunConfig = z.object({
   max_cost_usd: z.number().finite().positive().nullable().default(null),
   /** --tts: audio per script, and the duration loss on its measured length. */
   tts: z.boolean().default(false),
+  /**
+   * --mock-writer: the mock's simulated writer, `identity` or the seed of its personality
+   * (the run's seed unless given); null in real mode. Runs written before it existed read
+   * as null, and resume with the writer of their seed.
+   */
+  mock_writer: MockWriter.nullable().default(null),
 })
 export type RunConfig = z.infer<typeof RunConfig>
 

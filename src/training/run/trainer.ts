@@ -18,6 +18,7 @@ import {EventLog} from '../../core/event-log.js'
 import {canonicalJson, sha256} from '../../core/hash.js'
 import {runPaths} from '../../core/layout.js'
 import type {Providers} from '../../core/providers.js'
+import type {MockWriter} from '../../core/schemas/common.js'
 import type {NewRunEvent, RunEvent} from '../../core/schemas/events.js'
 import {AggregateProfile, MAX_TRIALS, RunManifest, type RunConfig, type SkippedPair, type TrainingReport} from '../../core/schemas/files.js'
 import type {PairFiles} from '../../core/schemas/inputs.js'
@@ -73,6 +74,8 @@ export interface TrainingOptions extends CommonOptions {
   maxCostUsd?: number
   /** --tts: needs providers.speech. */
   tts?: boolean
+  /** --mock-writer, recorded in run.json for resume (mock mode; default: the seed). The providers must use the same. */
+  mockWriter?: MockWriter
 }
 
 export interface ResumeOptions extends CommonOptions {
@@ -181,6 +184,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     providers: options.providerRoles ?? null,
     max_cost_usd: options.maxCostUsd ?? null,
     tts: options.tts ?? false,
+    mock_writer: options.mock ? (options.mockWriter ?? options.seed) : null,
   }
   const manifest: RunManifest = {
     run_id: runId,
