@@ -12,6 +12,7 @@ export {CorruptFileError, EXIT, InputError, StudioError} from './core/errors.js'
 export type {Providers, LanguageModel, Transcriber} from './core/providers.js'
 export type {TrainingEvent, TrainingOptions, TrainingOutcome} from './training/run/trainer.js'
 
+import type {MockWriter} from './core/schemas/common.js'
 import type {PairsListing} from './core/schemas/inputs.js'
 import type {Providers} from './core/providers.js'
 import type {TrainingOptions, TrainingOutcome} from './training/run/trainer.js'
@@ -28,8 +29,12 @@ export async function listPairs(pairsDir: string): Promise<PairsListing> {
   return list.listPairs(pairsDir)
 }
 
-/** The deterministic offline providers that `--mock` uses. */
-export async function mockProviders(): Promise<Providers> {
+/**
+ * The deterministic offline providers that `--mock` uses. `writer` is `--mock-writer`:
+ * `identity`, or the seed of a simulated writer's hidden personality (default: each call's
+ * seed, the run's `seed`); pass the same as the run's `mockWriter` so that run.json records it.
+ */
+export async function mockProviders(options: {writer?: MockWriter; tts?: boolean} = {}): Promise<Providers> {
   const mock = await import('./providers/mock/index.js')
-  return mock.mockProviders()
+  return mock.mockProviders(options)
 }

@@ -10,7 +10,7 @@ import {Flags} from '@oclif/core'
 
 import {FlagError, InputError} from '../core/errors.js'
 import {DEFAULT_SEED} from '../core/random.js'
-import {REFINER_MODES} from '../core/schemas/common.js'
+import {REFINER_MODES, type MockWriter} from '../core/schemas/common.js'
 import {MAX_TRIALS} from '../core/schemas/files.js'
 import {LossArgumentError} from '../loss/errors.js'
 import type {Weights} from '../loss/registry.js'
@@ -85,6 +85,26 @@ export const seedFlag = Flags.custom<number>({
   default: DEFAULT_SEED,
   helpValue: 'N',
   parse: wholeNumber(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, `For example --seed ${DEFAULT_SEED}.`),
+})()
+
+/**
+ * Who writes under --mock: `identity`, a writer that does exactly what the prompt asks, or
+ * the seed of a writer with a hidden personality (src/providers/mock/personality.ts).
+ */
+export const mockWriterFlag = Flags.custom<MockWriter>({
+  description:
+    'The simulated writer under --mock: identity (writes exactly what the prompt asks) or a whole number, the seed of a writer with hidden habits of its own (default: --seed); see TRAINING.md, "Mock writers"',
+  helpValue: 'identity|N',
+  dependsOn: ['mock'],
+  parse: parser((input, flag) => {
+    const text = input.trim()
+    if (text === 'identity') return 'identity'
+    const value = WHOLE_NUMBER.test(text) ? Number(text) : Number.NaN
+    if (Number.isSafeInteger(value)) return value === 0 ? 0 : value
+    throw new FlagError(`--${flag} must be identity or a whole number, got ${JSON.stringify(input)}`, {
+      hint: 'For example --mock-writer identity, or --mock-writer 7 for the writer drawn from seed 7.',
+    })
+  }),
 })()
 
 export const configFlag = Flags.custom<string>({

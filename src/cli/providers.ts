@@ -5,11 +5,13 @@
  */
 import {runPaths} from '../core/layout.js'
 import type {Providers} from '../core/providers.js'
-import type {RefinerMode} from '../core/schemas/common.js'
+import type {MockWriter, RefinerMode} from '../core/schemas/common.js'
 import type {RunConfig} from '../core/schemas/files.js'
 
 export interface ProviderChoice {
   mock: boolean
+  /** --mock-writer; default: drawn from each call's seed (the run's --seed). */
+  mockWriter?: MockWriter
   /** --resume: the run folder, whose run.json decides mock or real and the models. */
   resumeDir?: string
   configFile?: string
@@ -27,13 +29,15 @@ export interface ProviderChoice {
 }
 
 export async function buildProviders(choice: ProviderChoice): Promise<{providers: Providers; roles: RunConfig['providers']}> {
-  let {mock, models, tts, refiner, pairsDir} = choice
+  let {mock, mockWriter, models, tts, refiner, pairsDir} = choice
   let recorded: RunConfig['providers'] = null
   if (choice.resumeDir) {
     const [{RunManifest}, {readJsonIfExists}] = await Promise.all([import('../core/schemas/files.js'), import('../core/store.js')])
     const manifest = await readJsonIfExists(runPaths(choice.resumeDir).manifest, RunManifest)
     if (manifest) {
       mock = manifest.config.mock
+      // The writer the run started with: a run from before writers were recorded had its seed's.
+      mockWriter = manifest.config.mock_writer ?? undefined
       tts = manifest.config.tts
       refiner = manifest.config.refiner
       pairsDir = manifest.config.pairs_dir
@@ -44,7 +48,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
   }
   if (mock) {
     const {mockProviders} = await import('../providers/mock/index.js')
-    return {providers: mockProviders({tts}), roles: null}
+    return {providers: mockProviders({tts, writer: mockWriter}), roles: null}
   }
   const [{loadConfig}, {createRealProviders, rolesInUse}, {DiskCache, NoCache, defaultCacheDir}] = await Promise.all([
     import('../providers/config.js'),

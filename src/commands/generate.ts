@@ -3,10 +3,10 @@ import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../cli/base-command.js'
-import {cacheDirFlag, cacheFlag, configFlag, mockFlag, modelFlag, outputDirFlag, seedFlag, ttsFlag} from '../cli/flags.js'
+import {cacheDirFlag, cacheFlag, configFlag, mockFlag, mockWriterFlag, modelFlag, outputDirFlag, seedFlag, ttsFlag} from '../cli/flags.js'
 import {formatUsage} from '../cli/summary.js'
 import {InputError} from '../core/errors.js'
-import type {KeyConcept, UsageSummary} from '../core/schemas/common.js'
+import type {KeyConcept, MockWriter, UsageSummary} from '../core/schemas/common.js'
 import type {Script} from '../core/schemas/answers.js'
 
 export interface GenerateResult {
@@ -63,6 +63,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
     'output-dir': outputDirFlag,
     out: Flags.file({description: 'Write the script to this file (atomically) instead of stdout', helpValue: 'FILE'}),
     mock: mockFlag,
+    'mock-writer': mockWriterFlag,
     config: configFlag,
     model: modelFlag,
     cache: cacheFlag,
@@ -92,6 +93,8 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
     const {providers} = await buildProviders({
       mock: flags.mock,
+      // The writer the prompt was calibrated against, unless another is asked for.
+      mockWriter: flags['mock-writer'] ?? (flags.mock ? await recordedWriter(runDir) : undefined),
       configFile: flags.config,
       models: flags.model,
       cache: flags.cache,
@@ -158,6 +161,17 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
     }
     return result
   }
+}
+
+/** The mock writer a mock run trained with (its seed's, for a run from before writers were recorded); none for a real run. */
+async function recordedWriter(runDir: string): Promise<MockWriter | undefined> {
+  const [{runPaths}, {RunManifest}, {readJsonIfExists}] = await Promise.all([
+    import('../core/layout.js'),
+    import('../core/schemas/files.js'),
+    import('../core/store.js'),
+  ])
+  const manifest = await readJsonIfExists(runPaths(runDir).manifest, RunManifest)
+  return manifest?.config.mock ? (manifest.config.mock_writer ?? manifest.config.seed) : undefined
 }
 
 async function writeScript(file: string, text: string, writeFileAtomic: (file: string, content: string) => Promise<void>): Promise<void> {

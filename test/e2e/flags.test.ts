@@ -68,6 +68,13 @@ describe.concurrent('the same flags on the other commands', () => {
     )
   })
 
+  it('--mock-writer needs --mock', async () => {
+    const result = await runCli(['training', 'run', '--mock-writer', 'identity', '--output-dir', path.join(root, 'no-mock')])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/--mock/)
+    await expectNoFolder(path.join(root, 'no-mock'))
+  })
+
   it('generate rejects a malformed --model even with --mock', async () => {
     const result = await runCli(['generate', path.join(root, 'no-paper.pdf'), '--mock', '--model', 'generate=gpt-4o'])
     expect(result.code).toBe(2)

@@ -8,6 +8,7 @@ import {
   holdoutIdsFlag,
   maxCostFlag,
   maxTrialsFlag,
+  mockWriterFlag,
   modelFlag,
   outputDirFlag,
   pairsDirFlag,
@@ -101,6 +102,16 @@ describe('shared flags', () => {
     expect((await failure(parse(outputDirFlag, 'output-dir', ' '))).message).toBe('--output-dir must name a folder, got an empty value')
   })
 
+  it('--mock-writer takes identity or a whole number, the seed of a drawn writer', async () => {
+    expect(await parse(mockWriterFlag, 'mock-writer', 'identity')).toBe('identity')
+    expect(await parse(mockWriterFlag, 'mock-writer', ' identity ')).toBe('identity')
+    expect(await parse(mockWriterFlag, 'mock-writer', '7')).toBe(7)
+    expect(await parse(mockWriterFlag, 'mock-writer', '-12')).toBe(-12)
+    expect(Object.is(await parse(mockWriterFlag, 'mock-writer', '-0'), 0)).toBe(true)
+    expect(mockWriterFlag.dependsOn).toEqual(['mock'])
+    expect(mockWriterFlag.default).toBeUndefined()
+  })
+
   it('--refiner offers the refiner modes of the schema', () => {
     expect(refinerFlag.options).toEqual(REFINER_MODES)
     expect(refinerFlag.default).toBe('rule-based')
@@ -116,6 +127,7 @@ const PARSED: Record<string, ParsedFlag<unknown>> = {
   threshold: thresholdFlag,
   'max-cost': maxCostFlag,
   seed: seedFlag,
+  'mock-writer': mockWriterFlag,
   holdout: holdoutFlag,
   'holdout-ids': holdoutIdsFlag,
   model: modelFlag,

@@ -13,6 +13,7 @@ import {
   maxCostFlag,
   maxTrialsFlag,
   mockFlag,
+  mockWriterFlag,
   modelFlag,
   outputDirFlag,
   pairsDirFlag,
@@ -61,6 +62,10 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         'Hold one pair out of refinement: scored every trial, never shown to the refiner (the best trial is then chosen on all pairs pooled)',
       command: '<%= config.bin %> <%= command.id %> --mock --holdout 1',
     },
+    {
+      description: 'Train offline against the writer that does exactly what it is asked',
+      command: '<%= config.bin %> <%= command.id %> --mock --mock-writer identity',
+    },
     {description: 'Continue the latest run after Ctrl-C or a crash', command: '<%= config.bin %> <%= command.id %> --mock --resume'},
     {
       description: "After adding pairs: start from the last run's best prompt and what it learned about the writer",
@@ -77,6 +82,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     'output-dir': outputDirFlag,
     'max-trials': maxTrialsFlag,
     mock: mockFlag,
+    'mock-writer': mockWriterFlag,
     seed: seedFlag,
     weights: weightsFlag,
     window: windowFlag,
@@ -121,6 +127,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
     const {providers, roles} = await buildProviders({
       mock: flags.mock,
+      mockWriter: flags['mock-writer'],
       resumeDir: runDir,
       configFile: flags.config,
       models: flags.model,
@@ -166,6 +173,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
             threshold: flags.threshold,
             concurrency: flags.concurrency,
             mock: flags.mock,
+            mockWriter: flags['mock-writer'],
             holdout: flags.holdout,
             holdoutIds: flags['holdout-ids'] && [...flags['holdout-ids']],
             refiner,

@@ -197,6 +197,13 @@ export const REFINER_MODES = ['rule-based', 'rule-based+llm'] as const
 export const RefinerMode = z.enum(REFINER_MODES)
 export type RefinerMode = z.infer<typeof RefinerMode>
 
+/**
+ * Which simulated writer --mock uses (src/providers/mock/personality.ts): `identity`, which
+ * does exactly what the prompt asks, or the seed a hidden personality is drawn from.
+ */
+export const MockWriter = z.union([z.literal('identity'), z.number().int()])
+export type MockWriter = z.infer<typeof MockWriter>
+
 /** Why a run stopped, in words: every view says it the same way. */
 export const STOP_REASON_TEXT: Readonly<Record<StopReason, string>> = Object.freeze({
   max_trials: 'reached --max-trials',

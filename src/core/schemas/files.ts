@@ -12,6 +12,7 @@ import {
   KeyConcept,
   LabelledSegment,
   LengthModel,
+  MockWriter,
   LabelShares,
   LossBreakdown,
   PaperFormat,
@@ -226,6 +227,12 @@ export const RunConfig = z.object({
   tts: z.boolean().default(false),
   /** --from: the earlier run whose best prompt trial 0 starts from and whose trials are evidence of the writer. */
   from_run: z.string().nullable().default(null),
+  /**
+   * --mock-writer: the mock's simulated writer, `identity` or the seed of its personality
+   * (the run's seed unless given); null in real mode. Runs written before it existed read
+   * as null, and resume with the writer of their seed.
+   */
+  mock_writer: MockWriter.nullable().default(null),
 })
 export type RunConfig = z.infer<typeof RunConfig>
 

@@ -1,9 +1,14 @@
-/** The offline provider: no keys, no network, deterministic for a given seed. */
+/**
+ * The offline provider: no keys, no network, deterministic for a given seed. Its writer
+ * and judge have a hidden personality (personality.ts), chosen by `writer`.
+ */
 import type {LanguageModel, Providers, StructuredAnswer, StructuredRequest} from '../../core/providers.js'
+import type {MockWriter} from '../../core/schemas/common.js'
 import {classifySegments} from './classify.js'
 import {extractKeyConcepts} from './concepts.js'
 import {generateScript} from './generate.js'
 import {judgeScript} from './judge.js'
+import {personalityOf, type Personality} from './personality.js'
 import {MockSpeech} from './speech.js'
 import {MockTranscriber} from './transcriber.js'
 
@@ -14,6 +19,13 @@ function approximateTokens(text: string): number {
 
 class MockLanguageModel implements LanguageModel {
   readonly id = 'mock'
+
+  /** undefined: drawn from each request's seed, the run's --seed. */
+  constructor(private readonly writer: MockWriter | undefined) {}
+
+  private personality(seed: number): Personality {
+    return personalityOf(this.writer ?? seed)
+  }
 
   async structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>> {
     const {task} = request
@@ -26,10 +38,14 @@ class MockLanguageModel implements LanguageModel {
         answer = {concepts: extractKeyConcepts(task.paper, task.max).map((c) => ({term: c.term, importance: c.weight}))}
         break
       case 'generate-script':
-        answer = generateScript(task.prompt, task.target_words, task.title, task.paper, task.concepts, request.seed)
+        answer = generateScript(
+          this.personality(request.seed),
+          {prompt: task.prompt, targetWords: task.target_words, title: task.title, paper: task.paper, concepts: task.concepts},
+          request.seed,
+        )
         break
       case 'judge':
-        answer = judgeScript(task.script, task.paper, task.concepts, task.reference_style)
+        answer = judgeScript(this.personality(request.seed), task.script, task.paper, task.concepts, task.reference_style)
         break
       case 'refine':
         // No language to rewrite offline: the mock accepts the rule-based proposal as is.
@@ -43,8 +59,15 @@ class MockLanguageModel implements LanguageModel {
   }
 }
 
-export function mockProviders(options: {tts?: boolean} = {}): Providers {
+export interface MockOptions {
+  /** Voice scripts (--tts) with the mock speech. */
+  tts?: boolean
+  /** The simulated writer (--mock-writer): `identity`, or the seed of a drawn personality; default: the run's --seed. */
+  writer?: MockWriter
+}
+
+export function mockProviders(options: MockOptions = {}): Providers {
   const transcriber = new MockTranscriber()
-  const model = new MockLanguageModel()
+  const model = new MockLanguageModel(options.writer)
   return {transcriber, languageModel: () => model, ...(options.tts ? {speech: new MockSpeech()} : {})}
 }

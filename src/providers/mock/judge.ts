@@ -1,37 +1,57 @@
 /**
- * A heuristic judge. Coverage: a concept counts as explained when the script
- * names it. Quality, against the human reference of the same paper: engagement
- * from how close the question rate and turn-taking come to the reference's, clarity
- * from sentence length, accuracy from how much of the script's substance can be
- * traced back to the paper.
+ * A heuristic judge with the tastes of its personality (personality.ts). Coverage: a
+ * concept counts as explained when the script names it, which is what the mock writer
+ * does for the concepts it explains and never does for the others, so the judge reports
+ * what is in the script. Quality: engagement from how close the script's question rate
+ * comes to the judge's ideal, clarity from how close its mean sentence length comes to
+ * the judge's ideal (both hidden, and often unlike the human episodes; the identity
+ * personality's judge takes the reference episode's), accuracy from how much of the
+ * script's substance can be traced back to the paper.
  */
 import type {JudgeAnswer, Script} from '../../core/schemas/answers.js'
 import type {KeyConcept, StyleProfile} from '../../core/schemas/common.js'
 import {countWords, isQuestion, mentions, normaliseForMatch, sentences, words} from '../../core/text.js'
+import type {JudgeIdeals, Personality} from './personality.js'
 
-function closeness(value: number, target: number, floor: number): number {
-  return 1 - Math.min(1, Math.abs(value - target) / Math.max(target, floor))
+/** How far from the ideal, as a ratio, a score falls to about 60% of the way down (log scale). */
+const TOLERANCE = 0.4
+/** The score of a script as far from the ideal as can be. */
+const FLOOR = 20
+
+/** 1 at the ideal, falling smoothly with the ratio to it (twice as many and half as many are equally far). */
+export function closeness(value: number, ideal: number): number {
+  if (ideal <= 0) return 1 / (1 + Math.max(0, value))
+  if (value <= 0) return 0
+  const distance = Math.log(value / ideal) / TOLERANCE
+  return Math.exp(-0.5 * distance * distance)
 }
 
-export function judgeScript(script: Script, paper: string, concepts: KeyConcept[], reference: StyleProfile): JudgeAnswer {
+export function judgeIdeals(personality: Personality, reference: StyleProfile): JudgeIdeals {
+  return personality.judge ?? {questionsPerMinute: reference.questions_per_minute, meanSentenceWords: reference.mean_sentence_words}
+}
+
+export function judgeScript(
+  personality: Personality,
+  script: Script,
+  paper: string,
+  concepts: KeyConcept[],
+  reference: StyleProfile,
+): JudgeAnswer {
+  const ideals = judgeIdeals(personality, reference)
   const lines = script.segments.flatMap((s) => s.lines)
   const text = lines.map((l) => l.text).join('\n')
   const haystack = normaliseForMatch(text)
   const explained = concepts.filter((c) => mentions(haystack, c.term)).map((c) => c.term)
 
+  // Measured as the trainer measures them: words at the reference episode's pace.
   const scriptSentences = sentences(text)
   const totalWords = countWords(text)
   const minutes = totalWords / Math.max(reference.words_per_minute, 1)
   const questionsPerMinute = minutes > 0 ? scriptSentences.filter(isQuestion).length / minutes : 0
-  let turns = 0
-  for (let i = 0; i < lines.length; i++) if (i === 0 || lines[i]!.speaker !== lines[i - 1]!.speaker) turns++
-  const turnsPerMinute = minutes > 0 ? turns / minutes : 0
   const meanSentence = scriptSentences.length ? totalWords / scriptSentences.length : 0
 
-  const questionFit = closeness(questionsPerMinute, reference.questions_per_minute, 0.5)
-  const turnFit = closeness(turnsPerMinute, reference.turns_per_minute, 0.5)
-  const engagement = 40 + 35 * questionFit + 25 * turnFit
-  const clarity = 40 + 60 * closeness(meanSentence, reference.mean_sentence_words, 1)
+  const engagement = FLOOR + (100 - FLOOR) * closeness(questionsPerMinute, ideals.questionsPerMinute)
+  const clarity = FLOOR + (100 - FLOOR) * closeness(meanSentence, ideals.meanSentenceWords)
 
   const paperVocabulary = new Set(words(paper.toLowerCase()))
   let substantive = 0
@@ -46,12 +66,18 @@ export function judgeScript(script: Script, paper: string, concepts: KeyConcept[
 
   const scores = {engagement: round1(engagement), clarity: round1(clarity), accuracy: round1(accuracy)}
   const weakest = (Object.keys(scores) as Array<keyof typeof scores>).reduce((a, b) => (scores[b] < scores[a] ? b : a))
+  // Like a real judge, it says what it saw and which way to go, not the number it wants.
   const reasons = {
-    engagement: `${questionsPerMinute.toFixed(2)} questions and ${turnsPerMinute.toFixed(2)} speaker turns per minute, against ${reference.questions_per_minute.toFixed(2)} and ${reference.turns_per_minute.toFixed(2)} in the reference`,
-    clarity: `sentences average ${meanSentence.toFixed(1)} words, against ${reference.mean_sentence_words.toFixed(1)} in the reference`,
+    engagement: `${questionsPerMinute.toFixed(2)} questions per minute ${direction(questionsPerMinute, ideals.questionsPerMinute, 'feels too sparse', 'feels like an interrogation')}`,
+    clarity: `sentences average ${meanSentence.toFixed(1)} words ${direction(meanSentence, ideals.meanSentenceWords, 'and feel choppy', 'and are hard to follow by ear')}`,
     accuracy: `${grounded} of ${substantive} substantive sentences are grounded in the paper`,
   }
   return {concepts_explained: explained, ...scores, weakest_dimension_reason: `${weakest}: ${reasons[weakest]}`}
+}
+
+function direction(value: number, ideal: number, below: string, above: string): string {
+  if (Math.abs(Math.log(Math.max(value, 1e-9) / Math.max(ideal, 1e-9))) < 0.1) return 'is about right'
+  return value < ideal ? below : above
 }
 
 function round1(value: number): number {

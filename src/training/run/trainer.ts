@@ -19,6 +19,7 @@ import {formatUsd} from '../../core/format.js'
 import {canonicalJson, sha256} from '../../core/hash.js'
 import {runPaths} from '../../core/layout.js'
 import type {Providers} from '../../core/providers.js'
+import type {MockWriter} from '../../core/schemas/common.js'
 import {MAX_TRIALS, RunManifest, type RunConfig} from '../../core/schemas/files.js'
 import type {PairFiles} from '../../core/schemas/inputs.js'
 import {createRunDir, updateLatest, writeJson} from '../../core/store.js'
@@ -60,6 +61,8 @@ export interface TrainingOptions extends CommonOptions {
   tts?: boolean
   /** --from: an earlier run's folder; trial 0 starts from its best prompt. */
   fromRun?: string
+  /** --mock-writer, recorded in run.json for resume (mock mode; default: the seed). The providers must use the same. */
+  mockWriter?: MockWriter
 }
 
 /** The settings that decide a run's results, hashed: two runs with the same hash are comparable. */
@@ -110,6 +113,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     max_cost_usd: options.maxCostUsd ?? null,
     tts: options.tts ?? false,
     from_run: options.fromRun ? path.resolve(options.fromRun) : null,
+    mock_writer: options.mock ? (options.mockWriter ?? options.seed) : null,
   }
   const manifest: RunManifest = {
     run_id: runId,
