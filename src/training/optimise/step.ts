@@ -23,7 +23,7 @@ import type {AggregateProfile, OptimiserStep, QualityKnob, TrialResults} from '.
 import {mean, round} from '../../core/text.js'
 import {LOSSES} from '../../loss/registry.js'
 import {bestTrial} from '../../loss/selection.js'
-import type {LossName, Weights} from '../../loss/registry.js'
+import type {Weights} from '../../loss/registry.js'
 import {MAX_ASKED_WORDS, MIN_ASKED_WORDS, predictWords} from '../length-model.js'
 import {promptHash} from '../prompt.js'
 import {
@@ -64,15 +64,27 @@ export type StepOutcome =
   | {kind: 'proposal'; prompt: PromptSpec; changes: string[]; step: OptimiserStep; evidence: string[]}
   | {kind: 'stop'; reason: string; evidence: string[]}
 
-/** A probe's first relative step: small, so that a probe in the wrong direction costs little (about 1% of the total with a steep judge). */
-export const FIRST_PROBE = 0.03
+/**
+ * A probe's first relative step: small enough that a probe away from a judge's ideal costs
+ * little (a judge's scores fall smoothly around its ideal, so 10% there costs a few points),
+ * large enough to stand out of a writer's call-to-call noise.
+ */
+export const FIRST_PROBE = 0.1
 /** After a successful probe the next one goes this many times further: a judge's ideal may be twice the human value. */
-export const PROBE_GROWTH = 3
+export const PROBE_GROWTH = 2
 /** Probes shrink no further than this: below it a judge's noise hides the effect. */
-export const MIN_PROBE = 0.015
+export const MIN_PROBE = 0.025
 export const MAX_PROBE = 0.5
-/** A probe must lower the weighted quality + ROUGE loss by more than this to count. */
-export const PROBE_EPSILON = 0.0005
+/** Asks must span at least this much (log of highest / lowest) before a flat response means the writer ignores them. */
+const MIN_ASK_SPREAD = 0.15
+const QUALITY_KNOB_NAMES = ['questions_per_minute', 'mean_sentence_words'] as const
+/**
+ * A probe counts when the judge's score on the knob's own dimension (engagement for the
+ * question rate, clarity for sentence length) rose by more than this many points (0..100):
+ * judged on its own dimension, a probe is not credited with what the corrections made in
+ * the same trial did to the other scores or to ROUGE.
+ */
+export const PROBE_EPSILON = 0.1
 /** Length steps smaller than this (relative) are noise, not a correction. */
 const LENGTH_TOLERANCE = 0.015
 /** Exponent moves smaller than this are noise. */
@@ -80,18 +92,12 @@ const EXPONENT_TOLERANCE = 0.05
 /** Share moves smaller than this are not worth a trial. */
 const SHARE_TOLERANCE = 0.005
 
-/** The losses a probe is judged on: those no corrected knob targets. */
-const PROBED_LOSSES: readonly LossName[] = ['quality', 'rouge']
 const KNOB_BOUNDS: Record<QualityKnob, [number, number]> = {questions_per_minute: [0.05, 12], mean_sentence_words: [3, 40]}
 const KNOB_DIMENSION: Record<QualityKnob, 'engagement' | 'clarity'> = {questions_per_minute: 'engagement', mean_sentence_words: 'clarity'}
 const KNOB_NAME: Record<QualityKnob, string> = {questions_per_minute: 'questions per minute', mean_sentence_words: 'sentence length'}
 const KNOB_DECIMALS: Record<QualityKnob, number> = {questions_per_minute: 2, mean_sentence_words: 1}
 
 type Component = {loss: string; weight: number; loss_value: number; contribution: number}
-
-function weighted(losses: TrialResults['mean_losses'], weights: Weights, names: readonly LossName[]): number {
-  return names.reduce((sum, name) => sum + weights[name] * losses[name], 0)
-}
 
 /** The components of a trial's training loss, largest weighted contribution first. */
 export function rankComponents(results: TrialResults, weights: Weights): Component[] {
@@ -128,7 +134,7 @@ function meanJudge(results: TrialResults, dimension: 'engagement' | 'clarity'): 
 }
 
 /** Replays the probes recorded with the trials to know where each knob's search stands. */
-function knobStates(trials: readonly OptimiserTrial[], weights: Weights): Record<QualityKnob, KnobState> {
+function knobStates(trials: readonly OptimiserTrial[]): Record<QualityKnob, KnobState> {
   const first = trials[0]!.prompt
   const state = {} as Record<QualityKnob, KnobState>
   for (const knob of ['questions_per_minute', 'mean_sentence_words'] as const) {
@@ -141,17 +147,8 @@ function knobStates(trials: readonly OptimiserTrial[], weights: Weights): Record
     if (!base) continue
     const s = state[probe.knob]
     if (s.done) continue
-    const asked = Math.log(trial.prompt.style[probe.knob] / base.prompt.style[probe.knob])
-    const before = meanDelivered(base.results, probe.knob)
-    const after = meanDelivered(trial.results, probe.knob)
-    const delivered = before > 0 && after > 0 ? Math.log(after / before) : 0
-    if (Math.abs(asked) > 1e-9 && delivered / asked < UNRESPONSIVE_ELASTICITY) {
-      s.done = `the writer ignores it (asked ${round(base.prompt.style[probe.knob], 2)} -> ${round(trial.prompt.style[probe.knob], 2)}, delivered ${round(before, 2)} -> ${round(after, 2)})`
-      continue
-    }
-    const improved =
-      weighted(trial.results.mean_losses, weights, PROBED_LOSSES) <
-      weighted(base.results.mean_losses, weights, PROBED_LOSSES) - PROBE_EPSILON
+    const dimension = KNOB_DIMENSION[probe.knob]
+    const improved = meanJudge(trial.results, dimension) > meanJudge(base.results, dimension) + PROBE_EPSILON
     if (improved) {
       s.value = trial.prompt.style[probe.knob]
       s.direction = probe.direction
@@ -174,7 +171,43 @@ function knobStates(trials: readonly OptimiserTrial[], weights: Weights): Record
     }
     if (s.size < MIN_PROBE) s.done = `steps down to ${round(MIN_PROBE * 100, 1)}% in both directions found nothing better`
   }
+  for (const knob of QUALITY_KNOB_NAMES) {
+    const ignored = ignoredInstruction(trials, knob)
+    if (ignored && !state[knob].done) {
+      state[knob].done = ignored
+      state[knob].value = first.style[knob]
+    }
+  }
   return state
+}
+
+/**
+ * Whether the writer ignores a knob's instruction: over every trial, the delivered value
+ * (mean over the training pairs) barely moves with the ask (elasticity below
+ * UNRESPONSIVE_ELASTICITY in a log-log fit). One probe cannot tell: a writer's call-to-call
+ * noise can hide a 10% move, so at least 3 different asks spanning MIN_ASK_SPREAD are needed.
+ */
+function ignoredInstruction(trials: readonly OptimiserTrial[], knob: QualityKnob): string | null {
+  const points = trials
+    .map((t) => ({asked: t.prompt.style[knob], delivered: meanDelivered(t.results, knob)}))
+    .filter((p) => p.asked > 0 && p.delivered > 0)
+  const asks = [...new Set(points.map((p) => p.asked))]
+  if (asks.length < 3 || Math.log(Math.max(...asks) / Math.min(...asks)) < MIN_ASK_SPREAD) return null
+  const xs = points.map((p) => Math.log(p.asked))
+  const ys = points.map((p) => Math.log(p.delivered))
+  const mx = mean(xs)
+  const my = mean(ys)
+  let sxx = 0
+  let sxy = 0
+  xs.forEach((x, i) => {
+    sxx += (x - mx) ** 2
+    sxy += (x - mx) * (ys[i]! - my)
+  })
+  const elasticity = sxy / sxx
+  if (elasticity >= UNRESPONSIVE_ELASTICITY) return null
+  const low = Math.min(...asks)
+  const high = Math.max(...asks)
+  return `the writer ignores it (asks from ${round(low, 2)} to ${round(high, 2)} moved what it delivered by an elasticity of ${round(elasticity, 2)})`
 }
 
 function roundKnob(knob: QualityKnob, value: number): number {
@@ -343,7 +376,7 @@ export function proposeNext(input: StepInput): StepOutcome {
   let probe: OptimiserStep['probe'] = null
   const knobNotes: string[] = []
   if (weights.quality > 0) {
-    const state = knobStates(trials, weights)
+    const state = knobStates(trials)
     for (const knob of ['questions_per_minute', 'mean_sentence_words'] as const) {
       if (next.style[knob] !== state[knob].value) {
         changes.push(`${knob} ${next.style[knob]} -> ${state[knob].value}: the value its probes found best`)
