@@ -83,6 +83,8 @@ export interface LengthResponse {
   exponent: number
   /** Whether the asks varied enough to fit the exponent; if not, it is assumed to be 1. */
   fitted: boolean
+  /** Standard deviation of log asked words (weighted): how far apart the asks the fit rests on are. */
+  spread: number
   points: number
 }
 
@@ -122,7 +124,7 @@ export function fitLengthResponse(observations: readonly Observation[]): LengthR
   const exponent = fitted ? Math.min(EXPONENT_RANGE[1], Math.max(EXPONENT_RANGE[0], sxy / sxx)) : 1
   // The scale that makes the fit pass through the weighted mean point.
   const scale = Math.exp(my - exponent * mx)
-  return {scale, exponent, fitted, points: points.length}
+  return {scale, exponent, fitted, spread, points: points.length}
 }
 
 /** Asked words that this response turns into `delivered` words. */

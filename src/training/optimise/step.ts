@@ -87,6 +87,8 @@ const QUALITY_KNOB_NAMES = ['questions_per_minute', 'mean_sentence_words'] as co
 export const PROBE_EPSILON = 0.1
 /** Length steps smaller than this (relative) are noise, not a correction. */
 const LENGTH_TOLERANCE = 0.015
+/** A length fit on asks spread this much (standard deviation of log asked) sets the exponent in one step. */
+const CONFIDENT_SPREAD = 0.3
 /** Exponent moves smaller than this are noise. */
 const EXPONENT_TOLERANCE = 0.05
 /** Share moves smaller than this are not worth a trial. */
@@ -239,10 +241,12 @@ function correctLength(
   const pairs = base.results.pairs.filter((p) => p.split === 'train' && p.details.reference_seconds > 0)
   if (!response || pairs.length === 0) return unchanged
   const rule = prompt.length
-  // Half way to the fitted exponent: with a few papers a fit moves with every trial's noise.
+  // Asks far apart (papers of very different lengths) pin the exponent down: go all the way.
+  // Asks close together leave it to noise: go half way.
+  const pace = response.spread >= CONFIDENT_SPREAD ? 1 : 0.5
   const exponent =
     rule && rule.model.kind === 'linear' && response.fitted
-      ? Math.min(4, Math.max(0.5, rule.exponent + (1 / response.exponent - rule.exponent) / 2))
+      ? Math.min(4, Math.max(0.5, rule.exponent + (1 / response.exponent - rule.exponent) * pace))
       : (rule?.exponent ?? 1)
   const logs = pairs.map((p) => {
     const reference = (p.details.reference_seconds / 60) * p.details.reference_words_per_minute
