@@ -127,7 +127,7 @@ describe('the best trial of a run with 1 validation pair: pooled', () => {
   let run: Run
 
   beforeAll(async () => {
-    run = await train(await makeTempDir('studio-e2e-best-pooled-'), ['--holdout', '1', '--seed', '2'])
+    run = await train(await makeTempDir('studio-e2e-best-pooled-'), ['--holdout', '1', '--seed', '20'])
   })
   afterAll(async () => {
     await removeDir(run.out)
@@ -166,7 +166,7 @@ describe('the best trial of a run with 3 validation pairs: validation', () => {
     root = await makeTempDir('studio-e2e-best-validation-')
     const pairsDir = path.join(root, 'pairs')
     await makeDoubledPairs(pairsDir)
-    run = await train(path.join(root, 'out'), ['--pairs-dir', pairsDir, '--holdout', '3', '--seed', '2'])
+    run = await train(path.join(root, 'out'), ['--pairs-dir', pairsDir, '--holdout', '3', '--seed', '6'])
   })
   afterAll(async () => {
     await removeDir(root)
