@@ -105,9 +105,52 @@ const CalibrationResults = z.object({
     generated_pairs: z.array(z.unknown()),
   }),
   seconds: z.object({total: z.number(), training: z.number(), oracle: z.number()}),
-  targets: z.array(z.object({name: z.string(), value: z.number(), target: z.string(), pass: z.boolean()})),
+  targets: z.array(z.object({scope: z.string(), name: z.string(), value: z.number(), target: z.string(), pass: z.boolean()})),
   runs: z.array(RunResult),
 })
+
+/** The issue's four targets over a set of runs. */
+function evaluateTargets(results: readonly RunResult[], scope: string) {
+  const durations = results.map((r) => r.best.duration)
+  const gaps = results.flatMap((r) => (r.gap_closed === null ? [] : [r.gap_closed]))
+  const qualityHeld = results.filter((r) => r.best.quality <= r.trial0.quality + 1e-9).length / results.length
+  const identity = results.filter((r) => r.writer === 'identity')
+  const identityWorst = Math.max(...identity.flatMap((r) => r.validation.slice(1).map((v) => v / r.validation[0]! - 1)))
+  return [
+    {
+      scope,
+      name: 'median duration loss of the best trial',
+      value: median(durations),
+      target: `< ${TARGETS.medianDuration}`,
+      pass: median(durations) < TARGETS.medianDuration,
+      shown: median(durations).toFixed(3),
+    },
+    {
+      scope,
+      name: 'mean gap closed (L0 - Lbest) / (L0 - Loracle)',
+      value: mean(gaps),
+      target: `>= ${TARGETS.meanGapClosed}`,
+      pass: mean(gaps) >= TARGETS.meanGapClosed,
+      shown: `${(mean(gaps) * 100).toFixed(1)}% (over ${gaps.length} runs with headroom)`,
+    },
+    {
+      scope,
+      name: "runs whose best trial's quality loss is no worse than trial 0's",
+      value: qualityHeld,
+      target: `>= ${TARGETS.qualityNoWorse * 100}%`,
+      pass: qualityHeld >= TARGETS.qualityNoWorse,
+      shown: `${(qualityHeld * 100).toFixed(1)}% (${results.length} runs)`,
+    },
+    {
+      scope,
+      name: 'identity writer: worst trial after trial 0, against trial 0',
+      value: identityWorst,
+      target: `<= +${TARGETS.identitySlack * 100}%`,
+      pass: identityWorst <= TARGETS.identitySlack,
+      shown: `${identityWorst >= 0 ? '+' : ''}${(identityWorst * 100).toFixed(1)}%`,
+    },
+  ]
+}
 
 function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1)
@@ -410,43 +453,25 @@ async function printReport(results: RunResult[], seconds: {total: number; traini
   console.log(widths.map((w) => '-'.repeat(w)).join('  '))
   for (const row of rows) console.log(line(row))
 
-  const durations = results.map((r) => r.best.duration)
-  const gaps = results.flatMap((r) => (r.gap_closed === null ? [] : [r.gap_closed]))
-  const qualityHeld = results.filter((r) => r.best.quality <= r.trial0.quality + 1e-9).length / results.length
-  const identity = results.filter((r) => r.writer === 'identity')
-  const identityWorst = Math.max(...identity.flatMap((r) => r.validation.slice(1).map((v) => v / r.validation[0]! - 1)))
+  // Per corpus as well as overall: the bundled corpus keeps 1 training pair once 2 of its 3
+  // pairs are held out, so its length model is one episode's length, a floor no prompt
+  // trained on it can get under; the generated corpus has 5 training pairs to fit on.
   const targets = [
-    {
-      name: 'median duration loss of the best trial',
-      value: median(durations),
-      target: `< ${TARGETS.medianDuration}`,
-      pass: median(durations) < TARGETS.medianDuration,
-      shown: f(median(durations)),
-    },
-    {
-      name: 'mean gap closed (L0 - Lbest) / (L0 - Loracle)',
-      value: mean(gaps),
-      target: `>= ${TARGETS.meanGapClosed}`,
-      pass: mean(gaps) >= TARGETS.meanGapClosed,
-      shown: `${(mean(gaps) * 100).toFixed(1)}% (over ${gaps.length} runs with headroom)`,
-    },
-    {
-      name: "runs whose best trial's quality loss is no worse than trial 0's",
-      value: qualityHeld,
-      target: `>= ${TARGETS.qualityNoWorse * 100}%`,
-      pass: qualityHeld >= TARGETS.qualityNoWorse,
-      shown: `${(qualityHeld * 100).toFixed(1)}%`,
-    },
-    {
-      name: 'identity writer: worst trial after trial 0, against trial 0',
-      value: identityWorst,
-      target: `<= +${TARGETS.identitySlack * 100}%`,
-      pass: identityWorst <= TARGETS.identitySlack,
-      shown: `${identityWorst >= 0 ? '+' : ''}${(identityWorst * 100).toFixed(1)}%`,
-    },
+    ...evaluateTargets(results, 'all runs'),
+    ...evaluateTargets(
+      results.filter((r) => r.corpus === 'bundled'),
+      'bundled (1 training pair)',
+    ),
+    ...evaluateTargets(
+      results.filter((r) => r.corpus === 'generated'),
+      'generated (5 training pairs)',
+    ),
   ]
-  console.log('')
-  for (const t of targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.shown} (target ${t.target})`)
+  let scope = ''
+  for (const t of targets) {
+    if (t.scope !== scope) console.log(`\n${(scope = t.scope)}:`)
+    console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.shown} (target ${t.target})`)
+  }
   console.log(
     `\n${results.length} runs (${WRITERS.length} writers x 2 corpora, ${MAX_TRIALS} trials, ${HOLDOUT} validation pairs) in ${seconds.total.toFixed(0)} s: training ${seconds.training.toFixed(0)} s, oracle ${seconds.oracle.toFixed(0)} s`,
   )
@@ -461,7 +486,7 @@ async function printReport(results: RunResult[], seconds: {total: number; traini
       generated_pairs: GENERATED,
     },
     seconds,
-    targets: targets.map(({name, value, target, pass}) => ({name, value, target, pass})),
+    targets: targets.map(({scope, name, value, target, pass}) => ({scope, name, value, target, pass})),
     runs: results,
   })
   await mkdir(path.dirname(RESULTS), {recursive: true})
