@@ -238,7 +238,7 @@ export const holdoutIdsFlag = Flags.custom<readonly string[]>({
 
 export const refinerFlag = Flags.option({
   description:
-    'How the next prompt is proposed: rule-based (numeric targets move toward the reference profile) or rule-based+llm (a language model then rewrites tone, roles and instructions from the prompt history and the worst pairs)',
+    "How the next prompt is proposed: rule-based (from the best trial so far, length, segment plan and coverage corrected with a model of the writer's response, style probed for the judge) or rule-based+llm (a language model then rewrites tone, roles and instructions from the same evidence, the prompt history and the worst pairs)",
   options: REFINER_MODES,
   default: 'rule-based' as const,
 })()
