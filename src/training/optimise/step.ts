@@ -19,7 +19,7 @@
  * When nothing is left to correct or probe it says so, and the trial loop stops.
  */
 import type {LengthRule, PromptSpec, SegmentLabel} from '../../core/schemas/common.js'
-import type {AggregateProfile, OptimiserStep, QualityKnob, TrialResults} from '../../core/schemas/files.js'
+import {QUALITY_KNOBS, type AggregateProfile, type OptimiserStep, type QualityKnob, type TrialResults} from '../../core/schemas/files.js'
 import {mean, round} from '../../core/text.js'
 import {LOSSES} from '../../loss/registry.js'
 import {bestTrial} from '../../loss/selection.js'
@@ -77,7 +77,6 @@ export const MIN_PROBE = 0.025
 export const MAX_PROBE = 0.5
 /** Asks must span at least this much (log of highest / lowest) before a flat response means the writer ignores them. */
 const MIN_ASK_SPREAD = 0.15
-const QUALITY_KNOB_NAMES = ['questions_per_minute', 'mean_sentence_words'] as const
 /**
  * A probe counts when the judge's score on the knob's own dimension (engagement for the
  * question rate, clarity for sentence length) rose by more than this many points (0..100):
@@ -139,7 +138,7 @@ function meanJudge(results: TrialResults, dimension: 'engagement' | 'clarity'): 
 function knobStates(trials: readonly OptimiserTrial[]): Record<QualityKnob, KnobState> {
   const first = trials[0]!.prompt
   const state = {} as Record<QualityKnob, KnobState>
-  for (const knob of ['questions_per_minute', 'mean_sentence_words'] as const) {
+  for (const knob of QUALITY_KNOBS) {
     state[knob] = {value: first.style[knob], size: FIRST_PROBE, direction: 1, failed: new Set(), momentum: false, done: null}
   }
   for (const trial of trials) {
@@ -173,7 +172,7 @@ function knobStates(trials: readonly OptimiserTrial[]): Record<QualityKnob, Knob
     }
     if (s.size < MIN_PROBE) s.done = `steps down to ${round(MIN_PROBE * 100, 1)}% in both directions found nothing better`
   }
-  for (const knob of QUALITY_KNOB_NAMES) {
+  for (const knob of QUALITY_KNOBS) {
     const ignored = ignoredInstruction(trials, knob)
     if (ignored && !state[knob].done) {
       state[knob].done = ignored
@@ -219,7 +218,7 @@ function roundKnob(knob: QualityKnob, value: number): number {
 
 /** Which knob to probe next: one going somewhere first, then the one whose judge dimension scores lowest. */
 function chooseProbe(state: Record<QualityKnob, KnobState>, base: TrialResults, last: QualityKnob | null): QualityKnob | null {
-  const open = (['questions_per_minute', 'mean_sentence_words'] as const).filter((k) => !state[k].done)
+  const open = QUALITY_KNOBS.filter((k) => !state[k].done)
   if (open.length === 0) return null
   const moving = open.find((k) => state[k].momentum)
   if (moving) return moving
@@ -381,7 +380,7 @@ export function proposeNext(input: StepInput): StepOutcome {
   const knobNotes: string[] = []
   if (weights.quality > 0) {
     const state = knobStates(trials)
-    for (const knob of ['questions_per_minute', 'mean_sentence_words'] as const) {
+    for (const knob of QUALITY_KNOBS) {
       if (next.style[knob] !== state[knob].value) {
         changes.push(`${knob} ${next.style[knob]} -> ${state[knob].value}: the value its probes found best`)
         next.style[knob] = state[knob].value
