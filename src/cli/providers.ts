@@ -7,6 +7,7 @@ import {runPaths} from '../core/layout.js'
 import type {Providers} from '../core/providers.js'
 import type {MockWriter, RefinerMode} from '../core/schemas/common.js'
 import type {RunConfig} from '../core/schemas/files.js'
+import type {ResolvedConfig} from '../providers/config.js'
 
 export interface ProviderChoice {
   mock: boolean
@@ -28,7 +29,14 @@ export interface ProviderChoice {
   requireKeys?: boolean
 }
 
-export async function buildProviders(choice: ProviderChoice): Promise<{providers: Providers; roles: RunConfig['providers']}> {
+export interface BuiltProviders {
+  providers: Providers
+  roles: RunConfig['providers']
+  /** The configuration real providers were built from; null under --mock. */
+  config: ResolvedConfig | null
+}
+
+export async function buildProviders(choice: ProviderChoice): Promise<BuiltProviders> {
   let {mock, mockWriter, models, tts, refiner, pairsDir} = choice
   let recorded: RunConfig['providers'] = null
   if (choice.resumeDir) {
@@ -48,7 +56,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
   }
   if (mock) {
     const {mockProviders} = await import('../providers/mock/index.js')
-    return {providers: mockProviders({tts, writer: mockWriter}), roles: null}
+    return {providers: mockProviders({tts, writer: mockWriter}), roles: null, config: null}
   }
   const [{loadConfig}, {createRealProviders, rolesInUse}, {DiskCache, NoCache, defaultCacheDir}] = await Promise.all([
     import('../providers/config.js'),
@@ -61,7 +69,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<{providers
   const roles = rolesInUse({tts, transcribe, refiner, generateOnly: choice.generateOnly})
   const cache = choice.cache ? new DiskCache(choice.cacheDir ?? defaultCacheDir()) : new NoCache()
   const providers = await createRealProviders({config, cache, tts, transcribe, roles, requireKeys: choice.requireKeys ?? true})
-  return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]]))}
+  return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]])), config}
 }
 
 /** Whether some pair has no sidecar transcript (then an OpenAI key is needed for Whisper). */

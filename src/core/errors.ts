@@ -105,6 +105,31 @@ export class ProviderError extends StudioError {
   }
 }
 
+/**
+ * An answer cut off at its max_tokens: never scored as a whole answer. The caller
+ * may ask again with a larger limit (up to the model's cap) or in smaller parts.
+ */
+export class OutputLimitError extends ProviderError {
+  /** The max_tokens the cut answer was given. */
+  readonly maxOutputTokens: number
+
+  constructor(message: string, options: {provider: string; maxOutputTokens: number; hint?: string; usage?: Usage}) {
+    super(message, {provider: options.provider, hint: options.hint, usage: options.usage})
+    this.maxOutputTokens = options.maxOutputTokens
+  }
+
+  override withUsage(usage: Usage): OutputLimitError {
+    const copy = new OutputLimitError(this.message, {
+      provider: this.provider,
+      maxOutputTokens: this.maxOutputTokens,
+      hint: this.hint,
+      usage,
+    })
+    copy.stack = this.stack
+    return copy
+  }
+}
+
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)

@@ -30,6 +30,8 @@ export interface Usage {
   /** Of input_tokens: written to and read from Anthropic's prompt cache (billed differently). */
   cache_write_tokens?: number
   cache_read_tokens?: number
+  /** Of cache_write_tokens: written with the one-hour lifetime (billed at 2x the input price, not 1.25x). */
+  cache_write_1h_tokens?: number
   /** Transcription: seconds of audio sent. */
   audio_seconds?: number
   /** Speech: characters synthesised. */
@@ -57,7 +59,24 @@ export interface StructuredRequest<T> {
   task: Task
   /** Sampling seed, sent to APIs that accept one. */
   seed: number
+  /**
+   * The most output tokens this answer may take (the API's max_tokens), sized by the
+   * caller from what it asks for; the provider's default (DEFAULT_MAX_OUTPUT_TOKENS,
+   * at most the model's cap) when absent. An answer cut at it is an OutputLimitError.
+   */
+  maxOutputTokens?: number
+  /**
+   * How long the prefixes marked `cache` should stay cached: '1h' when they are sent
+   * again more than five minutes later (a trial longer than Anthropic's default
+   * lifetime), '5m' (the default) otherwise.
+   */
+  cacheTtl?: CacheTtl
 }
+
+export type CacheTtl = '5m' | '1h'
+
+/** max_tokens of a request that does not say: enough for every answer but a long script. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 16_000
 
 export interface StructuredAnswer<T> {
   value: T
@@ -69,6 +88,8 @@ export interface StructuredAnswer<T> {
 export interface LanguageModel {
   /** Provider and model, e.g. "mock" or "anthropic:claude-...": recorded in run.json. */
   readonly id: string
+  /** The most output tokens one answer of this model can have (its max_tokens cap): longer scripts are written in parts. */
+  readonly maxOutputTokens: number
   structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>>
 }
 

@@ -1,17 +1,34 @@
 /**
  * Claude as a LanguageModel. API version 2026-10-21 (SDK 1.x) rejects temperature
  * and, on current models, a forced tool_choice: structured answers are asked for
- * with `output_config.format` (the SDK's zod helper) through `messages.parse()`.
- * Older models can use a forced `answer` tool instead (structuredMode: 'tool').
- * Messages marked `cache` (the judge's paper, sent again on every trial) end a prefix
- * Anthropic is asked to cache.
+ * with `output_config.format` (the JSON schema of the SDK's zod helper). Older
+ * models can use a forced `answer` tool instead (structuredMode: 'tool'). Every
+ * answer is streamed (an hour-long script takes minutes), with max_tokens sized by
+ * the caller. Messages marked `cache` (the judge's paper, sent again on every
+ * trial) end a prefix Anthropic is asked to cache, for an hour when asked.
  */
 import Anthropic from '@anthropic-ai/sdk'
 import {zodOutputFormat} from '@anthropic-ai/sdk/helpers/zod'
-import type {MessageParam, TextBlockParam, Usage as AnthropicUsage} from '@anthropic-ai/sdk/resources/messages/messages'
+import type {
+  MessageCreateParamsStreaming,
+  MessageParam,
+  RawMessageStreamEvent,
+  TextBlockParam,
+} from '@anthropic-ai/sdk/resources/messages/messages'
 
-import {askStructured, cachedOrAsk, type ErrorContext, type RawAnswer} from './structured.js'
-import type {ChatMessage, LanguageModel, ResponseCache, StructuredAnswer, StructuredRequest, Usage} from '../core/providers.js'
+import {modelOutputCap} from './output-limits.js'
+import type {RateLimiter, RetryPolicy} from './rate-limit.js'
+import {askStructured, cachedOrAsk, consumeStream, streamLimits, type ErrorContext, type RawAnswer} from './structured.js'
+import {
+  DEFAULT_MAX_OUTPUT_TOKENS,
+  type CacheTtl,
+  type ChatMessage,
+  type LanguageModel,
+  type ResponseCache,
+  type StructuredAnswer,
+  type StructuredRequest,
+  type Usage,
+} from '../core/providers.js'
 
 /** Anthropic accepts at most 4 cache breakpoints per request. */
 const MAX_CACHE_BREAKPOINTS = 4
@@ -21,46 +38,53 @@ export interface AnthropicLanguageModelOptions {
   model: string
   /** A proxy; defaults to ANTHROPIC_BASE_URL or the public API. */
   baseURL?: string
-  /** Per-call timeout, default 120 s (the SDK retries a timed-out call). */
+  /** Until the first byte of an answer, and the longest silence within one; default 120 s. Long answers get more in total (streamLimits). */
   timeoutMs?: number
-  /** SDK retries of connection errors, 408, 409, 429 and 5xx (incl. 529), default 2. */
-  maxRetries?: number
+  /** Retries of connection errors, 408, 409, 429 and 5xx (incl. 529); default DEFAULT_RETRY_POLICY. */
+  retryPolicy?: RetryPolicy
+  /** The account's limits, shared with every other role on Anthropic. */
+  limiter?: RateLimiter
   cache?: ResponseCache
-  /** max_tokens of each call, default 16,000. */
-  maxTokens?: number
+  /** The model's output cap; default from output-limits.ts. */
+  maxOutputTokens?: number
   /** 'output-format' (default): output_config.format; 'tool': a forced `answer` tool, for older models. */
   structuredMode?: 'output-format' | 'tool'
 }
 
 export class AnthropicLanguageModel implements LanguageModel {
   readonly id: string
+  readonly maxOutputTokens: number
   private readonly client: Anthropic
   private readonly model: string
   private readonly cache?: ResponseCache
-  private readonly maxTokens: number
   private readonly mode: 'output-format' | 'tool'
   private readonly errors: ErrorContext
+  private readonly timeoutMs: number
+  private readonly retry: {policy?: RetryPolicy; limiter?: RateLimiter}
 
   constructor(options: AnthropicLanguageModelOptions) {
     this.model = options.model
     this.id = `anthropic:${options.model}`
     this.cache = options.cache
-    this.maxTokens = options.maxTokens ?? 16_000
+    this.maxOutputTokens = options.maxOutputTokens ?? modelOutputCap('anthropic', options.model)
     this.mode = options.structuredMode ?? 'output-format'
-    const timeout = options.timeoutMs ?? 120_000
+    this.timeoutMs = options.timeoutMs ?? 120_000
     this.client = new Anthropic({
       // A key passed in code is the client's only credential: ANTHROPIC_AUTH_TOKEN is not read.
       apiKey: options.apiKey,
       baseURL: options.baseURL,
-      timeout,
-      maxRetries: options.maxRetries ?? 2,
+      timeout: this.timeoutMs,
+      // Retries are askStructured's (one policy, through the shared rate limiter).
+      maxRetries: 0,
     })
-    this.errors = {provider: this.id, vendor: 'anthropic', secrets: [options.apiKey], timeoutMs: timeout}
+    this.retry = {policy: options.retryPolicy, limiter: options.limiter}
+    this.errors = {provider: this.id, vendor: 'anthropic', secrets: [options.apiKey], timeoutMs: this.timeoutMs}
   }
 
   async structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>> {
     const format = zodOutputFormat(request.schema)
     const jsonSchema = format.schema
+    const ttl = request.cacheTtl ?? '5m'
     const key = {
       provider: 'anthropic',
       model: this.model,
@@ -80,52 +104,118 @@ export class AnthropicLanguageModel implements LanguageModel {
         schema: request.schema,
         messages: request.messages,
         errors: this.errors,
-        call: (messages) => (this.mode === 'tool' ? this.callTool(messages, jsonSchema) : this.callOutputFormat(messages, jsonSchema)),
+        maxTokens: request.maxOutputTokens ?? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, this.maxOutputTokens),
+        outputCap: this.maxOutputTokens,
+        retry: this.retry,
+        call: (messages, maxTokens) => this.attempt(messages, jsonSchema, maxTokens, ttl),
       }),
     )
   }
 
-  private async callOutputFormat(messages: ChatMessage[], schema: Record<string, unknown>): Promise<RawAnswer> {
-    const {system, turns} = toAnthropicMessages(messages)
-    const message = await this.client.messages.parse({
+  /**
+   * One streamed request. Streaming always: the SDK refuses a non-streamed request
+   * whose max_tokens could take more than ten minutes, and a long script needs one.
+   */
+  private async attempt(messages: ChatMessage[], schema: Record<string, unknown>, maxTokens: number, ttl: CacheTtl): Promise<RawAnswer> {
+    const {system, turns} = toAnthropicMessages(messages, ttl)
+    const params: MessageCreateParamsStreaming = {
       model: this.model,
-      max_tokens: this.maxTokens,
+      max_tokens: maxTokens,
       ...(system ? {system} : {}),
       messages: turns,
-      output_config: {
-        // The helper's schema, with a parse that never throws: validation (and the one
-        // corrective retry) is askStructured's, which needs the raw text to quote it back.
-        format: {type: 'json_schema', schema, parse: (text: string) => text},
-      },
-    })
-    const text = message.content
-      .filter((block) => block.type === 'text')
-      .map((block) => block.text)
-      .join('')
-    return {
-      answer: text,
-      usage: usageOf(message.usage),
-      problem: stopProblem(message.stop_reason) ?? (text ? undefined : 'the answer was empty'),
+      ...(this.mode === 'tool'
+        ? {
+            tools: [
+              {name: 'answer', description: 'Give your answer. Its input is the whole answer.', input_schema: {...schema, type: 'object'}},
+            ],
+            tool_choice: {type: 'tool', name: 'answer'},
+          }
+        : {output_config: {format: {type: 'json_schema', schema}}}),
+      stream: true,
     }
+    const limiter = this.retry.limiter
+    const reservation = limiter ? await limiter.acquire({inputTokens: estimateInputTokens(params), outputTokens: maxTokens}) : null
+    const answer = {text: '', toolJson: '', toolCalled: false, stop: null as string | null, usage: emptyUsage()}
+    try {
+      await consumeStream(
+        (signal) => this.client.messages.create(params, {signal}),
+        streamLimits(this.timeoutMs, maxTokens),
+        (event) => readEvent(event, answer),
+      )
+    } catch (error) {
+      if (reservation) limiter!.release(reservation)
+      throw error
+    }
+    const usage = usageOf(answer.usage)
+    // Cache reads do not count against Anthropic's input-tokens-per-minute limit.
+    if (reservation)
+      limiter!.settle(reservation, {inputTokens: usage.input_tokens - (usage.cache_read_tokens ?? 0), outputTokens: usage.output_tokens})
+    const cut = answer.stop === 'max_tokens'
+    if (this.mode === 'tool') {
+      if (!answer.toolCalled) return {answer: '', usage, cut, problem: stopProblem(answer.stop) ?? 'the answer tool was not called'}
+      return {answer: answer.toolJson || '{}', usage, cut, problem: stopProblem(answer.stop)}
+    }
+    return {answer: answer.text, usage, cut, problem: stopProblem(answer.stop) ?? (answer.text ? undefined : 'the answer was empty')}
   }
+}
 
-  private async callTool(messages: ChatMessage[], schema: Record<string, unknown>): Promise<RawAnswer> {
-    const {system, turns} = toAnthropicMessages(messages)
-    const message = await this.client.messages.create({
-      model: this.model,
-      max_tokens: this.maxTokens,
-      ...(system ? {system} : {}),
-      messages: turns,
-      tools: [{name: 'answer', description: 'Give your answer. Its input is the whole answer.', input_schema: {...schema, type: 'object'}}],
-      tool_choice: {type: 'tool', name: 'answer'},
-    })
-    const tool = message.content.find((block) => block.type === 'tool_use' && block.name === 'answer')
-    const usage = usageOf(message.usage)
-    if (!tool || tool.type !== 'tool_use') {
-      return {answer: '', usage, problem: stopProblem(message.stop_reason) ?? 'the answer tool was not called'}
+interface StreamUsage {
+  input_tokens: number
+  output_tokens: number
+  cache_creation_input_tokens: number
+  cache_read_input_tokens: number
+  ephemeral_1h_input_tokens: number
+}
+
+function emptyUsage(): StreamUsage {
+  return {input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ephemeral_1h_input_tokens: 0}
+}
+
+/** Accumulates one streamed event: text and tool-input deltas, the stop reason, usage (message_delta's counts are cumulative). */
+function readEvent(
+  event: RawMessageStreamEvent,
+  into: {text: string; toolJson: string; toolCalled: boolean; stop: string | null; usage: StreamUsage},
+): void {
+  switch (event.type) {
+    case 'message_start': {
+      const usage = event.message.usage
+      into.usage = {
+        input_tokens: usage.input_tokens ?? 0,
+        output_tokens: usage.output_tokens ?? 0,
+        cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+        cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+        ephemeral_1h_input_tokens: usage.cache_creation?.ephemeral_1h_input_tokens ?? 0,
+      }
+      break
     }
-    return {answer: tool.input, usage, problem: stopProblem(message.stop_reason)}
+    case 'content_block_start':
+      if (event.content_block.type === 'tool_use' && event.content_block.name === 'answer') into.toolCalled = true
+      break
+    case 'content_block_delta':
+      if (event.delta.type === 'text_delta') into.text += event.delta.text
+      else if (event.delta.type === 'input_json_delta') into.toolJson += event.delta.partial_json
+      break
+    case 'message_delta': {
+      into.stop = event.delta.stop_reason ?? into.stop
+      const usage = event.usage
+      if (typeof usage.output_tokens === 'number') into.usage.output_tokens = usage.output_tokens
+      if (typeof usage.input_tokens === 'number') into.usage.input_tokens = usage.input_tokens
+      if (typeof usage.cache_creation_input_tokens === 'number') into.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens
+      if (typeof usage.cache_read_input_tokens === 'number') into.usage.cache_read_input_tokens = usage.cache_read_input_tokens
+      break
+    }
+    default:
+      break
   }
+}
+
+/** What the rate limiter is told a request will take before it is sent: its text at four characters a token. */
+function estimateInputTokens(params: MessageCreateParamsStreaming): number {
+  const chars =
+    JSON.stringify(params.system ?? '').length +
+    JSON.stringify(params.messages).length +
+    JSON.stringify(params.tools ?? params.output_config ?? '').length
+  return Math.ceil(chars / 4)
 }
 
 function stopProblem(stopReason: string | null): string | undefined {
@@ -135,14 +225,15 @@ function stopProblem(stopReason: string | null): string | undefined {
 }
 
 /** input_tokens counts every input token, cached or not; the cache split is kept apart for pricing. */
-function usageOf(usage: AnthropicUsage): Usage {
-  const write = usage.cache_creation_input_tokens ?? 0
-  const read = usage.cache_read_input_tokens ?? 0
+function usageOf(usage: StreamUsage): Usage {
+  const write = usage.cache_creation_input_tokens
+  const read = usage.cache_read_input_tokens
   return {
     input_tokens: usage.input_tokens + write + read,
     output_tokens: usage.output_tokens,
     cache_write_tokens: write,
     cache_read_tokens: read,
+    ...(usage.ephemeral_1h_input_tokens ? {cache_write_1h_tokens: usage.ephemeral_1h_input_tokens} : {}),
   }
 }
 
@@ -154,7 +245,7 @@ function usageOf(usage: AnthropicUsage): Usage {
  * starts with the same prefix a tenth of the input price for it. A prefix shorter
  * than the model's minimum (1,024 tokens on Sonnet) is simply not cached.
  */
-export function toAnthropicMessages(messages: ChatMessage[]): {system: string; turns: MessageParam[]} {
+export function toAnthropicMessages(messages: ChatMessage[], ttl: CacheTtl = '5m'): {system: string; turns: MessageParam[]} {
   const system = messages
     .filter((m) => m.role === 'system')
     .map((m) => m.content)
@@ -169,6 +260,8 @@ export function toAnthropicMessages(messages: ChatMessage[]): {system: string; t
     if (last && last.role === message.role) last.content.push(block)
     else turns.push({role: message.role, content: [block]})
   }
-  for (const block of marked.slice(-MAX_CACHE_BREAKPOINTS)) block.cache_control = {type: 'ephemeral'}
+  // The one-hour lifetime is asked for only when the prefix comes back after more than five minutes (it costs 2x to write, not 1.25x).
+  for (const block of marked.slice(-MAX_CACHE_BREAKPOINTS))
+    block.cache_control = ttl === '1h' ? {type: 'ephemeral', ttl: '1h'} : {type: 'ephemeral'}
   return {system, turns}
 }

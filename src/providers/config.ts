@@ -31,6 +31,8 @@ export const RoleEndpoint = z
     /** Any OpenAI-compatible server (Ollama, vLLM, LM Studio) for an openai role; a proxy for anthropic. */
     base_url: z.url().optional(),
     structured_output: StructuredOutput.optional(),
+    /** The most output tokens one answer of this model may have; default: the model's published cap (providers/output-limits.ts). */
+    max_output_tokens: z.number().int().positive().optional(),
   })
   .strict()
   .refine((endpoint) => endpoint.structured_output === undefined || endpoint.provider === 'anthropic', {
@@ -39,14 +41,64 @@ export const RoleEndpoint = z
   })
 export type RoleEndpoint = z.infer<typeof RoleEndpoint>
 
+/** An account's per-minute limits (the numbers on the provider's console); a limit left out keeps its default. */
+export const RateLimitsConfig = z
+  .object({
+    requests_per_minute: z.number().positive().optional(),
+    input_tokens_per_minute: z.number().positive().optional(),
+    output_tokens_per_minute: z.number().positive().optional(),
+    /** OpenAI: one limit for input and output tokens together. */
+    tokens_per_minute: z.number().positive().optional(),
+  })
+  .strict()
+export type RateLimitsConfig = z.infer<typeof RateLimitsConfig>
+
+/**
+ * The lowest paid tier of each provider, as published (checked 2026-12): Anthropic's
+ * first tier for Claude Sonnet 4.x, OpenAI's tier 1 for gpt-4o. A run never sends
+ * faster than these unless studio.config.json raises them to the account's own.
+ */
+export const DEFAULT_RATE_LIMITS: Record<ProviderName, RateLimitsConfig> = {
+  anthropic: {requests_per_minute: 50, input_tokens_per_minute: 30_000, output_tokens_per_minute: 8_000},
+  openai: {requests_per_minute: 500, tokens_per_minute: 30_000},
+}
+
+const BASE_URL_ENV: Record<ProviderName, string> = {anthropic: 'ANTHROPIC_BASE_URL', openai: 'OPENAI_BASE_URL'}
+
+/**
+ * The limits a provider's calls are held to: the file's rate_limits over the
+ * defaults; but a provider reached through another server (a base_url in the config
+ * or ${BASE_URL_ENV}) has limits studio cannot know, so only the file's apply there,
+ * and none when it gives none.
+ */
+export function effectiveRateLimits(
+  config: Pick<ResolvedConfig, 'rateLimits' | 'roles'>,
+  provider: ProviderName,
+  env: NodeJS.ProcessEnv = process.env,
+): RateLimitsConfig {
+  const explicit = config.rateLimits[provider]
+  const elsewhere =
+    Boolean(env[BASE_URL_ENV[provider]]) ||
+    Object.values(config.roles).some((endpoint) => endpoint.provider === provider && endpoint.base_url !== undefined)
+  if (elsewhere) return explicit ?? {}
+  return {...DEFAULT_RATE_LIMITS[provider], ...explicit}
+}
+
+/** How long the judge's cached paper lives: `auto` asks for an hour when a trial takes longer than the default five minutes. */
+export const PromptCacheTtl = z.enum(['auto', '5m', '1h'])
+export type PromptCacheTtl = z.infer<typeof PromptCacheTtl>
+
 export const StudioConfig = z
   .object({
     $schema: z.string().optional(),
     roles: z.partialRecord(z.enum(PROVIDER_ROLES), RoleEndpoint).default({}),
     /** Seconds before one API call is abandoned (the SDKs then retry it). */
     timeout_seconds: z.number().positive().max(3600).optional(),
-    /** Retries of 408/409/429/5xx by the SDKs, which honour retry-after. */
-    max_retries: z.number().int().min(0).max(10).optional(),
+    /** Retries of 408/409/429/5xx and dropped connections (exponential backoff with jitter, retry-after honoured); default 8. */
+    max_retries: z.number().int().min(0).max(20).optional(),
+    /** Per provider: the account's per-minute limits, shared by every role on that provider. */
+    rate_limits: z.object({anthropic: RateLimitsConfig.optional(), openai: RateLimitsConfig.optional()}).strict().optional(),
+    prompt_cache_ttl: PromptCacheTtl.optional(),
   })
   .strict()
 export type StudioConfig = z.infer<typeof StudioConfig>
@@ -68,6 +120,9 @@ export interface ResolvedConfig {
   roles: Record<ProviderRole, RoleEndpoint>
   timeoutSeconds: number | undefined
   maxRetries: number | undefined
+  /** The file's rate_limits (see effectiveRateLimits for the defaults). */
+  rateLimits: Partial<Record<ProviderName, RateLimitsConfig>>
+  promptCacheTtl: PromptCacheTtl
   /** The file read, or null when none was found. */
   file: string | null
 }
@@ -108,7 +163,7 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
     if (!result.success) {
       throw new InputError(`The config file ${file} is not valid:\n${z.prettifyError(result.error)}`, {
         path: file,
-        hint: `Each role (${PROVIDER_ROLES.join(', ')}) takes {"provider": "anthropic" | "openai", "model": "...", "base_url"?: "http://...", "structured_output"?: "output-format" | "tool" (anthropic only)}.`,
+        hint: `Each role (${PROVIDER_ROLES.join(', ')}) takes {"provider": "anthropic" | "openai", "model": "...", "base_url"?: "http://...", "structured_output"?: "output-format" | "tool" (anthropic only), "max_output_tokens"?: N}; see TRAINING.md, "Providers and configuration", for timeout_seconds, max_retries, rate_limits and prompt_cache_ttl.`,
       })
     }
     parsed = result.data
@@ -123,6 +178,7 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
       ...endpoint,
       base_url: same ? roles[role].base_url : undefined,
       structured_output: same ? roles[role].structured_output : undefined,
+      max_output_tokens: same && endpoint.model === roles[role].model ? roles[role].max_output_tokens : undefined,
     }
   }
   for (const role of ['transcribe', 'speech'] as const) {
@@ -133,7 +189,15 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
       })
     }
   }
-  return {roles, timeoutSeconds: parsed.timeout_seconds, maxRetries: parsed.max_retries, file: found}
+  const rateLimits = parsed.rate_limits ?? {}
+  return {
+    roles,
+    timeoutSeconds: parsed.timeout_seconds,
+    maxRetries: parsed.max_retries,
+    rateLimits,
+    promptCacheTtl: parsed.prompt_cache_ttl ?? 'auto',
+    file: found,
+  }
 }
 
 /** `--model judge=openai:gpt-4o-mini`: one role, one provider and model. */

@@ -5,8 +5,9 @@
  */
 import {AnthropicLanguageModel} from './anthropic.js'
 import type {ProviderRole, ResolvedConfig} from './config.js'
-import {requiredKeys} from './config.js'
+import {effectiveRateLimits, requiredKeys} from './config.js'
 import {OpenAIChatModel, OpenAISpeech, WhisperTranscriber} from './openai.js'
+import {DEFAULT_RETRY_POLICY, RateLimiter} from './rate-limit.js'
 import {missingKeyError, resolveKey, type SecretName} from './secrets.js'
 import type {LanguageModel, Providers, ResponseCache} from '../core/providers.js'
 import {ROLES, type RefinerMode} from '../core/schemas/common.js'
@@ -34,6 +35,7 @@ export function rolesInUse(options: {tts?: boolean; transcribe?: boolean; refine
   return roles
 }
 
+/** Until the first byte of an answer, and the longest silence within a streamed one; long answers get more in total (streamLimits). */
 const LANGUAGE_MODEL_TIMEOUT_MS = 300_000
 
 /** Placeholder for a key a local OpenAI-compatible server does not check; never sent to a public API. */
@@ -52,10 +54,16 @@ export async function createRealProviders(options: RealProviderOptions & {roles:
   if (missing.length && options.requireKeys !== false) throw missingKeyError(missing, env)
 
   const {config, cache} = options
+  const retryPolicy = {...DEFAULT_RETRY_POLICY, ...(config.maxRetries === undefined ? {} : {maxRetries: config.maxRetries})}
   const common = {
     cache,
+    retryPolicy,
     ...(config.timeoutSeconds === undefined ? {} : {timeoutMs: config.timeoutSeconds * 1000}),
-    ...(config.maxRetries === undefined ? {} : {maxRetries: config.maxRetries}),
+  }
+  // One limiter per provider account, shared by every role (and model) on it.
+  const limiters = {
+    anthropic: new RateLimiter(effectiveRateLimits(config, 'anthropic', env)),
+    openai: new RateLimiter(effectiveRateLimits(config, 'openai', env)),
   }
   const keyFor = (role: ProviderRole) => {
     const endpoint = config.roles[role]
@@ -65,7 +73,7 @@ export async function createRealProviders(options: RealProviderOptions & {roles:
   const models = new Map<string, LanguageModel>()
   const languageModel = (role: Role): LanguageModel => {
     const endpoint = config.roles[role]
-    const id = `${endpoint.provider}:${endpoint.model}:${endpoint.base_url ?? ''}:${endpoint.structured_output ?? ''}`
+    const id = `${endpoint.provider}:${endpoint.model}:${endpoint.base_url ?? ''}:${endpoint.structured_output ?? ''}:${endpoint.max_output_tokens ?? ''}`
     let model = models.get(id)
     if (!model) {
       // A whole script from a large model can take minutes: a timeout too short pays for the call twice.
@@ -74,7 +82,9 @@ export async function createRealProviders(options: RealProviderOptions & {roles:
         ...common,
         apiKey: keyFor(role),
         model: endpoint.model,
+        limiter: limiters[endpoint.provider],
         ...(endpoint.base_url ? {baseURL: endpoint.base_url} : {}),
+        ...(endpoint.max_output_tokens ? {maxOutputTokens: endpoint.max_output_tokens} : {}),
       }
       model =
         endpoint.provider === 'anthropic'

@@ -19,10 +19,16 @@ import {id3v2Size, sniff} from '../media/audio-headers.js'
 import {DEFAULT_CHUNK_BYTES, WHISPER_MAX_BYTES, mp3DurationSeconds, splitMp3} from '../media/mp3-frames.js'
 import {UNKNOWN_TITLE} from '../media/paper.js'
 import type {TranscriptSegment} from '../core/schemas/common.js'
+import type {ChatCompletionChunk, ChatCompletionCreateParamsStreaming} from 'openai/resources/chat/completions'
+
+import {modelOutputCap} from './output-limits.js'
+import {DEFAULT_RETRY_POLICY, type RateLimiter, type RetryPolicy} from './rate-limit.js'
 import {
   askStructured,
   cachedOrAsk,
+  consumeStream,
   plainJsonSchema,
+  streamLimits,
   toJsonSchema,
   toProviderError,
   withTransportRetry,
@@ -30,6 +36,7 @@ import {
   type RawAnswer,
 } from './structured.js'
 import {
+  DEFAULT_MAX_OUTPUT_TOKENS,
   SPEECH_MAX_CHARACTERS,
   type ChatMessage,
   type LanguageModel,
@@ -51,14 +58,16 @@ interface ClientOptions {
   baseURL?: string
   /** Per-call timeout in ms (the SDK retries a timed-out call). */
   timeoutMs?: number
-  /** SDK retries of connection errors, 408, 409, 429 and 5xx, honouring retry-after; default 2. */
-  maxRetries?: number
+  /** Retries of connection errors, 408, 409, 429 and 5xx, honouring retry-after; default DEFAULT_RETRY_POLICY. */
+  retryPolicy?: RetryPolicy
   cache?: ResponseCache
 }
 
 function makeClient(options: ClientOptions, defaultTimeoutMs: number): {client: OpenAI; timeout: number} {
   const timeout = options.timeoutMs ?? defaultTimeoutMs
-  const client = new OpenAI({apiKey: options.apiKey, baseURL: options.baseURL, timeout, maxRetries: options.maxRetries ?? 2})
+  // Transcription and speech keep the SDK's retries (its backoff honours retry-after), with the policy's count.
+  const maxRetries = (options.retryPolicy ?? DEFAULT_RETRY_POLICY).maxRetries
+  const client = new OpenAI({apiKey: options.apiKey, baseURL: options.baseURL, timeout, maxRetries})
   return {client, timeout}
 }
 
@@ -86,23 +95,37 @@ export interface OpenAIChatModelOptions extends ClientOptions {
   model: string
   /** Default 0. null leaves it out (for models that accept only their default). */
   temperature?: number | null
+  /** The model's output cap; default from output-limits.ts. */
+  maxOutputTokens?: number
+  /** The account's limits, shared with every other role on OpenAI. */
+  limiter?: RateLimiter
 }
 
 export class OpenAIChatModel implements LanguageModel {
   readonly id: string
+  readonly maxOutputTokens: number
   private readonly client: OpenAI
   private readonly model: string
   private readonly cache?: ResponseCache
   private readonly temperature: number | null
   private readonly errors: ErrorContext
+  private readonly timeoutMs: number
+  /** The public API takes max_completion_tokens (reasoning models refuse max_tokens); local servers know max_tokens. */
+  private readonly limitParameter: 'max_completion_tokens' | 'max_tokens'
+  private readonly retry: {policy?: RetryPolicy; limiter?: RateLimiter}
 
   constructor(options: OpenAIChatModelOptions) {
     this.model = options.model
     this.id = `openai:${options.model}`
     this.cache = options.cache
+    this.maxOutputTokens = options.maxOutputTokens ?? modelOutputCap('openai', options.model)
     this.temperature = options.temperature === undefined ? 0 : options.temperature
-    const {client, timeout} = makeClient(options, 120_000)
+    // Retries are askStructured's (one policy, through the shared rate limiter).
+    const {client, timeout} = makeClient({...options, retryPolicy: {...DEFAULT_RETRY_POLICY, maxRetries: 0}}, 120_000)
     this.client = client
+    this.timeoutMs = timeout
+    this.limitParameter = options.baseURL ? 'max_tokens' : 'max_completion_tokens'
+    this.retry = {policy: options.retryPolicy, limiter: options.limiter}
     this.errors = {provider: this.id, vendor: 'openai', secrets: [options.apiKey], timeoutMs: timeout}
   }
 
@@ -128,27 +151,63 @@ export class OpenAIChatModel implements LanguageModel {
         messages: request.messages,
         nullOptionalsFrom: plainJsonSchema(request.schema),
         errors: this.errors,
-        call: (messages) => this.call(messages, request.role, schema, request.seed),
+        maxTokens: request.maxOutputTokens ?? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, this.maxOutputTokens),
+        outputCap: this.maxOutputTokens,
+        retry: this.retry,
+        call: (messages, maxTokens) => this.attempt(messages, request.role, schema, request.seed, maxTokens),
       }),
     )
   }
 
-  private async call(messages: ChatMessage[], role: string, schema: Record<string, unknown>, seed: number): Promise<RawAnswer> {
-    const completion = await this.client.chat.completions.create({
+  /** One streamed request (a long script takes minutes; a stream shows it is alive). */
+  private async attempt(
+    messages: ChatMessage[],
+    role: string,
+    schema: Record<string, unknown>,
+    seed: number,
+    maxTokens: number,
+  ): Promise<RawAnswer> {
+    const params: ChatCompletionCreateParamsStreaming = {
       model: this.model,
       messages: messages.map((m) => ({role: m.role, content: m.content})),
       response_format: {type: 'json_schema', json_schema: {name: `studio_${role}`, strict: true, schema}},
       seed,
+      [this.limitParameter]: maxTokens,
       ...(this.temperature === null ? {} : {temperature: this.temperature}),
-    })
-    const choice = completion.choices[0]
-    const usage = {input_tokens: completion.usage?.prompt_tokens ?? 0, output_tokens: completion.usage?.completion_tokens ?? 0}
-    const text = choice?.message.content ?? ''
+      stream: true,
+      stream_options: {include_usage: true},
+    }
+    const limiter = this.retry.limiter
+    const inputEstimate = Math.ceil((JSON.stringify(params.messages).length + JSON.stringify(schema).length) / 4)
+    const reservation = limiter ? await limiter.acquire({inputTokens: inputEstimate, outputTokens: maxTokens}) : null
+    let text = ''
+    let refusal = ''
+    let finish: string | null = null
+    let usage: Usage = {input_tokens: 0, output_tokens: 0}
+    try {
+      await consumeStream(
+        (signal) => this.client.chat.completions.create(params, {signal}),
+        streamLimits(this.timeoutMs, maxTokens),
+        (chunk: ChatCompletionChunk) => {
+          const choice = chunk.choices[0]
+          if (choice?.delta.content) text += choice.delta.content
+          if (choice?.delta.refusal) refusal += choice.delta.refusal
+          if (choice?.finish_reason) finish = choice.finish_reason
+          if (chunk.usage) usage = {input_tokens: chunk.usage.prompt_tokens, output_tokens: chunk.usage.completion_tokens}
+        },
+      )
+    } catch (error) {
+      if (reservation) limiter!.release(reservation)
+      throw error
+    }
+    if (!usage.output_tokens && text) usage = {...usage, output_tokens: Math.ceil(text.length / 4)}
+    if (reservation) limiter!.settle(reservation, {inputTokens: usage.input_tokens || undefined, outputTokens: usage.output_tokens})
+    const cut = finish === 'length'
     let problem: string | undefined
-    if (choice?.message.refusal) problem = `the model refused: ${choice.message.refusal}`
-    else if (choice?.finish_reason === 'length') problem = 'the answer was cut off at the token limit before it was complete'
+    if (refusal) problem = `the model refused: ${refusal}`
+    else if (cut) problem = 'the answer was cut off at the token limit before it was complete'
     else if (!text) problem = 'the answer was empty'
-    return {answer: text, usage, problem}
+    return {answer: text, usage, problem, cut}
   }
 }
 

@@ -4,8 +4,9 @@
  * (null), never a guessed one; `--max-cost` refuses to run with an unknown price.
  *
  * Checked 2026-11 against the providers' public price pages. Anthropic prompt
- * caching bills cache writes at 1.25x and cache reads at 0.1x the input price;
- * usage records those tokens apart, and costUsd applies the factors.
+ * caching bills cache writes at 1.25x (5-minute lifetime) or 2x (one hour) and cache
+ * reads at 0.1x the input price; usage records those tokens apart, and costUsd
+ * applies the factors.
  */
 import type {Usage} from '../core/providers.js'
 
@@ -28,6 +29,7 @@ const PRICES: Record<string, Price> = {
 }
 
 export const CACHE_WRITE_FACTOR = 1.25
+export const CACHE_WRITE_1H_FACTOR = 2
 export const CACHE_READ_FACTOR = 0.1
 
 /** What a call is billed on: tokens (with Anthropic's cache split), audio seconds or characters. */
@@ -43,9 +45,10 @@ export function costUsd(modelId: string, usage: BillableUsage): number | null {
   switch (price.kind) {
     case 'tokens': {
       const write = usage.cache_write_tokens ?? 0
+      const writeHour = Math.min(write, usage.cache_write_1h_tokens ?? 0)
       const read = usage.cache_read_tokens ?? 0
       const plain = Math.max(0, usage.input_tokens - write - read)
-      const input = plain + write * CACHE_WRITE_FACTOR + read * CACHE_READ_FACTOR
+      const input = plain + (write - writeHour) * CACHE_WRITE_FACTOR + writeHour * CACHE_WRITE_1H_FACTOR + read * CACHE_READ_FACTOR
       return (input * price.input_per_million + usage.output_tokens * price.output_per_million) / 1_000_000
     }
     case 'audio-minutes':

@@ -9,8 +9,9 @@ import * as OpenAISdk from 'openai'
 import {zodResponseFormat} from 'openai/helpers/zod'
 import {z} from 'zod'
 
-import {ProviderError} from '../core/errors.js'
+import {OutputLimitError, ProviderError} from '../core/errors.js'
 import type {ChatMessage, ResponseCache, Role, StructuredAnswer, Usage} from '../core/providers.js'
+import {DEFAULT_RETRY_POLICY, retryAfterMsOf, withRetries, type RateLimiter, type RetryDecision, type RetryPolicy} from './rate-limit.js'
 
 // ---------------------------------------------------------------- JSON schema
 
@@ -215,6 +216,13 @@ export function toProviderError(error: unknown, context: ErrorContext): Provider
   const {provider, vendor, secrets} = context
   const env = KEY_ENV[vendor]
   const safeCause = sanitizedCause(error, secrets)
+  if (error instanceof StreamStalledError) {
+    return new ProviderError(`${provider}: ${error.message} (network or an overloaded API), also on retry`, {
+      provider,
+      hint: 'Check your network connection; for slow models raise timeout_seconds in studio.config.json.',
+      cause: safeCause,
+    })
+  }
   if (isConnectionTimeout(error)) {
     const seconds = context.timeoutMs ? ` after ${Math.round(context.timeoutMs / 1000)} s` : ''
     return new ProviderError(`${provider}: the call timed out${seconds} (network), also on retry`, {
@@ -329,6 +337,95 @@ export async function withTransportRetry<T>(attempt: () => Promise<T>, options: 
   }
 }
 
+/** Statuses worth another attempt, as the SDKs retry them: timeouts, lock conflicts, rate limits, server errors. */
+function retryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500
+}
+
+/**
+ * Whether a failed call is worth another attempt, and the server's retry-after:
+ * statuses the SDKs would retry, connection errors and timeouts, a stream that
+ * stalled, and the cut-off bodies the SDKs do not retry.
+ */
+export function retryDecision(error: unknown): RetryDecision {
+  if (error instanceof StreamStalledError) return {retry: true}
+  if (isApiError(error) && typeof error.status === 'number') {
+    if (!retryableStatus(error.status)) return {retry: false}
+    const headers = (error as {headers?: {get(name: string): string | null}}).headers
+    const retryAfterMs = typeof headers?.get === 'function' ? retryAfterMsOf(headers) : undefined
+    return retryAfterMs === undefined ? {retry: true} : {retry: true, retryAfterMs}
+  }
+  if (isConnectionError(error) || isConnectionTimeout(error)) return {retry: true}
+  return {retry: isTransientTransportError(error)}
+}
+
+/** A streamed answer that stopped sending, or outran its deadline: retried like a timeout. */
+export class StreamStalledError extends Error {
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+  ) {
+    super(message)
+    this.name = 'StreamStalledError'
+  }
+}
+
+export interface StreamLimits {
+  /** Longest silence between two events. */
+  idleMs: number
+  /** Longest whole answer. */
+  totalMs: number
+}
+
+/**
+ * The time a streamed answer of `maxTokens` may take: the base timeout (until the
+ * first byte and for any silence), plus the output at a slow 20 tokens a second, so
+ * that a long script is not abandoned half-way as a short answer would be.
+ */
+export function streamLimits(baseTimeoutMs: number, maxTokens: number): StreamLimits {
+  return {idleMs: baseTimeoutMs, totalMs: baseTimeoutMs + maxTokens * 50}
+}
+
+/**
+ * Reads a stream of events to its end, calling `onEvent` on each; aborts it (through
+ * `abort`, the controller whose signal the request was given) when it is silent for
+ * longer than `idleMs` or runs past `totalMs`, and throws StreamStalledError then.
+ */
+export async function consumeStream<E>(
+  open: (signal: AbortSignal) => Promise<AsyncIterable<E>>,
+  limits: StreamLimits,
+  onEvent: (event: E) => void,
+): Promise<void> {
+  const abort = new AbortController()
+  let reason: string | null = null
+  let idle: NodeJS.Timeout | undefined
+  const arm = () => {
+    clearTimeout(idle)
+    idle = setTimeout(() => {
+      reason = `the answer stream sent nothing for ${Math.round(limits.idleMs / 1000)} s`
+      abort.abort()
+    }, limits.idleMs)
+  }
+  const total = setTimeout(() => {
+    reason = `the answer took longer than ${Math.round(limits.totalMs / 1000)} s`
+    abort.abort()
+  }, limits.totalMs)
+  arm()
+  try {
+    const stream = await open(abort.signal)
+    for await (const event of stream) {
+      arm()
+      onEvent(event)
+    }
+  } catch (error) {
+    if (reason !== null) throw new StreamStalledError(reason, limits.idleMs)
+    throw error
+  } finally {
+    clearTimeout(idle)
+    clearTimeout(total)
+  }
+}
+
 // ------------------------------------------------------------- the ask loop
 
 /** One model call's answer: JSON text (or an already parsed value, e.g. a tool input) and its usage. */
@@ -338,6 +435,8 @@ export interface RawAnswer {
   usage: Usage
   /** Set when the model declined or stopped early: counted as an invalid answer with this problem. */
   problem?: string
+  /** The answer stopped at max_tokens (`stop_reason: "max_tokens"`, `finish_reason: "length"`): it is incomplete. */
+  cut?: boolean
 }
 
 export interface AskOptions<T> {
@@ -346,8 +445,13 @@ export interface AskOptions<T> {
   role: Role
   schema: z.ZodType<T>
   messages: ChatMessage[]
-  /** One call to the model with these messages (SDK retries included). */
-  call: (messages: ChatMessage[]) => Promise<RawAnswer>
+  /** One attempt at a call to the model with these messages and this max_tokens (retries are the ask loop's). */
+  call: (messages: ChatMessage[], maxTokens: number) => Promise<RawAnswer>
+  /** max_tokens of the first attempt. */
+  maxTokens: number
+  /** The model's cap: an answer cut below it is asked again once with the cap. */
+  outputCap: number
+  retry?: {policy?: RetryPolicy; limiter?: RateLimiter}
   /** Plain JSON schema of the answer, for `dropNullOptionals` (OpenAI strict mode). */
   nullOptionalsFrom?: JsonSchema
   errors: ErrorContext
@@ -392,40 +496,71 @@ export function correctionMessage(problems: string): string {
 }
 
 /**
- * Calls the model, validates its answer with the zod schema, and when the answer
- * does not match, asks once more with the previous answer and the problems; a
- * second mismatch is a ProviderError. Cut-off responses are retried (twice) here;
- * every other failure becomes a ProviderError. Usage sums both calls.
+ * Calls the model (every attempt retried under the retry policy, through the shared
+ * rate limiter), validates its answer with the zod schema, and when the answer does
+ * not match, asks once more with the previous answer and the problems; a second
+ * mismatch is a ProviderError. An answer cut at max_tokens is never validated as a
+ * whole one (see `whole`). Usage sums every answer paid for.
  */
 export async function askStructured<T>(options: AskOptions<T>): Promise<StructuredAnswer<T>> {
   const {provider, role, schema, errors} = options
-  const once = async (messages: ChatMessage[]): Promise<RawAnswer> => {
+  const policy = options.retry?.policy ?? DEFAULT_RETRY_POLICY
+  const once = async (messages: ChatMessage[], maxTokens: number): Promise<RawAnswer> => {
     try {
-      return await withTransportRetry(() => options.call(messages))
+      return await withRetries(() => options.call(messages, maxTokens), {policy, classify: retryDecision, limiter: options.retry?.limiter})
     } catch (error) {
       throw toProviderError(error, errors)
     }
   }
+  let paid: Usage | undefined
+  const pay = (usage: Usage) => {
+    paid = paid ? {...addUsage(paid, usage), calls: (paid.calls ?? 1) + (usage.calls ?? 1)} : usage
+  }
+  /**
+   * One answer that was not cut off: an answer stopped at its max_tokens is incomplete
+   * whatever it parses to, so it is asked again once with the model's cap, and a cut
+   * at the cap is an OutputLimitError (the caller may write in smaller parts).
+   */
+  const whole = async (messages: ChatMessage[]): Promise<RawAnswer> => {
+    let maxTokens = Math.min(options.maxTokens, options.outputCap)
+    for (;;) {
+      let answer: RawAnswer
+      try {
+        answer = await once(messages, maxTokens)
+      } catch (error) {
+        throw paid ? (error as ProviderError).withUsage(paid) : error
+      }
+      pay(answer.usage)
+      if (!answer.cut) return answer
+      if (maxTokens >= options.outputCap) {
+        throw new OutputLimitError(
+          `${provider}: the ${role} answer did not fit in ${maxTokens} output tokens (the model's limit) and was cut off`,
+          {
+            provider,
+            maxOutputTokens: maxTokens,
+            usage: paid,
+            hint: 'Ask for less in one answer (a shorter target length), or set max_output_tokens for this role in studio.config.json if the model allows more.',
+          },
+        )
+      }
+      maxTokens = options.outputCap
+    }
+  }
 
-  const first = await once(options.messages)
+  const first = await whole(options.messages)
   const firstCheck = first.problem
     ? ({ok: false, problems: first.problem, text: textOf(first.answer)} as const)
     : validateAnswer(first.answer, schema, options.nullOptionalsFrom)
-  if (firstCheck.ok) return {value: firstCheck.value, usage: first.usage}
+  if (firstCheck.ok) return {value: firstCheck.value, usage: paid!}
 
   const retryMessages: ChatMessage[] = [
     ...options.messages,
     {role: 'assistant', content: firstCheck.text || '(no answer)'},
     {role: 'user', content: correctionMessage(firstCheck.problems)},
   ]
-  // The rejected answer was paid for: a failure from here on says so.
-  let second: RawAnswer
-  try {
-    second = await once(retryMessages)
-  } catch (error) {
-    throw (error as ProviderError).withUsage(first.usage)
-  }
-  const usage = {...addUsage(first.usage, second.usage), calls: 2}
+  // The rejected answer was paid for: a failure from here on says so (whole() adds it).
+  const second = await whole(retryMessages)
+  const usage = paid!
   const secondCheck = second.problem
     ? ({ok: false, problems: second.problem, text: textOf(second.answer)} as const)
     : validateAnswer(second.answer, schema, options.nullOptionalsFrom)

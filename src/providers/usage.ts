@@ -10,6 +10,8 @@ function zero(): RoleUsage {
   return {calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0}
 }
 
+const OPTIONAL_COUNTS = ['audio_seconds', 'characters', 'cache_write_tokens', 'cache_write_1h_tokens', 'cache_read_tokens'] as const
+
 function add(a: RoleUsage, b: RoleUsage): RoleUsage {
   const sum: RoleUsage = {
     calls: a.calls + b.calls,
@@ -19,10 +21,10 @@ function add(a: RoleUsage, b: RoleUsage): RoleUsage {
     cost_usd: a.cost_usd === null || b.cost_usd === null ? null : a.cost_usd + b.cost_usd,
   }
   // Present only when non-zero, so that token-only usage keeps its shape.
-  const audio = (a.audio_seconds ?? 0) + (b.audio_seconds ?? 0)
-  const characters = (a.characters ?? 0) + (b.characters ?? 0)
-  if (audio > 0) sum.audio_seconds = audio
-  if (characters > 0) sum.characters = characters
+  for (const key of OPTIONAL_COUNTS) {
+    const total = (a[key] ?? 0) + (b[key] ?? 0)
+    if (total > 0) sum[key] = total
+  }
   return sum
 }
 
@@ -38,8 +40,7 @@ export function callUsage(role: Role, usage: Usage, costUsd: number | null): Usa
     output_tokens: usage.output_tokens,
     cost_usd: costUsd,
   }
-  if (usage.audio_seconds) entry.audio_seconds = usage.audio_seconds
-  if (usage.characters) entry.characters = usage.characters
+  for (const key of OPTIONAL_COUNTS) if (usage[key]) entry[key] = usage[key]
   return {by_role: {[role]: entry}, total: entry}
 }
 
@@ -98,6 +99,7 @@ export function metered(providers: Providers, ...meters: UsageMeter[]): Provider
       const model = providers.languageModel(role)
       return {
         id: model.id,
+        maxOutputTokens: model.maxOutputTokens,
         async structured(request) {
           const answer = await model.structured(request).catch((error: unknown) => {
             recordPaidFailure(error, request.role, model.id, meters)

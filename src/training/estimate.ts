@@ -12,6 +12,7 @@ import {audioDurationSeconds} from '../media/audio.js'
 import {DEFAULT_CHUNK_BYTES} from '../media/mp3-frames.js'
 import {readPaper, type Paper} from '../media/paper.js'
 import {CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
+import {expectedScriptTokens} from './write-script.js'
 import type {PairFiles} from '../core/schemas/inputs.js'
 import type {RefinerMode, UsageRole} from '../core/schemas/common.js'
 
@@ -41,6 +42,8 @@ export interface RoleEstimate {
 
 export interface RunEstimate {
   roles: RoleEstimate[]
+  /** The calls of the ingest, of one trial and of one refinement (for the wall-time estimate). */
+  phases: {ingest: RoleEstimate[]; trial: RoleEstimate[]; refine: RoleEstimate[]}
   calls: number
   cost_usd: number | null
   /** Parts of the run, for --max-cost: the ingest and analysis, one trial, one refinement. */
@@ -117,9 +120,10 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
     add(ingest, 'concepts', conceptCalls, paperTokens + 200 * conceptCalls, 300 * conceptCalls)
 
     const generateInput = Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.generate) + 600
-    const scriptTokens = Math.ceil(spokenWords * 1.4) + 100
+    const scriptTokens = expectedScriptTokens(spokenWords)
     add(trial, 'generate', 1, generateInput, scriptTokens)
-    add(trial, 'judge', 1, Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.judge) + scriptTokens + 300, 250)
+    // The judge reads the script as text (about two thirds of its JSON) and answers briefly.
+    add(trial, 'judge', 1, Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.judge) + Math.ceil(scriptTokens * 0.7) + 300, 400)
     if (input.tts)
       add(trial, 'speech', Math.max(1, Math.ceil((spokenWords * CHARS_PER_WORD) / 4000)), 0, 0, {
         characters: Math.ceil(spokenWords * CHARS_PER_WORD),
@@ -141,9 +145,11 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
   scale(trial, input.maxTrials)
   scale(refinement, refinements)
 
-  const roles = [...all.values()].map((t) => ({...t, cost_usd: costUsd(t.model, t)}))
+  const priced = (tallies: Map<UsageRole, Tally>) => [...tallies.values()].map((t) => ({...t, cost_usd: costUsd(t.model, t)}))
+  const roles = priced(all)
   return {
     roles,
+    phases: {ingest: priced(ingest), trial: priced(trial), refine: priced(refinement)},
     calls: roles.reduce((n, r) => n + r.calls, 0),
     cost_usd: sumCost([...all.values()]),
     ingest_cost_usd: sumCost([...ingest.values()]),

@@ -15,8 +15,9 @@ import {CorruptFileError, InputError} from '../core/errors.js'
 import {condenseForGeneration} from './condense.js'
 import {readPaper} from '../media/paper.js'
 import {renderScriptText} from './messages.js'
+import {writeScript} from './write-script.js'
 import {CALIBRATED_PLACEHOLDERS, messagesFromTemplate, paperValues, parseCalibratedPrompt, renderCalibratedPrompt} from './prompt.js'
-import {ScriptAnswer, type Script} from '../core/schemas/answers.js'
+import type {Script} from '../core/schemas/answers.js'
 import {TrainingReport} from '../core/schemas/files.js'
 import {type KeyConcept, type PaperFormat, type PromptSpec, type UsageSummary} from '../core/schemas/common.js'
 import {readJsonIfExists} from '../core/store.js'
@@ -151,14 +152,12 @@ export async function generateScriptForPaper(options: GenerateOptions): Promise<
   const title = paper.title
   // The length rule of the calibrated prompt, applied to this paper.
   const values = paperValues(prompt.spec, {title, concepts, paper: paperText, paperWords: paper.words})
-  const answer = await providers.languageModel('generate').structured({
-    role: 'generate',
+  const {script} = await writeScript({
+    model: providers.languageModel('generate'),
     messages: messagesFromTemplate(prompt.template, values),
-    schema: ScriptAnswer,
     task: {kind: 'generate-script', prompt: prompt.spec, target_words: values.target_words, title, paper: paperText, concepts},
     seed: options.seed,
   })
-  const script = answer.value
   return {
     script,
     text: renderScriptText(script),

@@ -313,6 +313,7 @@ describe('generateScriptForPaper', () => {
         transcriber: inner.transcriber,
         languageModel: (role) => ({
           id: 'recording',
+          maxOutputTokens: 64_000,
           structured: (request) => {
             requests.push(request)
             return inner.languageModel(role).structured(request)

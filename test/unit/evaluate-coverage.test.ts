@@ -43,6 +43,7 @@ const SCRIPT: Script = {
 function providers(judged: string[]): Providers {
   const model: LanguageModel = {
     id: 'stub',
+    maxOutputTokens: 64_000,
     structured<T>(request: StructuredRequest<T>) {
       const value =
         request.role === 'generate'

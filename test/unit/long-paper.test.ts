@@ -75,6 +75,7 @@ function countingProviders(): {providers: Providers; conceptRequests: Array<Stru
       const model = inner.languageModel(role)
       return {
         id: model.id,
+        maxOutputTokens: model.maxOutputTokens,
         structured: (request) => {
           if (request.task.kind === 'key-concepts') conceptRequests.push(request)
           return model.structured(request)

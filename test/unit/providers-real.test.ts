@@ -284,7 +284,7 @@ describe('AnthropicLanguageModel', () => {
 
   it('maps an outage that outlasts the retries to a ProviderError with status', async () => {
     api.failNext({kind: 'status', status: 529, retryAfterSeconds: 0}, {path: '/v1/messages', count: 2})
-    const error = (await anthropic({maxRetries: 1})
+    const error = (await anthropic({retryPolicy: {maxRetries: 1, baseDelayMs: 20, maxDelayMs: 100}})
       .structured(request())
       .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)
@@ -366,7 +366,7 @@ describe('OpenAIChatModel', () => {
 
   it('maps a rate limit that outlasts the retries to a ProviderError with status 429', async () => {
     api.failNext({kind: 'status', status: 429, retryAfterSeconds: 0}, {path: '/chat/completions'})
-    const error = (await openai({maxRetries: 0})
+    const error = (await openai({retryPolicy: {maxRetries: 0, baseDelayMs: 20, maxDelayMs: 100}})
       .structured(request())
       .catch((e: unknown) => e)) as ProviderError
     expect(error).toBeInstanceOf(ProviderError)

@@ -120,6 +120,7 @@ const trialOf = (line: string): number => parseJson(line, HistoryLine).trial
 /** A LanguageModel that records each request and answers with `answer(request)`. */
 class FakeModel implements LanguageModel {
   readonly id = 'fake'
+  readonly maxOutputTokens = 64_000
   readonly requests: Array<StructuredRequest<unknown>> = []
   constructor(private readonly answer: (request: StructuredRequest<unknown>) => unknown) {}
 

@@ -29,7 +29,7 @@ import {formatUsage, renderTrialTable, renderVerdict} from '../../cli/summary.js
 import {EXIT, InputError} from '../../core/errors.js'
 import {formatPercent, formatUsd} from '../../core/format.js'
 import {runPaths} from '../../core/layout.js'
-import {STOP_REASON_TEXT, type RefinerMode} from '../../core/schemas/common.js'
+import {STOP_REASON_TEXT, type RefinerMode, type UsageRole} from '../../core/schemas/common.js'
 import type {TrainingReport} from '../../core/schemas/files.js'
 import {bestTrial, SELECTION_LOSS_NAME} from '../../loss/selection.js'
 
@@ -125,7 +125,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
 
     const refiner = flags.refiner
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
-    const {providers, roles} = await buildProviders({
+    const {providers, roles, config} = await buildProviders({
       mock: flags.mock,
       mockWriter: flags['mock-writer'],
       resumeDir: runDir,
@@ -139,7 +139,15 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       requireKeys: !flags['dry-run'],
     })
     if (flags['dry-run'])
-      return this.dryRun({pairsDir: flags['pairs-dir'], maxTrials: flags['max-trials'], refiner, tts: flags.tts, providers}) as never
+      return this.dryRun({
+        pairsDir: flags['pairs-dir'],
+        maxTrials: flags['max-trials'],
+        refiner,
+        tts: flags.tts,
+        providers,
+        config,
+        concurrency: flags.concurrency,
+      }) as never
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
     // First Ctrl-C: finish the steps in flight, mark the run interrupted, exit 130.
@@ -157,6 +165,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       toolVersion: this.config.version,
       onEvent: (event: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(event),
       signal: stop.signal,
+      ...(config ? {promptCacheTtl: config.promptCacheTtl} : {}),
     }
     let outcome
     try {
@@ -203,11 +212,17 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     refiner: RefinerMode
     tts: boolean
     providers: import('../../core/providers.js').Providers
+    /** null under --mock: no limits, no time worth estimating. */
+    config: import('../../providers/config.js').ResolvedConfig | null
+    concurrency: number
   }): Promise<unknown> {
-    const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([
-      import('../../training/stages/discover.js'),
-      import('../../training/estimate.js'),
-    ])
+    const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}, {estimateTime, formatDuration}, {effectiveRateLimits}] =
+      await Promise.all([
+        import('../../training/stages/discover.js'),
+        import('../../training/estimate.js'),
+        import('../../training/estimate-time.js'),
+        import('../../providers/config.js'),
+      ])
     const discovery = await discoverPairs(options.pairsDir)
     if (discovery.pairs.length === 0)
       throw new InputError(`No complete pair in ${discovery.root}`, {
@@ -223,7 +238,22 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       tts: options.tts,
       models: modelIds(options.providers),
     })
-    const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...estimate}
+    const {config} = options
+    const time = config
+      ? estimateTime({
+          estimate,
+          pairs: inputs.length,
+          maxTrials: options.maxTrials,
+          concurrency: options.concurrency,
+          providerOf: Object.fromEntries(Object.entries(config.roles).map(([role, endpoint]) => [role, endpoint.provider])) as Record<
+            UsageRole,
+            'anthropic' | 'openai'
+          >,
+          limits: {anthropic: effectiveRateLimits(config, 'anthropic'), openai: effectiveRateLimits(config, 'openai')},
+        })
+      : null
+    const {phases: _phases, ...totals} = estimate
+    const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...totals, time}
     if (!this.jsonEnabled()) {
       const rows = estimate.roles.map((r) => [
         r.role,
@@ -254,6 +284,15 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       this.log(
         `\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`,
       )
+      if (time) {
+        this.log(
+          `Expected wall time: ${formatDuration(time.seconds)} at --concurrency ${options.concurrency} (ingest ${formatDuration(time.ingest.seconds)}, each trial ${formatDuration(time.trial.seconds)}); a trial is bound by ${time.trial.bound_by}.`,
+        )
+        if (/per minute/.test(time.trial.bound_by))
+          this.log(
+            'If your account allows more, set its limits in rate_limits in studio.config.json (TRAINING.md, "Running on real podcasts").',
+          )
+      }
     }
     return result
   }

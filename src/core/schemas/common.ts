@@ -59,6 +59,11 @@ export const RoleUsage = z.object({
   audio_seconds: z.number().finite().nonnegative().optional(),
   /** Speech: characters synthesised (present when non-zero). */
   characters: z.number().int().nonnegative().optional(),
+  /** Of input_tokens: written to Anthropic's prompt cache (1.25x the input price; 2x for the part written for an hour), present when non-zero. */
+  cache_write_tokens: z.number().int().nonnegative().optional(),
+  cache_write_1h_tokens: z.number().int().nonnegative().optional(),
+  /** Of input_tokens: read from the prompt cache (0.1x the input price), present when non-zero. */
+  cache_read_tokens: z.number().int().nonnegative().optional(),
 })
 export type RoleUsage = z.infer<typeof RoleUsage>
 

@@ -2,7 +2,14 @@
  * The offline provider: no keys, no network, deterministic for a given seed. Its writer
  * and judge have a hidden personality (personality.ts), chosen by `writer`.
  */
-import type {LanguageModel, Providers, StructuredAnswer, StructuredRequest} from '../../core/providers.js'
+import {OutputLimitError} from '../../core/errors.js'
+import {
+  DEFAULT_MAX_OUTPUT_TOKENS,
+  type LanguageModel,
+  type Providers,
+  type StructuredAnswer,
+  type StructuredRequest,
+} from '../../core/providers.js'
 import type {MockWriter} from '../../core/schemas/common.js'
 import {classifySegments} from './classify.js'
 import {extractKeyConcepts} from './concepts.js'
@@ -17,11 +24,17 @@ function approximateTokens(text: string): number {
   return Math.ceil(text.length / 4)
 }
 
+/** The mock's output cap: that of the default Claude model it stands in for. */
+export const MOCK_OUTPUT_CAP = 64_000
+
 class MockLanguageModel implements LanguageModel {
   readonly id = 'mock'
 
-  /** undefined: drawn from each request's seed, the run's --seed. */
-  constructor(private readonly writer: MockWriter | undefined) {}
+  /** writer undefined: drawn from each request's seed, the run's --seed. */
+  constructor(
+    private readonly writer: MockWriter | undefined,
+    readonly maxOutputTokens: number = MOCK_OUTPUT_CAP,
+  ) {}
 
   private personality(seed: number): Personality {
     return personalityOf(this.writer ?? seed)
@@ -55,7 +68,20 @@ class MockLanguageModel implements LanguageModel {
     // The same validation a real answer gets: the mock cannot hand the trainer a malformed value.
     const value = request.schema.parse(answer)
     const input = request.messages.reduce((n, m) => n + approximateTokens(m.content), 0)
-    return {value, usage: {input_tokens: input, output_tokens: approximateTokens(JSON.stringify(answer))}}
+    const output = approximateTokens(JSON.stringify(answer))
+    // Output limits as the real providers meet them: an answer longer than its max_tokens is
+    // cut and asked again once at the model's cap (both paid); longer than the cap, it fails.
+    const asked = Math.min(request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS, this.maxOutputTokens)
+    if (output > this.maxOutputTokens) {
+      const paid = asked < this.maxOutputTokens ? asked + this.maxOutputTokens : asked
+      throw new OutputLimitError(`mock: the ${request.role} answer did not fit in ${this.maxOutputTokens} output tokens and was cut off`, {
+        provider: this.id,
+        maxOutputTokens: this.maxOutputTokens,
+        usage: {input_tokens: input * (paid > asked ? 2 : 1), output_tokens: paid, ...(paid > asked ? {calls: 2} : {})},
+      })
+    }
+    if (output > asked) return {value, usage: {input_tokens: 2 * input, output_tokens: asked + output, calls: 2}}
+    return {value, usage: {input_tokens: input, output_tokens: output}}
   }
 }
 
@@ -64,10 +90,12 @@ export interface MockOptions {
   tts?: boolean
   /** The simulated writer (--mock-writer): `identity`, or the seed of a drawn personality; default: the run's --seed. */
   writer?: MockWriter
+  /** The language model's output cap (default MOCK_OUTPUT_CAP): lower it to see scripts written in parts. */
+  maxOutputTokens?: number
 }
 
 export function mockProviders(options: MockOptions = {}): Providers {
   const transcriber = new MockTranscriber()
-  const model = new MockLanguageModel(options.writer)
+  const model = new MockLanguageModel(options.writer, options.maxOutputTokens)
   return {transcriber, languageModel: () => model, ...(options.tts ? {speech: new MockSpeech()} : {})}
 }

@@ -216,6 +216,8 @@ export async function refineWithModel(input: ModelRefineInput, model: LanguageMo
     schema: RefineAnswer,
     task: {kind: 'refine', current, proposal: proposal.prompt, proposal_changes: proposal.changes},
     seed: input.seed,
+    // A prompt spec and a few lines of changes.
+    maxOutputTokens: 6000,
   })
   const parsed = RefineAnswer.safeParse(answer.value)
   if (!parsed.success)

@@ -5,7 +5,7 @@
 import {EventLog} from '../../core/event-log.js'
 import {InputError} from '../../core/errors.js'
 import {runPaths} from '../../core/layout.js'
-import type {Providers} from '../../core/providers.js'
+import type {CacheTtl, Providers} from '../../core/providers.js'
 import type {NewRunEvent, RunEvent} from '../../core/schemas/events.js'
 import type {RunConfig, TrainingReport} from '../../core/schemas/files.js'
 import type {Weights} from '../../loss/index.js'
@@ -23,7 +23,15 @@ export interface CommonOptions {
   signal?: AbortSignal
   /** Injected so that tests can pin timestamps. */
   clock?: () => Date
+  /**
+   * How long the judge's paper stays in Anthropic's prompt cache: 'auto' (the default)
+   * asks for an hour once a trial has taken longer than the default five minutes
+   * (trial 0, not yet timed, asks for five).
+   */
+  promptCacheTtl?: PromptCacheSetting
 }
+
+export type PromptCacheSetting = 'auto' | CacheTtl
 
 export interface TrainingOutcome {
   runId: string

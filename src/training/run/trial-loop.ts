@@ -18,10 +18,13 @@ import {estimateRun, modelIds} from '../estimate.js'
 import {refine, trainingOnly, type ObservedTrial} from '../optimise/index.js'
 import {promptHash, renderPrompt} from '../prompt.js'
 import {evaluatePrompt, type EvaluateContext, type PreparedPair} from '../stages/evaluate.js'
+import type {PromptCacheSetting} from './context.js'
+import type {CacheTtl} from '../../core/providers.js'
 
 export interface TrialLoopContext extends EvaluateContext {
   runDir: string
   config: RunConfig
+  promptCacheTtl?: PromptCacheSetting
 }
 
 export interface Trials {
@@ -71,6 +74,7 @@ export async function trialLoop(
     pairs.filter((p) => !validation.includes(p.files.id)).map((p) => [p.files.id, p.analysis.paper.words]),
   )
 
+  let previousTrialMs: number | undefined
   for (let index = 0; index < config.max_trials; index++) {
     ctx.signal?.throwIfAborted()
     const started = clock()
@@ -82,7 +86,14 @@ export async function trialLoop(
     // Trials are numbered from 0, as their folders are; "(2 of 5)" gives the count.
     const name = `Trial ${index} (${index + 1} of ${config.max_trials})`
     emit({type: 'phase', phase: 'trials', message: name})
-    const {results: trial, fresh} = await evaluatePrompt(ctx, {index, dir, runDir, prompt: promptFile, started, name}, pairs, validation)
+    const cacheTtl = promptCacheTtl(ctx.promptCacheTtl ?? 'auto', previousTrialMs)
+    const {results: trial, fresh} = await evaluatePrompt(
+      {...ctx, cacheTtl},
+      {index, dir, runDir, prompt: promptFile, started, name},
+      pairs,
+      validation,
+    )
+    previousTrialMs = clock().getTime() - started.getTime()
     if (fresh) {
       emit({
         type: 'trial-finished',
@@ -118,6 +129,20 @@ export async function trialLoop(
     next = proposal
   }
   return {results, prompts, stopReason, stopDetail}
+}
+
+/** A cached prefix lives five minutes after its last use by default; past four, the hour is worth its price. */
+const LONG_TRIAL_MS = 4 * 60_000
+
+/**
+ * The judge's paper is sent again one trial later: when a trial takes longer than
+ * the default cache lifetime, the five-minute entry is gone by then and every pair
+ * pays for writing it again (1.25x) instead of reading it (0.1x). The hour-long entry
+ * costs 2x to write, once.
+ */
+export function promptCacheTtl(setting: PromptCacheSetting, trialMs: number | undefined): CacheTtl {
+  if (setting !== 'auto') return setting
+  return trialMs !== undefined && trialMs > LONG_TRIAL_MS ? '1h' : '5m'
 }
 
 /** Trial folders already in the run folder (a resumed run), by trial number. */

@@ -56,6 +56,8 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
         schema: SegmentLabelsAnswer,
         task: {kind: 'classify-segments', segments: numbered, duration_seconds: input.episode.durationSeconds},
         seed: input.seed,
+        // About a dozen tokens per label: an hour's 600 segments fit in 10,000 (a 4-hour episode's need the model's cap).
+        maxOutputTokens: 1024 + numbered.length * 16,
       })
       return {transcript, labels}
     }),
@@ -97,6 +99,7 @@ export async function conceptsOfChunks(chunks: string[], seed: number, providers
       schema: KeyConceptsAnswer,
       task: {kind: 'key-concepts', paper: chunk, max: MAX_KEY_CONCEPTS},
       seed,
+      maxOutputTokens: 1024 + MAX_KEY_CONCEPTS * 40,
     })
     answers.push(answer.value)
   }

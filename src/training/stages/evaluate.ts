@@ -10,8 +10,8 @@ import pLimit from 'p-limit'
 
 import {describeError, ProviderError} from '../../core/errors.js'
 import {runPaths, trialPairFiles} from '../../core/layout.js'
-import type {Providers} from '../../core/providers.js'
-import {JudgeAnswer, ScriptAnswer} from '../../core/schemas/answers.js'
+import type {CacheTtl, Providers} from '../../core/providers.js'
+import {JudgeAnswer} from '../../core/schemas/answers.js'
 import {LossBreakdown, type PromptSpec, type Split, type UsageSummary} from '../../core/schemas/common.js'
 import type {NewRunEvent} from '../../core/schemas/events.js'
 import {PairTrialResult, TrialResults, type FailedPair, type PairAnalysis, type TrialPromptFile} from '../../core/schemas/files.js'
@@ -24,6 +24,7 @@ import {mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
 import {judgeMessages, renderScriptText} from '../messages.js'
 import {generatorMessages, paperValues} from '../prompt.js'
 import {voiceScript} from '../voice.js'
+import {writeScript} from '../write-script.js'
 import {collapse, shares, styleProfile} from './analyse.js'
 
 /** A pair ready for trials: its files, paper, analysis and reference transcript text. */
@@ -46,6 +47,8 @@ export interface EvaluateContext {
   emit: (event: NewRunEvent) => void
   signal?: AbortSignal
   clock: () => Date
+  /** Lifetime asked for the judge's cached paper (trial-loop.ts decides). */
+  cacheTtl?: CacheTtl
 }
 
 /** The trial being evaluated: where it lives and the prompt it scores. */
@@ -171,6 +174,7 @@ async function scoreOrReuse(
       metered(ctx.providers, meter),
       split,
       ctx.tts,
+      ctx.cacheTtl,
     )
   } catch (error) {
     // Calls that succeeded before the failure were paid for: they count.
@@ -185,6 +189,15 @@ function meanBreakdown(items: LossBreakdown[]): LossBreakdown {
   return LossBreakdown.parse(Object.fromEntries(keys.map((k) => [k, mean(items.map((i) => i[k]))])))
 }
 
+/**
+ * max_tokens of a judge answer: the concepts it lists and a sentence of reasons. Sized
+ * close to the answer because Anthropic charges max_tokens against the output-tokens-per-minute
+ * limit until the answer ends.
+ */
+export function judgeOutputTokens(concepts: number): number {
+  return 1500 + concepts * 40
+}
+
 /** One pair: generate its script, judge it and score it; the caller writes the result. */
 export async function scorePair(
   pair: PreparedPair,
@@ -196,19 +209,17 @@ export async function scorePair(
   split: Split,
   /** --tts: voice the script and score the duration on the audio's measured length. */
   tts = false,
+  cacheTtl: CacheTtl = '5m',
 ): Promise<Omit<PairTrialResult, 'usage'>> {
   const {analysis, paper} = pair
   const title = paper.title
   const values = paperValues(prompt, {title, concepts: analysis.concepts, paper: pair.paperText, paperWords: analysis.paper.words})
-  const script = (
-    await providers.languageModel('generate').structured({
-      role: 'generate',
-      messages: generatorMessages(prompt, values),
-      schema: ScriptAnswer,
-      task: {kind: 'generate-script', prompt, target_words: values.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
-      seed,
-    })
-  ).value
+  const {script} = await writeScript({
+    model: providers.languageModel('generate'),
+    messages: generatorMessages(prompt, values),
+    task: {kind: 'generate-script', prompt, target_words: values.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
+    seed,
+  })
   // The judge call goes out now; the writing and local scoring below run while it is in flight.
   const judgeCall = providers.languageModel('judge').structured({
     role: 'judge',
@@ -216,6 +227,8 @@ export async function scorePair(
     schema: JudgeAnswer,
     task: {kind: 'judge', script, paper: pair.paperText, concepts: analysis.concepts, reference_style: analysis.style},
     seed,
+    maxOutputTokens: judgeOutputTokens(analysis.concepts.length),
+    cacheTtl,
   })
   judgeCall.catch(() => {})
   const names = trialPairFiles(pair.files.id)
