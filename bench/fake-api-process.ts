@@ -1,13 +1,38 @@
 /**
  * The fake API in a process of its own, for benchmarks: a real API's work does not
  * run on the client's event loop, so the benchmark must not put it there either.
+ *
+ * Arguments: [latencyMs] [options], options being a JSON object of the serialisable
+ * FakeApiOptions (msPerOutputToken, rateLimits, modelMaxOutputTokens, unboundedAnswers,
+ * latencyMs too, which the first argument overrides unless it is empty), e.g.
+ *   fake-api-process.ts 0 '{"msPerOutputToken": 2, "rateLimits": {"anthropic": {"requestsPerMinute": 50}}}'
  * Prints {"openaiBaseURL", "anthropicBaseURL"} on its first line; on stdin's end it
- * prints {"requests", "maxConcurrent"} and exits.
+ * prints {"requests", "maxConcurrent", "stats"} (stats: FakeApiStats, with the 429s the
+ * rate limits sent) and exits.
  */
-import {startFakeApi} from '../test/helpers/fake-api.js'
+import {startFakeApi, type FakeApiOptions} from '../test/helpers/fake-api.js'
 
-const latencyMs = Number(process.argv[2] ?? 0)
-const api = await startFakeApi({latencyMs})
+type Serialisable = Omit<FakeApiOptions, 'answer'>
+const OPTION_KEYS: ReadonlyArray<keyof Serialisable> = [
+  'latencyMs',
+  'msPerOutputToken',
+  'rateLimits',
+  'modelMaxOutputTokens',
+  'unboundedAnswers',
+]
+
+function parseOptions(text: string | undefined): Serialisable {
+  if (!text) return {}
+  const parsed: unknown = JSON.parse(text)
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`options must be a JSON object, got ${text}`)
+  const unknown = Object.keys(parsed).filter((key) => !(OPTION_KEYS as readonly string[]).includes(key))
+  if (unknown.length) throw new Error(`unknown options ${unknown.join(', ')}; known: ${OPTION_KEYS.join(', ')}`)
+  return parsed
+}
+
+const options = parseOptions(process.argv[3])
+if (process.argv[2]) options.latencyMs = Number(process.argv[2])
+const api = await startFakeApi(options)
 process.stdout.write(`${JSON.stringify({openaiBaseURL: api.openaiBaseURL, anthropicBaseURL: api.anthropicBaseURL})}\n`)
 process.stdin.resume()
 process.stdin.on('end', () => void report())
@@ -30,7 +55,7 @@ async function report(): Promise<void> {
       process.stderr.write(`api ${request.time - start} ${request.path} ${what}\n`)
     }
   }
-  process.stdout.write(`${JSON.stringify({requests: api.requests.length, maxConcurrent: api.maxConcurrent})}\n`)
+  process.stdout.write(`${JSON.stringify({requests: api.requests.length, maxConcurrent: api.maxConcurrent, stats: api.stats})}\n`)
   await api.close()
   process.exit(0)
 }

@@ -9,8 +9,74 @@
  * - POST /v1/audio/speech (a silent MP3 lasting words(input) / 150 minutes),
  * - POST /v1/messages (Anthropic: `output_config.format` json_schema, or tool use).
  * Structured answers are built deterministically from the request text (see
- * defaultAnswer); faults (`failNext`) stand in for rate limits, outages, dropped
- * connections, cut-off bodies and wrong answers. Every request is recorded.
+ * defaultAnswer); faults (`failNext`) stand in for outages, dropped connections,
+ * cut-off bodies and wrong answers. Every request is recorded.
+ *
+ * Tokens are counted as ceil(characters / 4), input and output alike.
+ *
+ * Streaming (`stream: true`) is answered as server-sent events, as the real APIs send them:
+ * - Anthropic: `message_start` (empty content, usage with the input and cache tokens and
+ *   output_tokens 1), `content_block_start`, `ping`, several `content_block_delta`
+ *   (`text_delta`, or `input_json_delta` whose `partial_json` pieces join to the tool input),
+ *   `content_block_stop`, `message_delta` (stop_reason, usage.output_tokens), `message_stop`.
+ * - OpenAI: `data: {chat.completion.chunk}` lines (role first, then content pieces, then an
+ *   empty delta with finish_reason), with `stream_options.include_usage` a last chunk with
+ *   `choices: []` and the usage (every other chunk then has `usage: null`), then `data: [DONE]`.
+ * Faults on a streamed request: `status` answers the error JSON (not SSE), `drop` destroys
+ * the socket before any answer, `truncate` sends the headers and about half of the deltas,
+ * then half an event, then destroys the socket; `invalid-json` replaces a middle event's
+ * data with text that is not JSON (the stream then ends normally).
+ *
+ * Output limits, as the real APIs apply them:
+ * - Anthropic: `max_tokens` is required, an integer >= 1, and at most the model's output cap
+ *   (`modelMaxOutputTokens`, default DEFAULT_MODEL_MAX_OUTPUT_TOKENS; a model matches a key
+ *   equal to it or followed by `-`, e.g. a dated snapshot; the longest key wins; models in no
+ *   key have no cap), else a 400 invalid_request_error ("max_tokens: 70000 > 64000, which is
+ *   the maximum allowed number of output tokens for claude-sonnet-4-6"). An answer longer
+ *   than max_tokens is cut at max_tokens * 4 characters with `stop_reason: "max_tokens"` and
+ *   `usage.output_tokens = max_tokens`. A cut text answer (JSON of a structured answer
+ *   included) is the text's beginning. A cut tool_use arrives as the real API sends it:
+ *   not streamed, with `input: {}` (the API does not return a partial tool input); streamed,
+ *   the `input_json_delta` pieces hold the JSON's beginning, which the SDK's partial-JSON
+ *   parser turns into a partial object.
+ * - OpenAI: `max_completion_tokens` (or the legacy `max_tokens`, which gpt-5 and o-series
+ *   models reject with a 400 as the real API does) cuts the same way, with
+ *   `finish_reason: "length"` and `usage.completion_tokens` = the limit; a limit above the
+ *   model's cap is a 400 ("max_tokens is too large: ..."); no limit: the answer is cut only
+ *   at the model's cap. (The SDK's `parse()`/`stream()` with a zod response_format then
+ *   throw LengthFinishReasonError, as with the real API.)
+ *
+ * Latency: every answer waits `latencyMs` (faults included); an answer with output tokens
+ * (chat completions, messages) then takes output_tokens * `msPerOutputToken` more. Streamed,
+ * the headers and the first events go out at once and the deltas are spread evenly over that
+ * time, the last one arriving after it.
+ *
+ * Rate limits (`rateLimits`, per API; none by default): one token bucket per configured
+ * dimension, capacity = the per-minute limit, refilled continuously at limit / 60 per second,
+ * starting full. A request (one that passed auth and validation) is charged 1 request;
+ * chat completions and messages also input tokens (Anthropic's rule: input_tokens +
+ * cache_creation_input_tokens; cache reads are free; OpenAI: the prompt tokens) and output
+ * tokens charged at max_tokens (OpenAI: max_completion_tokens / max_tokens, or the answer's
+ * own length when none is given) on arrival, corrected to the real output tokens when the
+ * answer ends. `tokensPerMinute` is one bucket for input + output together (OpenAI's TPM).
+ * A request that does not fit is answered with a 429 in the API's own format (Anthropic
+ * rate_limit_error; OpenAI type "requests"/"tokens", code rate_limit_exceeded) with a
+ * `retry-after` header (whole seconds, rounded up, at least 1) after which it would fit, and
+ * is not charged. Every answered request of an API with limits carries its rate-limit
+ * headers: `anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-{limit,remaining,reset}`
+ * (reset as an RFC 3339 time), or OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`
+ * (reset as a duration like "1.5s" or "6m0s"). A single request larger than a whole bucket
+ * never fits by the rule above, so it is admitted when that bucket is full and leaves it in
+ * debt (negative), which later requests wait out: the fake never answers a 429 that waiting
+ * cannot cure (the real APIs may reject such a request outright; a client that retries on
+ * 429 would then loop). `stats` counts requests, 429s sent and tokens answered, in all and
+ * per path.
+ *
+ * Bounds the APIs do not enforce stay unenforced: the fake never rejects or fixes an answer
+ * for numeric or length bounds (minimum, maximum, minLength, maxItems...). With
+ * `unboundedAnswers`, the default answers break such bounds the way a model that saw them
+ * only in a field's description can: concepts' `importance` on a 1-10 scale (integers 2 to
+ * 10, where the schema's description says 0-1), and the judge's engagement score 104 (0-100).
  */
 import {createHash} from 'node:crypto'
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
@@ -42,6 +108,65 @@ export interface FakeApiOptions {
   latencyMs?: number
   /** Override the default structured answer; undefined = use the default. */
   answer?: (request: StructuredQuery) => unknown
+  /** Each output token of a chat completion or message adds this many ms (streamed: spread over the deltas). Default 0. */
+  msPerOutputToken?: number
+  /** Output-token cap per model (both APIs), replacing DEFAULT_MODEL_MAX_OUTPUT_TOKENS; a model in no key has no cap. */
+  modelMaxOutputTokens?: Record<string, number>
+  /** Rate limits per API; an API or a dimension not given is not limited. */
+  rateLimits?: RateLimits
+  /** Default answers break the bounds the APIs do not enforce (concept importance 1-10, a judge score of 104). Default false. */
+  unboundedAnswers?: boolean
+}
+
+/** Per-minute limits of one API; each is a token bucket holding that many, refilled at limit / 60 per second. */
+export interface Limits {
+  requestsPerMinute?: number
+  /** Anthropic: input_tokens + cache_creation_input_tokens; OpenAI: prompt tokens. */
+  inputTokensPerMinute?: number
+  /** Charged at max_tokens on arrival, corrected to the real output tokens at the end. */
+  outputTokensPerMinute?: number
+  /** Input and output together in one bucket (OpenAI's TPM). */
+  tokensPerMinute?: number
+}
+
+export interface RateLimits {
+  anthropic?: Limits
+  openai?: Limits
+}
+
+export interface PathStats {
+  /** Requests received (faults, errors and 429s included). */
+  requests: number
+  /** 429s sent by the rate limiter (not by failNext). */
+  rateLimited: number
+  /** Prompt tokens of the answers sent (Anthropic: input + cache creation + cache read). */
+  inputTokens: number
+  /** Output tokens of the answers sent. */
+  outputTokens: number
+}
+
+export interface FakeApiStats extends PathStats {
+  byPath: Record<string, PathStats>
+}
+
+/** Output caps of some current models (tokens); see FakeApiOptions.modelMaxOutputTokens. */
+export const DEFAULT_MODEL_MAX_OUTPUT_TOKENS: Readonly<Record<string, number>> = {
+  'claude-sonnet-4-6': 64_000,
+  'claude-sonnet-4-5': 64_000,
+  'claude-sonnet-4-0': 64_000,
+  'claude-opus-4-5': 64_000,
+  'claude-opus-4-1': 32_000,
+  'claude-opus-4-0': 32_000,
+  'claude-haiku-4-5': 64_000,
+  'claude-3-5-haiku': 8192,
+  'gpt-4o': 16_384,
+  'gpt-4o-mini': 16_384,
+  'gpt-4.1': 32_768,
+  'gpt-4.1-mini': 32_768,
+  'gpt-4.1-nano': 32_768,
+  'gpt-5': 128_000,
+  'gpt-5-mini': 128_000,
+  'gpt-5-nano': 128_000,
 }
 
 export interface StructuredQuery {
@@ -67,6 +192,12 @@ export interface FakeApi {
    */
   failNext(fault: Fault, match?: {path?: string | RegExp; count?: number}): void
   setLatency(ms: number): void
+  setMsPerOutputToken(ms: number): void
+  /** Replaces the limits; every bucket starts full. */
+  setRateLimits(limits: RateLimits): void
+  setUnboundedAnswers(on: boolean): void
+  /** Counts since start or the last reset (a snapshot). */
+  readonly stats: FakeApiStats
   /**
    * Hold the answers of the next `count` requests until all of them have arrived (or
    * `timeoutMs` passed, so that a client that never sends them all fails its assertions
@@ -75,7 +206,7 @@ export interface FakeApi {
   holdUntil(count: number, timeoutMs?: number): void
   /** Highest number of requests in flight at once since start or the last reset. */
   maxConcurrent: number
-  /** Clears requests, pending faults, a hold, maxConcurrent and the Anthropic prompt-cache memory. */
+  /** Clears requests, pending faults, a hold, maxConcurrent, stats and the Anthropic prompt-cache memory, and refills the rate-limit buckets. */
   reset(): void
   close(): Promise<void>
 }
@@ -464,7 +595,7 @@ const STOPWORDS = new Set(
   ),
 )
 
-function conceptsAnswer(q: StructuredQuery): unknown {
+function conceptsAnswer(q: StructuredQuery, unbounded: boolean): unknown {
   const max = Number(/at most (\d+)/.exec(q.system)?.[1] ?? 10)
   const paper = section(q.user, 'Paper:') || q.user
   const counts = new Map<string, {count: number; first: number; forms: Map<string, number>}>()
@@ -487,7 +618,10 @@ function conceptsAnswer(q: StructuredQuery): unknown {
     .sort((a, b) => b.count - a.count || a.first - b.first)
     .slice(0, Math.max(0, max))
     .map((e) => [...e.forms.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0])
-  return {concepts: ranked.map((term, k) => ({term, importance: round((ranked.length - k) / ranked.length, 4)}))}
+  const n = ranked.length
+  // Unbounded: the 1-10 scale a model may pick when 0-1 is only in the field's description.
+  const importance = (k: number) => (unbounded ? Math.max(2, Math.round((10 * (n - k)) / n)) : round((n - k) / n, 4))
+  return {concepts: ranked.map((term, k) => ({term, importance: importance(k)}))}
 }
 
 const FILLER_WORDS =
@@ -569,7 +703,7 @@ function generateAnswer(q: StructuredQuery): unknown {
   }
 }
 
-function judgeAnswer(q: StructuredQuery): unknown {
+function judgeAnswer(q: StructuredQuery, unbounded: boolean): unknown {
   const concepts = section(q.user, 'Key concepts:', '\n\n')
     .split('\n')
     .map((line) => /^- (.+)$/.exec(line)?.[1]?.trim())
@@ -578,7 +712,8 @@ function judgeAnswer(q: StructuredQuery): unknown {
   const script = (scriptAt >= 0 ? q.user.slice(scriptAt + 9) : q.user).toLowerCase()
   const h = sha256(`${q.system}\n${q.user}`)
   const score = (k: number) => 70 + (Number.parseInt(h.slice(k * 2, k * 2 + 2), 16) % 16)
-  const scores = {engagement: score(0), clarity: score(1), accuracy: score(2)}
+  // Unbounded: one score past the 0-100 the schema's description gives.
+  const scores = {engagement: unbounded ? 104 : score(0), clarity: score(1), accuracy: score(2)}
   const [weakest, value] = Object.entries(scores).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))[0]!
   const reasons: Record<string, string> = {
     engagement: 'long explanations with few questions let the conversation lose momentum',
@@ -603,17 +738,20 @@ function refineAnswer(q: StructuredQuery): unknown {
   return sampleFromSchema(q.schema)
 }
 
-/** The answer the fake gives when FakeApiOptions.answer does not override it. */
-export function defaultAnswer(q: StructuredQuery): unknown {
+/**
+ * The answer the fake gives when FakeApiOptions.answer does not override it; `unbounded`
+ * breaks the bounds a real API does not enforce (see FakeApiOptions.unboundedAnswers).
+ */
+export function defaultAnswer(q: StructuredQuery, {unbounded = false}: {unbounded?: boolean} = {}): unknown {
   switch (q.kind) {
     case 'classify':
       return classifyAnswer(q)
     case 'concepts':
-      return conceptsAnswer(q)
+      return conceptsAnswer(q, unbounded)
     case 'generate':
       return generateAnswer(q)
     case 'judge':
-      return judgeAnswer(q)
+      return judgeAnswer(q, unbounded)
     case 'refine':
       return refineAnswer(q)
     default:
@@ -723,6 +861,192 @@ interface PendingFault {
   remaining: number
 }
 
+/** One server-sent event, already framed; `delta` marks the events that carry output (spread over the output time). */
+interface SseFrame {
+  text: string
+  delta: boolean
+}
+
+/** A chat completion or message: what the rate limiter charges and both ways of sending it. */
+interface Generation {
+  type: 'generation'
+  /** Tokens charged to the input bucket (Anthropic: input + cache creation). */
+  limitedInputTokens: number
+  /** All prompt tokens (stats). */
+  promptTokens: number
+  /** Output tokens charged on arrival (the request's limit, else the answer's length). */
+  outputCharge: number
+  /** Output tokens of the answer as sent. */
+  outputTokens: number
+  reply: Reply
+  /** The events when the request asked for a stream, else null. */
+  frames: SseFrame[] | null
+}
+
+const anthropicEvent = (type: string, data: Json, delta = false): SseFrame => ({
+  text: `event: ${type}\ndata: ${JSON.stringify({type, ...data})}\n\n`,
+  delta,
+})
+
+const openaiEvent = (data: unknown, delta = false): SseFrame => ({text: `data: ${JSON.stringify(data)}\n\n`, delta})
+
+/** `text` cut to at most `length` UTF-16 units, never between the two halves of a surrogate pair. */
+function cutText(text: string, length: number): string {
+  if (text.length <= length) return text
+  const code = text.charCodeAt(length - 1)
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? length - 1 : length)
+}
+
+/** A text in a few pieces as a stream delivers it: about 8 tokens each, at least 4 pieces when it has 4 characters, at most 1000. */
+function pieces(text: string): string[] {
+  if (!text) return []
+  const size = Math.max(1, Math.min(32, Math.ceil(text.length / 4)), Math.ceil(text.length / 1000))
+  const out: string[] = []
+  for (let at = 0; at < text.length;) {
+    const piece = cutText(text.slice(at), size) || text.slice(at, at + 2)
+    out.push(piece)
+    at += piece.length
+  }
+  return out
+}
+
+/** The cap of `model` in `caps`: a key equal to it or followed by "-" (a dated snapshot); the longest key wins. */
+function capOf(caps: Readonly<Record<string, number>>, model: string): number | undefined {
+  let best: string | undefined
+  for (const key of Object.keys(caps))
+    if ((model === key || model.startsWith(`${key}-`)) && (best === undefined || key.length > best.length)) best = key
+  return best === undefined ? undefined : caps[best]
+}
+
+// ----------------------------------------------------------------- rate limits
+
+type Dimension = 'requests' | 'input' | 'output' | 'tokens'
+
+const DIMENSIONS: Array<{dimension: Dimension; key: keyof Limits}> = [
+  {dimension: 'requests', key: 'requestsPerMinute'},
+  {dimension: 'input', key: 'inputTokensPerMinute'},
+  {dimension: 'output', key: 'outputTokensPerMinute'},
+  {dimension: 'tokens', key: 'tokensPerMinute'},
+]
+
+/** A token bucket: `capacity` (the per-minute limit), refilled continuously at capacity / 60 per second; it may go into debt. */
+class Bucket {
+  private level: number
+  private last = performance.now()
+  constructor(readonly capacity: number) {
+    this.level = capacity
+  }
+  private refill(): void {
+    const now = performance.now()
+    this.level = Math.min(this.capacity, this.level + ((now - this.last) * this.capacity) / 60_000)
+    this.last = now
+  }
+  /** ms until `charge` fits: when the level reaches it, or for a charge over the capacity, when the bucket is full. */
+  waitMs(charge: number): number {
+    this.refill()
+    const need = Math.min(charge, this.capacity)
+    return this.level >= need ? 0 : ((need - this.level) * 60_000) / this.capacity
+  }
+  take(amount: number): void {
+    this.refill()
+    this.level = Math.min(this.capacity, this.level - amount)
+  }
+  remaining(): number {
+    this.refill()
+    return Math.max(0, Math.floor(this.level))
+  }
+  /** ms until the bucket is full again. */
+  fullInMs(): number {
+    this.refill()
+    return ((this.capacity - this.level) * 60_000) / this.capacity
+  }
+}
+
+type Buckets = Partial<Record<Dimension, Bucket>>
+
+function bucketsOf(limits: Limits | undefined): Buckets {
+  const out: Buckets = {}
+  for (const {dimension, key} of DIMENSIONS) {
+    const limit = limits?.[key]
+    if (typeof limit === 'number' && limit > 0) out[dimension] = new Bucket(limit)
+  }
+  return out
+}
+
+/** A duration as OpenAI's x-ratelimit-reset-* headers write it: "120ms", "1.5s", "6m0s". */
+function openaiDuration(ms: number): string {
+  if (ms < 1000) return `${Math.ceil(ms)}ms`
+  const seconds = ms / 1000
+  if (seconds < 60) return `${round(seconds, 3)}s`
+  return `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`
+}
+
+/** The rate-limit headers of one API's buckets, as that API sends them. */
+function rateLimitHeaders(api: Api, buckets: Buckets): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (api === 'anthropic') {
+    const names: Record<Dimension, string> = {requests: 'requests', input: 'input-tokens', output: 'output-tokens', tokens: 'tokens'}
+    for (const [dimension, bucket] of Object.entries(buckets) as Array<[Dimension, Bucket]>) {
+      const name = names[dimension]
+      headers[`anthropic-ratelimit-${name}-limit`] = String(bucket.capacity)
+      headers[`anthropic-ratelimit-${name}-remaining`] = String(bucket.remaining())
+      headers[`anthropic-ratelimit-${name}-reset`] = new Date(Date.now() + Math.ceil(bucket.fullInMs() / 1000) * 1000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+    }
+    return headers
+  }
+  const requests = buckets.requests
+  if (requests) {
+    headers['x-ratelimit-limit-requests'] = String(requests.capacity)
+    headers['x-ratelimit-remaining-requests'] = String(requests.remaining())
+    headers['x-ratelimit-reset-requests'] = openaiDuration(requests.fullInMs())
+  }
+  // OpenAI has one token bucket; with split ones, the tightest speaks for them.
+  const tokenBuckets = [buckets.tokens, buckets.input, buckets.output].filter((b): b is Bucket => b !== undefined)
+  const tokens = tokenBuckets.sort((a, b) => a.remaining() - b.remaining())[0]
+  if (tokens) {
+    headers['x-ratelimit-limit-tokens'] = String(tokens.capacity)
+    headers['x-ratelimit-remaining-tokens'] = String(tokens.remaining())
+    headers['x-ratelimit-reset-tokens'] = openaiDuration(tokens.fullInMs())
+  }
+  return headers
+}
+
+const thousands = (n: number): string => n.toLocaleString('en-US')
+
+/** The 429 body the API sends when `dimension` is exhausted. */
+function rateLimitBody(
+  api: Api,
+  dimension: Dimension,
+  bucket: Bucket,
+  charge: number,
+  waitMs: number,
+  model: string,
+  requestId: string,
+): Json {
+  if (api === 'anthropic') {
+    const what = {requests: 'requests', input: 'input tokens', output: 'output tokens', tokens: 'tokens'}[dimension]
+    return errorBody(
+      'anthropic',
+      429,
+      `This request would exceed the rate limit for your organization (fake-org) of ${thousands(bucket.capacity)} ${what} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.`,
+      {},
+      requestId,
+    )
+  }
+  const requests = dimension === 'requests'
+  const used = Math.max(0, Math.ceil(bucket.capacity - bucket.remaining()))
+  return errorBody(
+    'openai',
+    429,
+    `Rate limit reached for ${model || 'default'} in organization org-fake on ${requests ? 'requests per min (RPM)' : 'tokens per min (TPM)'}: Limit ${bucket.capacity}, Used ${used}, Requested ${charge}. Please try again in ${openaiDuration(waitMs)}. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+    {type: requests ? 'requests' : 'tokens', code: 'rate_limit_exceeded'},
+  )
+}
+
+const emptyStats = (): PathStats => ({requests: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0})
+
 export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeApi> {
   let latencyMs = options.latencyMs ?? 0
   let barrier: {remaining: number; open: () => void; opened: Promise<void>; timeoutMs: number} | null = null
@@ -732,6 +1056,20 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   let maxConcurrent = 0
   let counter = 0
   const cacheSeen = new Set<string>()
+  let msPerOutputToken = options.msPerOutputToken ?? 0
+  let unbounded = options.unboundedAnswers ?? false
+  const modelCaps = options.modelMaxOutputTokens ?? DEFAULT_MODEL_MAX_OUTPUT_TOKENS
+  let rateLimits: RateLimits = options.rateLimits ?? {}
+  let buckets: Record<Api, Buckets> = {anthropic: bucketsOf(rateLimits.anthropic), openai: bucketsOf(rateLimits.openai)}
+  let stats: FakeApiStats = {...emptyStats(), byPath: {}}
+  /** Adds to the totals and to the path's own counts. */
+  const count = (path: string, add: Partial<PathStats>) => {
+    const own = (stats.byPath[path] ??= emptyStats())
+    for (const [key, value] of Object.entries(add) as Array<[keyof PathStats, number]>) {
+      stats[key] += value
+      own[key] += value
+    }
+  }
 
   const takeFault = (path: string): Fault | null => {
     const entry = faults.find(
@@ -749,7 +1087,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     if (bad) return BAD_ANSWER
     const query: StructuredQuery = {...q, kind: kindOf(q.schema)}
     const override = options.answer?.(query)
-    return override === undefined ? defaultAnswer(query) : override
+    return override === undefined ? defaultAnswer(query, {unbounded}) : override
   }
 
   // ----------------------------------------------------------- endpoints
@@ -816,7 +1154,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     }
   }
 
-  const chatCompletions = (ctx: Context, bad: boolean): Reply => {
+  const chatCompletions = (ctx: Context, bad: boolean): Reply | Generation => {
     const body = ctx.json
     if (!body || !Array.isArray(body.messages) || !body.messages.length)
       return jsonReply(
@@ -825,7 +1163,64 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       )
     if (typeof body.model !== 'string')
       return jsonReply(400, errorBody('openai', 400, 'you must provide a model parameter', {param: 'model'}))
-    if (body.stream) return jsonReply(400, errorBody('openai', 400, 'The fake API does not stream.', {param: 'stream'}))
+    const model = body.model
+    const stream = body.stream === true
+    if (body.stream_options != null && !stream)
+      return jsonReply(
+        400,
+        errorBody('openai', 400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", {
+          param: 'stream_options',
+          code: 'invalid_value',
+        }),
+      )
+    // Output limit: max_completion_tokens, or the legacy max_tokens (which reasoning models refuse).
+    const limitParam = body.max_completion_tokens != null ? 'max_completion_tokens' : body.max_tokens != null ? 'max_tokens' : null
+    let limit: number | null = null
+    if (limitParam) {
+      const value = body[limitParam]
+      if (limitParam === 'max_tokens' && /^(gpt-5|o\d)/.test(model))
+        return jsonReply(
+          400,
+          errorBody(
+            'openai',
+            400,
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            {param: 'max_tokens', code: 'unsupported_parameter'},
+          ),
+        )
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        return jsonReply(
+          400,
+          errorBody('openai', 400, `Invalid type for '${limitParam}': expected an integer, but got ${typeof value} instead.`, {
+            param: limitParam,
+            code: 'invalid_type',
+          }),
+        )
+      if (value < 1)
+        return jsonReply(
+          400,
+          errorBody(
+            'openai',
+            400,
+            `Invalid '${limitParam}': integer below minimum value. Expected a value >= 1, but got ${value} instead.`,
+            {param: limitParam, code: 'integer_below_min_value'},
+          ),
+        )
+      limit = value
+    }
+    const cap = capOf(modelCaps, model)
+    if (limit !== null && cap !== undefined && limit > cap)
+      return jsonReply(
+        400,
+        errorBody(
+          'openai',
+          400,
+          `${limitParam} is too large: ${limit}. This model supports at most ${cap} completion tokens, whereas you provided ${limit}.`,
+          {param: limitParam, code: 'invalid_value'},
+        ),
+      )
+    const maxOutput = limit ?? cap ?? null
+
     const messages = body.messages.filter(isObject)
     const system = messages
       .filter((m) => m.role === 'system' || m.role === 'developer')
@@ -840,32 +1235,74 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     if (format?.type === 'json_schema') {
       const jsonSchema = isObject(format.json_schema) ? format.json_schema : {}
       const schema = isObject(jsonSchema.schema) ? jsonSchema.schema : {}
-      content = JSON.stringify(structured({api: 'openai', schema, system, user, model: body.model}, bad))
+      content = JSON.stringify(structured({api: 'openai', schema, system, user, model}, bad))
     } else if (format?.type === 'json_object') {
-      content = JSON.stringify(bad ? BAD_ANSWER : structured({api: 'openai', schema: {}, system, user, model: body.model}, false))
+      content = JSON.stringify(bad ? BAD_ANSWER : structured({api: 'openai', schema: {}, system, user, model}, false))
     } else {
       content = `This is a fake answer to: ${user.slice(0, 80)}`
     }
+    const fullTokens = Math.max(1, tokensOf(content.length))
+    const cut = maxOutput !== null && fullTokens > maxOutput
+    if (cut) content = cutText(content, maxOutput * 4)
+    const finishReason = cut ? 'length' : 'stop'
     const promptChars = messages.reduce((n, m) => n + contentText(m.content).length, 0)
     const promptTokens = Math.max(1, tokensOf(promptChars))
-    const completionTokens = Math.max(1, tokensOf(content.length))
+    const completionTokens = cut ? maxOutput : fullTokens
     const seed = typeof body.seed === 'number' ? body.seed : null
-    return jsonReply(200, {
-      id: `chatcmpl-${sha256(JSON.stringify(body)).slice(0, 29)}`,
+    const id = `chatcmpl-${sha256(JSON.stringify(body)).slice(0, 29)}`
+    const created = Math.floor(Date.now() / 1000)
+    const fingerprint = seed === null ? 'fp_fake' : `fp_fake_seed_${seed}`
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: {cached_tokens: 0, audio_tokens: 0},
+      completion_tokens_details: {reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0},
+    }
+    const reply = jsonReply(200, {
+      id,
       object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
-      model: body.model,
-      choices: [{index: 0, message: {role: 'assistant', content, refusal: null, annotations: []}, logprobs: null, finish_reason: 'stop'}],
-      usage: {
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
-        total_tokens: promptTokens + completionTokens,
-        prompt_tokens_details: {cached_tokens: 0, audio_tokens: 0},
-        completion_tokens_details: {reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0},
-      },
+      created,
+      model,
+      choices: [
+        {index: 0, message: {role: 'assistant', content, refusal: null, annotations: []}, logprobs: null, finish_reason: finishReason},
+      ],
+      usage,
       service_tier: 'default',
-      system_fingerprint: seed === null ? 'fp_fake' : `fp_fake_seed_${seed}`,
+      system_fingerprint: fingerprint,
     })
+    let frames: SseFrame[] | null = null
+    if (stream) {
+      const includeUsage = isObject(body.stream_options) && body.stream_options.include_usage === true
+      const chunkOf = (choices: Json[]): Json => ({
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        service_tier: 'default',
+        system_fingerprint: fingerprint,
+        choices,
+        ...(includeUsage ? {usage: null} : {}),
+      })
+      const chunk = (choices: Json[], delta: boolean): SseFrame => openaiEvent(chunkOf(choices), delta)
+      const choice = (delta: Json, finish: string | null = null): Json => ({index: 0, delta, logprobs: null, finish_reason: finish})
+      frames = [
+        chunk([choice({role: 'assistant', content: '', refusal: null})], false),
+        ...pieces(content).map((piece) => chunk([choice({content: piece})], true)),
+        chunk([choice({}, finishReason)], false),
+      ]
+      if (includeUsage) frames.push(openaiEvent({...chunkOf([]), usage}))
+      frames.push({text: 'data: [DONE]\n\n', delta: false})
+    }
+    return {
+      type: 'generation',
+      limitedInputTokens: promptTokens,
+      promptTokens,
+      outputCharge: limit ?? completionTokens,
+      outputTokens: completionTokens,
+      reply,
+      frames,
+    }
   }
 
   const speech = (ctx: Context, bad: boolean): Reply => {
@@ -902,14 +1339,20 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     return {status: 200, headers: {'content-type': 'audio/mpeg'}, body: silentMp3(seconds)}
   }
 
-  const messages = (ctx: Context, bad: boolean): Reply => {
+  const messages = (ctx: Context, bad: boolean): Reply | Generation => {
     const body = ctx.json
     const invalid = (message: string) => jsonReply(400, errorBody('anthropic', 400, message, {}, ctx.requestId))
     if (!body) return invalid('There was an issue with the JSON body of the request.')
     if (typeof body.model !== 'string') return invalid('model: Field required')
-    if (typeof body.max_tokens !== 'number') return invalid('max_tokens: Field required')
+    if (body.max_tokens == null) return invalid('max_tokens: Field required')
+    if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens))
+      return invalid('max_tokens: Input should be a valid integer')
+    if (body.max_tokens < 1) return invalid('max_tokens: Input should be greater than or equal to 1')
+    const maxTokens = body.max_tokens
+    const cap = capOf(modelCaps, body.model)
+    if (cap !== undefined && maxTokens > cap)
+      return invalid(`max_tokens: ${maxTokens} > ${cap}, which is the maximum allowed number of output tokens for ${body.model}`)
     if (!Array.isArray(body.messages) || !body.messages.length) return invalid('messages: Field required')
-    if (body.stream) return invalid('The fake API does not stream.')
     const turns = body.messages.filter(isObject)
     const system = contentText(body.system)
     const user = turns
@@ -973,12 +1416,26 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       content = [{type: 'text', text: `This is a fake answer to: ${user.slice(0, 80)}`, citations: null}]
       stopReason = 'end_turn'
     }
-    const outputChars = content.reduce(
-      (n, block) => n + (typeof block.text === 'string' ? block.text.length : JSON.stringify(block.input).length),
-      0,
-    )
-    return jsonReply(200, {
-      id: `msg_${id.slice(0, 24)}`,
+    // One block: a text, or a tool_use whose input is written as JSON. Longer than max_tokens: cut.
+    const block = content[0]!
+    const tool = block.type === 'tool_use'
+    const written = tool ? JSON.stringify(block.input) : String(block.text)
+    const fullTokens = Math.max(1, tokensOf(written.length))
+    const cut = fullTokens > maxTokens
+    const sent = cut ? cutText(written, maxTokens * 4) : written
+    if (cut) {
+      stopReason = 'max_tokens'
+      // A cut tool input is not returned, not even in part (a stream does send the part).
+      content = [tool ? {...block, input: {}} : {...block, text: sent}]
+    }
+    const outputTokens = cut ? maxTokens : fullTokens
+    const messageId = `msg_${id.slice(0, 24)}`
+    const cacheUsage = {
+      cache_creation_input_tokens: cacheCreation,
+      cache_read_input_tokens: cacheRead,
+    }
+    const reply = jsonReply(200, {
+      id: messageId,
       type: 'message',
       role: 'assistant',
       model: body.model,
@@ -989,17 +1446,61 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       container: null,
       usage: {
         input_tokens: inputTokens,
-        output_tokens: Math.max(1, tokensOf(outputChars)),
-        cache_creation_input_tokens: cacheCreation,
-        cache_read_input_tokens: cacheRead,
+        output_tokens: outputTokens,
+        ...cacheUsage,
         cache_creation: {ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0},
         server_tool_use: null,
         service_tier: 'standard',
       },
     })
+    let frames: SseFrame[] | null = null
+    if (body.stream === true) {
+      const start = tool ? {...block, input: {}} : {type: 'text', text: ''}
+      const delta = (piece: string) => (tool ? {type: 'input_json_delta', partial_json: piece} : {type: 'text_delta', text: piece})
+      frames = [
+        anthropicEvent('message_start', {
+          message: {
+            id: messageId,
+            type: 'message',
+            role: 'assistant',
+            model: body.model,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            stop_details: null,
+            container: null,
+            usage: {
+              input_tokens: inputTokens,
+              ...cacheUsage,
+              cache_creation: {ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0},
+              output_tokens: 1,
+              service_tier: 'standard',
+            },
+          },
+        }),
+        anthropicEvent('content_block_start', {index: 0, content_block: start}),
+        anthropicEvent('ping', {}),
+        ...pieces(sent).map((piece) => anthropicEvent('content_block_delta', {index: 0, delta: delta(piece)}, true)),
+        anthropicEvent('content_block_stop', {index: 0}),
+        anthropicEvent('message_delta', {
+          delta: {stop_reason: stopReason, stop_sequence: null, stop_details: null, container: null},
+          usage: {input_tokens: inputTokens, ...cacheUsage, output_tokens: outputTokens, server_tool_use: null},
+        }),
+        anthropicEvent('message_stop', {}),
+      ]
+    }
+    return {
+      type: 'generation',
+      limitedInputTokens: inputTokens + cacheCreation,
+      promptTokens: inputTokens + cacheCreation + cacheRead,
+      outputCharge: maxTokens,
+      outputTokens,
+      reply,
+      frames,
+    }
   }
 
-  const routes: Record<string, (ctx: Context, bad: boolean) => Reply> = {
+  const routes: Record<string, (ctx: Context, bad: boolean) => Reply | Generation> = {
     '/v1/audio/transcriptions': transcriptions,
     '/v1/chat/completions': chatCompletions,
     '/v1/audio/speech': speech,
@@ -1044,13 +1545,19 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     return null
   }
 
-  const send = (res: ServerResponse, ctx: Context, reply: Reply) => {
-    const idHeader = ctx.api === 'anthropic' ? 'request-id' : 'x-request-id'
-    res.writeHead(reply.status, {...reply.headers, 'content-length': String(reply.body.length), [idHeader]: ctx.requestId})
+  const idHeader = (api: Api) => (api === 'anthropic' ? 'request-id' : 'x-request-id')
+
+  const send = (res: ServerResponse, ctx: Context, reply: Reply, extra: Record<string, string> = {}) => {
+    res.writeHead(reply.status, {
+      ...reply.headers,
+      ...extra,
+      'content-length': String(reply.body.length),
+      [idHeader(ctx.api)]: ctx.requestId,
+    })
     res.end(reply.body)
   }
 
-  const answer = (ctx: Context, bad: boolean): Reply => {
+  const answer = (ctx: Context, bad: boolean): Reply | Generation => {
     const route = routes[ctx.path]
     if (!route)
       return jsonReply(
@@ -1058,6 +1565,78 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
         errorBody(ctx.api, 404, ctx.api === 'openai' ? `Invalid URL (POST ${ctx.path})` : 'Not found', {}, ctx.requestId),
       )
     return route(ctx, bad)
+  }
+
+  /** Charges a request to its API's buckets; when one cannot take it, charges nothing and gives the 429 to answer. */
+  const admit = (ctx: Context, own: Buckets, charges: Record<Dimension, number>): Reply | null => {
+    let worst: {dimension: Dimension; bucket: Bucket; waitMs: number} | null = null
+    for (const [dimension, bucket] of Object.entries(own) as Array<[Dimension, Bucket]>) {
+      const waitMs = bucket.waitMs(charges[dimension])
+      if (waitMs > 0 && (!worst || waitMs > worst.waitMs)) worst = {dimension, bucket, waitMs}
+    }
+    if (!worst) {
+      for (const [dimension, bucket] of Object.entries(own) as Array<[Dimension, Bucket]>) bucket.take(charges[dimension])
+      return null
+    }
+    count(ctx.path, {rateLimited: 1})
+    const model = typeof ctx.json?.model === 'string' ? ctx.json.model : ''
+    return jsonReply(
+      429,
+      rateLimitBody(ctx.api, worst.dimension, worst.bucket, charges[worst.dimension], worst.waitMs, model, ctx.requestId),
+      {
+        'retry-after': String(Math.max(1, Math.ceil(worst.waitMs / 1000))),
+        ...rateLimitHeaders(ctx.api, own),
+      },
+    )
+  }
+
+  /**
+   * Sends a streamed answer: the headers and the events before the first delta at once,
+   * the deltas spread over output_tokens * msPerOutputToken, the rest after the last delta.
+   * `truncate` stops in the middle of the event after about half the deltas and destroys the
+   * socket; `invalid-json` breaks the data of a middle delta.
+   */
+  const stream = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: Context,
+    generation: Generation,
+    frames: SseFrame[],
+    extra: Record<string, string>,
+    fault: Fault | null,
+  ) => {
+    const deltaAt = frames.flatMap((frame, i) => (frame.delta ? [i] : []))
+    const middle = deltaAt[Math.floor(deltaAt.length / 2)] ?? Math.min(1, frames.length - 1)
+    if (fault?.kind === 'invalid-json') {
+      const broken = frames[middle]!.text.replace(/^data: \{/m, 'data: {"fake": <not json, ')
+      frames = frames.map((frame, i) => (i === middle ? {...frame, text: broken} : frame))
+    }
+    const cutAt = fault?.kind === 'truncate' ? middle : -1
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      ...extra,
+      [idHeader(ctx.api)]: ctx.requestId,
+    })
+    res.flushHeaders()
+    const totalMs = generation.outputTokens * msPerOutputToken
+    const start = performance.now()
+    let deltas = 0
+    for (const [i, frame] of frames.entries()) {
+      if (frame.delta && totalMs > 0) {
+        deltas++
+        const wait = start + (totalMs * deltas) / deltaAt.length - performance.now()
+        if (wait > 0) await sleep(wait)
+      }
+      if (res.destroyed) return // the client went away
+      if (i === cutAt) {
+        await new Promise<void>((resolve) => res.write(frame.text.slice(0, Math.floor(frame.text.length / 2)), () => resolve()))
+        setTimeout(() => req.socket.destroy(), 10)
+        return
+      }
+      res.write(frame.text)
+    }
+    res.end()
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -1096,6 +1675,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       recorded = {fields: {}, file: {name: '', bytes: rawBytes, sha256: ''}}
     }
     requests.push({method: req.method ?? 'GET', path, headers, body: recorded, time, api})
+    count(path, {requests: 1})
     const requestId = `req_fake_${String(++counter).padStart(6, '0')}`
     const ctx: Context = {api, path, headers, json, multipart, rawBytes, requestId}
 
@@ -1120,32 +1700,67 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       send(res, ctx, jsonReply(fault.status, fault.body ?? errorBody(api, fault.status, undefined, {}, requestId), extra))
       return
     }
-    const reply =
+    const result =
       authError(ctx) ??
       (req.method === 'POST'
         ? answer(ctx, fault?.kind === 'bad-answer')
         : jsonReply(405, errorBody(api, 400, `Method ${req.method} not allowed`, {}, requestId)))
-    if (fault?.kind === 'invalid-json') {
-      const half = reply.body.subarray(0, Math.max(1, Math.floor(reply.body.length / 2)))
-      send(res, ctx, {
-        status: 200,
-        headers: {'content-type': 'application/json'},
-        body: Buffer.concat([Buffer.from('{"fake": '), half, Buffer.from(' <not json')]),
-      })
-      return
+    const generation = 'type' in result ? result : null
+    const reply = generation ? generation.reply : (result as Reply)
+
+    // Rate limits: a request the API would answer is charged (output at its limit, settled at the end).
+    const own = buckets[api]
+    const limited = Object.keys(own).length > 0
+    let settle = () => {}
+    if (limited && reply.status < 300) {
+      const input = generation?.limitedInputTokens ?? 0
+      const output = generation?.outputCharge ?? 0
+      const refused = admit(ctx, own, {requests: 1, input, output, tokens: input + output})
+      if (refused) {
+        send(res, ctx, refused)
+        return
+      }
+      if (generation) {
+        const correction = generation.outputTokens - output
+        settle = () => {
+          own.output?.take(correction)
+          own.tokens?.take(correction)
+        }
+      }
     }
-    if (fault?.kind === 'truncate') {
-      res.writeHead(reply.status, {
-        ...reply.headers,
-        'content-length': String(reply.body.length),
-        [api === 'anthropic' ? 'request-id' : 'x-request-id']: requestId,
-      })
-      res.write(reply.body.subarray(0, Math.floor(reply.body.length / 2)), () => {
-        setTimeout(() => req.socket.destroy(), 10)
-      })
-      return
+    const extra = limited ? rateLimitHeaders(api, own) : {}
+    try {
+      if (generation) count(path, {inputTokens: generation.promptTokens, outputTokens: generation.outputTokens})
+      if (generation?.frames) {
+        await stream(req, res, ctx, generation, generation.frames, extra, fault)
+        return
+      }
+      if (generation && msPerOutputToken > 0) await sleep(generation.outputTokens * msPerOutputToken)
+      if (fault?.kind === 'invalid-json') {
+        const half = reply.body.subarray(0, Math.max(1, Math.floor(reply.body.length / 2)))
+        send(res, ctx, {
+          status: 200,
+          headers: {'content-type': 'application/json'},
+          body: Buffer.concat([Buffer.from('{"fake": '), half, Buffer.from(' <not json')]),
+        })
+        return
+      }
+      if (fault?.kind === 'truncate') {
+        res.writeHead(reply.status, {
+          ...reply.headers,
+          ...extra,
+          'content-length': String(reply.body.length),
+          [idHeader(api)]: requestId,
+        })
+        res.write(reply.body.subarray(0, Math.floor(reply.body.length / 2)), () => {
+          setTimeout(() => req.socket.destroy(), 10)
+        })
+        return
+      }
+      send(res, ctx, reply, extra)
+    } finally {
+      settle()
     }
-    send(res, ctx, reply)
   }
 
   const server = createServer((req, res) => {
@@ -1185,6 +1800,19 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     setLatency(ms) {
       latencyMs = ms
     },
+    setMsPerOutputToken(ms) {
+      msPerOutputToken = ms
+    },
+    setRateLimits(limits) {
+      rateLimits = limits
+      buckets = {anthropic: bucketsOf(limits.anthropic), openai: bucketsOf(limits.openai)}
+    },
+    setUnboundedAnswers(on) {
+      unbounded = on
+    },
+    get stats() {
+      return structuredClone(stats)
+    },
     holdUntil(count, timeoutMs = 10_000) {
       let open = () => {}
       const opened = new Promise<void>((resolve) => (open = resolve))
@@ -1203,6 +1831,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       barrier = null
       maxConcurrent = inFlight
       cacheSeen.clear()
+      stats = {...emptyStats(), byPath: {}}
+      buckets = {anthropic: bucketsOf(rateLimits.anthropic), openai: bucketsOf(rateLimits.openai)}
     },
     close() {
       return new Promise<void>((resolve) => {

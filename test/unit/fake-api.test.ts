@@ -33,6 +33,9 @@ afterAll(async () => {
 afterEach(() => {
   api.reset()
   api.setLatency(0)
+  api.setMsPerOutputToken(0)
+  api.setRateLimits({})
+  api.setUnboundedAnswers(false)
 })
 
 const PAPER = [
@@ -403,5 +406,458 @@ describe('faults, keys and concurrency', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140)
     api.reset()
     expect(api.maxConcurrent).toBe(0)
+  })
+})
+
+describe('streaming as the real APIs send it', () => {
+  const QUESTION = 'Tell me, in a few words, why sleep spindles matter for memory consolidation.'
+  const params = {model: ANTHROPIC_MODEL, max_tokens: 512, messages: [{role: 'user' as const, content: QUESTION}]}
+  const judgeTool = {name: 'judge', description: 'Score', input_schema: z.toJSONSchema(JudgeAnswer) as Anthropic.Tool.InputSchema}
+  const judgeUser = `Key concepts:\n- sleep spindles\n- Hippocampus\n\nScript:\nAlex: sleep spindles help the Hippocampus.`
+
+  it('Anthropic: events in the real order, ping included, over text/event-stream', async () => {
+    const response = await fetch(`${api.anthropicBaseURL}/v1/messages`, {
+      method: 'POST',
+      headers: {'x-api-key': FAKE_KEYS.anthropic, 'anthropic-version': '2023-06-01', 'content-type': 'application/json'},
+      body: JSON.stringify({...params, stream: true}),
+    })
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const text = await response.text()
+    const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => ({
+      event: m[1]!,
+      data: JSON.parse(m[2]!) as Record<string, unknown>,
+    }))
+    const names = events.map((e) => e.event)
+    expect(names.slice(0, 3)).toEqual(['message_start', 'content_block_start', 'ping'])
+    expect(names.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop'])
+    expect(names.filter((n) => n === 'content_block_delta').length).toBeGreaterThanOrEqual(3)
+    for (const e of events) expect(e.data.type).toBe(e.event)
+    expect(events[0]!.data.message).toMatchObject({content: [], stop_reason: null, usage: {output_tokens: 1, cache_read_input_tokens: 0}})
+    expect(events[1]!.data.content_block).toEqual({type: 'text', text: ''})
+    expect(events.at(-2)!.data).toMatchObject({delta: {stop_reason: 'end_turn'}})
+    expect((events.at(-2)!.data.usage as {output_tokens: number}).output_tokens).toBeGreaterThan(1)
+  })
+
+  it('Anthropic: messages.stream() text deltas join to the non-streamed answer, with the same usage', async () => {
+    const plain = await anthropic.messages.create(params)
+    const deltas: string[] = []
+    const stream = anthropic.messages.stream(params).on('text', (delta) => deltas.push(delta))
+    const message = await stream.finalMessage()
+    expect(deltas.length).toBeGreaterThan(2)
+    const first = plain.content[0]!
+    const plainText = first.type === 'text' ? first.text : ''
+    expect(deltas.join('')).toBe(plainText)
+    expect(message.content).toEqual([{type: 'text', text: plainText}])
+    expect(message.stop_reason).toBe('end_turn')
+    expect(message.usage).toMatchObject({
+      input_tokens: plain.usage.input_tokens,
+      output_tokens: plain.usage.output_tokens,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    })
+
+    // create({stream: true}): the raw events, ping filtered out by the SDK.
+    const raw = await anthropic.messages.create({...params, stream: true})
+    const types: string[] = []
+    let joined = ''
+    for await (const event of raw) {
+      types.push(event.type)
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') joined += event.delta.text
+    }
+    expect(joined).toBe(plainText)
+    expect(types[0]).toBe('message_start')
+    expect(types.at(-1)).toBe('message_stop')
+  })
+
+  it('Anthropic: a streamed tool_use and a streamed structured answer parse like the non-streamed ones', async () => {
+    const request = {
+      model: 'claude-haiku-4-5',
+      max_tokens: 1024,
+      messages: [{role: 'user' as const, content: judgeUser}],
+      tools: [judgeTool],
+      tool_choice: {type: 'tool' as const, name: 'judge'},
+    }
+    const plain = await anthropic.messages.create(request)
+    const pieces: string[] = []
+    const message = await anthropic.messages
+      .stream(request)
+      .on('inputJson', (piece) => pieces.push(piece))
+      .finalMessage()
+    expect(pieces.length).toBeGreaterThan(2)
+    expect(message.stop_reason).toBe('tool_use')
+    // The id differs (the request differs by `stream`), the tool and its input do not.
+    expect(message.content[0]).toMatchObject({type: 'tool_use', name: 'judge', input: (plain.content[0] as Anthropic.ToolUseBlock).input})
+    expect(JSON.parse(pieces.join(''))).toEqual((plain.content[0] as Anthropic.ToolUseBlock).input)
+
+    const parsed = await anthropic.messages
+      .stream({
+        ...params,
+        output_config: {format: zodOutputFormat(KeyConceptsAnswer)},
+        messages: [{role: 'user', content: `Paper:\n${PAPER}`}],
+      })
+      .finalMessage()
+    expect(KeyConceptsAnswer.parse(parsed.parsed_output).concepts.length).toBeGreaterThan(0)
+  })
+
+  it('OpenAI: chat.completions.stream() and create({stream: true}) with include_usage', async () => {
+    const request = {model: 'gpt-4o', messages: [{role: 'user' as const, content: QUESTION}]}
+    const plain = await openai.chat.completions.create(request)
+    const deltas: string[] = []
+    const completion = await openai.chat.completions
+      .stream({...request, stream_options: {include_usage: true}})
+      .on('content', (delta) => deltas.push(delta))
+      .finalChatCompletion()
+    expect(deltas.length).toBeGreaterThan(2)
+    expect(deltas.join('')).toBe(plain.choices[0]!.message.content)
+    expect(completion.choices[0]!.message.content).toBe(plain.choices[0]!.message.content)
+    expect(completion.choices[0]!.finish_reason).toBe('stop')
+    expect(completion.usage).toMatchObject({prompt_tokens: plain.usage!.prompt_tokens, completion_tokens: plain.usage!.completion_tokens})
+
+    const chunks = []
+    for await (const chunk of await openai.chat.completions.create({...request, stream: true, stream_options: {include_usage: true}}))
+      chunks.push(chunk)
+    expect(chunks[0]!.choices[0]!.delta).toMatchObject({role: 'assistant', content: ''})
+    expect(chunks.at(-2)!.choices[0]).toMatchObject({delta: {}, finish_reason: 'stop'})
+    expect(chunks.at(-1)!.choices).toEqual([])
+    expect(chunks.at(-1)!.usage).toEqual(plain.usage)
+    expect(chunks.slice(0, -1).every((c) => c.usage === null)).toBe(true)
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(plain.choices[0]!.message.content)
+
+    // Without include_usage: no usage anywhere; with a zod response_format: parsed at the end.
+    const bare = []
+    for await (const chunk of await openai.chat.completions.create({...request, stream: true})) bare.push(chunk)
+    expect(bare.every((c) => !('usage' in c))).toBe(true)
+    const parsed = await openai.chat.completions
+      .stream({model: 'gpt-4o', messages: conceptsMessages(PAPER, 3), response_format: zodResponseFormat(KeyConceptsAnswer, 'concepts')})
+      .finalChatCompletion()
+    expect(parsed.choices[0]!.message.parsed!.concepts).toHaveLength(3)
+  })
+
+  it('faults apply to streams; a stream cut mid-way rejects with "terminated" and is retried by neither SDK', async () => {
+    const retrying = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL}) // default retries
+    const deltas: string[] = []
+    api.failNext({kind: 'truncate'})
+    const error = await retrying.messages
+      .stream(params)
+      .on('text', (delta) => deltas.push(delta))
+      .finalMessage()
+      .catch((e: unknown) => e)
+    // The helper wraps undici's TypeError('terminated') in an AnthropicError (not an APIConnectionError).
+    expect(error).toBeInstanceOf(Anthropic.AnthropicError)
+    expect(error).not.toBeInstanceOf(Anthropic.APIConnectionError)
+    expect((error as Error).message).toBe('terminated')
+    expect((error as Error).cause).toBeInstanceOf(TypeError)
+    expect(deltas.length).toBeGreaterThan(0) // cut after some deltas
+    expect(api.requests).toHaveLength(1)
+
+    api.failNext({kind: 'truncate'})
+    const raw = await retrying.messages.create({...params, stream: true})
+    const rawError = await (async () => {
+      for await (const _event of raw);
+    })().catch((e: unknown) => e)
+    expect(rawError).toBeInstanceOf(TypeError)
+    expect((rawError as Error).message).toBe('terminated')
+
+    const retryingOpenAI = new OpenAI({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL})
+    const request = {model: 'gpt-4o', messages: [{role: 'user' as const, content: QUESTION}]}
+    api.failNext({kind: 'truncate'})
+    const openaiError = await retryingOpenAI.chat.completions
+      .stream(request)
+      .finalChatCompletion()
+      .catch((e: unknown) => e)
+    expect(openaiError).toBeInstanceOf(OpenAI.OpenAIError)
+    expect(openaiError).not.toBeInstanceOf(OpenAI.APIConnectionError)
+    expect((openaiError as Error).message).toBe('terminated')
+    expect((openaiError as Error).cause).toBeInstanceOf(TypeError)
+    api.failNext({kind: 'truncate'})
+    const chunks = await retryingOpenAI.chat.completions.create({...request, stream: true})
+    const openaiRaw = await (async () => {
+      for await (const _chunk of chunks);
+    })().catch((e: unknown) => e)
+    expect(openaiRaw).toBeInstanceOf(TypeError)
+    expect(api.requests).toHaveLength(4)
+
+    // status: the error JSON, not SSE (an APIError, which the SDKs retry); drop: before any answer (APIConnectionError, retried too).
+    const noRetry = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
+    api.failNext({kind: 'status', status: 529})
+    await expect(noRetry.messages.stream(params).finalMessage()).rejects.toMatchObject({
+      status: 529,
+      error: {error: {type: 'overloaded_error'}},
+    })
+    api.failNext({kind: 'drop'})
+    await expect(noRetry.messages.stream(params).finalMessage()).rejects.toBeInstanceOf(Anthropic.APIConnectionError)
+    expect(api.requests).toHaveLength(6)
+  })
+})
+
+describe('output limits', () => {
+  it('Anthropic cuts at max_tokens, streamed or not, with stop_reason max_tokens', async () => {
+    const request = {
+      model: ANTHROPIC_MODEL,
+      max_tokens: 5,
+      messages: [{role: 'user' as const, content: 'A question that deserves a long answer'}],
+    }
+    const plain = await anthropic.messages.create(request)
+    expect(plain.stop_reason).toBe('max_tokens')
+    expect(plain.usage.output_tokens).toBe(5)
+    expect(plain.content).toEqual([{type: 'text', text: 'This is a fake answe', citations: null}]) // 5 * 4 characters
+    const streamed = await anthropic.messages.stream(request).finalMessage()
+    expect(streamed).toMatchObject({
+      stop_reason: 'max_tokens',
+      usage: {output_tokens: 5},
+      content: [{type: 'text', text: 'This is a fake answe'}],
+    })
+  })
+
+  it('a cut tool_use: empty input not streamed, the partial object streamed', async () => {
+    const request = {
+      model: 'claude-haiku-4-5',
+      max_tokens: 10,
+      messages: [{role: 'user' as const, content: 'Script:\nAlex: hello.'}],
+      tools: [{name: 'judge', description: 'Score', input_schema: z.toJSONSchema(JudgeAnswer) as Anthropic.Tool.InputSchema}],
+      tool_choice: {type: 'tool' as const, name: 'judge'},
+    }
+    const plain = await anthropic.messages.create(request)
+    expect(plain.stop_reason).toBe('max_tokens')
+    expect(plain.content[0]).toMatchObject({type: 'tool_use', name: 'judge', input: {}})
+    const pieces: string[] = []
+    const streamed = await anthropic.messages
+      .stream(request)
+      .on('inputJson', (piece) => pieces.push(piece))
+      .finalMessage()
+    expect(streamed.stop_reason).toBe('max_tokens')
+    expect(pieces.join('')).toHaveLength(40)
+    expect(streamed.content[0]).toMatchObject({type: 'tool_use', input: {concepts_explained: []}})
+  })
+
+  it('OpenAI cuts at max_completion_tokens (or max_tokens) with finish_reason length', async () => {
+    const request = {model: 'gpt-4o', messages: [{role: 'user' as const, content: 'A question that deserves a long answer'}]}
+    const plain = await openai.chat.completions.create({...request, max_completion_tokens: 3})
+    expect(plain.choices[0]).toMatchObject({finish_reason: 'length', message: {content: 'This is a fa'}})
+    expect(plain.usage!.completion_tokens).toBe(3)
+    const legacy = await openai.chat.completions.create({...request, max_tokens: 3})
+    expect(legacy.choices[0]!.finish_reason).toBe('length')
+    const streamed = await openai.chat.completions
+      .stream({...request, max_completion_tokens: 3, stream_options: {include_usage: true}})
+      .finalChatCompletion()
+    expect(streamed.choices[0]).toMatchObject({finish_reason: 'length', message: {content: 'This is a fa'}})
+    expect(streamed.usage!.completion_tokens).toBe(3)
+    // A limit the answer fits in changes nothing.
+    expect((await openai.chat.completions.create({...request, max_completion_tokens: 500})).choices[0]!.finish_reason).toBe('stop')
+  })
+
+  it('rejects max_tokens above the model cap with each API’s 400', async () => {
+    const noRetry = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
+    const error = await noRetry.messages
+      .stream({model: 'claude-sonnet-4-6', max_tokens: 70_000, messages: [{role: 'user', content: 'x'}]})
+      .finalMessage()
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError)
+    expect((error as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message: 'max_tokens: 70000 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-6',
+      },
+    })
+    // A dated snapshot has its model's cap; a model in no key has none.
+    await expect(
+      noRetry.messages
+        .stream({model: 'claude-haiku-4-5-20251001', max_tokens: 64_001, messages: [{role: 'user', content: 'x'}]})
+        .finalMessage(),
+    ).rejects.toMatchObject({status: 400})
+    const uncapped = await noRetry.messages
+      .stream({model: ANTHROPIC_MODEL, max_tokens: 200_000, messages: [{role: 'user', content: 'x'}]})
+      .finalMessage()
+    expect(uncapped.stop_reason).toBe('end_turn')
+
+    const noRetryOpenAI = new OpenAI({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, maxRetries: 0})
+    await expect(
+      noRetryOpenAI.chat.completions.create({
+        model: 'gpt-4o-2024-08-06',
+        max_completion_tokens: 20_000,
+        messages: [{role: 'user', content: 'x'}],
+      }),
+    ).rejects.toMatchObject({
+      status: 400,
+      param: 'max_completion_tokens',
+      message:
+        '400 max_completion_tokens is too large: 20000. This model supports at most 16384 completion tokens, whereas you provided 20000.',
+    })
+    await expect(
+      noRetryOpenAI.chat.completions.create({model: 'gpt-5', max_tokens: 10, messages: [{role: 'user', content: 'x'}]}),
+    ).rejects.toMatchObject({
+      status: 400,
+      param: 'max_tokens',
+    })
+
+    // Own caps replace the defaults; with no limit given, OpenAI cuts at the cap.
+    const custom = await startFakeApi({modelMaxOutputTokens: {'tiny-model': 2}})
+    try {
+      const client = new OpenAI({apiKey: FAKE_KEYS.openai, baseURL: custom.openaiBaseURL, maxRetries: 0})
+      const cut = await client.chat.completions.create({model: 'tiny-model', messages: [{role: 'user', content: 'x'}]})
+      expect(cut.choices[0]).toMatchObject({finish_reason: 'length', message: {content: 'This is '}})
+      const free = await client.chat.completions.create({
+        model: 'gpt-4o',
+        max_completion_tokens: 20_000,
+        messages: [{role: 'user', content: 'x'}],
+      })
+      expect(free.choices[0]!.finish_reason).toBe('stop')
+    } finally {
+      await custom.close()
+    }
+  })
+})
+
+describe('latency and rate limits', () => {
+  const ask = (client: Anthropic = anthropic, content = 'Hello', max_tokens = 256) =>
+    client.messages.create({model: ANTHROPIC_MODEL, max_tokens, messages: [{role: 'user', content}]})
+
+  it('msPerOutputToken adds output_tokens × ms; a stream sends its first deltas early', async () => {
+    api.setMsPerOutputToken(10)
+    let started = performance.now()
+    const message = await ask()
+    const tokens = message.usage.output_tokens // "This is a fake answer to: Hello": 8 tokens
+    expect(performance.now() - started).toBeGreaterThanOrEqual(tokens * 10 - 5)
+
+    started = performance.now()
+    let first = 0
+    const streamed = await anthropic.messages
+      .stream({model: ANTHROPIC_MODEL, max_tokens: 256, messages: [{role: 'user', content: 'Hello'}]})
+      .once('text', () => (first = performance.now() - started))
+      .finalMessage()
+    const total = performance.now() - started
+    expect(streamed.usage.output_tokens).toBe(tokens)
+    expect(total).toBeGreaterThanOrEqual(tokens * 10 - 5)
+    expect(first).toBeLessThan(total * 0.6)
+  })
+
+  it('a request over the requests limit gets a 429 with retry-after and the rate-limit headers', async () => {
+    api.setRateLimits({anthropic: {requestsPerMinute: 2}, openai: {requestsPerMinute: 1, tokensPerMinute: 100_000}})
+    const noRetry = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
+    const ok = await noRetry.messages
+      .create({model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{role: 'user', content: 'x'}]})
+      .withResponse()
+    expect(ok.response.headers.get('anthropic-ratelimit-requests-limit')).toBe('2')
+    expect(ok.response.headers.get('anthropic-ratelimit-requests-remaining')).toBe('1')
+    await ask(noRetry)
+    const error = await ask(noRetry).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Anthropic.RateLimitError)
+    const rateLimited = error as InstanceType<typeof Anthropic.RateLimitError>
+    expect(rateLimited.status).toBe(429)
+    expect(rateLimited.headers.get('retry-after')).toBe('30') // 2 per minute: one every 30 s
+    expect(rateLimited.headers.get('anthropic-ratelimit-requests-remaining')).toBe('0')
+    expect(rateLimited.error).toMatchObject({type: 'error', error: {type: 'rate_limit_error'}})
+    expect(rateLimited.message).toContain('of 2 requests per minute')
+
+    const noRetryOpenAI = new OpenAI({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, maxRetries: 0})
+    const first = await noRetryOpenAI.chat.completions.create({model: 'gpt-4o', messages: [{role: 'user', content: 'x'}]}).withResponse()
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('0')
+    expect(Number(first.response.headers.get('x-ratelimit-remaining-tokens'))).toBeGreaterThan(99_000)
+    const openaiError = await noRetryOpenAI.chat.completions
+      .create({model: 'gpt-4o', messages: [{role: 'user', content: 'x'}]})
+      .catch((e: unknown) => e)
+    expect(openaiError).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(openaiError).toMatchObject({status: 429, code: 'rate_limit_exceeded', type: 'requests'})
+    expect((openaiError as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('60')
+    expect((openaiError as InstanceType<typeof OpenAI.RateLimitError>).headers.get('x-ratelimit-reset-requests')).toMatch(
+      /^\d+(\.\d+)?s$|^1m0s$/,
+    )
+
+    expect(api.stats).toMatchObject({requests: 5, rateLimited: 2})
+    expect(api.stats.byPath['/v1/messages']).toMatchObject({requests: 3, rateLimited: 1})
+    expect(api.stats.byPath['/v1/chat/completions']).toMatchObject({requests: 2, rateLimited: 1})
+  })
+
+  it('input tokens refill continuously: a 429 turns into an answer once the bucket has refilled', async () => {
+    // 6000 input tokens per minute: 100 per second.
+    api.setRateLimits({anthropic: {inputTokensPerMinute: 6000}})
+    const noRetry = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
+    await ask(noRetry, 'x'.repeat(4 * 5970)) // leaves 30
+    const error = await ask(noRetry, 'y'.repeat(4 * 50)).catch((e: unknown) => e) // 20 short: 0.2 s
+    expect(error).toMatchObject({status: 429})
+    expect((error as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('1')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const message = await ask(noRetry, 'y'.repeat(4 * 50))
+    expect(message.usage.input_tokens).toBe(50)
+    expect(api.stats).toMatchObject({requests: 3, rateLimited: 1, inputTokens: 6020})
+  })
+
+  it('output is charged at max_tokens on arrival and settled to the real output; cache reads are free; a request over the capacity goes into debt', async () => {
+    api.setRateLimits({anthropic: {outputTokensPerMinute: 600, inputTokensPerMinute: 100}})
+    const noRetry = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
+    // Two at once with max_tokens 400: the second does not fit while the first (answering for 8 * 10 ms) is charged 400.
+    api.setMsPerOutputToken(10)
+    const both = await Promise.allSettled([ask(noRetry, 'a', 400), ask(noRetry, 'b', 400)])
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    // Settled to the 8 real tokens: another 400 fits now.
+    api.setMsPerOutputToken(0)
+    await ask(noRetry, 'c', 400)
+
+    // Cache reads do not count against input tokens.
+    const cached = () =>
+      noRetry.messages.create({
+        model: ANTHROPIC_MODEL,
+        max_tokens: 10,
+        messages: [{role: 'user', content: [{type: 'text', text: 'p'.repeat(4 * 60), cache_control: {type: 'ephemeral'}}]}],
+      })
+    expect((await cached()).usage.cache_creation_input_tokens).toBeGreaterThan(0)
+    for (let i = 0; i < 3; i++) expect((await cached()).usage.cache_read_input_tokens).toBeGreaterThan(0)
+
+    // 400 input tokens > the 100 of the bucket: admitted while it is full, then the debt is waited out.
+    api.reset()
+    await ask(noRetry, 'z'.repeat(4 * 400))
+    const error = await ask(noRetry, 'small').catch((e: unknown) => e)
+    const retryAfter = Number((error as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(170) // (300 debt + 2) / (100 / 60 per second)
+    expect(retryAfter).toBeLessThanOrEqual(182)
+  })
+})
+
+describe('bounds the APIs do not enforce', () => {
+  it('unboundedAnswers: concept importance on 1-10 and a judge score of 104, never rejected by the API', async () => {
+    api.setUnboundedAnswers(true)
+    const request = {
+      model: 'gpt-4o',
+      messages: conceptsMessages(PAPER, 5),
+      response_format: {
+        type: 'json_schema' as const,
+        json_schema: {name: 'concepts', strict: true, schema: z.toJSONSchema(KeyConceptsAnswer) as Record<string, unknown>},
+      },
+    }
+    const concepts = await openai.chat.completions.create(request)
+    const importance = (JSON.parse(concepts.choices[0]!.message.content!) as {concepts: Array<{importance: number}>}).concepts.map(
+      (c) => c.importance,
+    )
+    expect(importance[0]).toBe(10)
+    expect(importance.every((value) => value > 1 && value <= 10)).toBe(true)
+    // The bound is caught only on the client, by the SDK's zod helper.
+    await expect(
+      openai.chat.completions.parse({...request, response_format: zodResponseFormat(KeyConceptsAnswer, 'concepts')}),
+    ).rejects.toBeInstanceOf(z.ZodError)
+
+    const judged = await anthropic.messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 1024,
+      messages: [{role: 'user', content: 'Script:\nAlex: hello.'}],
+      tools: [{name: 'judge', description: 'Score', input_schema: z.toJSONSchema(JudgeAnswer) as Anthropic.Tool.InputSchema}],
+      tool_choice: {type: 'tool', name: 'judge'},
+    })
+    const input = (judged.content[0] as Anthropic.ToolUseBlock).input as {engagement: number; clarity: number}
+    expect(input.engagement).toBe(104)
+    expect(input.clarity).toBeLessThanOrEqual(100)
+
+    // Off again: the 0-1 scale; the option does the same as the setter.
+    api.setUnboundedAnswers(false)
+    const again = await openai.chat.completions.create(request)
+    expect((JSON.parse(again.choices[0]!.message.content!) as {concepts: Array<{importance: number}>}).concepts[0]!.importance).toBe(1)
+    const unbounded = await startFakeApi({unboundedAnswers: true})
+    try {
+      const client = new OpenAI({apiKey: FAKE_KEYS.openai, baseURL: unbounded.openaiBaseURL})
+      const answer = await client.chat.completions.create(request)
+      expect((JSON.parse(answer.choices[0]!.message.content!) as {concepts: Array<{importance: number}>}).concepts[0]!.importance).toBe(10)
+    } finally {
+      await unbounded.close()
+    }
   })
 })
