@@ -116,6 +116,13 @@ export interface FakeApiOptions {
   rateLimits?: RateLimits
   /** Default answers break the bounds the APIs do not enforce (concept importance 1-10, a judge score of 104). Default false. */
   unboundedAnswers?: boolean
+  /**
+   * Faults at random, as a flaky network and an overloaded API give them: each request
+   * (that has no queued failNext fault) fails with probability `rate`, with one of
+   * `kinds` (default: 429 with retry-after 0, 500, 529, a dropped connection, a body cut
+   * off mid-way), drawn from a generator seeded with `seed`.
+   */
+  randomFaults?: {rate: number; seed?: number; kinds?: Fault[]}
 }
 
 /** Per-minute limits of one API; each is a token bucket holding that many, refilled at limit / 60 per second. */
@@ -655,6 +662,16 @@ function generateAnswer(q: StructuredQuery): unknown {
     plan.push({label: m[1]!, words: Math.round((total * Number(m[2])) / 100)})
   }
   if (!plan.length) plan.push({label: 'intro', words: 40}, {label: 'findings', words: 120}, {label: 'outro', words: 40})
+  // A script written in parts (training/write-script.ts): this answer holds only the planned
+  // segments the last message names, at the length it gives, as a model following it would.
+  const part = /Write part \d+ of \d+ now: only these planned segments, in this order:\n((?:\d+\. [a-z]+\n)+)About (\d+) words in this part/.exec(q.user)
+  if (part) {
+    const positions = [...part[1]!.matchAll(/^(\d+)\. /gm)].map((m) => Number(m[1]) - 1)
+    const chosen = positions.map((i) => plan[i]).filter((step): step is {label: string; words: number} => step !== undefined)
+    const sum = chosen.reduce((n, step) => n + step.words, 0) || 1
+    const partWords = Number(part[2])
+    plan.splice(0, plan.length, ...chosen.map((step) => ({label: step.label, words: Math.round((step.words / sum) * partWords)})))
+  }
   const speakers = section(q.system, 'Speakers:', '\n\n')
     .split('\n')
     .map((line) => /^- ([^:]+):/.exec(line)?.[1]?.trim())
@@ -1055,9 +1072,23 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   let inFlight = 0
   let maxConcurrent = 0
   let counter = 0
-  const cacheSeen = new Set<string>()
+  /** Prompt-cache entries by prefix hash: when each expires (5 minutes, or an hour, after its last use). */
+  const cacheSeen = new Map<string, {expires: number; lifetimeMs: number}>()
   let msPerOutputToken = options.msPerOutputToken ?? 0
   let unbounded = options.unboundedAnswers ?? false
+  const faultDraw = prng(sha256(String(options.randomFaults?.seed ?? 1)))
+  const faultKinds: Fault[] = options.randomFaults?.kinds ?? [
+    {kind: 'status', status: 429, retryAfterSeconds: 0},
+    {kind: 'status', status: 500},
+    {kind: 'status', status: 529},
+    {kind: 'drop'},
+    {kind: 'truncate'},
+  ]
+  const randomFault = (): Fault | null => {
+    const rate = options.randomFaults?.rate ?? 0
+    if (rate <= 0 || faultDraw() >= rate) return null
+    return faultKinds[Math.floor(faultDraw() * faultKinds.length)] ?? null
+  }
   const modelCaps = options.modelMaxOutputTokens ?? DEFAULT_MODEL_MAX_OUTPUT_TOKENS
   let rateLimits: RateLimits = options.rateLimits ?? {}
   let buckets: Record<Api, Buckets> = {anthropic: bucketsOf(rateLimits.anthropic), openai: bucketsOf(rateLimits.openai)}
@@ -1364,13 +1395,17 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     // Prompt caching as Anthropic does it: a block marked cache_control caches the whole
     // prefix up to and including it, in the order tools, system, messages. A request whose
     // prefix up to a marked block was cached before reads it; a new one writes it.
-    const sequence: Array<{text: string; marked: boolean}> = []
+    const sequence: Array<{text: string; marked: boolean; hour?: boolean}> = []
     const append = (blocks: unknown) => {
       if (typeof blocks === 'string') sequence.push({text: blocks, marked: false})
       if (!Array.isArray(blocks)) return
       for (const block of blocks) {
         if (isObject(block))
-          sequence.push({text: typeof block.text === 'string' ? block.text : JSON.stringify(block), marked: isObject(block.cache_control)})
+          sequence.push({
+            text: typeof block.text === 'string' ? block.text : JSON.stringify(block),
+            marked: isObject(block.cache_control),
+            hour: isObject(block.cache_control) && block.cache_control.ttl === '1h',
+          })
       }
     }
     append(tools)
@@ -1379,16 +1414,29 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     let prefix = ''
     let cacheRead = 0
     let cachedUpTo = 0
+    let writtenForAnHour = false
+    const now = Date.now()
     for (const item of sequence) {
       prefix += `${item.text}\u0000`
       if (!item.marked) continue
       const key = sha256(prefix)
       const tokens = tokensOf(prefix.length)
-      if (cacheSeen.has(key)) cacheRead = tokens
-      else cacheSeen.add(key)
+      const entry = cacheSeen.get(key)
+      const lifetimeMs = item.hour ? 3_600_000 : 300_000
+      if (entry && entry.expires > now) {
+        cacheRead = tokens
+        // A hit refreshes the entry's lifetime.
+        entry.expires = now + Math.max(entry.lifetimeMs, lifetimeMs)
+      } else {
+        cacheSeen.set(key, {expires: now + lifetimeMs, lifetimeMs})
+        writtenForAnHour = item.hour === true
+      }
       cachedUpTo = tokens
     }
     const cacheCreation = Math.max(0, cachedUpTo - cacheRead)
+    const cacheCreationSplit = writtenForAnHour
+      ? {ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: cacheCreation}
+      : {ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0}
     const totalChars =
       system.length + turns.reduce((n, m) => n + contentText(m.content).length, 0) + (tools.length ? JSON.stringify(tools).length : 0)
     const inputTokens = Math.max(1, tokensOf(totalChars) - cacheCreation - cacheRead)
@@ -1448,7 +1496,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
         input_tokens: inputTokens,
         output_tokens: outputTokens,
         ...cacheUsage,
-        cache_creation: {ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0},
+        cache_creation: cacheCreationSplit,
         server_tool_use: null,
         service_tier: 'standard',
       },
@@ -1472,7 +1520,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
             usage: {
               input_tokens: inputTokens,
               ...cacheUsage,
-              cache_creation: {ephemeral_5m_input_tokens: cacheCreation, ephemeral_1h_input_tokens: 0},
+              cache_creation: cacheCreationSplit,
               output_tokens: 1,
               service_tier: 'standard',
             },
@@ -1689,7 +1737,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       await Promise.race([held.opened, sleep(held.timeoutMs)])
     }
 
-    const fault = takeFault(path)
+    const fault = takeFault(path) ?? randomFault()
     if (fault?.kind === 'drop') {
       req.socket.destroy()
       return
