@@ -2,7 +2,9 @@
  * The offline provider: no keys, no network, deterministic for a given seed. Its writer
  * and judge have a hidden personality (personality.ts), chosen by `writer`.
  */
-import type {LanguageModel, Providers, StructuredAnswer, StructuredRequest} from '../../core/providers.js'
+import {clampJudgeScores, clampKeyConcepts, clampScript, clampSegmentLabels} from '../../core/answer-bounds.js'
+import type {LanguageModel, Providers, StructuredAnswer, StructuredRequest, Task} from '../../core/providers.js'
+import type {JudgeAnswer, KeyConceptsAnswer, Script, SegmentLabelsAnswer} from '../../core/schemas/answers.js'
 import type {MockWriter} from '../../core/schemas/common.js'
 import {classifySegments} from './classify.js'
 import {extractKeyConcepts} from './concepts.js'
@@ -52,10 +54,30 @@ class MockLanguageModel implements LanguageModel {
         answer = {prompt: task.proposal, changes: task.proposal_changes}
         break
     }
-    // The same validation a real answer gets: the mock cannot hand the trainer a malformed value.
+    // The same validation a real answer gets: the mock cannot hand the trainer a malformed value,
+    // nor one the trainer would have to bring back within bounds.
     const value = request.schema.parse(answer)
+    const notes = outOfRange(task, value)
+    if (notes.length) throw new Error(`mock ${task.kind} answer out of range: ${notes.join('; ')}`)
     const input = request.messages.reduce((n, m) => n + approximateTokens(m.content), 0)
     return {value, usage: {input_tokens: input, output_tokens: approximateTokens(JSON.stringify(answer))}}
+  }
+}
+
+/** What core/answer-bounds.ts would change in a (schema-valid) mock answer: nothing, or the mock has a bug. */
+function outOfRange(task: Task, value: unknown): string[] {
+  switch (task.kind) {
+    case 'classify-segments':
+      return clampSegmentLabels(value as SegmentLabelsAnswer, task.segments.length).notes
+    case 'key-concepts':
+      return clampKeyConcepts(value as KeyConceptsAnswer).notes
+    case 'generate-script':
+      return clampScript(value as Script).notes
+    case 'judge':
+      return clampJudgeScores(value as JudgeAnswer).notes
+    case 'refine':
+      // Its answer is the rule-based proposal, a PromptSpec already.
+      return []
   }
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path'
 
 import pLimit from 'p-limit'
 
+import {clampJudgeScores, clampScript, ignoreWarnings, warnOutOfRange, type WarningSink} from '../../core/answer-bounds.js'
 import {describeError, ProviderError} from '../../core/errors.js'
 import {runPaths, trialPairFiles} from '../../core/layout.js'
 import type {Providers} from '../../core/providers.js'
@@ -171,6 +172,7 @@ async function scoreOrReuse(
       metered(ctx.providers, meter),
       split,
       ctx.tts,
+      (message) => ctx.emit({type: 'warning', message: `Trial ${trial.index}, pair ${pair.files.id}: ${message}`}),
     )
   } catch (error) {
     // Calls that succeeded before the failure were paid for: they count.
@@ -196,19 +198,22 @@ export async function scorePair(
   split: Split,
   /** --tts: voice the script and score the duration on the audio's measured length. */
   tts = false,
+  /** Where answers brought back within bounds are reported (core/answer-bounds.ts). */
+  warn: WarningSink = ignoreWarnings,
 ): Promise<Omit<PairTrialResult, 'usage'>> {
   const {analysis, paper} = pair
   const title = paper.title
   const values = paperValues(prompt, {title, concepts: analysis.concepts, paper: pair.paperText, paperWords: analysis.paper.words})
-  const script = (
-    await providers.languageModel('generate').structured({
-      role: 'generate',
-      messages: generatorMessages(prompt, values),
-      schema: ScriptAnswer,
-      task: {kind: 'generate-script', prompt, target_words: values.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
-      seed,
-    })
-  ).value
+  const answer = await providers.languageModel('generate').structured({
+    role: 'generate',
+    messages: generatorMessages(prompt, values),
+    schema: ScriptAnswer,
+    task: {kind: 'generate-script', prompt, target_words: values.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
+    seed,
+  })
+  const generated = clampScript(answer.value)
+  warnOutOfRange(warn, 'generate', generated.notes)
+  const script = generated.value
   // The judge call goes out now; the writing and local scoring below run while it is in flight.
   const judgeCall = providers.languageModel('judge').structured({
     role: 'judge',
@@ -247,7 +252,9 @@ export async function scorePair(
     generatedSeconds,
   )
 
-  const judge = (await judgeCall).value
+  const judged = clampJudgeScores((await judgeCall).value)
+  warnOutOfRange(warn, 'judge', judged.notes)
+  const judge = judged.value
   // Only the paper's own concepts count, whatever else a judge may list; a concept the judge
   // spelt differently, or left out though the script names it, still counts (loss/concepts.ts).
   const {explained, missed} = matchConcepts(
