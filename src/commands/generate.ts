@@ -102,7 +102,14 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       tts: flags.tts,
       generateOnly: true,
     })
-    const generated = await generateScriptForPaper({paperPath: args.paper, runDir, providers, seed: flags.seed})
+    const generated = await generateScriptForPaper({
+      paperPath: args.paper,
+      runDir,
+      providers,
+      seed: flags.seed,
+      // On stderr in every mode: stdout carries the script, or the JSON.
+      warn: (message) => process.stderr.write(`warning: ${message}\n`),
+    })
     const words = generated.script.segments.reduce((n, s) => n + s.lines.reduce((m, l) => m + countWords(l.text), 0), 0)
     const minutes = round(words / generated.prompt.style.words_per_minute, 2)
 

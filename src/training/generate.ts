@@ -8,6 +8,7 @@
 import {readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
+import {clampScript, ignoreWarnings, warnOutOfRange, type WarningSink} from '../core/answer-bounds.js'
 import type {Providers} from '../core/providers.js'
 import {conceptsOfChunks, normaliseConcepts} from './stages/analyse.js'
 import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkText, defaultOverlapTokens} from './budget.js'
@@ -40,6 +41,8 @@ export interface GenerateOptions {
   runDir: string
   providers: Providers
   seed: number
+  /** Where answers brought back within bounds are reported (core/answer-bounds.ts); default: nowhere. */
+  warn?: WarningSink
 }
 
 export interface GeneratedScript {
@@ -144,7 +147,8 @@ export async function generateScriptForPaper(options: GenerateOptions): Promise<
   const conceptsBudget = DEFAULT_TOKEN_BUDGETS.concepts
   const paperTokens = approximateTokens(paper.body)
   const chunks = paperTokens > conceptsBudget ? chunkText(paper.body, conceptsBudget, defaultOverlapTokens(conceptsBudget)) : [paper.body]
-  const concepts = normaliseConcepts(await conceptsOfChunks(chunks, options.seed, providers))
+  const warn = options.warn ?? ignoreWarnings
+  const concepts = normaliseConcepts(await conceptsOfChunks(chunks, options.seed, providers, warn))
 
   // Never silently truncated: a paper over the generate budget is condensed, as in training.
   const condensed = paperTokens > DEFAULT_TOKEN_BUDGETS.generate
@@ -152,12 +156,15 @@ export async function generateScriptForPaper(options: GenerateOptions): Promise<
   const title = paper.title
   // The length rule of the calibrated prompt, applied to this paper.
   const values = paperValues(prompt.spec, {title, concepts, paper: paperText, paperWords: paper.words})
-  const {script} = await writeScript({
+  const written = await writeScript({
     model: providers.languageModel('generate'),
     messages: messagesFromTemplate(prompt.template, values),
     task: {kind: 'generate-script', prompt: prompt.spec, target_words: values.target_words, title, paper: paperText, concepts},
     seed: options.seed,
   })
+  const bounded = clampScript(written.script)
+  warnOutOfRange(warn, 'generate', bounded.notes)
+  const script = bounded.value
   return {
     script,
     text: renderScriptText(script),

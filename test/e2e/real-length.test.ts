@@ -43,10 +43,13 @@ interface MessagesBody {
   output_config?: {format?: {schema?: {properties?: Record<string, unknown>}}}
 }
 
-const bodies = (server: FakeApi) =>
-  server.requests.filter((r) => r.path === '/v1/messages').map((r) => r.body as MessagesBody)
+const bodies = (server: FakeApi) => server.requests.filter((r) => r.path === '/v1/messages').map((r) => r.body as MessagesBody)
 const isGenerate = (body: MessagesBody) => Boolean(body.output_config?.format?.schema?.properties?.segments)
-const lastText = (body: MessagesBody) => body.messages.at(-1)!.content.map((c) => c.text).join('\n')
+const lastText = (body: MessagesBody) =>
+  body.messages
+    .at(-1)!
+    .content.map((c) => c.text)
+    .join('\n')
 
 beforeAll(async () => {
   root = await makeTempDir('studio-e2e-long-')
@@ -59,7 +62,9 @@ describe('long answers', () => {
   it('streams every answer, sizes max_tokens per call, and writes a script longer than one answer in parts', async () => {
     const api = await startFakeApi()
     try {
-      const file = await config('small-cap', {roles: {generate: {provider: 'anthropic', model: 'claude-sonnet-4-6', max_output_tokens: 1200}}})
+      const file = await config('small-cap', {
+        roles: {generate: {provider: 'anthropic', model: 'claude-sonnet-4-6', max_output_tokens: 1200}},
+      })
       const out = path.join(root, 'parts')
       const result = await run(api, ['--config', file, '--max-trials', '1', '--output-dir', out])
       expect(result.code, result.stderr).toBe(0)

@@ -664,7 +664,10 @@ function generateAnswer(q: StructuredQuery): unknown {
   if (!plan.length) plan.push({label: 'intro', words: 40}, {label: 'findings', words: 120}, {label: 'outro', words: 40})
   // A script written in parts (training/write-script.ts): this answer holds only the planned
   // segments the last message names, at the length it gives, as a model following it would.
-  const part = /Write part \d+ of \d+ now: only these planned segments, in this order:\n((?:\d+\. [a-z]+\n)+)About (\d+) words in this part/.exec(q.user)
+  const part =
+    /Write part \d+ of \d+ now: only these planned segments, in this order:\n((?:\d+\. [a-z]+\n)+)About (\d+) words in this part/.exec(
+      q.user,
+    )
   if (part) {
     const positions = [...part[1]!.matchAll(/^(\d+)\. /gm)].map((m) => Number(m[1]) - 1)
     const chosen = positions.map((i) => plan[i]).filter((step): step is {label: string; words: number} => step !== undefined)

@@ -217,5 +217,11 @@ export const STOP_REASON_TEXT: Readonly<Record<StopReason, string>> = Object.fre
   exhausted: 'the optimiser had nothing left to try',
 })
 
-/** A judge's score of one dimension, 0 to 100. */
-export const judgeScore = z.number().finite().min(0).max(100)
+/** The top of the judge's scale: scores run from 0 to JUDGE_SCORE_MAX. */
+export const JUDGE_SCORE_MAX = 100
+/**
+ * A judge's score of one dimension, 0 to 100, as studio stores it (results.json). The judge's
+ * answer itself is not bounded (answers.ts): a score outside the scale is clamped into it, with a
+ * warning, before it is stored or scored (core/answer-bounds.ts).
+ */
+export const judgeScore = z.number().finite().min(0).max(JUDGE_SCORE_MAX)

@@ -2,6 +2,7 @@
  * The offline provider: no keys, no network, deterministic for a given seed. Its writer
  * and judge have a hidden personality (personality.ts), chosen by `writer`.
  */
+import {clampJudgeScores, clampKeyConcepts, clampScript, clampSegmentLabels} from '../../core/answer-bounds.js'
 import {OutputLimitError} from '../../core/errors.js'
 import {
   DEFAULT_MAX_OUTPUT_TOKENS,
@@ -9,7 +10,9 @@ import {
   type Providers,
   type StructuredAnswer,
   type StructuredRequest,
+  type Task,
 } from '../../core/providers.js'
+import type {JudgeAnswer, KeyConceptsAnswer, Script, SegmentLabelsAnswer} from '../../core/schemas/answers.js'
 import type {MockWriter} from '../../core/schemas/common.js'
 import {classifySegments} from './classify.js'
 import {extractKeyConcepts} from './concepts.js'
@@ -65,8 +68,11 @@ class MockLanguageModel implements LanguageModel {
         answer = {prompt: task.proposal, changes: task.proposal_changes}
         break
     }
-    // The same validation a real answer gets: the mock cannot hand the trainer a malformed value.
+    // The same validation a real answer gets: the mock cannot hand the trainer a malformed value,
+    // nor one the trainer would have to bring back within bounds.
     const value = request.schema.parse(answer)
+    const notes = outOfRange(task, value)
+    if (notes.length) throw new Error(`mock ${task.kind} answer out of range: ${notes.join('; ')}`)
     const input = request.messages.reduce((n, m) => n + approximateTokens(m.content), 0)
     const output = approximateTokens(JSON.stringify(answer))
     // Output limits as the real providers meet them: an answer longer than its max_tokens is
@@ -82,6 +88,23 @@ class MockLanguageModel implements LanguageModel {
     }
     if (output > asked) return {value, usage: {input_tokens: 2 * input, output_tokens: asked + output, calls: 2}}
     return {value, usage: {input_tokens: input, output_tokens: output}}
+  }
+}
+
+/** What core/answer-bounds.ts would change in a (schema-valid) mock answer: nothing, or the mock has a bug. */
+function outOfRange(task: Task, value: unknown): string[] {
+  switch (task.kind) {
+    case 'classify-segments':
+      return clampSegmentLabels(value as SegmentLabelsAnswer, task.segments.length).notes
+    case 'key-concepts':
+      return clampKeyConcepts(value as KeyConceptsAnswer).notes
+    case 'generate-script':
+      return clampScript(value as Script).notes
+    case 'judge':
+      return clampJudgeScores(value as JudgeAnswer).notes
+    case 'refine':
+      // Its answer is the rule-based proposal, a PromptSpec already.
+      return []
   }
 }
 

@@ -3,13 +3,15 @@
  * what numbers cannot capture (tone, analogies, speakers' roles, instructions), reading the
  * history of earlier prompts with their losses and the evidence of the worst pairs.
  * Its answer is checked before it is used: the plan must add up, the speakers must
- * stay the same people and the length must stay within bounds.
+ * stay the same people, the length must stay within bounds, and the whole must be a
+ * valid PromptSpec (the answer's schema has none of PromptSpec's bounds, which no API
+ * enforces: a value outside them rejects the answer here instead of failing the call).
  */
 import type {ChatMessage, LanguageModel, Usage} from '../../core/providers.js'
 import {promptHash} from '../prompt.js'
 import {RefineAnswer} from '../../core/schemas/answers.js'
 import {type AggregateProfile} from '../../core/schemas/files.js'
-import {type PromptSpec} from '../../core/schemas/common.js'
+import {PromptSpec} from '../../core/schemas/common.js'
 import {round} from '../../core/text.js'
 import {LOSSES} from '../../loss/registry.js'
 import {LOSS_NAMES} from '../../loss/weights.js'
@@ -198,8 +200,17 @@ export function checkRefinedPrompt(
   if (next.target_words < MIN_TARGET_WORDS || next.target_words > MAX_TARGET_WORDS) {
     problems.push(`target_words ${next.target_words} is outside ${MIN_TARGET_WORDS}..${MAX_TARGET_WORDS}`)
   }
-  if (problems.length) throw new RefinementRejectedError(problems)
-  return {prompt: next, notes}
+  // Every bound of PromptSpec (shares in 0..1, positive rates, names and roles not empty...);
+  // target_words has its own, narrower check above.
+  const valid = PromptSpec.safeParse(next)
+  if (!valid.success) {
+    for (const issue of valid.error.issues) {
+      if (issue.path[0] === 'target_words') continue
+      problems.push(`${issue.path.join('.') || 'prompt'}: ${issue.message}`)
+    }
+  }
+  if (problems.length || !valid.success) throw new RefinementRejectedError(problems)
+  return {prompt: valid.data, notes}
 }
 
 /**

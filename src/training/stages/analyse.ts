@@ -4,6 +4,7 @@
  */
 import {distance} from 'fastest-levenshtein'
 
+import {clampKeyConcepts, clampSegmentLabels, ignoreWarnings, warnOutOfRange, type WarningSink} from '../../core/answer-bounds.js'
 import type {Providers} from '../../core/providers.js'
 import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkText, defaultOverlapTokens, type TokenBudgets} from '../budget.js'
 import type {Paper} from '../../media/paper.js'
@@ -34,23 +35,26 @@ export interface AnalysisInput {
   seed: number
   /** Paper-text tokens per role; missing roles take DEFAULT_TOKEN_BUDGETS. */
   budgets?: Partial<TokenBudgets>
+  /** Where answers brought back within bounds are reported (core/answer-bounds.ts); default: nowhere. */
+  warn?: WarningSink
 }
 
 /** The analysis without its usage, which the caller measures (see usage.ts). */
 export async function analysePair(input: AnalysisInput, providers: Providers): Promise<Omit<PairAnalysis, 'usage'>> {
   const budgets: TokenBudgets = {...DEFAULT_TOKEN_BUDGETS, ...input.budgets}
+  const warn = input.warn ?? ignoreWarnings
   // Concepts need the paper, segment labels the transcript: each call starts when its input exists.
   const conceptsCall = Promise.resolve(input.paper).then(async (paper) => {
     const paperTokens = approximateTokens(paper.body)
     const chunks =
       paperTokens > budgets.concepts ? chunkText(paper.body, budgets.concepts, defaultOverlapTokens(budgets.concepts)) : [paper.body]
-    return {paper, paperTokens, chunks, concepts: await conceptsOfChunks(chunks, input.seed, providers)}
+    return {paper, paperTokens, chunks, concepts: await conceptsOfChunks(chunks, input.seed, providers, warn)}
   })
   // Settled either way before anything throws, so that no call is left unobserved.
   const [transcriptResult, conceptsResult] = await Promise.allSettled([
     Promise.resolve(input.transcript).then(async (transcript) => {
       const numbered = transcript.segments.map((s, index) => ({index, start: s.start, end: s.end, text: s.text}))
-      const labels = await providers.languageModel('classify').structured({
+      const answer = await providers.languageModel('classify').structured({
         role: 'classify',
         messages: classifyMessages(numbered),
         schema: SegmentLabelsAnswer,
@@ -59,7 +63,9 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
         // About a dozen tokens per label: an hour's 600 segments fit in 10,000 (a 4-hour episode's need the model's cap).
         maxOutputTokens: 1024 + numbered.length * 16,
       })
-      return {transcript, labels}
+      const labels = clampSegmentLabels(answer.value, numbered.length)
+      warnOutOfRange(warn, 'classify', labels.notes)
+      return {transcript, labels: labels.value}
     }),
     conceptsCall,
   ])
@@ -71,7 +77,7 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
   const condensed = paperTokens > budgets.generate
   const long_paper: LongPaper | null =
     chunks.length > 1 || condensed ? {paper_tokens: paperTokens, concepts_chunks: chunks.length, condensed_for_generation: condensed} : null
-  const segments = labelSegments(transcript, labels.value)
+  const segments = labelSegments(transcript, labels)
   return {
     pair_id: input.pairId,
     paper: {path: paper.path, pages: paper.pages, words: paper.words, sha256: paper.sha256, format: paper.format},
@@ -88,11 +94,17 @@ export async function analysePair(input: AnalysisInput, providers: Providers): P
 /**
  * Key concepts of the paper: one call for a body within budget; otherwise one call
  * per chunk, in order (one at a time, to stay clear of rate limits), then merged.
+ * Each answer is brought within bounds first (a negative importance is 0), with a warning.
  */
-export async function conceptsOfChunks(chunks: string[], seed: number, providers: Providers): Promise<KeyConceptsAnswer> {
+export async function conceptsOfChunks(
+  chunks: string[],
+  seed: number,
+  providers: Providers,
+  warn: WarningSink = ignoreWarnings,
+): Promise<KeyConceptsAnswer> {
   const model = providers.languageModel('concepts')
   const answers: KeyConceptsAnswer[] = []
-  for (const chunk of chunks) {
+  for (const [i, chunk] of chunks.entries()) {
     const answer = await model.structured({
       role: 'concepts',
       messages: conceptsMessages(chunk, MAX_KEY_CONCEPTS),
@@ -101,7 +113,9 @@ export async function conceptsOfChunks(chunks: string[], seed: number, providers
       seed,
       maxOutputTokens: 1024 + MAX_KEY_CONCEPTS * 40,
     })
-    answers.push(answer.value)
+    const bounded = clampKeyConcepts(answer.value)
+    warnOutOfRange(warn, chunks.length > 1 ? `concepts (chunk ${i + 1} of ${chunks.length})` : 'concepts', bounded.notes)
+    answers.push(bounded.value)
   }
   return answers.length === 1 ? answers[0]! : mergeConceptAnswers(answers)
 }
@@ -148,6 +162,11 @@ function labelSegments(transcript: Transcript, answer: SegmentLabelsAnswer): Lab
   })
 }
 
+/**
+ * The paper's key concepts from a (bounded) answer: terms trimmed, repeats dropped, at most
+ * MAX_KEY_CONCEPTS, importance rescaled whatever its scale so that the most important weighs 1.
+ * When no concept has a positive importance, they all weigh 1.
+ */
 export function normaliseConcepts(answer: KeyConceptsAnswer): KeyConcept[] {
   const seen = new Set<string>()
   const unique = answer.concepts.filter((c) => {
@@ -156,8 +175,10 @@ export function normaliseConcepts(answer: KeyConceptsAnswer): KeyConcept[] {
     seen.add(key)
     return true
   })
-  const top = Math.max(...unique.map((c) => c.importance), Number.EPSILON)
-  return unique.slice(0, MAX_KEY_CONCEPTS).map((c) => ({term: c.term.trim(), weight: Math.max(round(c.importance / top), 1e-6)}))
+  const top = Math.max(0, ...unique.map((c) => c.importance))
+  return unique
+    .slice(0, MAX_KEY_CONCEPTS)
+    .map((c) => ({term: c.term.trim(), weight: top > 0 ? Math.max(round(Math.max(c.importance, 0) / top), 1e-6) : 1}))
 }
 
 export function collapse<T>(sequence: readonly T[]): T[] {

@@ -8,6 +8,7 @@ import path from 'node:path'
 
 import pLimit from 'p-limit'
 
+import {clampJudgeScores, clampScript, ignoreWarnings, warnOutOfRange, type WarningSink} from '../../core/answer-bounds.js'
 import {describeError, ProviderError} from '../../core/errors.js'
 import {runPaths, trialPairFiles} from '../../core/layout.js'
 import type {CacheTtl, Providers} from '../../core/providers.js'
@@ -175,6 +176,7 @@ async function scoreOrReuse(
       split,
       ctx.tts,
       ctx.cacheTtl,
+      (message) => ctx.emit({type: 'warning', message: `Trial ${trial.index}, pair ${pair.files.id}: ${message}`}),
     )
   } catch (error) {
     // Calls that succeeded before the failure were paid for: they count.
@@ -210,16 +212,21 @@ export async function scorePair(
   /** --tts: voice the script and score the duration on the audio's measured length. */
   tts = false,
   cacheTtl: CacheTtl = '5m',
+  /** Where answers brought back within bounds are reported (core/answer-bounds.ts). */
+  warn: WarningSink = ignoreWarnings,
 ): Promise<Omit<PairTrialResult, 'usage'>> {
   const {analysis, paper} = pair
   const title = paper.title
   const values = paperValues(prompt, {title, concepts: analysis.concepts, paper: pair.paperText, paperWords: analysis.paper.words})
-  const {script} = await writeScript({
+  const written = await writeScript({
     model: providers.languageModel('generate'),
     messages: generatorMessages(prompt, values),
     task: {kind: 'generate-script', prompt, target_words: values.target_words, title, paper: pair.paperText, concepts: analysis.concepts},
     seed,
   })
+  const generated = clampScript(written.script)
+  warnOutOfRange(warn, 'generate', generated.notes)
+  const script = generated.value
   // The judge call goes out now; the writing and local scoring below run while it is in flight.
   const judgeCall = providers.languageModel('judge').structured({
     role: 'judge',
@@ -260,7 +267,9 @@ export async function scorePair(
     generatedSeconds,
   )
 
-  const judge = (await judgeCall).value
+  const judged = clampJudgeScores((await judgeCall).value)
+  warnOutOfRange(warn, 'judge', judged.notes)
+  const judge = judged.value
   // Only the paper's own concepts count, whatever else a judge may list; a concept the judge
   // spelt differently, or left out though the script names it, still counts (loss/concepts.ts).
   const {explained, missed} = matchConcepts(

@@ -162,6 +162,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
           episode: {path: files.mp3, durationSeconds, sha256: episodeSha},
           transcript: transcribed,
           seed: ctx.seed,
+          warn: (message) => ctx.emit({type: 'warning', message: `${files.id}: ${message}`}),
         },
         providers,
       )
