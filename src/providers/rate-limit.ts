@@ -41,6 +41,13 @@ export interface Reservation {
   admittedAt: number
 }
 
+/**
+ * The limiter refills a little slower than the limit: it charges a request when it
+ * admits it, the API when the request arrives a moment later, so at the limit's own
+ * rate the API's bucket would be a few milliseconds short.
+ */
+const REFILL_MARGIN = 0.95
+
 class Bucket {
   private level: number
   private updated: number
@@ -54,7 +61,7 @@ class Bucket {
   }
 
   private refill(now: number): void {
-    const perMs = this.capacity / 60_000
+    const perMs = (this.capacity / 60_000) * REFILL_MARGIN
     this.level = Math.min(this.capacity, this.level + (now - this.updated) * perMs)
     this.updated = now
   }
@@ -67,7 +74,7 @@ class Bucket {
     this.refill(now)
     const need = Math.min(amount, this.capacity)
     if (this.level >= need) return 0
-    return Math.ceil((need - this.level) / (this.capacity / 60_000))
+    return Math.ceil((need - this.level) / ((this.capacity / 60_000) * REFILL_MARGIN))
   }
 
   take(amount: number, now: number): void {

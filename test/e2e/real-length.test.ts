@@ -143,14 +143,15 @@ describe('a flaky API', () => {
 describe('--dry-run wall time', () => {
   it('gives the expected wall time from the rate limits and --concurrency, and names what bounds a trial', async () => {
     // No base URL: the public API, whose default limits apply (nothing is called).
-    const defaults = await run(null, ['--dry-run'])
+    const dryRun = (args: string[]) => runCli(['training', 'run', '--json', '--dry-run', ...args], {env: env(null)})
+    const defaults = await dryRun([])
     expect(defaults.code, defaults.stderr).toBe(0)
     const plain = JSON.parse(defaults.stdout) as {time: {seconds: number; trial: {seconds: number; bound_by: string}}}
     expect(plain.time.seconds).toBeGreaterThan(0)
     expect(plain.time.trial.bound_by).toMatch(/concurrency|per minute/)
 
     const file = await config('slow-account', {rate_limits: {anthropic: {output_tokens_per_minute: 100}}})
-    const slow = await run(null, ['--dry-run', '--config', file])
+    const slow = await dryRun(['--config', file])
     const limited = JSON.parse(slow.stdout) as typeof plain
     expect(limited.time.trial.bound_by).toBe('anthropic output tokens per minute (100)')
     expect(limited.time.seconds).toBeGreaterThan(plain.time.seconds * 5)
