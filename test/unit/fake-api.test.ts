@@ -831,9 +831,10 @@ describe('bounds the APIs do not enforce', () => {
     )
     expect(importance[0]).toBe(10)
     expect(importance.every((value) => value > 1 && value <= 10)).toBe(true)
-    // The bound is caught only on the client, by the SDK's zod helper.
+    // A bound (as studio's schemas once had: importance at most 1) is caught only on the client, by the SDK's zod helper.
+    const bounded = z.object({concepts: z.array(z.object({term: z.string(), importance: z.number().min(0).max(1)}))})
     await expect(
-      openai.chat.completions.parse({...request, response_format: zodResponseFormat(KeyConceptsAnswer, 'concepts')}),
+      openai.chat.completions.parse({...request, response_format: zodResponseFormat(bounded, 'concepts')}),
     ).rejects.toBeInstanceOf(z.ZodError)
 
     const judged = await anthropic.messages.create({
