@@ -156,7 +156,7 @@ describe('rate limits', () => {
     })
     const started = Date.now()
     const results = await Promise.allSettled(Array.from({length: 64}, () => limited.structured(judgeRequest())))
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r).reason))
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason))
     expect(failed).toEqual([])
     // The limiter counts a request when it lets it go, the API when it arrives: on a busy machine a
     // burst of 60 can reach the API late enough for one early 429, which the retry then absorbs.
