@@ -7,8 +7,8 @@
  * latencyMs too, which the first argument overrides unless it is empty), e.g.
  *   fake-api-process.ts 0 '{"msPerOutputToken": 2, "rateLimits": {"anthropic": {"requestsPerMinute": 50}}}'
  * Prints {"openaiBaseURL", "anthropicBaseURL"} on its first line; on stdin's end it
- * prints {"requests", "maxConcurrent", "stats"} (stats: FakeApiStats, with the 429s the
- * rate limits sent) and exits.
+ * prints {"requests", "maxConcurrent", "stats", "cpu_ms"} (stats: FakeApiStats, with the
+ * 429s the rate limits sent; cpu_ms: this process's CPU time, start-up included) and exits.
  */
 import {startFakeApi, type FakeApiOptions} from '../test/helpers/fake-api.js'
 
@@ -55,7 +55,11 @@ async function report(): Promise<void> {
       process.stderr.write(`api ${request.time - start} ${request.path} ${what}\n`)
     }
   }
-  process.stdout.write(`${JSON.stringify({requests: api.requests.length, maxConcurrent: api.maxConcurrent, stats: api.stats})}\n`)
+  const cpu = process.cpuUsage()
+  const cpuMs = Math.round((cpu.user + cpu.system) / 1000)
+  process.stdout.write(
+    `${JSON.stringify({requests: api.requests.length, maxConcurrent: api.maxConcurrent, stats: api.stats, cpu_ms: cpuMs})}\n`,
+  )
   await api.close()
   process.exit(0)
 }

@@ -7,12 +7,17 @@
  *   - list-pairs on 200 generated pairs (target: under 2 s), via bench/list-pairs.js;
  *   - real-mode scheduling against the fake API with 300 ms latency, 12 pairs, 2 trials
  *     (targets: 1.3x the critical path at --concurrency 12, 1.3x three waves at 4), via
- *     bench/concurrency.ts.
+ *     bench/concurrency.ts;
+ *   - real length: 10 pairs of 20-30 page papers and hour-long episodes through the fake API
+ *     at a model's speed and tier-1 rate limits, time compressed (targets: peak RSS under
+ *     500 MB; a 2-hour, 100 MB MP3 transcribed under 300 MB), via bench/real-length.ts,
+ *     which prints its own Markdown section (after the table) and writes
+ *     bench/results-real-length.json.
  * Prints a Markdown table for BENCHMARKS.md on stdout and the raw numbers as JSON
  * to bench/results.json.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -96,6 +101,15 @@ results.concurrency = JSON.parse(
   }),
 )
 
+// Its Markdown goes after the table below; its raw numbers to bench/results-real-length.json.
+const realLength = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'real-length.ts')], {
+  cwd: root,
+  env,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+results.real_length = JSON.parse(readFileSync(path.join(root, 'bench', 'results-real-length.json'), 'utf8'))
+
 writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
 
 const ok = (pass) => (pass ? 'yes' : '**NO**')
@@ -153,3 +167,4 @@ console.log(`Machine: ${results.machine.cpu}, ${results.machine.cpus} cores, Nod
 console.log('| measurement | median | target | met |')
 console.log('|---|---|---|---|')
 for (const row of rows) console.log(`| ${row.join(' | ')} |`)
+console.log(`\n### Real length\n\n${realLength}`)
