@@ -4,6 +4,8 @@
  * cache. Run under bench/max-rss.mjs, whose record gives the process's peak RSS.
  *
  * Usage: node --import tsx --import ./bench/max-rss.mjs bench/real-length-transcribe.ts FILE.mp3 DURATION_SECONDS
+ * (bench/real-length.ts runs it bundled by esbuild instead, without tsx.)
+ * STUDIO_BENCH_CHUNKS_AT_ONCE=n uploads n chunks at a time instead of the default 3.
  * Prints one JSON line: {wall_ms, rss_before_mb, segments, duration_seconds, audio_seconds}.
  */
 import {WhisperTranscriber} from '../src/providers/openai.js'
