@@ -91,7 +91,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       import('../core/text.js'),
     ])
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
-    const {providers} = await buildProviders({
+    const {providers, limits} = await buildProviders({
       mock: flags.mock,
       // The writer the prompt was calibrated against, unless another is asked for.
       mockWriter: flags['mock-writer'] ?? (flags.mock ? await recordedWriter(runDir) : undefined),
@@ -102,7 +102,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       tts: flags.tts,
       generateOnly: true,
     })
-    const generated = await generateScriptForPaper({paperPath: args.paper, runDir, providers, seed: flags.seed})
+    const generated = await generateScriptForPaper({paperPath: args.paper, runDir, providers, seed: flags.seed, limits})
     const words = generated.script.segments.reduce((n, s) => n + s.lines.reduce((m, l) => m + countWords(l.text), 0), 0)
     const minutes = round(words / generated.prompt.style.words_per_minute, 2)
 

@@ -9,6 +9,7 @@ import {z} from 'zod'
 
 import {InputError} from '../core/errors.js'
 import {USAGE_ROLES, type UsageRole} from '../core/schemas/common.js'
+import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../media/limits.js'
 
 /** Roles served by a language model, plus the transcriber and the speech synthesiser: the roles usage is counted by. */
 export const PROVIDER_ROLES = USAGE_ROLES
@@ -39,6 +40,11 @@ export const RoleEndpoint = z
   })
 export type RoleEndpoint = z.infer<typeof RoleEndpoint>
 
+/** Size guards (src/media/limits.ts): a paper or an episode past these is refused before any call, mock or real. */
+export const SizeLimitsConfig = z
+  .object({max_paper_pages: z.number().int().positive().optional(), max_episode_minutes: z.number().positive().optional()})
+  .strict()
+
 export const StudioConfig = z
   .object({
     $schema: z.string().optional(),
@@ -47,6 +53,7 @@ export const StudioConfig = z
     timeout_seconds: z.number().positive().max(3600).optional(),
     /** Retries of 408/409/429/5xx by the SDKs, which honour retry-after. */
     max_retries: z.number().int().min(0).max(10).optional(),
+    limits: SizeLimitsConfig.optional(),
   })
   .strict()
 export type StudioConfig = z.infer<typeof StudioConfig>
@@ -68,6 +75,8 @@ export interface ResolvedConfig {
   roles: Record<ProviderRole, RoleEndpoint>
   timeoutSeconds: number | undefined
   maxRetries: number | undefined
+  /** The file's `limits`, defaults filled in. */
+  limits: SizeLimits
   /** The file read, or null when none was found. */
   file: string | null
 }
@@ -133,7 +142,11 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
       })
     }
   }
-  return {roles, timeoutSeconds: parsed.timeout_seconds, maxRetries: parsed.max_retries, file: found}
+  const limits = {
+    maxPaperPages: parsed.limits?.max_paper_pages ?? DEFAULT_SIZE_LIMITS.maxPaperPages,
+    maxEpisodeMinutes: parsed.limits?.max_episode_minutes ?? DEFAULT_SIZE_LIMITS.maxEpisodeMinutes,
+  }
+  return {roles, timeoutSeconds: parsed.timeout_seconds, maxRetries: parsed.max_retries, limits, file: found}
 }
 
 /** `--model judge=openai:gpt-4o-mini`: one role, one provider and model. */

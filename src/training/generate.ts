@@ -13,6 +13,7 @@ import {conceptsOfChunks, normaliseConcepts} from './stages/analyse.js'
 import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkText, defaultOverlapTokens} from './budget.js'
 import {CorruptFileError, InputError} from '../core/errors.js'
 import {condenseForGeneration} from './condense.js'
+import type {SizeLimits} from '../media/limits.js'
 import {readPaper} from '../media/paper.js'
 import {renderScriptText} from './messages.js'
 import {CALIBRATED_PLACEHOLDERS, messagesFromTemplate, paperValues, parseCalibratedPrompt, renderCalibratedPrompt} from './prompt.js'
@@ -39,6 +40,8 @@ export interface GenerateOptions {
   runDir: string
   providers: Providers
   seed: number
+  /** A paper past these is refused (InputError) before it is read whole and before any call; default DEFAULT_SIZE_LIMITS. */
+  limits?: SizeLimits
 }
 
 export interface GeneratedScript {
@@ -136,7 +139,7 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
  */
 export async function generateScriptForPaper(options: GenerateOptions): Promise<GeneratedScript> {
   const prompt = await loadCalibratedPrompt(options.runDir)
-  const paper = await readPaper(options.paperPath)
+  const paper = await readPaper(options.paperPath, options.limits)
   const meter = new UsageMeter()
   const providers = metered(options.providers, meter)
 

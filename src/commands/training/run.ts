@@ -125,7 +125,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
 
     const refiner = flags.refiner
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
-    const {providers, roles} = await buildProviders({
+    const {providers, roles, limits} = await buildProviders({
       mock: flags.mock,
       mockWriter: flags['mock-writer'],
       resumeDir: runDir,
@@ -139,7 +139,14 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       requireKeys: !flags['dry-run'],
     })
     if (flags['dry-run'])
-      return this.dryRun({pairsDir: flags['pairs-dir'], maxTrials: flags['max-trials'], refiner, tts: flags.tts, providers}) as never
+      return this.dryRun({
+        pairsDir: flags['pairs-dir'],
+        maxTrials: flags['max-trials'],
+        refiner,
+        tts: flags.tts,
+        providers,
+        limits,
+      }) as never
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
     // First Ctrl-C: finish the steps in flight, mark the run interrupted, exit 130.
@@ -157,6 +164,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       toolVersion: this.config.version,
       onEvent: (event: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(event),
       signal: stop.signal,
+      limits,
     }
     let outcome
     try {
@@ -203,8 +211,9 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     refiner: RefinerMode
     tts: boolean
     providers: import('../../core/providers.js').Providers
+    limits: import('../../media/limits.js').SizeLimits
   }): Promise<unknown> {
-    const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([
+    const [{discoverPairs}, {estimatePerPair, estimateRun, modelIds, pairEstimateInputs}] = await Promise.all([
       import('../../training/stages/discover.js'),
       import('../../training/estimate.js'),
     ])
@@ -214,8 +223,8 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         path: discovery.root,
         hint: 'Run `studio training list-pairs` to see what was found.',
       })
-    // Pairs whose files cannot be read are left out, as the run would skip them.
-    const inputs = await pairEstimateInputs(discovery.pairs)
+    // Pairs whose files cannot be used are left out, as the run would skip them.
+    const {pairs: inputs, skipped} = await pairEstimateInputs(discovery.pairs, {limits: options.limits})
     const estimate = estimateRun({
       pairs: inputs,
       maxTrials: options.maxTrials,
@@ -223,7 +232,8 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       tts: options.tts,
       models: modelIds(options.providers),
     })
-    const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...estimate}
+    const perPair = estimatePerPair(inputs)
+    const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...estimate, per_pair: perPair, skipped}
     if (!this.jsonEnabled()) {
       const rows = estimate.roles.map((r) => [
         r.role,
@@ -254,8 +264,33 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       this.log(
         `\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`,
       )
+      this.renderPerPair(perPair, skipped, renderTable)
     }
     return result
+  }
+
+  /** --dry-run's tokens per pair: once at ingest, then in every trial; and the pairs the run would skip. */
+  private renderPerPair(
+    perPair: import('../../training/estimate.js').PairTokenEstimate[],
+    skipped: import('../../training/estimate.js').UnusablePair[],
+    renderTable: typeof import('../../cli/table.js').renderTable,
+  ): void {
+    const n = (value: number) => value.toLocaleString('en-US')
+    const rows = perPair.map((p) => [
+      p.id,
+      n(p.ingest.input_tokens),
+      n(p.ingest.output_tokens),
+      n(p.per_trial.input_tokens),
+      n(p.per_trial.output_tokens),
+    ])
+    this.log('\nTokens per pair: ingest (transcription and analysis, once), then every trial (generate and judge):\n')
+    this.log(
+      renderTable(['pair', 'ingest input', 'ingest output', 'per-trial input', 'per-trial output'], rows, [false, true, true, true, true]),
+    )
+    if (skipped.length) {
+      this.log(`\nLeft out, as the run would skip them:`)
+      for (const s of skipped) this.log(`  ${s.id}: ${s.reason}`)
+    }
   }
 
   private summarise(report: TrainingReport, runDir: string, mock: boolean): void {
