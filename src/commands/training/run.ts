@@ -96,7 +96,10 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     cache: cacheFlag,
     'cache-dir': cacheDirFlag,
     'max-cost': maxCostFlag,
-    'dry-run': Flags.boolean({description: 'Print the calls the run would make and their estimated cost, and make none', default: false}),
+    'dry-run': Flags.boolean({
+      description: 'Print the calls the run would make, their estimated cost and the tokens per pair, and make none',
+      default: false,
+    }),
     tts: ttsFlag,
     resume: Flags.boolean({
       description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
