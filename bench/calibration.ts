@@ -36,6 +36,7 @@ import {LossBreakdown, MockWriter, PromptSpec, type SegmentLabel} from '../src/c
 import {TrialPromptFile, type TrainingReport} from '../src/core/schemas/files.js'
 import {readJson} from '../src/core/store.js'
 import {LOSS_NAMES, type Weights} from '../src/loss/index.js'
+import {DEFAULT_SIZE_LIMITS} from '../src/media/limits.js'
 import {openPaper} from '../src/media/paper.js'
 import {mockProviders} from '../src/providers/mock/index.js'
 import {describePersonality, personalityOf, rateToAsk, wordsToAsk, type Personality} from '../src/providers/mock/personality.js'
@@ -345,6 +346,7 @@ async function preparedValidationPairs(pairsDir: string, runDir: string, report:
       concurrency: CONCURRENCY,
       emit: () => {},
       openPaper: (file) => openPaper(file),
+      limits: DEFAULT_SIZE_LIMITS,
     },
     files,
   )

@@ -11,8 +11,10 @@ export * as schemas from './core/schemas/index.js'
 export {CorruptFileError, EXIT, InputError, StudioError} from './core/errors.js'
 export type {Providers, LanguageModel, Transcriber} from './core/providers.js'
 export type {TrainingEvent, TrainingOptions, TrainingOutcome} from './training/run/trainer.js'
+export type {SizeLimits} from './media/limits.js'
 
 import type {MockWriter} from './core/schemas/common.js'
+import type {SizeLimits} from './media/limits.js'
 import type {PairsListing} from './core/schemas/inputs.js'
 import type {Providers} from './core/providers.js'
 import type {TrainingOptions, TrainingOutcome} from './training/run/trainer.js'
@@ -23,10 +25,13 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   return trainer.runTraining(options)
 }
 
-/** The pairs and orphans in a folder, as `studio training list-pairs --json` prints them. */
-export async function listPairs(pairsDir: string): Promise<PairsListing> {
+/**
+ * The pairs and orphans in a folder, as `studio training list-pairs --json` prints them;
+ * `limits` are the size limits (default: 200 pages, 240 minutes).
+ */
+export async function listPairs(pairsDir: string, options: {limits?: SizeLimits} = {}): Promise<PairsListing> {
   const list = await import('./training/stages/list-pairs.js')
-  return list.listPairs(pairsDir)
+  return list.listPairs(pairsDir, options)
 }
 
 /**

@@ -108,7 +108,8 @@ export const mockWriterFlag = Flags.custom<MockWriter>({
 })()
 
 export const configFlag = Flags.custom<string>({
-  description: 'Provider and model per role, timeout and retries (default: ./studio.config.json when present); see TRAINING.md',
+  description:
+    'Provider and model per role, timeout, retries and size limits (default: ./studio.config.json when present); see TRAINING.md',
   helpValue: 'FILE',
   parse: nonEmptyPath('file'),
 })()

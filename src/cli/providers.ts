@@ -2,12 +2,14 @@
  * The providers a command runs with: the mock under --mock, else the real SDK
  * clients from the configuration, with the response cache, and every key checked
  * before any work starts. A resumed run uses the providers recorded in its run.json.
+ * The configuration's size limits apply in both modes.
  */
 import {runPaths} from '../core/layout.js'
 import type {Providers} from '../core/providers.js'
 import type {MockWriter, RefinerMode} from '../core/schemas/common.js'
 import type {RunConfig} from '../core/schemas/files.js'
 import type {ResolvedConfig} from '../providers/config.js'
+import type {SizeLimits} from '../media/limits.js'
 
 export interface ProviderChoice {
   mock: boolean
@@ -34,6 +36,8 @@ export interface BuiltProviders {
   roles: RunConfig['providers']
   /** The configuration real providers were built from; null under --mock. */
   config: ResolvedConfig | null
+  /** Size guards from the config file, in every mode. */
+  limits: SizeLimits
 }
 
 export async function buildProviders(choice: ProviderChoice): Promise<BuiltProviders> {
@@ -54,12 +58,14 @@ export async function buildProviders(choice: ProviderChoice): Promise<BuiltProvi
       models = undefined
     }
   }
+  const {loadConfig} = await import('../providers/config.js')
   if (mock) {
-    const {mockProviders} = await import('../providers/mock/index.js')
-    return {providers: mockProviders({tts, writer: mockWriter}), roles: null, config: null}
+    // The mock has no models to configure, but the file's size limits guard a mock run as
+    // they do a real one (a 71 MB paper costs memory offline too).
+    const [{limits}, {mockProviders}] = await Promise.all([loadConfig({explicit: choice.configFile}), import('../providers/mock/index.js')])
+    return {providers: mockProviders({tts, writer: mockWriter}), roles: null, config: null, limits}
   }
-  const [{loadConfig}, {createRealProviders, rolesInUse}, {DiskCache, NoCache, defaultCacheDir}] = await Promise.all([
-    import('../providers/config.js'),
+  const [{createRealProviders, rolesInUse}, {DiskCache, NoCache, defaultCacheDir}] = await Promise.all([
     import('../providers/factory.js'),
     import('../providers/cache.js'),
   ])
@@ -69,7 +75,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<BuiltProvi
   const roles = rolesInUse({tts, transcribe, refiner, generateOnly: choice.generateOnly})
   const cache = choice.cache ? new DiskCache(choice.cacheDir ?? defaultCacheDir()) : new NoCache()
   const providers = await createRealProviders({config, cache, tts, transcribe, roles, requireKeys: choice.requireKeys ?? true})
-  return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]])), config}
+  return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]])), config, limits: config.limits}
 }
 
 /** Whether some pair has no sidecar transcript (then an OpenAI key is needed for Whisper). */

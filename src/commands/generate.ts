@@ -91,7 +91,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       import('../core/text.js'),
     ])
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
-    const {providers} = await buildProviders({
+    const {providers, limits} = await buildProviders({
       mock: flags.mock,
       // The writer the prompt was calibrated against, unless another is asked for.
       mockWriter: flags['mock-writer'] ?? (flags.mock ? await recordedWriter(runDir) : undefined),
@@ -107,6 +107,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       runDir,
       providers,
       seed: flags.seed,
+      limits,
       // On stderr in every mode: stdout carries the script, or the JSON.
       warn: (message) => process.stderr.write(`warning: ${message}\n`),
     })

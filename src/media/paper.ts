@@ -3,13 +3,14 @@
  * References section kept apart from the body. Formats, cleanup rules and errors
  * are documented in TRAINING.md, "Paper inputs".
  */
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 import {extname} from 'node:path'
 
 import {InputError} from '../core/errors.js'
 import {sha256} from '../core/hash.js'
 import type {PaperFormat} from '../core/schemas/common.js'
 import {countWords} from '../core/text.js'
+import {checkPaperBytes, checkPaperPages, DEFAULT_SIZE_LIMITS, WORDS_PER_PAGE, type SizeLimits} from './limits.js'
 import {stripMarkdown} from './markdown.js'
 import {cleanPdfPages, normaliseLigatures, removeSoftHyphens} from './pdf-cleanup.js'
 import {extractPdfText, PdfExtractionError, type PdfText} from './pdf-text.js'
@@ -31,9 +32,6 @@ export interface Paper {
 /** Extensions accepted for papers (compared case-insensitively). */
 export const PAPER_EXTENSIONS = ['.pdf', '.docx', '.txt', '.md'] as const
 export type PaperExtension = (typeof PAPER_EXTENSIONS)[number]
-
-/** Words on a typical journal page: the page estimate for formats without pages. */
-export const WORDS_PER_PAGE = 500
 
 /** The format a paper path has by its extension, or null when it is not one studio reads. */
 export function paperFormatOf(path: string): PaperFormat | null {
@@ -71,17 +69,24 @@ export interface PaperReading {
   paper: Promise<Paper>
 }
 
-export async function readPaper(path: string): Promise<Paper> {
-  return openPaper(path).paper
+export async function readPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS): Promise<Paper> {
+  return openPaper(path, limits).paper
 }
 
-export function openPaper(path: string): PaperReading {
-  const bytes = readPaperBytes(path)
-  const pdf = bytes.then((data) => (paperFormatOf(path) === 'pdf' ? extractPdfText(data) : null))
-  const paper = bytes.then(async (data) => paperFromText(path, data, await pdf))
+/**
+ * Starts reading a paper. One over the size limits is refused before it is read whole:
+ * by its file size before any byte is read, a PDF by its page count once its first page
+ * is (its other pages are then never extracted), other formats by their words.
+ */
+export function openPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS): PaperReading {
+  const bytes = readPaperBytes(path, limits)
+  const pdf = bytes.then((data) => (paperFormatOf(path) === 'pdf' ? extractPdfText(data, {maxPages: limits.maxPaperPages}) : null))
+  const paper = bytes.then(async (data) => paperFromText(path, data, await pdf, limits))
   const title = pdf.then(async (text) => {
     if (text) {
       const first = await text.firstPage.catch(() => null)
+      // The transcription waits for the title: a paper over the limit must not get that far.
+      if (first) checkPaperPages(path, {pages: first.total}, limits)
       const heading = first ? guessTitle(cleanPdfPages(first.pages)) : null
       if (first && heading && heading !== UNKNOWN_TITLE) return heading
     }
@@ -93,7 +98,7 @@ export function openPaper(path: string): PaperReading {
   return {title, paper}
 }
 
-async function readPaperBytes(path: string): Promise<Buffer> {
+async function readPaperBytes(path: string, limits: SizeLimits): Promise<Buffer> {
   const format = paperFormatOf(path)
   if (!format) {
     const ext = extname(path) || '(none)'
@@ -102,12 +107,9 @@ async function readPaperBytes(path: string): Promise<Buffer> {
       hint: `Use one of ${PAPER_EXTENSIONS.join(', ')}; save a .doc as .docx, or export the paper to PDF.`,
     })
   }
-  let data: Buffer
-  try {
-    data = await readFile(path)
-  } catch (error) {
+  const cannotRead = (error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(`Cannot read paper ${path}: ${code ?? String(error)}`, {
+    return new InputError(`Cannot read paper ${path}: ${code ?? String(error)}`, {
       path,
       hint:
         code === 'EACCES' || code === 'EPERM'
@@ -115,6 +117,20 @@ async function readPaperBytes(path: string): Promise<Buffer> {
           : 'Check that the file exists and that you have permission to read it.',
       cause: error,
     })
+  }
+  let size: number
+  try {
+    size = (await stat(path)).size
+  } catch (error) {
+    throw cannotRead(error)
+  }
+  // From its size alone: a file far too large is never read into memory.
+  checkPaperBytes(path, format, size, limits)
+  let data: Buffer
+  try {
+    data = await readFile(path)
+  } catch (error) {
+    throw cannotRead(error)
   }
   if (data.length === 0) {
     throw new InputError(`Paper ${path} is empty (0 bytes)`, {
@@ -125,11 +141,16 @@ async function readPaperBytes(path: string): Promise<Buffer> {
   return data
 }
 
-async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null): Promise<Paper> {
+async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null, limits: SizeLimits): Promise<Paper> {
   const format = paperFormatOf(path)!
   let text: string
   let pdfPages: number | null = null
+  /** Every word of a paper without pages, references included: its page estimate. */
+  let textWords = 0
   if (pdfText) {
+    // Its first page gives the page count; a first page that fails fails `all` too, said below.
+    const first = await pdfText.firstPage.catch(() => null)
+    if (first) checkPaperPages(path, {pages: first.total}, limits)
     const pdf = await pdfText.all.catch((error: unknown) => {
       throw pdfError(path, error)
     })
@@ -145,7 +166,9 @@ async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null
     const raw = format === 'docx' ? await readDocxText(path, data) : decodeText(path, data)
     const normalised = removeSoftHyphens(normaliseLigatures(raw.replace(/\r\n?/g, '\n')))
     text = format === 'md' ? stripMarkdown(normalised) : normalised
-    if (countWords(text) === 0) {
+    textWords = countWords(text)
+    checkPaperPages(path, {pages: estimatedPages(textWords), words: textWords}, limits)
+    if (textWords === 0) {
       throw new InputError(`Paper ${path} contains no text`, {
         path,
         hint:
@@ -164,8 +187,13 @@ async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null
       hint: 'Check that the file holds the paper itself, not only its bibliography.',
     })
   }
-  const pages = pdfPages ?? Math.max(1, Math.ceil(countWords(text) / WORDS_PER_PAGE))
+  const pages = pdfPages ?? estimatedPages(textWords)
   return {path, sha256: sha256(data), format, pages, title: guessTitle(body), body, references, words}
+}
+
+/** The page count of a paper without pages: ceil(words / WORDS_PER_PAGE), at least 1. */
+function estimatedPages(words: number): number {
+  return Math.max(1, Math.ceil(words / WORDS_PER_PAGE))
 }
 
 /** The file's fault, said for that file; anything else (no worker file: a broken install) is not. */

@@ -178,11 +178,17 @@ function submit(range: Range, data: Uint8Array): Promise<PdfPages> {
   })
 }
 
-/** Extracts the text of a PDF's pages; the bytes are copied, `data` stays usable. */
-export function extractPdfText(data: Uint8Array): PdfText {
+/**
+ * Extracts the text of a PDF's pages; the bytes are copied, `data` stays usable. A
+ * document of more than `maxPages` pages has only its first page extracted: `all` then
+ * rejects (TooManyPages), and the caller refuses it on `firstPage`'s page count.
+ */
+export function extractPdfText(data: Uint8Array, options: {maxPages?: number} = {}): PdfText {
   const firstPage = submit('first-page', data)
   const all = firstPage.then(async (first) => {
     if (first.total <= 1) return first
+    if (options.maxPages !== undefined && first.total > options.maxPages)
+      throw new PdfExtractionError('TooManyPages', `it has ${first.total} pages, more than the ${options.maxPages} allowed`)
     const rest = await submit('rest', data)
     return {total: first.total, pages: [...first.pages, ...rest.pages]}
   })

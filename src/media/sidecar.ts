@@ -2,9 +2,10 @@
  * Sidecar transcripts: WebVTT, SRT and the project's own JSON. Malformed files are
  * reported with the file and line, because users write and edit these by hand.
  */
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 
 import {InputError} from '../core/errors.js'
+import {checkTranscriptBytes, checkTranscriptDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from './limits.js'
 import {TranscriptFile} from '../core/schemas/inputs.js'
 import {type SidecarFormat, type Transcript, type TranscriptSegment} from '../core/schemas/common.js'
 
@@ -148,15 +149,23 @@ export async function parseTranscriptJson(path: string, content: string): Promis
   return {source: 'sidecar-json', duration_seconds: duration, segments}
 }
 
-export async function readSidecar(path: string, format: SidecarFormat): Promise<Transcript> {
+/**
+ * A sidecar transcript, read and checked. One over the episode limit is refused: by its
+ * size before it is read, by its end time once parsed.
+ */
+export async function readSidecar(path: string, format: SidecarFormat, limits: SizeLimits = DEFAULT_SIZE_LIMITS): Promise<Transcript> {
   let content: string
   try {
+    checkTranscriptBytes(path, (await stat(path)).size, limits)
     content = await readFile(path, 'utf8')
   } catch (error) {
+    if (error instanceof InputError) throw error
     throw new InputError(`Cannot read transcript ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path})
   }
   const transcript =
     format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : await parseTranscriptJson(path, content)
+  const end = transcript.segments.reduce((max, s) => Math.max(max, s.end), transcript.duration_seconds)
+  checkTranscriptDuration(path, end, limits)
   if (transcript.segments.every((s) => s.text.trim() === '')) {
     throw new InputError(`Transcript ${path} contains no text`, {
       path,

@@ -9,6 +9,7 @@ import {z} from 'zod'
 
 import {InputError} from '../core/errors.js'
 import {USAGE_ROLES, type UsageRole} from '../core/schemas/common.js'
+import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../media/limits.js'
 
 /** Roles served by a language model, plus the transcriber and the speech synthesiser: the roles usage is counted by. */
 export const PROVIDER_ROLES = USAGE_ROLES
@@ -88,6 +89,11 @@ export function effectiveRateLimits(
 export const PromptCacheTtl = z.enum(['auto', '5m', '1h'])
 export type PromptCacheTtl = z.infer<typeof PromptCacheTtl>
 
+/** Size guards (src/media/limits.ts): a paper or an episode past these is refused before any call, mock or real. */
+export const SizeLimitsConfig = z
+  .object({max_paper_pages: z.number().int().positive().optional(), max_episode_minutes: z.number().positive().optional()})
+  .strict()
+
 export const StudioConfig = z
   .object({
     $schema: z.string().optional(),
@@ -99,6 +105,7 @@ export const StudioConfig = z
     /** Per provider: the account's per-minute limits, shared by every role on that provider. */
     rate_limits: z.object({anthropic: RateLimitsConfig.optional(), openai: RateLimitsConfig.optional()}).strict().optional(),
     prompt_cache_ttl: PromptCacheTtl.optional(),
+    limits: SizeLimitsConfig.optional(),
   })
   .strict()
 export type StudioConfig = z.infer<typeof StudioConfig>
@@ -123,6 +130,8 @@ export interface ResolvedConfig {
   /** The file's rate_limits (see effectiveRateLimits for the defaults). */
   rateLimits: Partial<Record<ProviderName, RateLimitsConfig>>
   promptCacheTtl: PromptCacheTtl
+  /** The file's `limits`, defaults filled in. */
+  limits: SizeLimits
   /** The file read, or null when none was found. */
   file: string | null
 }
@@ -190,12 +199,17 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
     }
   }
   const rateLimits = parsed.rate_limits ?? {}
+  const limits = {
+    maxPaperPages: parsed.limits?.max_paper_pages ?? DEFAULT_SIZE_LIMITS.maxPaperPages,
+    maxEpisodeMinutes: parsed.limits?.max_episode_minutes ?? DEFAULT_SIZE_LIMITS.maxEpisodeMinutes,
+  }
   return {
     roles,
     timeoutSeconds: parsed.timeout_seconds,
     maxRetries: parsed.max_retries,
     rateLimits,
     promptCacheTtl: parsed.prompt_cache_ttl ?? 'auto',
+    limits,
     file: found,
   }
 }

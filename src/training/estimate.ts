@@ -7,10 +7,13 @@
 import {stat} from 'node:fs/promises'
 
 import {costUsd} from '../providers/prices.js'
+import {describeError} from '../core/errors.js'
 import type {Providers} from '../core/providers.js'
 import {audioDurationSeconds} from '../media/audio.js'
+import {checkEpisodeDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from '../media/limits.js'
 import {DEFAULT_CHUNK_BYTES} from '../media/mp3-frames.js'
 import {readPaper, type Paper} from '../media/paper.js'
+import {readSidecar} from '../media/sidecar.js'
 import {CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
 import {expectedScriptTokens} from './write-script.js'
 import type {PairFiles} from '../core/schemas/inputs.js'
@@ -63,6 +66,26 @@ export interface RunEstimateInput {
 
 type Tally = Omit<RoleEstimate, 'cost_usd'>
 
+/** Calls of one role for one pair: once per run (`ingest`: transcription and analysis) or in every trial. */
+interface PairCalls {
+  phase: 'ingest' | 'trial'
+  role: UsageRole
+  calls: number
+  input_tokens: number
+  output_tokens: number
+  audio_seconds?: number
+  characters?: number
+}
+
+/** The tokens one pair costs, for --dry-run's table per pair. */
+export interface PairTokenEstimate {
+  id: string
+  /** Transcription and analysis (classify, concepts): once per run. */
+  ingest: {input_tokens: number; output_tokens: number}
+  /** Its script and its judging (generate, judge): in every trial. */
+  per_trial: {input_tokens: number; output_tokens: number}
+}
+
 function tokens(chars: number): number {
   return Math.ceil(chars / CHARS_PER_TOKEN)
 }
@@ -107,27 +130,8 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
   }
 
   for (const pair of input.pairs) {
-    const spokenWords = (pair.durationSeconds / 60) * WORDS_PER_MINUTE
-    const transcriptChars = spokenWords * CHARS_PER_WORD
-    const paperTokens = tokens(pair.paperChars)
-    if (!pair.hasSidecar)
-      add(ingest, 'transcribe', Math.max(1, Math.ceil(pair.episodeBytes / DEFAULT_CHUNK_BYTES)), 0, 0, {
-        audio_seconds: pair.durationSeconds,
-      })
-    // One label (about a dozen tokens of JSON) per ~5 s segment.
-    add(ingest, 'classify', 1, tokens(transcriptChars) + 300, Math.ceil(pair.durationSeconds / 5) * 12)
-    const conceptCalls = Math.max(1, Math.ceil(paperTokens / DEFAULT_TOKEN_BUDGETS.concepts))
-    add(ingest, 'concepts', conceptCalls, paperTokens + 200 * conceptCalls, 300 * conceptCalls)
-
-    const generateInput = Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.generate) + 600
-    const scriptTokens = expectedScriptTokens(spokenWords)
-    add(trial, 'generate', 1, generateInput, scriptTokens)
-    // The judge reads the script as text (about two thirds of its JSON) and answers briefly.
-    add(trial, 'judge', 1, Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.judge) + Math.ceil(scriptTokens * 0.7) + 300, 400)
-    if (input.tts)
-      add(trial, 'speech', Math.max(1, Math.ceil((spokenWords * CHARS_PER_WORD) / 4000)), 0, 0, {
-        characters: Math.ceil(spokenWords * CHARS_PER_WORD),
-      })
+    for (const c of pairCalls(pair, input.tts))
+      add(c.phase === 'ingest' ? ingest : trial, c.role, c.calls, c.input_tokens, c.output_tokens, c)
   }
   if (input.refiner === 'rule-based+llm') add(refinement, 'refine', 1, 4000, 1500)
 
@@ -158,25 +162,103 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
   }
 }
 
+/** The calls one pair makes: the single definition of the estimate's formulas (TRAINING.md, "--dry-run"). */
+function pairCalls(pair: PairEstimateInput, tts: boolean): PairCalls[] {
+  const calls: PairCalls[] = []
+  const spokenWords = (pair.durationSeconds / 60) * WORDS_PER_MINUTE
+  const transcriptChars = spokenWords * CHARS_PER_WORD
+  const paperTokens = tokens(pair.paperChars)
+  if (!pair.hasSidecar) {
+    const uploads = Math.max(1, Math.ceil(pair.episodeBytes / DEFAULT_CHUNK_BYTES))
+    calls.push({
+      phase: 'ingest',
+      role: 'transcribe',
+      calls: uploads,
+      input_tokens: 0,
+      output_tokens: 0,
+      audio_seconds: pair.durationSeconds,
+    })
+  }
+  // One label (about a dozen tokens of JSON) per ~5 s segment.
+  const labels = Math.ceil(pair.durationSeconds / 5) * 12
+  calls.push({phase: 'ingest', role: 'classify', calls: 1, input_tokens: tokens(transcriptChars) + 300, output_tokens: labels})
+  const conceptCalls = Math.max(1, Math.ceil(paperTokens / DEFAULT_TOKEN_BUDGETS.concepts))
+  calls.push({
+    phase: 'ingest',
+    role: 'concepts',
+    calls: conceptCalls,
+    input_tokens: paperTokens + 200 * conceptCalls,
+    output_tokens: 300 * conceptCalls,
+  })
+
+  const generateInput = Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.generate) + 600
+  const scriptTokens = expectedScriptTokens(spokenWords)
+  calls.push({phase: 'trial', role: 'generate', calls: 1, input_tokens: generateInput, output_tokens: scriptTokens})
+  // The judge reads the script as text (about two thirds of its JSON) and answers briefly.
+  const judgeInput = Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.judge) + Math.ceil(scriptTokens * 0.7) + 300
+  calls.push({phase: 'trial', role: 'judge', calls: 1, input_tokens: judgeInput, output_tokens: 400})
+  if (tts) {
+    const characters = Math.ceil(spokenWords * CHARS_PER_WORD)
+    const requests = Math.max(1, Math.ceil((spokenWords * CHARS_PER_WORD) / 4000))
+    calls.push({phase: 'trial', role: 'speech', calls: requests, input_tokens: 0, output_tokens: 0, characters})
+  }
+  return calls
+}
+
+/**
+ * --dry-run's tokens per pair: what each pair's transcription and analysis take once, and
+ * its script and judging in every trial; from the same formulas as estimateRun.
+ */
+export function estimatePerPair(pairs: ReadonlyArray<PairEstimateInput>): PairTokenEstimate[] {
+  return pairs.map((pair) => {
+    const ingest = {input_tokens: 0, output_tokens: 0}
+    const perTrial = {input_tokens: 0, output_tokens: 0}
+    // Speech is counted in characters, transcription in seconds: neither adds tokens.
+    for (const c of pairCalls(pair, false)) {
+      const into = c.phase === 'ingest' ? ingest : perTrial
+      into.input_tokens += c.input_tokens
+      into.output_tokens += c.output_tokens
+    }
+    return {id: pair.id, ingest, per_trial: perTrial}
+  })
+}
+
+/** A pair an estimate leaves out, and why: the reason the run would skip it with. */
+export interface UnusablePair {
+  id: string
+  reason: string
+}
+
 /**
  * The facts an estimate needs about each pair: paper length, episode duration and size.
- * A pair whose files cannot be read is left out: the run will skip it and say why.
+ * A pair whose files cannot be used (unreadable, or over the size limits) is left out, with
+ * the reason the run would skip it with.
  */
 export async function pairEstimateInputs(
   pairs: ReadonlyArray<PairFiles>,
-  read: (file: string) => Promise<Paper> = readPaper,
-): Promise<PairEstimateInput[]> {
-  const inputs = await Promise.all(
-    pairs.map(async (pair) => {
+  options: {read?: (file: string) => Promise<Paper>; limits?: SizeLimits} = {},
+): Promise<{pairs: PairEstimateInput[]; skipped: UnusablePair[]}> {
+  const limits = options.limits ?? DEFAULT_SIZE_LIMITS
+  const read = options.read ?? ((file: string) => readPaper(file, limits))
+  const outcomes = await Promise.all(
+    pairs.map(async (pair): Promise<PairEstimateInput | UnusablePair> => {
       try {
-        const [paper, durationSeconds, info] = await Promise.all([read(pair.pdf), audioDurationSeconds(pair.mp3), stat(pair.mp3)])
+        const [paper, durationSeconds, info] = await Promise.all([
+          read(pair.pdf),
+          audioDurationSeconds(pair.mp3).then((seconds) => checkEpisodeDuration(pair.mp3, seconds, limits)),
+          stat(pair.mp3),
+          pair.sidecar ? readSidecar(pair.sidecar.path, pair.sidecar.format, limits) : null,
+        ])
         return {id: pair.id, paperChars: paper.body.length, durationSeconds, episodeBytes: info.size, hasSidecar: pair.sidecar !== null}
-      } catch {
-        return null
+      } catch (error) {
+        return {id: pair.id, reason: describeError(error)}
       }
     }),
   )
-  return inputs.filter((input): input is PairEstimateInput => input !== null)
+  return {
+    pairs: outcomes.filter((o): o is PairEstimateInput => 'paperChars' in o),
+    skipped: outcomes.filter((o): o is UnusablePair => 'reason' in o),
+  }
 }
 
 /** Model id per usage role, as the providers report them. */

@@ -14,6 +14,7 @@ import {conceptsOfChunks, normaliseConcepts} from './stages/analyse.js'
 import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkText, defaultOverlapTokens} from './budget.js'
 import {CorruptFileError, InputError} from '../core/errors.js'
 import {condenseForGeneration} from './condense.js'
+import type {SizeLimits} from '../media/limits.js'
 import {readPaper} from '../media/paper.js'
 import {renderScriptText} from './messages.js'
 import {writeScript} from './write-script.js'
@@ -43,6 +44,8 @@ export interface GenerateOptions {
   seed: number
   /** Where answers brought back within bounds are reported (core/answer-bounds.ts); default: nowhere. */
   warn?: WarningSink
+  /** A paper past these is refused (InputError) before it is read whole and before any call; default DEFAULT_SIZE_LIMITS. */
+  limits?: SizeLimits
 }
 
 export interface GeneratedScript {
@@ -140,7 +143,7 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
  */
 export async function generateScriptForPaper(options: GenerateOptions): Promise<GeneratedScript> {
   const prompt = await loadCalibratedPrompt(options.runDir)
-  const paper = await readPaper(options.paperPath)
+  const paper = await readPaper(options.paperPath, options.limits)
   const meter = new UsageMeter()
   const providers = metered(options.providers, meter)
 

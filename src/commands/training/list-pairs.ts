@@ -1,5 +1,5 @@
 import {StudioCommand} from '../../cli/base-command.js'
-import {pairsDirFlag} from '../../cli/flags.js'
+import {configFlag, pairsDirFlag} from '../../cli/flags.js'
 import {renderTable} from '../../cli/table.js'
 import {formatDuration} from '../../core/format.js'
 import {listPairs} from '../../training/stages/list-pairs.js'
@@ -9,7 +9,7 @@ export default class ListPairs extends StudioCommand {
   static override summary = 'List the paper + episode pairs studio would train on'
   static override description = `A pair is a paper (x.pdf) and a podcast episode about it (x.mp3) with the same base name in the same folder; folders are searched recursively and extensions match in any case. A transcript next to the episode (x.vtt, x.srt or x.transcript.json) is used instead of transcribing it.
 
-For each pair the table shows the paper's pages and words, the episode's duration (measured from the MP3), where the transcript will come from, and any problem found. Files without a partner are listed as orphans.`
+For each pair the table shows the paper's pages and words, the episode's duration (measured from the MP3), where the transcript will come from, and any problem found, a paper or episode over the size limits (\`limits\` in studio.config.json) included. Files without a partner are listed as orphans.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -19,11 +19,15 @@ For each pair the table shows the paper's pages and words, the episode's duratio
 
   static override flags = {
     'pairs-dir': pairsDirFlag,
+    config: configFlag,
   }
 
   public async run(): Promise<PairsListing> {
     const {flags} = await this.parse(ListPairs)
-    const listing = await listPairs(flags['pairs-dir'])
+    // The size limits a run would apply: a pair past them is listed with that problem.
+    const {loadConfig} = await import('../../providers/config.js')
+    const {limits} = await loadConfig({explicit: flags.config})
+    const listing = await listPairs(flags['pairs-dir'], {limits})
     if (!this.jsonEnabled()) this.render(listing)
     return listing
   }

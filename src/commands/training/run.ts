@@ -96,7 +96,10 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     cache: cacheFlag,
     'cache-dir': cacheDirFlag,
     'max-cost': maxCostFlag,
-    'dry-run': Flags.boolean({description: 'Print the calls the run would make and their estimated cost, and make none', default: false}),
+    'dry-run': Flags.boolean({
+      description: 'Print the calls the run would make, their estimated cost and the tokens per pair, and make none',
+      default: false,
+    }),
     tts: ttsFlag,
     resume: Flags.boolean({
       description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
@@ -125,7 +128,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
 
     const refiner = flags.refiner
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
-    const {providers, roles, config} = await buildProviders({
+    const {providers, roles, config, limits} = await buildProviders({
       mock: flags.mock,
       mockWriter: flags['mock-writer'],
       resumeDir: runDir,
@@ -147,6 +150,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         providers,
         config,
         concurrency: flags.concurrency,
+        limits,
       }) as never
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
@@ -166,6 +170,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       onEvent: (event: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(event),
       signal: stop.signal,
       ...(config ? {promptCacheTtl: config.promptCacheTtl} : {}),
+      limits,
     }
     let outcome
     try {
@@ -215,22 +220,27 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     /** null under --mock: no limits, no time worth estimating. */
     config: import('../../providers/config.js').ResolvedConfig | null
     concurrency: number
+    limits: import('../../media/limits.js').SizeLimits
   }): Promise<unknown> {
-    const [{discoverPairs}, {estimateRun, modelIds, pairEstimateInputs}, {estimateTime, formatDuration}, {effectiveRateLimits}] =
-      await Promise.all([
-        import('../../training/stages/discover.js'),
-        import('../../training/estimate.js'),
-        import('../../training/estimate-time.js'),
-        import('../../providers/config.js'),
-      ])
+    const [
+      {discoverPairs},
+      {estimatePerPair, estimateRun, modelIds, pairEstimateInputs},
+      {estimateTime, formatDuration},
+      {effectiveRateLimits},
+    ] = await Promise.all([
+      import('../../training/stages/discover.js'),
+      import('../../training/estimate.js'),
+      import('../../training/estimate-time.js'),
+      import('../../providers/config.js'),
+    ])
     const discovery = await discoverPairs(options.pairsDir)
     if (discovery.pairs.length === 0)
       throw new InputError(`No complete pair in ${discovery.root}`, {
         path: discovery.root,
         hint: 'Run `studio training list-pairs` to see what was found.',
       })
-    // Pairs whose files cannot be read are left out, as the run would skip them.
-    const inputs = await pairEstimateInputs(discovery.pairs)
+    // Pairs whose files cannot be used are left out, as the run would skip them.
+    const {pairs: inputs, skipped} = await pairEstimateInputs(discovery.pairs, {limits: options.limits})
     const estimate = estimateRun({
       pairs: inputs,
       maxTrials: options.maxTrials,
@@ -253,7 +263,16 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         })
       : null
     const {phases: _phases, ...totals} = estimate
-    const result = {dry_run: true, pairs: inputs.map((p) => p.id), max_trials: options.maxTrials, ...totals, time}
+    const perPair = estimatePerPair(inputs)
+    const result = {
+      dry_run: true,
+      pairs: inputs.map((p) => p.id),
+      max_trials: options.maxTrials,
+      ...totals,
+      time,
+      per_pair: perPair,
+      skipped,
+    }
     if (!this.jsonEnabled()) {
       const rows = estimate.roles.map((r) => [
         r.role,
@@ -284,6 +303,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       this.log(
         `\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`,
       )
+      this.renderPerPair(perPair, skipped, renderTable)
       if (time) {
         this.log(
           `Expected wall time: ${formatDuration(time.seconds)} at --concurrency ${options.concurrency} (ingest ${formatDuration(time.ingest.seconds)}, each trial ${formatDuration(time.trial.seconds)}); a trial is bound by ${time.trial.bound_by}.`,
@@ -295,6 +315,30 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       }
     }
     return result
+  }
+
+  /** --dry-run's tokens per pair: once at ingest, then in every trial; and the pairs the run would skip. */
+  private renderPerPair(
+    perPair: import('../../training/estimate.js').PairTokenEstimate[],
+    skipped: import('../../training/estimate.js').UnusablePair[],
+    renderTable: typeof import('../../cli/table.js').renderTable,
+  ): void {
+    const n = (value: number) => value.toLocaleString('en-US')
+    const rows = perPair.map((p) => [
+      p.id,
+      n(p.ingest.input_tokens),
+      n(p.ingest.output_tokens),
+      n(p.per_trial.input_tokens),
+      n(p.per_trial.output_tokens),
+    ])
+    this.log('\nTokens per pair: ingest (transcription and analysis, once), then every trial (generate and judge):\n')
+    this.log(
+      renderTable(['pair', 'ingest input', 'ingest output', 'per-trial input', 'per-trial output'], rows, [false, true, true, true, true]),
+    )
+    if (skipped.length) {
+      this.log(`\nLeft out, as the run would skip them:`)
+      for (const s of skipped) this.log(`  ${s.id}: ${s.reason}`)
+    }
   }
 
   private summarise(report: TrainingReport, runDir: string, mock: boolean): void {

@@ -9,8 +9,10 @@ import type {CacheTtl, Providers} from '../../core/providers.js'
 import type {NewRunEvent, RunEvent} from '../../core/schemas/events.js'
 import type {RunConfig, TrainingReport} from '../../core/schemas/files.js'
 import type {Weights} from '../../loss/index.js'
+import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {openPaper, type PaperReading} from '../../media/paper.js'
 import {discoverPairs, type Discovery} from '../stages/discover.js'
+import type {PaperReader} from '../stages/ingest.js'
 
 /** What the trainer reports as it goes: the lines of events.jsonl. */
 export type TrainingEvent = RunEvent
@@ -29,6 +31,8 @@ export interface CommonOptions {
    * (trial 0, not yet timed, asks for five).
    */
   promptCacheTtl?: PromptCacheSetting
+  /** A paper or episode past these is skipped before any call (`limits` of studio.config.json); default DEFAULT_SIZE_LIMITS. */
+  limits?: SizeLimits
 }
 
 export type PromptCacheSetting = 'auto' | CacheTtl
@@ -47,14 +51,21 @@ export interface RunContext extends CommonOptions {
   emit: (event: NewRunEvent) => void
   clock: () => Date
   /** openPaper, once per file and run: the --max-cost estimate and the ingest share it. */
-  openPaper: (file: string) => PaperReading
+  openPaper: PaperReader
+  limits: SizeLimits
 }
 
-export function paperReader(): (file: string) => PaperReading {
+/** For a pair analysed before the run was resumed: it passed the limits of the time. */
+const UNLIMITED: SizeLimits = {maxPaperPages: Number.POSITIVE_INFINITY, maxEpisodeMinutes: Number.POSITIVE_INFINITY}
+
+/** Each paper opened once per run and check: the --max-cost estimate and the ingest share the reading. */
+export function paperReader(limits: SizeLimits = DEFAULT_SIZE_LIMITS): PaperReader {
   const papers = new Map<string, PaperReading>()
-  return (file) => {
-    let reading = papers.get(file)
-    if (!reading) papers.set(file, (reading = openPaper(file)))
+  return (file, options = {}) => {
+    const checked = options.checked ?? true
+    const key = `${checked}:${file}`
+    let reading = papers.get(key)
+    if (!reading) papers.set(key, (reading = openPaper(file, checked ? limits : UNLIMITED)))
     return reading
   }
 }

@@ -10,6 +10,7 @@ import path from 'node:path'
 import {InputError} from '../../core/errors.js'
 import {runPaths} from '../../core/layout.js'
 import {RunManifest} from '../../core/schemas/files.js'
+import {DEFAULT_SIZE_LIMITS} from '../../media/limits.js'
 import {readJsonIfExists, writeJson} from '../../core/store.js'
 import type {Discovery} from '../stages/discover.js'
 import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
@@ -57,9 +58,11 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
   }
   await writeJson(runPaths(runDir).manifest, RunManifest, resumed)
   await updateRegistry(manifest.config.output_dir)
+  // The limits of the configuration read now, as for timeouts; pairs analysed already are not checked again (ingest.ts).
+  const limits = options.limits ?? DEFAULT_SIZE_LIMITS
   // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
   return execute(
-    {...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader()},
+    {...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader(limits), limits},
     resumed,
     discovery,
   )

@@ -24,9 +24,10 @@ import {MAX_TRIALS, RunManifest, type RunConfig} from '../../core/schemas/files.
 import type {PairFiles} from '../../core/schemas/inputs.js'
 import {createRunDir, updateLatest, writeJson} from '../../core/store.js'
 import {LossArgumentError, normalizeWeights, type Weights} from '../../loss/index.js'
-import type {PaperReading} from '../../media/paper.js'
+import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {estimateRun, modelIds, pairEstimateInputs} from '../estimate.js'
 import type {Discovery} from '../stages/discover.js'
+import type {PaperReader} from '../stages/ingest.js'
 import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
 import {execute} from './execute.js'
 import {checkHoldoutRequest} from './holdout.js'
@@ -90,8 +91,9 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   if (options.tts && !options.providers.speech)
     throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
   if (options.fromRun) await checkFromRun(options.fromRun)
-  const papers = paperReader()
-  if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery, papers)
+  const limits = options.limits ?? DEFAULT_SIZE_LIMITS
+  const papers = paperReader(limits)
+  if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery, papers, limits)
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
@@ -137,7 +139,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   await writeJson(runPaths(runDir).manifest, RunManifest, manifest)
   await updateLatest(options.outputDir, runId)
   await updateRegistry(options.outputDir)
-  return execute({...options, runDir, config, weights, emit, clock, openPaper: papers}, manifest, discovery)
+  return execute({...options, runDir, config, weights, emit, clock, openPaper: papers, limits}, manifest, discovery)
 }
 
 /**
@@ -147,12 +149,13 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
 async function checkBudgetCoversIngest(
   options: TrainingOptions,
   discovery: Discovery,
-  papers: (file: string) => PaperReading,
+  papers: PaperReader,
+  limits: SizeLimits,
 ): Promise<void> {
   const max = options.maxCostUsd!
   if (!(max > 0) || !Number.isFinite(max)) throw new InputError(`--max-cost must be a positive number of USD, got ${max}`)
   const estimate = estimateRun({
-    pairs: await pairEstimateInputs(discovery.pairs, (file) => papers(file).paper),
+    pairs: (await pairEstimateInputs(discovery.pairs, {read: (file) => papers(file).paper, limits})).pairs,
     maxTrials: options.maxTrials,
     refiner: options.refiner ?? 'rule-based',
     tts: options.tts ?? false,

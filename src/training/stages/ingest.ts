@@ -19,6 +19,7 @@ import {PairAnalysis, type SkippedPair} from '../../core/schemas/files.js'
 import type {PairFiles} from '../../core/schemas/inputs.js'
 import {readJson, readJsonIfExists, writeFileAtomic, writeJson} from '../../core/store.js'
 import {audioDurationSeconds} from '../../media/audio.js'
+import {checkEpisodeDuration, type SizeLimits} from '../../media/limits.js'
 import type {Paper, PaperReading} from '../../media/paper.js'
 import {readSidecar} from '../../media/sidecar.js'
 import {metered, UsageMeter} from '../../providers/usage.js'
@@ -26,6 +27,12 @@ import {DEFAULT_TOKEN_BUDGETS} from '../budget.js'
 import {condenseForGeneration} from '../condense.js'
 import {analysePair} from './analyse.js'
 import type {PreparedPair} from './evaluate.js'
+
+/**
+ * Opens a paper within the run's size limits; `checked: false` opens it without them, for a
+ * pair the run analysed before it was resumed.
+ */
+export type PaperReader = (file: string, options?: {checked?: boolean}) => PaperReading
 
 export interface IngestContext {
   paths: RunPaths
@@ -35,7 +42,9 @@ export interface IngestContext {
   emit: (event: NewRunEvent) => void
   signal?: AbortSignal
   /** Reads each paper once per run (the --max-cost estimate and the ingest share it). */
-  openPaper: (file: string) => PaperReading
+  openPaper: PaperReader
+  /** A paper or episode past these skips its pair before any call is made for it. */
+  limits: SizeLimits
 }
 
 export interface Ingested {
@@ -108,11 +117,13 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
 /** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
 async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMeter): Promise<{pair: PreparedPair; fresh: boolean}> {
   const pairPaths = ctx.paths.pair(files.id)
-  // Extraction runs on the PDF worker; its first page (the title) comes back ahead of full texts.
-  const reading = ctx.openPaper(files.pdf)
   await mkdir(pairPaths.dir, {recursive: true})
   let analysis = await readJsonIfExists(pairPaths.analysis, PairAnalysis)
   const fresh = analysis === null
+  // Extraction runs on the PDF worker; its first page (the title) comes back ahead of full
+  // texts. A pair analysed before the run was resumed passed the size limits then: the run
+  // goes on with the pairs it started with, whatever the limits say now.
+  const reading = ctx.openPaper(files.pdf, {checked: fresh})
   let transcript: Transcript
   let paper: Paper
   if (analysis) {
@@ -128,12 +139,12 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
     transcript = await readJson(pairPaths.transcript, Transcript)
   } else {
     // Local checks first, so that a bad file costs no call: the episode, a sidecar, and the
-    // paper's first page. The transcription, usually the longest call, needs only the
-    // title, so it starts as soon as that page is read.
+    // paper's first page, each within the size limits. The transcription, usually the
+    // longest call, needs only the title, so it starts as soon as that page is read.
     const [title, durationSeconds, sidecar] = await Promise.all([
       reading.title,
-      audioDurationSeconds(files.mp3),
-      files.sidecar ? readSidecar(files.sidecar.path, files.sidecar.format) : null,
+      audioDurationSeconds(files.mp3).then((seconds) => checkEpisodeDuration(files.mp3, seconds, ctx.limits)),
+      files.sidecar ? readSidecar(files.sidecar.path, files.sidecar.format, ctx.limits) : null,
     ])
     const providers = metered(ctx.providers, meter)
     const transcribed = (async () => {

@@ -8,6 +8,7 @@ import pLimit from 'p-limit'
 import {discoverPairs} from './discover.js'
 import {describeError} from '../../core/errors.js'
 import {audioDurationSeconds} from '../../media/audio.js'
+import {checkEpisodeDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {readPaper} from '../../media/paper.js'
 import {readSidecar} from '../../media/sidecar.js'
 import type {PairFiles, PairListing, PairsListing} from '../../core/schemas/inputs.js'
@@ -15,10 +16,10 @@ import type {PairFiles, PairListing, PairsListing} from '../../core/schemas/inpu
 /** A sidecar that ends this much later than its episode belongs to another recording. */
 const SIDECAR_OVERRUN = 1.05
 
-async function describePair(pair: PairFiles): Promise<PairListing> {
+async function describePair(pair: PairFiles, limits: SizeLimits): Promise<PairListing> {
   const problems: string[] = []
   const [paper, duration, transcript] = await Promise.all([
-    readPaper(pair.pdf).catch((error: unknown) => {
+    readPaper(pair.pdf, limits).catch((error: unknown) => {
       problems.push(describeError(error))
       return null
     }),
@@ -27,12 +28,20 @@ async function describePair(pair: PairFiles): Promise<PairListing> {
       return null
     }),
     pair.sidecar
-      ? readSidecar(pair.sidecar.path, pair.sidecar.format).catch((error: unknown) => {
+      ? readSidecar(pair.sidecar.path, pair.sidecar.format, limits).catch((error: unknown) => {
           problems.push(describeError(error))
           return null
         })
       : Promise.resolve(null),
   ])
+  // The duration is listed even past the limit; the problem says it is.
+  if (duration !== null) {
+    try {
+      checkEpisodeDuration(pair.mp3, duration, limits)
+    } catch (error) {
+      problems.push(describeError(error))
+    }
+  }
   if (transcript && duration !== null && transcript.duration_seconds > duration * SIDECAR_OVERRUN) {
     problems.push(
       `transcript ${pair.sidecar!.path} runs to ${transcript.duration_seconds.toFixed(1)} s but the episode lasts ${duration.toFixed(1)} s: is it the transcript of this episode?`,
@@ -53,12 +62,14 @@ async function describePair(pair: PairFiles): Promise<PairListing> {
   }
 }
 
-export async function listPairs(pairsDir: string, options: {concurrency?: number} = {}): Promise<PairsListing> {
+/** Every pair of the folder with its problems, those of the size limits (default DEFAULT_SIZE_LIMITS) included. */
+export async function listPairs(pairsDir: string, options: {concurrency?: number; limits?: SizeLimits} = {}): Promise<PairsListing> {
   const discovery = await discoverPairs(pairsDir)
   // Papers are extracted on the PDF worker thread (ingest/pdf-text.ts) while this thread
   // probes episodes; 32 pairs in flight keep the worker's queue from running dry, and bound
   // the paper bytes held in memory at once.
   const limit = pLimit(options.concurrency ?? 32)
-  const pairs = await Promise.all(discovery.pairs.map((pair) => limit(() => describePair(pair))))
+  const limits = options.limits ?? DEFAULT_SIZE_LIMITS
+  const pairs = await Promise.all(discovery.pairs.map((pair) => limit(() => describePair(pair, limits))))
   return {root: discovery.root, pairs, orphans: discovery.orphans}
 }
