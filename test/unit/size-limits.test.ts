@@ -182,7 +182,8 @@ describe('the estimate', () => {
     expect(perPair.map((p) => p.id)).toEqual(['a', 'b'])
     // b's body of 100,000 tokens takes two concepts calls, and generation gets the 60,000-token budget.
     expect(perPair[1]!.ingest).toEqual({input_tokens: 13_800 + 100_000 + 400, output_tokens: 720 * 12 + 600})
-    expect(perPair[1]!.per_trial.input_tokens).toBe(60_600 + 60_000 + 12_700 + 300)
+    // The judge reads the 9,000-word script as text: 0.7 of its 18,300 tokens of JSON.
+    expect(perPair[1]!.per_trial.input_tokens).toBe(60_600 + 60_000 + 12_810 + 300)
     const run = estimateRun({
       pairs,
       maxTrials: 3,
