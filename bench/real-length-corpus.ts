@@ -14,7 +14,7 @@ import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {once} from 'node:events'
 
-import {buildSilentMp3} from '../test/helpers/media.js'
+import {buildSilentMp3, type PdfDocCtor} from '../test/helpers/media.js'
 import {syntheticEpisode, syntheticPaper, type SyntheticPaper} from '../test/helpers/synthetic-pairs.js'
 
 export interface CorpusPair {
@@ -24,20 +24,6 @@ export interface CorpusPair {
   episodeWords: number
   episodeSeconds: number
 }
-
-/** The slice of pdfkit's API used here (pdfkit ships no types). */
-interface PdfDoc {
-  on(event: 'data', cb: (chunk: Buffer) => void): void
-  on(event: 'end', cb: () => void): void
-  on(event: 'error', cb: (err: Error) => void): void
-  font(name: string): PdfDoc
-  fontSize(size: number): PdfDoc
-  text(text: string, options?: Record<string, unknown>): PdfDoc
-  moveDown(lines?: number): PdfDoc
-  bufferedPageRange(): {start: number; count: number}
-  end(): void
-}
-type PdfDocCtor = new (options?: Record<string, unknown>) => PdfDoc
 
 /** The paper's Markdown (`# title`, `## heading`, paragraphs) set as a PDF; returns the bytes and the page count. */
 async function paperPdf(paper: SyntheticPaper): Promise<{bytes: Buffer; pages: number}> {

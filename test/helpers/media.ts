@@ -185,7 +185,7 @@ export async function writeSilentMp3(path: string, seconds: number, opts: Silent
 // ---------------------------------------------------------------------------
 
 /** The slice of pdfkit's API we use (pdfkit ships no types and @types/pdfkit is not installed). */
-interface PdfDoc {
+export interface PdfDoc {
   on(event: 'data', cb: (chunk: Buffer) => void): void
   on(event: 'end', cb: () => void): void
   on(event: 'error', cb: (err: Error) => void): void
@@ -194,9 +194,10 @@ interface PdfDoc {
   text(text: string, options?: Record<string, unknown>): PdfDoc
   moveDown(lines?: number): PdfDoc
   addPage(): PdfDoc
+  bufferedPageRange(): {start: number; count: number}
   end(): void
 }
-type PdfDocCtor = new (options?: Record<string, unknown>) => PdfDoc
+export type PdfDocCtor = new (options?: Record<string, unknown>) => PdfDoc
 
 export type PdfSpec =
   | string[]
