@@ -32,7 +32,8 @@
  *   node --import tsx bench/real-length.ts     (npm run bench:real-length)
  * Env: STUDIO_BENCH_TIME_SCALE=K, STUDIO_BENCH_MODE=clock|limits, BENCH_RUNS=n (training
  * runs, median reported; default 1), STUDIO_BENCH_PAIRS=n (default 10), STUDIO_BENCH_KEEP=1
- * (keep the temporary folder and print its path).
+ * (keep the temporary folder and print its path), STUDIO_BENCH_ONLY=transcription (only the 2-hour
+ * MP3, printed, not recorded).
  * Prints a Markdown section for BENCHMARKS.md on stdout, progress on stderr, and the raw
  * numbers to bench/results-real-length.json (results-real-length-limits.json in `limits` mode).
  */
@@ -430,7 +431,9 @@ async function transcribeLong(work: string, mp3: string): Promise<TranscribeResu
     const line = JSON.parse(done.stdout) as {wall_ms: number; rss_before_mb: number; segments: number; duration_seconds: number}
     const rss = JSON.parse(await readFile(rssFile, 'utf8')) as {max_rss_kb: number; cpu_ms: number}
     results.push({...line, peak_rss_mb: mb(rss.max_rss_kb), cpu_ms: rss.cpu_ms, uploads: served.stats.requests})
-    log(`transcription ${i + 1}: ${line.wall_ms} ms, peak RSS ${mb(rss.max_rss_kb)} MB, ${served.stats.requests} uploads`)
+    log(
+      `transcription ${i + 1}: ${line.wall_ms} ms, peak RSS ${mb(rss.max_rss_kb)} MB (${line.rss_before_mb} MB before it started), ${served.stats.requests} uploads`,
+    )
   }
   return results
 }
@@ -449,6 +452,16 @@ try {
   const longBytes = await writeLongMp3(longMp3, LONG_MP3_SECONDS)
   log(`corpus: ${PAIRS} pairs in ${Math.round(corpusMs)} ms; ${(longBytes / 1e6).toFixed(1)} MB MP3 of ${LONG_MP3_SECONDS / 3600} h`)
 
+  if (process.env.STUDIO_BENCH_ONLY === 'transcription') {
+    // Only the long MP3: a quick check of transcription memory, nothing recorded.
+    const only = await transcribeLong(work, longMp3)
+    const rss = only.map((t) => t.peak_rss_mb)
+    process.stdout.write(
+      `2-hour MP3 (${(longBytes / 1e6).toFixed(1)} MB), ${only[0]?.uploads ?? '?'} uploads: peak RSS median ${median(rss)} MB (${rss.join(', ')}), wall median ${median(only.map((t) => t.wall_ms))} ms\n`,
+    )
+    await rm(work, {recursive: true, force: true})
+    process.exit(0)
+  }
   const estimate = await dryRun(work, pairsDir)
   log(`dry run: ${estimate.time.seconds} s, $${estimate.cost_usd}`)
 

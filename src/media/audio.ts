@@ -28,7 +28,7 @@ import {
   type MpegFrame,
   type SniffedKind,
 } from './audio-headers.js'
-import {splitMp3} from './mp3-frames.js'
+import {mp3ChunkRanges} from './mp3-frames.js'
 
 /** Episode extensions studio accepts, in order of preference when several share a base name. */
 export const EPISODE_EXTENSIONS = ['.mp3', '.m4a', '.ogg', '.wav'] as const
@@ -250,7 +250,7 @@ async function probeMp3(
     // Variable bitrate without a header that counts its frames (rare: `lame -t`): the size
     // says nothing, so its frames are counted, reading the file through a bounded window.
     duration = 0
-    for await (const chunk of splitMp3(file, {maxBytes: FRAME_SCAN_BYTES})) duration += chunk.durationSeconds
+    for await (const chunk of mp3ChunkRanges(file, {maxBytes: FRAME_SCAN_BYTES})) duration += chunk.durationSeconds
   }
 
   if (vbr?.bytes && vbr.bytes > size - first.offset + 2 * frame.length) {

@@ -21,6 +21,7 @@
  * Frame headers are parsed by audio-headers.ts (MPEG-1/2/2.5, Layers I, II and III).
  * Free-format streams (bitrate index 0: no frame length in the header) are rejected.
  */
+import {createHash} from 'node:crypto'
 import {open} from 'node:fs/promises'
 
 import {id3v2Size, parseMpegHeader, readVbrHeader, sniff, trailingTagBytes, type MpegFrame} from './audio-headers.js'
@@ -212,17 +213,39 @@ function noFramesError(what: string, head: Buffer): Error {
 
 // ----------------------------------------------------------------------- split
 
+/** Where a chunk's frames lie in the file: runs of adjacent frames, in order. */
+export interface ByteRange {
+  start: number
+  end: number
+}
+
+/** A chunk as `mp3ChunkRanges` yields it: where its frames are, not the frames themselves. */
+export interface Mp3ChunkRanges {
+  index: number
+  /** seconds from the start of the episode to this chunk's first frame */
+  startSeconds: number
+  durationSeconds: number
+  /** file offsets of the chunk's frames; concatenated, they are the chunk */
+  ranges: ByteRange[]
+  byteLength: number
+  frames: number
+  /** SHA-256 (hex) of the chunk's bytes, what `splitMp3` would yield for it */
+  sha256: string
+}
+
 /**
  * Streams the file and yields consecutive chunks of whole frames, each at most maxBytes
- * (default 24 MiB, leaving headroom under 25 MiB). An ID3v2 tag at the start and an ID3v1
- * tag / APE tag at the end are not part of any chunk; a Xing/Info/VBRI frame (the first
- * frame of VBR files) is dropped so no chunk carries a header describing the whole file.
- * Junk between frames is skipped by resyncing (a frame header is trusted only when the
- * next frame header follows where it should, or at EOF). Throws an Error with a clear
- * message if the file has no MPEG audio frames. Holds at most about maxBytes + 64 KB in
- * memory at a time (plus the chunks the caller keeps).
+ * (default 24 MiB, leaving headroom under 25 MiB), as byte ranges of the file: nothing of
+ * the audio is kept, so a caller can upload a chunk straight from the file
+ * (`fs.openAsBlob(file).slice(...)`) instead of holding it in memory. An ID3v2 tag at the
+ * start and an ID3v1 tag / APE tag at the end are not part of any chunk; a
+ * Xing/Info/VBRI frame (the first frame of VBR files) is dropped so no chunk carries a
+ * header describing the whole file. Junk between frames is skipped by resyncing (a frame
+ * header is trusted only when the next frame header follows where it should, or at EOF).
+ * Throws an Error with a clear message if the file has no MPEG audio frames. Holds a
+ * 64 KiB window in memory.
  */
-export async function* splitMp3(path: string, options: {maxBytes?: number} = {}): AsyncGenerator<Mp3Chunk> {
+export async function* mp3ChunkRanges(path: string, options: {maxBytes?: number} = {}): AsyncGenerator<Mp3ChunkRanges> {
   const maxBytes = options.maxBytes ?? DEFAULT_CHUNK_BYTES
   if (!Number.isInteger(maxBytes) || maxBytes < MAX_FRAME_BYTES) {
     throw new RangeError(`splitMp3: maxBytes must be an integer of at least ${MAX_FRAME_BYTES} (the longest MPEG frame), got ${maxBytes}`)
@@ -269,17 +292,27 @@ export async function* splitMp3(path: string, options: {maxBytes?: number} = {})
     const state: ScanState = {pos: start, prev: null}
     let index = 0
     let startSeconds = 0
-    let chunk: Buffer | null = null
+    let ranges: ByteRange[] = []
     let used = 0
     let frames = 0
     let clock = new Clock()
-    const finish = (): Mp3Chunk => {
-      const done: Mp3Chunk = {index: index++, startSeconds, durationSeconds: clock.total, bytes: chunk!.subarray(0, used), frames}
+    let hash = createHash('sha256')
+    const finish = (): Mp3ChunkRanges => {
+      const done: Mp3ChunkRanges = {
+        index: index++,
+        startSeconds,
+        durationSeconds: clock.total,
+        ranges,
+        byteLength: used,
+        frames,
+        sha256: hash.digest('hex'),
+      }
       startSeconds += done.durationSeconds
-      chunk = null
+      ranges = []
       used = 0
       frames = 0
       clock = new Clock()
+      hash = createHash('sha256')
       return done
     }
 
@@ -293,16 +326,44 @@ export async function* splitMp3(path: string, options: {maxBytes?: number} = {})
         continue
       }
       const {at, frame} = step
-      if (chunk && used + frame.length > chunk.length) yield finish()
-      // Sized to what is left, so a short file or last chunk does not take maxBytes.
-      chunk ??= Buffer.allocUnsafe(Math.min(maxBytes, view.end - at))
-      view.buf.copy(chunk, used, at - view.base, at - view.base + frame.length)
+      if (frames > 0 && used + frame.length > maxBytes) yield finish()
+      const last = ranges.at(-1)
+      if (last && last.end === at) last.end += frame.length
+      else ranges.push({start: at, end: at + frame.length})
+      hash.update(view.buf.subarray(at - view.base, at - view.base + frame.length))
       used += frame.length
       frames++
       clock.add(frame)
     }
-    if (chunk) yield finish()
+    if (frames > 0) yield finish()
     else if (index === 0) throw noFramesError(path, head)
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * `mp3ChunkRanges` with each chunk's bytes read into memory: the same chunks, for callers
+ * that need the bytes (each chunk is read after the scan has passed it, so a file that
+ * changes meanwhile fails with a clear error rather than yielding other bytes).
+ */
+export async function* splitMp3(path: string, options: {maxBytes?: number} = {}): AsyncGenerator<Mp3Chunk> {
+  const handle = await open(path, 'r')
+  try {
+    for await (const chunk of mp3ChunkRanges(path, options)) {
+      const bytes = Buffer.allocUnsafe(chunk.byteLength)
+      let used = 0
+      for (const range of chunk.ranges) {
+        for (let offset = range.start; offset < range.end;) {
+          const {bytesRead} = await handle.read(bytes, used, range.end - offset, offset)
+          if (bytesRead === 0) throw new Error(`${path} changed while it was being read`)
+          used += bytesRead
+          offset += bytesRead
+        }
+      }
+      if (createHash('sha256').update(bytes).digest('hex') !== chunk.sha256) throw new Error(`${path} changed while it was being read`)
+      yield {index: chunk.index, startSeconds: chunk.startSeconds, durationSeconds: chunk.durationSeconds, bytes, frames: chunk.frames}
+    }
   } finally {
     await handle.close()
   }

@@ -8,6 +8,7 @@
  * terminated`), which neither SDK retries, are retried here.
  */
 import {createHash} from 'node:crypto'
+import {openAsBlob} from 'node:fs'
 import {open, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -16,7 +17,7 @@ import {z} from 'zod'
 
 import {ProviderError} from '../core/errors.js'
 import {id3v2Size, sniff} from '../media/audio-headers.js'
-import {DEFAULT_CHUNK_BYTES, WHISPER_MAX_BYTES, mp3DurationSeconds, splitMp3} from '../media/mp3-frames.js'
+import {DEFAULT_CHUNK_BYTES, WHISPER_MAX_BYTES, mp3ChunkRanges, mp3DurationSeconds} from '../media/mp3-frames.js'
 import {UNKNOWN_TITLE} from '../media/paper.js'
 import type {TranscriptSegment} from '../core/schemas/common.js'
 import type {ChatCompletionChunk, ChatCompletionCreateParamsStreaming} from 'openai/resources/chat/completions'
@@ -265,7 +266,9 @@ export class WhisperTranscriber implements Transcriber {
     const name = path.basename(request.audioPath)
 
     if (size <= WHISPER_MAX_BYTES) {
-      const {answer, cached} = await this.transcribeBytes(await readFile(request.audioPath), name, prompt)
+      const bytes = await readFile(request.audioPath)
+      const upload: Upload = {name, sha256: createHash('sha256').update(bytes).digest('hex'), file: () => toFile(bytes, name)}
+      const {answer, cached} = await this.transcribeUpload(upload, prompt)
       const segments = offsetSegments(answer, 0)
       const duration = durationOf(answer, request.durationSeconds, segments)
       return {source: 'whisper', duration_seconds: duration, segments, usage: audioUsage(cached ? 0 : duration)}
@@ -284,9 +287,24 @@ export class WhisperTranscriber implements Transcriber {
     const inFlight = new Set<Promise<void>>()
     let failure: {error: unknown} | null = null
     try {
-      for await (const chunk of splitMp3(request.audioPath, {maxBytes: DEFAULT_CHUNK_BYTES})) {
+      // Chunks are uploaded as slices of the file, never read into memory: three 24 MiB
+      // chunks in flight, each copied several times on its way into a request body, took
+      // over 400 MB for a two-hour episode (BENCHMARKS.md, "Real length").
+      const file = await openAsBlob(request.audioPath)
+      for await (const chunk of mp3ChunkRanges(request.audioPath, {maxBytes: DEFAULT_CHUNK_BYTES})) {
         if (failure) break
-        const task = this.transcribeBytes(chunk.bytes, `${stem}.part${chunk.index + 1}.mp3`, prompt).then(
+        const partName = `${stem}.part${chunk.index + 1}.mp3`
+        const upload: Upload = {
+          name: partName,
+          sha256: chunk.sha256,
+          file: () =>
+            new File(
+              chunk.ranges.map((range) => file.slice(range.start, range.end)),
+              partName,
+              {type: 'audio/mpeg'},
+            ),
+        }
+        const task = this.transcribeUpload(upload, prompt).then(
           ({answer, cached}) => {
             results[chunk.index] = {startSeconds: chunk.startSeconds, durationSeconds: chunk.durationSeconds, answer, cached}
           },
@@ -329,13 +347,13 @@ export class WhisperTranscriber implements Transcriber {
   }
 
   /** One upload (cached by the bytes' SHA-256): the verbose_json answer. */
-  private async transcribeBytes(bytes: Buffer, fileName: string, prompt: string): Promise<{answer: WhisperAnswer; cached: boolean}> {
+  private async transcribeUpload(upload: Upload, prompt: string): Promise<{answer: WhisperAnswer; cached: boolean}> {
     const key = {
       provider: 'openai',
       model: this.model,
       base_url: this.client.baseURL,
       kind: 'transcription',
-      audio_sha256: createHash('sha256').update(bytes).digest('hex'),
+      audio_sha256: upload.sha256,
       response_format: 'verbose_json',
       prompt,
     }
@@ -346,7 +364,7 @@ export class WhisperTranscriber implements Transcriber {
     try {
       raw = await withTransportRetry(async () =>
         this.client.audio.transcriptions.create({
-          file: await toFile(bytes, fileName),
+          file: await upload.file(),
           model: this.model,
           response_format: 'verbose_json',
           timestamp_granularities: ['segment'],
@@ -358,7 +376,7 @@ export class WhisperTranscriber implements Transcriber {
     }
     const parsed = WhisperAnswer.safeParse(raw)
     if (!parsed.success || !parsed.data.segments) {
-      throw new ProviderError(`${this.id}: the transcription of ${fileName} has no segment timestamps`, {
+      throw new ProviderError(`${this.id}: the transcription of ${upload.name} has no segment timestamps`, {
         provider: this.id,
         hint: 'Use model whisper-1 (the only OpenAI model that returns verbose_json segments), or a server that returns them.',
       })
@@ -371,6 +389,13 @@ export class WhisperTranscriber implements Transcriber {
     await cacheSet(this.cache, key, answer)
     return {answer, cached: false}
   }
+}
+
+/** One file to send to Whisper: its name, the SHA-256 of its bytes (the cache key), and how to make the upload (again on a retry). */
+interface Upload {
+  name: string
+  sha256: string
+  file: () => File | Promise<File>
 }
 
 function audioUsage(seconds: number): Usage {

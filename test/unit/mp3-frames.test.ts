@@ -7,7 +7,15 @@ import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {joinMp3, mp3DurationSeconds, splitMp3, WHISPER_MAX_BYTES, type Mp3Chunk} from '../../src/media/mp3-frames.js'
+import {
+  joinMp3,
+  mp3ChunkRanges,
+  mp3DurationSeconds,
+  splitMp3,
+  WHISPER_MAX_BYTES,
+  type Mp3Chunk,
+  type Mp3ChunkRanges,
+} from '../../src/media/mp3-frames.js'
 import {mediaFixture, probed} from '../helpers/media-fixtures.js'
 
 const MiB = 1024 * 1024
@@ -304,6 +312,57 @@ describe('mp3-frames on lame files', () => {
       expect(total(chunks)).toBeCloseTo(ref.seconds, 9)
     }
     expect(mp3DurationSeconds(Buffer.concat(pieces))).toBeCloseTo(ref.seconds, 9)
+  })
+
+  it('mp3ChunkRanges: the same chunks as file ranges that skip the junk, with the SHA-256 of their bytes', async () => {
+    // junk.mp3 from the test above: frames with junk every 37 frames.
+    const bytes = await readFile(file('junk.mp3'))
+    const split = await collect(file('junk.mp3'), 3000)
+    const ranged: Mp3ChunkRanges[] = []
+    for await (const chunk of mp3ChunkRanges(file('junk.mp3'), {maxBytes: 3000})) ranged.push(chunk)
+    expect(ranged.map((c) => [c.index, c.byteLength, c.frames, c.startSeconds, c.durationSeconds])).toEqual(
+      split.map((c) => [c.index, c.bytes.length, c.frames, c.startSeconds, c.durationSeconds]),
+    )
+    let previousEnd = 0
+    for (const [k, chunk] of ranged.entries()) {
+      const fromFile = Buffer.concat(chunk.ranges.map((r) => bytes.subarray(r.start, r.end)))
+      expect(fromFile.equals(split[k]!.bytes)).toBe(true)
+      expect(chunk.sha256).toBe(createHash('sha256').update(fromFile).digest('hex'))
+      for (const range of chunk.ranges) {
+        expect(range.start).toBeGreaterThanOrEqual(previousEnd) // in file order, no overlap
+        expect(range.end).toBeGreaterThan(range.start)
+        previousEnd = range.end
+      }
+    }
+    // Adjacent frames are one range; junk splits them.
+    const rangeCount = ranged.reduce((n, c) => n + c.ranges.length, 0)
+    expect(rangeCount).toBeGreaterThan(ranged.length)
+    expect(rangeCount).toBeLessThan(ranged.reduce((n, c) => n + c.frames, 0) / 10)
+  })
+
+  it('mp3ChunkRanges holds none of the audio: a 60 MB file in 8 MiB chunks grows live memory by under 1 MiB', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const ref = refs.get('cbr44')!
+    const times = Math.ceil((60 * 1000 * 1000) / ref.audio.length)
+    const big = file('big60-ranges.mp3')
+    try {
+      await writeRepeated(big, Buffer.alloc(0), ref.audio, times, Buffer.alloc(0))
+      gc()
+      const base = process.memoryUsage().arrayBuffers
+      let peak = 0
+      let bytes = 0
+      for await (const chunk of mp3ChunkRanges(big, {maxBytes: 8 * MiB})) {
+        gc()
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)
+        bytes += chunk.byteLength
+        expect(chunk.ranges).toHaveLength(1) // a clean file: each chunk is one run of frames
+      }
+      expect(bytes).toBe(ref.audio.length * times)
+      expect(peak).toBeLessThan(MiB)
+    } finally {
+      await rm(big, {force: true})
+    }
   })
 
   it('files concatenated as they are: tags and Xing/Info frames at the seams are dropped', async () => {

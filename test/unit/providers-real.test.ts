@@ -4,6 +4,7 @@
  * outages, dropped and cut-off responses, error mapping without keys, the response
  * cache, and Whisper's split of an MP3 over the upload limit.
  */
+import {createHash} from 'node:crypto'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -445,8 +446,11 @@ describe('WhisperTranscriber', () => {
     expect(bytes.length).toBeGreaterThan(WHISPER_MAX_BYTES)
     const file = path.join(dir, 'long.mp3')
     await writeFile(file, bytes)
-    const chunks: Array<{startSeconds: number; durationSeconds: number}> = []
-    for await (const chunk of splitMp3(file)) chunks.push({startSeconds: chunk.startSeconds, durationSeconds: chunk.durationSeconds})
+    const chunks: Array<{startSeconds: number; durationSeconds: number; sha256: string}> = []
+    for await (const chunk of splitMp3(file)) {
+      const digest = createHash('sha256').update(chunk.bytes).digest('hex')
+      chunks.push({startSeconds: chunk.startSeconds, durationSeconds: chunk.durationSeconds, sha256: digest})
+    }
 
     const cache = new MemoryCache()
     const whisper = new WhisperTranscriber({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, cache})
@@ -465,6 +469,9 @@ describe('WhisperTranscriber', () => {
     expect(api.maxConcurrent).toBe(2)
     for (const upload of uploads) expect(uploadBody(upload).file.bytes).toBeLessThan(25 * 1024 * 1024)
     expect(uploads.map((u) => uploadBody(u).file.name).sort()).toEqual(['long.part1.mp3', 'long.part2.mp3'])
+    // Uploaded as slices of the file, byte for byte the chunks splitMp3 reads.
+    const sent = Object.fromEntries(uploads.map((u) => [uploadBody(u).file.name, uploadBody(u).file.sha256]))
+    expect([sent['long.part1.mp3'], sent['long.part2.mp3']]).toEqual(chunks.map((c) => c.sha256))
 
     const {usage, ...plain} = transcript
     expect(Transcript.parse(transcript)).toEqual(plain)
