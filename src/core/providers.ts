@@ -75,6 +75,13 @@ export interface StructuredRequest<T> {
 
 export type CacheTtl = '5m' | '1h'
 
+export interface RequestLimit {
+  /** Input tokens one request may carry (cache reads excepted on Anthropic). */
+  inputTokens?: number
+  /** Input tokens plus max_tokens of one request. */
+  totalTokens?: number
+}
+
 /** max_tokens of a request that does not say: enough for every answer but a long script. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 16_000
 
@@ -88,8 +95,19 @@ export interface StructuredAnswer<T> {
 export interface LanguageModel {
   /** Provider and model, e.g. "mock" or "anthropic:claude-...": recorded in run.json. */
   readonly id: string
-  /** The most output tokens one answer of this model can have (its max_tokens cap): longer scripts are written in parts. */
+  /**
+   * The most output tokens one answer of this model can have: its max_tokens cap, or
+   * less when the account's output tokens per minute are fewer (a request over a
+   * minute's limit is refused every time). Longer scripts are written in parts.
+   */
   readonly maxOutputTokens: number
+  /**
+   * The largest single request the account admits, when its rate limits set one: input
+   * tokens (Anthropic's input tokens per minute) and input + max_tokens together
+   * (OpenAI's tokens per minute). Callers fit what they send under it (the judge's
+   * paper is condensed); a request over it fails at once, naming the limit.
+   */
+  readonly requestLimit?: RequestLimit
   structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>>
 }
 

@@ -7,6 +7,8 @@
  * the caller. Messages marked `cache` (the judge's paper, sent again on every
  * trial) end a prefix Anthropic is asked to cache, for an hour when asked.
  */
+import {createHash} from 'node:crypto'
+
 import Anthropic from '@anthropic-ai/sdk'
 import {zodOutputFormat} from '@anthropic-ai/sdk/helpers/zod'
 import type {
@@ -17,13 +19,14 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages/messages'
 
 import {modelOutputCap} from './output-limits.js'
-import type {RateLimiter, RetryPolicy} from './rate-limit.js'
+import {requestLimitOf, type RateLimiter, type RetryPolicy} from './rate-limit.js'
 import {askStructured, cachedOrAsk, consumeStream, streamLimits, type ErrorContext, type RawAnswer} from './structured.js'
 import {
   DEFAULT_MAX_OUTPUT_TOKENS,
   type CacheTtl,
   type ChatMessage,
   type LanguageModel,
+  type RequestLimit,
   type ResponseCache,
   type StructuredAnswer,
   type StructuredRequest,
@@ -54,7 +57,10 @@ export interface AnthropicLanguageModelOptions {
 export class AnthropicLanguageModel implements LanguageModel {
   readonly id: string
   readonly maxOutputTokens: number
+  readonly requestLimit?: RequestLimit
   private readonly client: Anthropic
+  /** Cached prefixes this model wrote or read lately, by key, with when they expire (clock ms). */
+  private readonly warmPrefixes = new Map<string, number>()
   private readonly model: string
   private readonly cache?: ResponseCache
   private readonly mode: 'output-format' | 'tool'
@@ -66,7 +72,12 @@ export class AnthropicLanguageModel implements LanguageModel {
     this.model = options.model
     this.id = `anthropic:${options.model}`
     this.cache = options.cache
-    this.maxOutputTokens = options.maxOutputTokens ?? modelOutputCap('anthropic', options.model)
+    // Anthropic charges max_tokens against the output tokens per minute when a request
+    // starts: a request asking more than a minute's worth is refused every time.
+    const perMinute = options.limiter?.limits.output_tokens_per_minute
+    const cap = options.maxOutputTokens ?? modelOutputCap('anthropic', options.model)
+    this.maxOutputTokens = perMinute ? Math.min(cap, perMinute) : cap
+    if (options.limiter) this.requestLimit = requestLimitOf(options.limiter.limits)
     this.mode = options.structuredMode ?? 'output-format'
     this.timeoutMs = options.timeoutMs ?? 120_000
     this.client = new Anthropic({
@@ -134,7 +145,12 @@ export class AnthropicLanguageModel implements LanguageModel {
       stream: true,
     }
     const limiter = this.retry.limiter
-    const reservation = limiter ? await limiter.acquire({inputTokens: estimateInputTokens(params), outputTokens: maxTokens}) : null
+    const prefix = cachedPrefix(params)
+    // A prefix read from the prompt cache does not count against the input tokens per
+    // minute: when this model wrote or read it within its lifetime, it is not charged.
+    const warm = prefix !== null && (this.warmPrefixes.get(prefix.key) ?? 0) > Date.now() + WARM_MARGIN_MS
+    const inputTokens = estimateInputTokens(params) - (warm ? prefix.tokens : 0)
+    const reservation = limiter ? await limiter.acquire({inputTokens, outputTokens: maxTokens}) : null
     const answer = {text: '', toolJson: '', toolCalled: false, stop: null as string | null, usage: emptyUsage()}
     try {
       await consumeStream(
@@ -147,6 +163,9 @@ export class AnthropicLanguageModel implements LanguageModel {
       throw error
     }
     const usage = usageOf(answer.usage)
+    if (prefix && (usage.cache_write_tokens || usage.cache_read_tokens)) {
+      this.warmPrefixes.set(prefix.key, Date.now() + (ttl === '1h' ? 3_600_000 : 300_000))
+    }
     // Cache reads do not count against Anthropic's input-tokens-per-minute limit.
     if (reservation)
       limiter!.settle(reservation, {inputTokens: usage.input_tokens - (usage.cache_read_tokens ?? 0), outputTokens: usage.output_tokens})
@@ -207,6 +226,32 @@ function readEvent(
     default:
       break
   }
+}
+
+/** A prefix within this long of its expiry is counted as cold: the request may reach the API after it expired. */
+const WARM_MARGIN_MS = 15_000
+
+/**
+ * The part of a request the prompt cache can serve: everything up to the last block
+ * marked cache_control (the output format, the system text, the turns before it), as a
+ * key and its tokens at the limiter's estimate. Null when nothing is marked.
+ */
+function cachedPrefix(params: MessageCreateParamsStreaming): {key: string; tokens: number} | null {
+  const turns: unknown[] = []
+  let found = false
+  for (const turn of [...params.messages].reverse()) {
+    const blocks = Array.isArray(turn.content) ? turn.content : []
+    const last = blocks.findLastIndex((b) => 'cache_control' in b && b.cache_control)
+    if (!found && last < 0) continue
+    if (!found) {
+      found = true
+      // Without its cache_control: the prefix is the same whichever lifetime it was asked for.
+      turns.unshift({...turn, content: blocks.slice(0, last + 1).map((b) => (b.type === 'text' ? {type: 'text', text: b.text} : b))})
+    } else turns.unshift(turn)
+  }
+  if (!found) return null
+  const text = JSON.stringify([params.model, params.tools ?? params.output_config ?? null, params.system ?? '', turns])
+  return {key: createHash('sha256').update(text).digest('hex'), tokens: Math.ceil(text.length / 4)}
 }
 
 /** What the rate limiter is told a request will take before it is sent: its text at four characters a token. */

@@ -23,7 +23,7 @@ import type {TranscriptSegment} from '../core/schemas/common.js'
 import type {ChatCompletionChunk, ChatCompletionCreateParamsStreaming} from 'openai/resources/chat/completions'
 
 import {modelOutputCap} from './output-limits.js'
-import {DEFAULT_RETRY_POLICY, type RateLimiter, type RetryPolicy} from './rate-limit.js'
+import {DEFAULT_RETRY_POLICY, requestLimitOf, type RateLimiter, type RetryPolicy} from './rate-limit.js'
 import {
   askStructured,
   cachedOrAsk,
@@ -41,6 +41,7 @@ import {
   SPEECH_MAX_CHARACTERS,
   type ChatMessage,
   type LanguageModel,
+  type RequestLimit,
   type ResponseCache,
   type SpeechAnswer,
   type SpeechRequest,
@@ -105,6 +106,7 @@ export interface OpenAIChatModelOptions extends ClientOptions {
 export class OpenAIChatModel implements LanguageModel {
   readonly id: string
   readonly maxOutputTokens: number
+  readonly requestLimit?: RequestLimit
   private readonly client: OpenAI
   private readonly model: string
   private readonly cache?: ResponseCache
@@ -119,7 +121,12 @@ export class OpenAIChatModel implements LanguageModel {
     this.model = options.model
     this.id = `openai:${options.model}`
     this.cache = options.cache
-    this.maxOutputTokens = options.maxOutputTokens ?? modelOutputCap('openai', options.model)
+    // OpenAI charges input + max_tokens against the tokens per minute: a request over a
+    // minute's worth is refused every time. Half of it for the answer leaves half for the input.
+    const perMinute = options.limiter?.limits.tokens_per_minute
+    const cap = options.maxOutputTokens ?? modelOutputCap('openai', options.model)
+    this.maxOutputTokens = perMinute ? Math.min(cap, Math.floor(perMinute / 2)) : cap
+    if (options.limiter) this.requestLimit = requestLimitOf(options.limiter.limits)
     this.temperature = options.temperature === undefined ? 0 : options.temperature
     // Retries are askStructured's (one policy, through the shared rate limiter).
     const {client, timeout} = makeClient({...options, retryPolicy: {...DEFAULT_RETRY_POLICY, maxRetries: 0}}, 120_000)

@@ -41,6 +41,35 @@ export interface Reservation {
   admittedAt: number
 }
 
+/** A request that alone exceeds one of the account's per-minute limits: the API would refuse it on every attempt. */
+export class RequestTooLargeError extends Error {
+  constructor(
+    readonly limit: keyof RateLimits,
+    readonly allowed: number,
+    readonly requested: number,
+    readonly cost: RequestCost,
+  ) {
+    const what = {
+      requests_per_minute: 'requests',
+      input_tokens_per_minute: 'input tokens',
+      output_tokens_per_minute: 'output tokens (max_tokens)',
+      tokens_per_minute: 'tokens (input + max_tokens)',
+    }[limit]
+    super(
+      `the request needs about ${requested.toLocaleString('en-US')} ${what}, more than the account's limit of ${allowed.toLocaleString('en-US')} a minute (${limit})`,
+    )
+    this.name = 'RequestTooLargeError'
+  }
+}
+
+/** The largest single request the limits admit (for LanguageModel.requestLimit). */
+export function requestLimitOf(limits: RateLimits): {inputTokens?: number; totalTokens?: number} {
+  return {
+    ...(limits.input_tokens_per_minute ? {inputTokens: limits.input_tokens_per_minute} : {}),
+    ...(limits.tokens_per_minute ? {totalTokens: limits.tokens_per_minute} : {}),
+  }
+}
+
 /**
  * The limiter refills a little slower than the limit: it charges a request when it
  * admits it, the API when the request arrives a moment later, so at the limit's own
@@ -66,15 +95,11 @@ class Bucket {
     this.updated = now
   }
 
-  /**
-   * Milliseconds until `amount` can be taken. A request larger than the whole bucket
-   * waits for a full bucket and then goes into debt: it could never fit otherwise.
-   */
+  /** Milliseconds until `amount` (at most the capacity: `acquire` refuses more) can be taken. */
   waitFor(amount: number, now: number): number {
     this.refill(now)
-    const need = Math.min(amount, this.capacity)
-    if (this.level >= need) return 0
-    return Math.ceil((need - this.level) / ((this.capacity / 60_000) * REFILL_MARGIN))
+    if (this.level >= amount) return 0
+    return Math.ceil((amount - this.level) / ((this.capacity / 60_000) * REFILL_MARGIN))
   }
 
   take(amount: number, now: number): void {
@@ -114,8 +139,14 @@ export class RateLimiter {
     this.tokens = bucket(limits.tokens_per_minute)
   }
 
-  /** Waits until the request fits under every limit, then charges it. */
+  /**
+   * Waits until the request fits under every limit, then charges it. A request larger
+   * than a whole minute's limit is refused at once with a RequestTooLargeError: the
+   * APIs' buckets never hold enough for it, so they answer it with a 429 every time.
+   */
   acquire(cost: RequestCost): Promise<Reservation> {
+    const over = this.overLimit(cost)
+    if (over) return Promise.reject(over)
     const turn = this.queue.then(async () => {
       const started = this.clock.now()
       for (;;) {
@@ -143,6 +174,20 @@ export class RateLimiter {
       () => undefined,
     )
     return turn
+  }
+
+  /** The first limit that `cost` alone exceeds, as the error to throw; null when it fits. */
+  overLimit(cost: RequestCost): RequestTooLargeError | null {
+    const checks: Array<[keyof RateLimits, number]> = [
+      ['input_tokens_per_minute', cost.inputTokens],
+      ['output_tokens_per_minute', cost.outputTokens],
+      ['tokens_per_minute', cost.inputTokens + cost.outputTokens],
+    ]
+    for (const [limit, requested] of checks) {
+      const allowed = this.limits[limit]
+      if (allowed && allowed > 0 && requested > allowed) return new RequestTooLargeError(limit, allowed, requested, cost)
+    }
+    return null
   }
 
   /** The answer's real size: output charged at max_tokens is given back down to what was used. */

@@ -11,7 +11,15 @@ import {z} from 'zod'
 
 import {OutputLimitError, ProviderError} from '../core/errors.js'
 import type {ChatMessage, ResponseCache, Role, StructuredAnswer, Usage} from '../core/providers.js'
-import {DEFAULT_RETRY_POLICY, retryAfterMsOf, withRetries, type RateLimiter, type RetryDecision, type RetryPolicy} from './rate-limit.js'
+import {
+  DEFAULT_RETRY_POLICY,
+  RequestTooLargeError,
+  retryAfterMsOf,
+  withRetries,
+  type RateLimiter,
+  type RetryDecision,
+  type RetryPolicy,
+} from './rate-limit.js'
 
 // ---------------------------------------------------------------- JSON schema
 
@@ -359,6 +367,16 @@ export function retryDecision(error: unknown): RetryDecision {
   return {retry: isTransientTransportError(error)}
 }
 
+/** A request over a whole minute's limit, as the error a user reads: which call, which limit, what to change. */
+function requestTooLarge(error: RequestTooLargeError, provider: string, role: string, vendor: 'anthropic' | 'openai'): ProviderError {
+  return new ProviderError(`${provider}: the ${role} request was not sent: ${error.message}; the API refuses such a request every time`, {
+    provider,
+    hint:
+      `If your account's limits are higher (the API console's Limits page), set them as rate_limits.${vendor}.${error.limit} in studio.config.json; ` +
+      'otherwise use shorter papers or episodes, or a model with higher limits. TRAINING.md, "Running on real podcasts", lists what each call needs.',
+  })
+}
+
 /** A streamed answer that stopped sending, or outran its deadline: retried like a timeout. */
 export class StreamStalledError extends Error {
   constructor(
@@ -509,6 +527,7 @@ export async function askStructured<T>(options: AskOptions<T>): Promise<Structur
     try {
       return await withRetries(() => options.call(messages, maxTokens), {policy, classify: retryDecision, limiter: options.retry?.limiter})
     } catch (error) {
+      if (error instanceof RequestTooLargeError) throw requestTooLarge(error, provider, role, errors.vendor)
       throw toProviderError(error, errors)
     }
   }

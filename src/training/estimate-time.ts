@@ -92,7 +92,8 @@ function phaseTime(
     const mine = roles.filter((r) => input.providerOf[r.role] === provider && r.role !== 'transcribe' && r.role !== 'speech')
     const used = {
       requests_per_minute: mine.reduce((n, r) => n + r.calls, 0),
-      input_tokens_per_minute: mine.reduce((n, r) => n + r.input_tokens, 0),
+      // Anthropic does not count prompt-cache reads against input tokens per minute.
+      input_tokens_per_minute: mine.reduce((n, r) => n + r.input_tokens - (provider === 'anthropic' ? r.cache_read_tokens : 0), 0),
       output_tokens_per_minute: mine.reduce((n, r) => n + r.output_tokens, 0),
       tokens_per_minute: mine.reduce((n, r) => n + r.input_tokens + r.output_tokens, 0),
     }

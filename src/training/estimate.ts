@@ -15,7 +15,10 @@ import {DEFAULT_CHUNK_BYTES} from '../media/mp3-frames.js'
 import {readPaper, type Paper} from '../media/paper.js'
 import {readSidecar} from '../media/sidecar.js'
 import {CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
-import {expectedScriptTokens} from './write-script.js'
+import {MAX_KEY_CONCEPTS} from './stages/analyse.js'
+import {judgeOutputTokens} from './stages/evaluate.js'
+import {inputAllowance} from './fit-request.js'
+import {expectedScriptTokens, partsNeeded} from './write-script.js'
 import type {PairFiles} from '../core/schemas/inputs.js'
 import type {RefinerMode, UsageRole} from '../core/schemas/common.js'
 
@@ -39,6 +42,10 @@ export interface RoleEstimate {
   output_tokens: number
   audio_seconds: number
   characters: number
+  /** Of input_tokens, read from the prompt cache (a script's parts after the first): 0.1x the price, and outside Anthropic's input tokens per minute. */
+  cache_read_tokens: number
+  /** Of input_tokens, written to the prompt cache (a script's first part): 1.25x the price. */
+  cache_write_tokens: number
   /** null when the model has no price in the table. */
   cost_usd: number | null
 }
@@ -62,6 +69,30 @@ export interface RunEstimateInput {
   tts: boolean
   /** Model id (`provider:model`) per role. */
   models: Record<UsageRole, string>
+  /** What the account's rate limits allow one request (see requestShape); none under --mock. */
+  shape?: RequestShape
+}
+
+/**
+ * The largest requests the account admits, as they shape the calls: a script whose
+ * answer is over `generateOutputCap` is written in parts, and the judge's paper is
+ * condensed so that its request stays within `judgeInputAllowance`.
+ */
+export interface RequestShape {
+  generateOutputCap: number
+  judgeInputAllowance: number | null
+}
+
+/** The judge's max_tokens with the most key concepts a pair can have. */
+const JUDGE_OUTPUT_TOKENS = judgeOutputTokens(MAX_KEY_CONCEPTS)
+
+/** The request shape of the run's models: from their caps and the account's limits. */
+export function requestShape(providers: Providers): RequestShape {
+  const judge = providers.languageModel('judge')
+  return {
+    generateOutputCap: providers.languageModel('generate').maxOutputTokens,
+    judgeInputAllowance: inputAllowance(judge, JUDGE_OUTPUT_TOKENS),
+  }
 }
 
 type Tally = Omit<RoleEstimate, 'cost_usd'>
@@ -73,6 +104,8 @@ interface PairCalls {
   calls: number
   input_tokens: number
   output_tokens: number
+  cache_read_tokens?: number
+  cache_write_tokens?: number
   audio_seconds?: number
   characters?: number
 }
@@ -110,7 +143,7 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
     calls: number,
     inputTokens: number,
     outputTokens: number,
-    extra: {audio_seconds?: number; characters?: number} = {},
+    extra: {audio_seconds?: number; characters?: number; cache_read_tokens?: number; cache_write_tokens?: number} = {},
   ) => {
     const t = into.get(role) ?? {
       role,
@@ -120,17 +153,21 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
       output_tokens: 0,
       audio_seconds: 0,
       characters: 0,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
     }
     t.calls += calls
     t.input_tokens += inputTokens
     t.output_tokens += outputTokens
     t.audio_seconds += extra.audio_seconds ?? 0
     t.characters += extra.characters ?? 0
+    t.cache_read_tokens += extra.cache_read_tokens ?? 0
+    t.cache_write_tokens += extra.cache_write_tokens ?? 0
     into.set(role, t)
   }
 
   for (const pair of input.pairs) {
-    for (const c of pairCalls(pair, input.tts))
+    for (const c of pairCalls(pair, input.tts, input.shape))
       add(c.phase === 'ingest' ? ingest : trial, c.role, c.calls, c.input_tokens, c.output_tokens, c)
   }
   if (input.refiner === 'rule-based+llm') add(refinement, 'refine', 1, 4000, 1500)
@@ -142,6 +179,8 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
       add(all, t.role, t.calls * times, t.input_tokens * times, t.output_tokens * times, {
         audio_seconds: t.audio_seconds * times,
         characters: t.characters * times,
+        cache_read_tokens: t.cache_read_tokens * times,
+        cache_write_tokens: t.cache_write_tokens * times,
       })
     }
   }
@@ -163,7 +202,7 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
 }
 
 /** The calls one pair makes: the single definition of the estimate's formulas (TRAINING.md, "--dry-run"). */
-function pairCalls(pair: PairEstimateInput, tts: boolean): PairCalls[] {
+function pairCalls(pair: PairEstimateInput, tts: boolean, shape?: RequestShape): PairCalls[] {
   const calls: PairCalls[] = []
   const spokenWords = (pair.durationSeconds / 60) * WORDS_PER_MINUTE
   const transcriptChars = spokenWords * CHARS_PER_WORD
@@ -193,9 +232,27 @@ function pairCalls(pair: PairEstimateInput, tts: boolean): PairCalls[] {
 
   const generateInput = Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.generate) + 600
   const scriptTokens = expectedScriptTokens(spokenWords)
-  calls.push({phase: 'trial', role: 'generate', calls: 1, input_tokens: generateInput, output_tokens: scriptTokens})
-  // The judge reads the script as text (about two thirds of its JSON) and answers briefly.
-  const judgeInput = Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.judge) + Math.ceil(scriptTokens * 0.7) + 300
+  const parts = shape ? partsNeeded(spokenWords, shape.generateOutputCap) : 1
+  if (parts === 1) {
+    calls.push({phase: 'trial', role: 'generate', calls: 1, input_tokens: generateInput, output_tokens: scriptTokens})
+  } else {
+    // In parts (write-script.ts): each sends the prompt and paper (cached: written by the
+    // first, read by the others) and the script so far (as text, on average half of it).
+    const soFar = Math.ceil(((scriptTokens * 0.7) / 2) * parts)
+    calls.push({
+      phase: 'trial',
+      role: 'generate',
+      calls: parts,
+      input_tokens: generateInput * parts + soFar + 300 * parts,
+      output_tokens: scriptTokens + 200 * (parts - 1),
+      cache_write_tokens: generateInput,
+      cache_read_tokens: generateInput * (parts - 1),
+    })
+  }
+  // The judge reads the script as text (about two thirds of its JSON) and answers briefly;
+  // its paper is condensed when the account's limit on one request's input says so.
+  const judgeWhole = Math.min(paperTokens, DEFAULT_TOKEN_BUDGETS.judge) + Math.ceil(scriptTokens * 0.7) + 300
+  const judgeInput = shape?.judgeInputAllowance ? Math.min(judgeWhole, shape.judgeInputAllowance) : judgeWhole
   calls.push({phase: 'trial', role: 'judge', calls: 1, input_tokens: judgeInput, output_tokens: 400})
   if (tts) {
     const characters = Math.ceil(spokenWords * CHARS_PER_WORD)
@@ -209,12 +266,12 @@ function pairCalls(pair: PairEstimateInput, tts: boolean): PairCalls[] {
  * --dry-run's tokens per pair: what each pair's transcription and analysis take once, and
  * its script and judging in every trial; from the same formulas as estimateRun.
  */
-export function estimatePerPair(pairs: ReadonlyArray<PairEstimateInput>): PairTokenEstimate[] {
+export function estimatePerPair(pairs: ReadonlyArray<PairEstimateInput>, shape?: RequestShape): PairTokenEstimate[] {
   return pairs.map((pair) => {
     const ingest = {input_tokens: 0, output_tokens: 0}
     const perTrial = {input_tokens: 0, output_tokens: 0}
     // Speech is counted in characters, transcription in seconds: neither adds tokens.
-    for (const c of pairCalls(pair, false)) {
+    for (const c of pairCalls(pair, false, shape)) {
       const into = c.phase === 'ingest' ? ingest : perTrial
       into.input_tokens += c.input_tokens
       into.output_tokens += c.output_tokens

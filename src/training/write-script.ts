@@ -114,6 +114,12 @@ async function writeInParts(request: ScriptRequest, count: number): Promise<Writ
   const groups = planGroups(plan, count)
   const total = plan.reduce((sum, step) => sum + step.share, 0) || 1
   const segments: Script['segments'] = []
+  // Every part sends the same prompt and paper first: marked for the prompt cache, the
+  // parts after the first read them at a tenth of the price, and (on Anthropic) outside
+  // the input tokens per minute, which a paper sent whole with every part would use up.
+  const shared: ChatMessage[] = request.messages.map((message, i) =>
+    i === request.messages.length - 1 ? {...message, cache: true} : message,
+  )
   for (const [index, group] of groups.entries()) {
     const share = group.reduce((sum, i) => sum + plan[i]!.share, 0) / total
     const words = Math.max(1, Math.round(task.target_words * share))
@@ -122,7 +128,7 @@ async function writeInParts(request: ScriptRequest, count: number): Promise<Writ
     const partPrompt: PromptSpec = {...task.prompt, segment_plan: steps.map((s) => ({label: s.label, share: s.share / (share * total)}))}
     const answer = await model.structured({
       role: 'generate',
-      messages: [...request.messages, {role: 'user', content: partMessage(index, groups.length, steps, group, words, segments)}],
+      messages: [...shared, {role: 'user', content: partMessage(index, groups.length, steps, group, words, segments)}],
       schema: ScriptAnswer,
       task: {...task, prompt: partPrompt, target_words: words},
       seed: request.seed + index,

@@ -76,6 +76,11 @@ describe('long answers', () => {
       const parts = generate.filter((b) => /Write part \d+ of \d+ now/.test(lastText(b)))
       expect(parts.length).toBeGreaterThanOrEqual(2 * 3)
       expect(parts.some((b) => /Write part 2 of \d+ now[\s\S]*The script so far/.test(lastText(b)))).toBe(true)
+      // Parts send the prompt and paper first, marked for the prompt cache: the parts after the first read it.
+      // (Consecutive user messages are one Anthropic turn: the paper's block, then the part's.)
+      expect(parts.every((b) => b.messages.at(-1)!.content.at(-2)?.cache_control)).toBe(true)
+      const generateUsage = result.report!.usage.by_role.generate!
+      expect(generateUsage.cache_read_tokens).toBeGreaterThan(0)
       // Other calls ask for what they need, not a fixed 16,000.
       expect(all.filter((b) => !isGenerate(b)).every((b) => b.max_tokens < 16_000)).toBe(true)
       // Joined, each script has every planned segment, in plan order.

@@ -66,11 +66,12 @@
  * headers: `anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-{limit,remaining,reset}`
  * (reset as an RFC 3339 time), or OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`
  * (reset as a duration like "1.5s" or "6m0s"). A single request larger than a whole bucket
- * never fits by the rule above, so it is admitted when that bucket is full and leaves it in
- * debt (negative), which later requests wait out: the fake never answers a 429 that waiting
- * cannot cure (the real APIs may reject such a request outright; a client that retries on
- * 429 would then loop). `stats` counts requests, 429s sent and tokens answered, in all and
- * per path.
+ * (its input tokens over the input limit, its max_tokens over the output limit, or both
+ * together over OpenAI's TPM) can never fit, and is refused with a 429 every time, as the
+ * real APIs' token buckets refuse it: Anthropic's usual rate_limit_error with a
+ * `retry-after`, OpenAI's "Request too large ... must be reduced" without one. `stats`
+ * counts requests, 429s sent (and of them `tooLarge`) and tokens answered, in all and per
+ * path.
  *
  * Bounds the APIs do not enforce stay unenforced: the fake never rejects or fixes an answer
  * for numeric or length bounds (minimum, maximum, minLength, maxItems...). With
@@ -146,6 +147,8 @@ export interface PathStats {
   requests: number
   /** 429s sent by the rate limiter (not by failNext). */
   rateLimited: number
+  /** Of them, requests refused because they are larger than a whole minute's limit. */
+  tooLarge: number
   /** Prompt tokens of the answers sent (Anthropic: input + cache creation + cache read). */
   inputTokens: number
   /** Output tokens of the answers sent. */
@@ -1065,7 +1068,19 @@ function rateLimitBody(
   )
 }
 
-const emptyStats = (): PathStats => ({requests: 0, rateLimited: 0, inputTokens: 0, outputTokens: 0})
+/** The 429 body for a request larger than a whole minute's limit: the same as any 429 on Anthropic, "Request too large" on OpenAI. */
+function requestTooLargeBody(api: Api, dimension: Dimension, bucket: Bucket, charge: number, model: string, requestId: string): Json {
+  if (api === 'anthropic') return rateLimitBody(api, dimension, bucket, charge, bucket.fullInMs(), model, requestId)
+  const requests = dimension === 'requests'
+  return errorBody(
+    'openai',
+    429,
+    `Request too large for ${model || 'default'} in organization org-fake on ${requests ? 'requests per min (RPM)' : 'tokens per min (TPM)'}: Limit ${bucket.capacity}, Requested ${charge}. The input or output tokens must be reduced in order to run successfully. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+    {type: requests ? 'requests' : 'tokens', code: 'rate_limit_exceeded'},
+  )
+}
+
+const emptyStats = (): PathStats => ({requests: 0, rateLimited: 0, tooLarge: 0, inputTokens: 0, outputTokens: 0})
 
 export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeApi> {
   let latencyMs = options.latencyMs ?? 0
@@ -1620,6 +1635,17 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
 
   /** Charges a request to its API's buckets; when one cannot take it, charges nothing and gives the 429 to answer. */
   const admit = (ctx: Context, own: Buckets, charges: Record<Dimension, number>): Reply | null => {
+    const model = typeof ctx.json?.model === 'string' ? ctx.json.model : ''
+    // Larger than a whole bucket: no wait makes it fit, and the APIs refuse it every time.
+    for (const [dimension, bucket] of Object.entries(own) as Array<[Dimension, Bucket]>) {
+      if (charges[dimension] <= bucket.capacity) continue
+      count(ctx.path, {rateLimited: 1, tooLarge: 1})
+      return jsonReply(429, requestTooLargeBody(ctx.api, dimension, bucket, charges[dimension], model, ctx.requestId), {
+        // Anthropic sends retry-after on every 429; OpenAI none for a request that can never fit.
+        ...(ctx.api === 'anthropic' ? {'retry-after': String(Math.max(1, Math.ceil(bucket.fullInMs() / 1000)))} : {}),
+        ...rateLimitHeaders(ctx.api, own),
+      })
+    }
     let worst: {dimension: Dimension; bucket: Bucket; waitMs: number} | null = null
     for (const [dimension, bucket] of Object.entries(own) as Array<[Dimension, Bucket]>) {
       const waitMs = bucket.waitMs(charges[dimension])
@@ -1630,7 +1656,6 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       return null
     }
     count(ctx.path, {rateLimited: 1})
-    const model = typeof ctx.json?.model === 'string' ? ctx.json.model : ''
     return jsonReply(
       429,
       rateLimitBody(ctx.api, worst.dimension, worst.bucket, charges[worst.dimension], worst.waitMs, model, ctx.requestId),

@@ -783,7 +783,7 @@ describe('latency and rate limits', () => {
     expect(api.stats).toMatchObject({requests: 3, rateLimited: 1, inputTokens: 6020})
   })
 
-  it('output is charged at max_tokens on arrival and settled to the real output; cache reads are free; a request over the capacity goes into debt', async () => {
+  it('output is charged at max_tokens on arrival and settled to the real output; cache reads are free; a request over the capacity is refused every time', async () => {
     api.setRateLimits({anthropic: {outputTokensPerMinute: 600, inputTokensPerMinute: 100}})
     const noRetry = new Anthropic({apiKey: FAKE_KEYS.anthropic, baseURL: api.anthropicBaseURL, maxRetries: 0})
     // Two at once with max_tokens 400: the second does not fit while the first (answering for 8 * 10 ms) is charged 400.
@@ -804,13 +804,34 @@ describe('latency and rate limits', () => {
     expect((await cached()).usage.cache_creation_input_tokens).toBeGreaterThan(0)
     for (let i = 0; i < 3; i++) expect((await cached()).usage.cache_read_input_tokens).toBeGreaterThan(0)
 
-    // 400 input tokens > the 100 of the bucket: admitted while it is full, then the debt is waited out.
+    // 400 input tokens > the 100 of the bucket: refused even with the bucket full, and again on a retry; nothing charged.
     api.reset()
-    await ask(noRetry, 'z'.repeat(4 * 400))
-    const error = await ask(noRetry, 'small').catch((e: unknown) => e)
-    const retryAfter = Number((error as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after'))
-    expect(retryAfter).toBeGreaterThan(170) // (300 debt + 2) / (100 / 60 per second)
-    expect(retryAfter).toBeLessThanOrEqual(182)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await ask(noRetry, 'z'.repeat(4 * 400)).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Anthropic.RateLimitError)
+      expect((error as Error).message).toContain('of 100 input tokens per minute')
+    }
+    expect(api.stats).toMatchObject({rateLimited: 2, tooLarge: 2})
+    await ask(noRetry, 'small') // the bucket is still full
+    // max_tokens over the output limit: refused the same way.
+    const overOutput = await ask(noRetry, 'a', 601).catch((e: unknown) => e)
+    expect((overOutput as Error).message).toContain('of 600 output tokens per minute')
+  })
+
+  it('OpenAI: a request over the TPM limit is "Request too large", without retry-after', async () => {
+    api.setRateLimits({openai: {tokensPerMinute: 1000}})
+    const noRetry = new OpenAI({apiKey: FAKE_KEYS.openai, baseURL: api.openaiBaseURL, maxRetries: 0})
+    const error = await noRetry.chat.completions
+      .create({model: 'gpt-4o', max_completion_tokens: 800, messages: [{role: 'user', content: 'x'.repeat(4 * 300)}]})
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect((error as Error).message).toMatch(
+      /Request too large for gpt-4o .* Limit 1000, Requested 1\d{3}\. The input or output tokens must be reduced/,
+    )
+    expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBeNull()
+    expect(api.stats.tooLarge).toBe(1)
+    // Within the limit it goes through.
+    await noRetry.chat.completions.create({model: 'gpt-4o', max_completion_tokens: 100, messages: [{role: 'user', content: 'hello'}]})
   })
 })
 

@@ -181,6 +181,79 @@ describe('rate limits', () => {
   })
 })
 
+describe('requests larger than a whole minute of the limits', () => {
+  const anthropic = (limits: ConstructorParameters<typeof RateLimiter>[0]) =>
+    new AnthropicLanguageModel({
+      apiKey: FAKE_KEYS.anthropic,
+      model: 'claude-sonnet-4-6',
+      baseURL: api.anthropicBaseURL,
+      limiter: new RateLimiter(limits),
+      retryPolicy: FAST_RETRIES,
+    })
+
+  it('the real API (the fake) refuses one every time: without the limiter, every retry is a 429', async () => {
+    api.setRateLimits({anthropic: {inputTokensPerMinute: 300}})
+    const bare = new AnthropicLanguageModel({
+      apiKey: FAKE_KEYS.anthropic,
+      model: 'claude-sonnet-4-6',
+      baseURL: api.anthropicBaseURL,
+      retryPolicy: {maxRetries: 2, baseDelayMs: 10, maxDelayMs: 10},
+    })
+    const error = await bare.structured(scriptRequest(100)).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ProviderError)
+    expect(api.stats).toMatchObject({requests: 3, tooLarge: 3})
+  })
+
+  it('studio does not send one: a ProviderError at once, naming the role, the limit and the fix', async () => {
+    api.setRateLimits({anthropic: {inputTokensPerMinute: 300}})
+    const model = anthropic({input_tokens_per_minute: 300})
+    expect(model.requestLimit).toEqual({inputTokens: 300})
+    const error = (await model.structured(scriptRequest(100)).catch((e: unknown) => e)) as ProviderError
+    expect(error).toBeInstanceOf(ProviderError)
+    expect(error.message).toMatch(
+      /^anthropic:claude-sonnet-4-6: the generate request was not sent: the request needs about [\d,]+ input tokens, more than the account's limit of 300 a minute \(input_tokens_per_minute\)/,
+    )
+    expect(error.hint).toContain('rate_limits.anthropic.input_tokens_per_minute in studio.config.json')
+    expect(api.requests).toHaveLength(0)
+  })
+
+  it("Anthropic: max_tokens never exceeds the output tokens per minute (the model's cap becomes the limit)", async () => {
+    api.setRateLimits({anthropic: {outputTokensPerMinute: 1500}})
+    const model = anthropic({output_tokens_per_minute: 1500})
+    expect(model.maxOutputTokens).toBe(1500)
+    // Asked for 4,000: sent with 1,500, the cap; cut there, it is an OutputLimitError at once (the script writer then writes parts).
+    const error = await model.structured(scriptRequest(2000, 4000)).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OutputLimitError)
+    expect(maxTokensSent()).toEqual([1500])
+    expect(api.stats.tooLarge).toBe(0)
+  })
+
+  it('a prompt-cache prefix read within its lifetime is not charged against input tokens per minute, as the API does', async () => {
+    // ~900 tokens cached, ~100 not: together 1,000 of the 1,200 a minute. A second request with the same prefix
+    // and ~450 new tokens would be 1,350 cold, over the minute; warm, the API counts only the 450.
+    api.setRateLimits({anthropic: {inputTokensPerMinute: 1200}})
+    const model = anthropic({input_tokens_per_minute: 1200})
+    const request = (tail: string, paper = 'p') => ({
+      ...judgeRequest(),
+      messages: [
+        {role: 'system' as const, content: 'You judge podcast scripts.'},
+        {role: 'user' as const, content: `Paper:\n${paper.repeat(3400)}`, cache: true},
+        {role: 'user' as const, content: `Script:\n${tail}`},
+      ],
+    })
+    const first = await model.structured(request('Ana: Hello.'))
+    expect(first.usage.cache_write_tokens).toBeGreaterThan(0)
+    const second = await model.structured(request(`Ana: ${'x'.repeat(1800)}`))
+    expect(second.usage.cache_read_tokens).toBeGreaterThan(800)
+    expect(api.stats.tooLarge).toBe(0)
+    // Another paper of the same size is not in the cache: the same request is over the minute, and not sent.
+    const sent = api.requests.length
+    const cold = await model.structured(request(`Ana: ${'x'.repeat(1800)}`, 'q')).catch((e: unknown) => e)
+    expect((cold as Error).message).toContain('input_tokens_per_minute')
+    expect(api.requests).toHaveLength(sent)
+  })
+})
+
 describe('streams', () => {
   it('a stream cut off mid-way is retried, as is a stalled one', async () => {
     const model = new AnthropicLanguageModel({

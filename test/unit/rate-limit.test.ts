@@ -5,6 +5,8 @@ import {
   DEFAULT_RETRY_POLICY,
   MAX_RETRY_AFTER_MS,
   RateLimiter,
+  RequestTooLargeError,
+  requestLimitOf,
   retryAfterMsOf,
   withRetries,
   type Clock,
@@ -48,14 +50,23 @@ describe('RateLimiter', () => {
     expect(clock.now()).toBe(Math.ceil(30_000 / 0.95))
   })
 
-  it('admits a request larger than the whole bucket when the bucket is full, then owes it', async () => {
+  it('refuses at once a request larger than a whole minute of any limit, charging nothing', async () => {
     const clock = fakeClock()
-    const limiter = new RateLimiter({output_tokens_per_minute: 8000}, clock)
-    await limiter.acquire({inputTokens: 0, outputTokens: 20_000})
+    const limiter = new RateLimiter({output_tokens_per_minute: 8000, input_tokens_per_minute: 30_000, tokens_per_minute: 35_000}, clock)
+    const over = async (cost: {inputTokens: number; outputTokens: number}) => {
+      const error = await limiter.acquire(cost).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(RequestTooLargeError)
+      return error as RequestTooLargeError
+    }
+    expect((await over({inputTokens: 0, outputTokens: 20_000})).message).toBe(
+      "the request needs about 20,000 output tokens (max_tokens), more than the account's limit of 8,000 a minute (output_tokens_per_minute)",
+    )
+    expect((await over({inputTokens: 30_001, outputTokens: 0})).limit).toBe('input_tokens_per_minute')
+    expect((await over({inputTokens: 29_000, outputTokens: 7000})).limit).toBe('tokens_per_minute')
+    // Exactly a minute's worth fits, at once: nothing was charged for the refusals.
+    await limiter.acquire({inputTokens: 27_000, outputTokens: 8000})
     expect(clock.now()).toBe(0)
-    // 12,000 of debt plus 1,000: 13,000 tokens of refill at 8,000 a minute.
-    await limiter.acquire({inputTokens: 0, outputTokens: 1000})
-    expect(clock.now()).toBe(Math.ceil(((13_000 / 8000) * 60_000) / 0.95))
+    expect(requestLimitOf(limiter.limits)).toEqual({inputTokens: 30_000, totalTokens: 35_000})
   })
 
   it('counts input and output together against a tokens-per-minute limit (OpenAI)', async () => {

@@ -224,7 +224,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
   }): Promise<unknown> {
     const [
       {discoverPairs},
-      {estimatePerPair, estimateRun, modelIds, pairEstimateInputs},
+      {estimatePerPair, estimateRun, modelIds, pairEstimateInputs, requestShape},
       {estimateTime, formatDuration},
       {effectiveRateLimits},
     ] = await Promise.all([
@@ -247,6 +247,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       refiner: options.refiner,
       tts: options.tts,
       models: modelIds(options.providers),
+      shape: requestShape(options.providers),
     })
     const {config} = options
     const time = config
@@ -263,7 +264,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         })
       : null
     const {phases: _phases, ...totals} = estimate
-    const perPair = estimatePerPair(inputs)
+    const perPair = estimatePerPair(inputs, requestShape(options.providers))
     const result = {
       dry_run: true,
       pairs: inputs.map((p) => p.id),

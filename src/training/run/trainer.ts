@@ -25,7 +25,7 @@ import type {PairFiles} from '../../core/schemas/inputs.js'
 import {createRunDir, updateLatest, writeJson} from '../../core/store.js'
 import {LossArgumentError, normalizeWeights, type Weights} from '../../loss/index.js'
 import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
-import {estimateRun, modelIds, pairEstimateInputs} from '../estimate.js'
+import {estimateRun, modelIds, pairEstimateInputs, requestShape} from '../estimate.js'
 import type {Discovery} from '../stages/discover.js'
 import type {PaperReader} from '../stages/ingest.js'
 import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
@@ -160,6 +160,7 @@ async function checkBudgetCoversIngest(
     refiner: options.refiner ?? 'rule-based',
     tts: options.tts ?? false,
     models: modelIds(options.providers),
+    shape: requestShape(options.providers),
   })
   const unpriced = estimate.roles.filter((r) => r.cost_usd === null).map((r) => r.model)
   if (unpriced.length) {

@@ -22,6 +22,7 @@ import {countWords, mean} from '../../core/text.js'
 import {computeLosses, LOSS_NAMES, matchConcepts, rougeScores, totalLoss, type Weights} from '../../loss/index.js'
 import type {Paper} from '../../media/paper.js'
 import {mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
+import {fitPaper} from '../fit-request.js'
 import {judgeMessages, renderScriptText} from '../messages.js'
 import {generatorMessages, paperValues} from '../prompt.js'
 import {voiceScript} from '../voice.js'
@@ -228,13 +229,24 @@ export async function scorePair(
   warnOutOfRange(warn, 'generate', generated.notes)
   const script = generated.value
   // The judge call goes out now; the writing and local scoring below run while it is in flight.
-  const judgeCall = providers.languageModel('judge').structured({
+  const judgeModel = providers.languageModel('judge')
+  const judgeMaxTokens = judgeOutputTokens(analysis.concepts.length)
+  const judgePaper = fitPaper(judgeModel, judgeMaxTokens, pair.paperText, analysis.concepts, (text) =>
+    judgeMessages(script, text, analysis.concepts, analysis.style),
+  )
+  if (judgePaper.condensed) {
+    const {fromTokens, toTokens, allowance} = judgePaper.condensed
+    warn(
+      `the judge saw the paper condensed from about ${fromTokens.toLocaleString('en-US')} to ${toTokens.toLocaleString('en-US')} tokens: with the script, the whole paper would exceed the ${allowance.toLocaleString('en-US')} input tokens one request may carry under the account's rate limits (rate_limits in studio.config.json)`,
+    )
+  }
+  const judgeCall = judgeModel.structured({
     role: 'judge',
-    messages: judgeMessages(script, pair.paperText, analysis.concepts, analysis.style),
+    messages: judgeMessages(script, judgePaper.paper, analysis.concepts, analysis.style),
     schema: JudgeAnswer,
-    task: {kind: 'judge', script, paper: pair.paperText, concepts: analysis.concepts, reference_style: analysis.style},
+    task: {kind: 'judge', script, paper: judgePaper.paper, concepts: analysis.concepts, reference_style: analysis.style},
     seed,
-    maxOutputTokens: judgeOutputTokens(analysis.concepts.length),
+    maxOutputTokens: judgeMaxTokens,
     cacheTtl,
   })
   judgeCall.catch(() => {})
