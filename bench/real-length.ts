@@ -303,7 +303,9 @@ async function trainingRun(work: string, pairsDir: string, attempt: number): Pro
   const served = await fake.stop()
   await writeFile(path.join(work, `run-${attempt}.stderr.txt`), done.stderr)
   if (done.code !== 0 && done.code !== 5) {
-    throw new Error(`studio training run exited ${done.code}; its stderr (last 3000 characters):\n${done.stderr.slice(-3000)}`)
+    throw new Error(
+      `studio training run exited ${done.code}; its stdout:\n${done.stdout.slice(-3000)}\nits stderr (last 3000 characters):\n${done.stderr.slice(-3000)}`,
+    )
   }
   const report = JSON.parse(done.stdout) as TrainingReport
   const rss = JSON.parse(await readFile(rssFile, 'utf8')) as {max_rss_kb: number; cpu_ms: number}

@@ -100,6 +100,7 @@ export function metered(providers: Providers, ...meters: UsageMeter[]): Provider
       return {
         id: model.id,
         maxOutputTokens: model.maxOutputTokens,
+        ...(model.requestLimit ? {requestLimit: model.requestLimit} : {}),
         async structured(request) {
           const answer = await model.structured(request).catch((error: unknown) => {
             recordPaidFailure(error, request.role, model.id, meters)

@@ -4,6 +4,7 @@ import type {LanguageModel, RequestLimit} from '../../src/core/providers.js'
 import type {KeyConcept} from '../../src/core/schemas/common.js'
 import {fitPaper, inputAllowance, requestTokens} from '../../src/training/fit-request.js'
 import {judgeMessages} from '../../src/training/messages.js'
+import {metered, UsageMeter} from '../../src/providers/usage.js'
 
 const model = (requestLimit?: RequestLimit): LanguageModel => ({
   id: 'stub',
@@ -57,5 +58,19 @@ describe('fitPaper', () => {
   it('when even the rest of the request is over the limit, sends the paper as it is (the provider refuses it, naming the limit)', () => {
     const fitted = fitPaper(model({inputTokens: 500}), 1500, paper, concepts, build)
     expect(fitted).toEqual({paper, condensed: null})
+  })
+})
+
+describe('the metered providers the trainer uses', () => {
+  it('pass the model cap and the request limit through, or fitPaper would never see them', () => {
+    const inner = model({inputTokens: 30_000})
+    const providers = metered(
+      {transcriber: {id: 't', transcribe: () => Promise.reject(new Error('no'))}, languageModel: () => inner},
+      new UsageMeter(),
+    )
+    const judge = providers.languageModel('judge')
+    expect(judge.requestLimit).toEqual({inputTokens: 30_000})
+    expect(judge.maxOutputTokens).toBe(8000)
+    expect(inputAllowance(judge, 1500)).toBe(27_000)
   })
 })
