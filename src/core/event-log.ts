@@ -4,18 +4,55 @@
  * follow a run (`tail -f`, `studio training status`).
  */
 import {appendFileSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
+import {readFile, truncate} from 'node:fs/promises'
 
 import {CorruptFileError} from './errors.js'
+import {fileSystemError, injectedFault} from './fs-errors.js'
 import {RunEvent} from './schemas/events.js'
 
-/** Appends validated events. Synchronous on purpose: lines stay whole and in order. */
+/**
+ * Appends validated events. Synchronous on purpose: lines stay whole and in order. A
+ * failed append (a full disk) may leave part of its line: a torn last line, which readers
+ * ignore and a resumed run removes (repairTornLine) before it appends again.
+ */
 export class EventLog {
   constructor(private readonly file: string) {}
 
   append(event: RunEvent): void {
-    appendFileSync(this.file, `${JSON.stringify(RunEvent.parse(event))}\n`)
+    const line = `${JSON.stringify(RunEvent.parse(event))}\n`
+    try {
+      const fault = injectedFault({file: this.file, operation: 'append'})
+      if (fault) {
+        // As a disk that fills up in the middle of a write: half the line, then the error.
+        if (fault.torn) appendFileSync(this.file, line.slice(0, Math.floor(line.length / 2)))
+        throw fault
+      }
+      appendFileSync(this.file, line)
+    } catch (error) {
+      throw fileSystemError(error, this.file, 'append')
+    }
   }
+}
+
+/**
+ * Cuts a torn last line (an append that a crash or a full disk cut short) off the log,
+ * so that the next event starts a line of its own. Returns whether there was one.
+ */
+export async function repairTornLine(file: string): Promise<boolean> {
+  let text: Buffer
+  try {
+    text = await readFile(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw error
+  }
+  if (text.length === 0 || text[text.length - 1] === 0x0a) return false
+  try {
+    await truncate(file, text.lastIndexOf(0x0a) + 1)
+  } catch (error) {
+    throw fileSystemError(error, file, 'write')
+  }
+  return true
 }
 
 /**

@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {InputError} from '../../core/errors.js'
+import {repairTornLine} from '../../core/event-log.js'
 import {runPaths} from '../../core/layout.js'
 import {RunManifest} from '../../core/schemas/files.js'
 import {DEFAULT_SIZE_LIMITS} from '../../media/limits.js'
@@ -43,6 +44,7 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     })
   }
   await removeStaleTempFiles(runDir)
+  await repairTornLine(runPaths(runDir).events)
   const {emit, attach} = eventEmitter(options, clock)
   attach(runDir)
   emit({type: 'run-resumed', pid: process.pid})

@@ -11,6 +11,7 @@
  * This module checks a new run's options and creates its folder; execute.ts runs the
  * stages, resume.ts continues an unfinished run.
  */
+import {rmdir} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -28,7 +29,7 @@ import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {estimateRun, modelIds, pairEstimateInputs, requestShape} from '../estimate.js'
 import type {Discovery} from '../stages/discover.js'
 import type {PaperReader} from '../stages/ingest.js'
-import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
+import {discoverOrFail, eventEmitter, paperReader, resumableError, type CommonOptions, type TrainingOutcome} from './context.js'
 import {execute} from './execute.js'
 import {checkHoldoutRequest} from './holdout.js'
 import {updateRegistry} from './registry.js'
@@ -97,7 +98,6 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
-  attach(runDir)
   const config: RunConfig = {
     pairs_dir: discovery.root,
     output_dir: path.resolve(options.outputDir),
@@ -136,9 +136,21 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     validation_pairs: [],
     error: null,
   }
-  await writeJson(runPaths(runDir).manifest, RunManifest, manifest)
-  await updateLatest(options.outputDir, runId)
-  await updateRegistry(options.outputDir)
+  try {
+    await writeJson(runPaths(runDir).manifest, RunManifest, manifest)
+  } catch (error) {
+    // Nothing to resume without run.json: the folder goes, and the next run starts afresh.
+    await rmdir(runDir).catch(() => {})
+    throw error
+  }
+  try {
+    // After run.json: a run whose first event cannot be written (a full disk) can be resumed.
+    attach(runDir)
+    await updateLatest(options.outputDir, runId)
+    await updateRegistry(options.outputDir)
+  } catch (error) {
+    throw resumableError(error, runDir)
+  }
   return execute({...options, runDir, config, weights, emit, clock, openPaper: papers, limits}, manifest, discovery)
 }
 
