@@ -3,8 +3,8 @@
  * and handed to the OS as each event happens, so that another terminal can
  * follow a run (`tail -f`, `studio training status`).
  */
-import {appendFileSync} from 'node:fs'
-import {readFile, truncate} from 'node:fs/promises'
+import {appendFileSync, readFileSync, truncateSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 
 import {CorruptFileError} from './errors.js'
 import {fileSystemError, injectedFault} from './fs-errors.js'
@@ -12,15 +12,20 @@ import {RunEvent} from './schemas/events.js'
 
 /**
  * Appends validated events. Synchronous on purpose: lines stay whole and in order. A
- * failed append (a full disk) may leave part of its line: a torn last line, which readers
- * ignore and a resumed run removes (repairTornLine) before it appends again.
+ * failed append (a full disk) may leave part of its line: the next append cuts it off
+ * first, and so does a resumed run (repairTornLine), so that it never ends up mid-file.
  */
 export class EventLog {
+  /** The last append failed, and may have left part of its line. */
+  private torn = false
+
   constructor(private readonly file: string) {}
 
   append(event: RunEvent): void {
     const line = `${JSON.stringify(RunEvent.parse(event))}\n`
     try {
+      if (this.torn) cutTornLine(this.file)
+      this.torn = false
       const fault = injectedFault({file: this.file, operation: 'append'})
       if (fault) {
         // As a disk that fills up in the middle of a write: half the line, then the error.
@@ -29,6 +34,7 @@ export class EventLog {
       }
       appendFileSync(this.file, line)
     } catch (error) {
+      this.torn = true
       throw fileSystemError(error, this.file, 'append')
     }
   }
@@ -39,19 +45,23 @@ export class EventLog {
  * so that the next event starts a line of its own. Returns whether there was one.
  */
 export async function repairTornLine(file: string): Promise<boolean> {
+  try {
+    return cutTornLine(file)
+  } catch (error) {
+    throw fileSystemError(error, file, 'write')
+  }
+}
+
+function cutTornLine(file: string): boolean {
   let text: Buffer
   try {
-    text = await readFile(file)
+    text = readFileSync(file)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw error
   }
   if (text.length === 0 || text[text.length - 1] === 0x0a) return false
-  try {
-    await truncate(file, text.lastIndexOf(0x0a) + 1)
-  } catch (error) {
-    throw fileSystemError(error, file, 'write')
-  }
+  truncateSync(file, text.lastIndexOf(0x0a) + 1)
   return true
 }
 
