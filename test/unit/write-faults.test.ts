@@ -21,6 +21,7 @@ import {
 } from '../../src/core/fs-errors.js'
 import {RunManifest, type TrainingReport} from '../../src/core/schemas/files.js'
 import {makeDir, writeFileAtomic} from '../../src/core/store.js'
+import {DiskCache} from '../../src/providers/cache.js'
 import {mockProviders} from '../../src/providers/mock/index.js'
 import {resumeTraining} from '../../src/training/run/trainer.js'
 import {parseJson} from '../helpers/json.js'
@@ -125,6 +126,17 @@ describe('the write helpers under an injected fault', () => {
     expect(await repairTornLine(file)).toBe(true)
     expect(await repairTornLine(file)).toBe(false)
     expect((await readFile(file, 'utf8')).endsWith('"three"}\n')).toBe(true)
+  })
+
+  it('the response cache: a full disk stops the run (exit 6), another refusal stays its own input error', async () => {
+    const cache = new DiskCache(path.join(root, 'cache'))
+    injectWriteFault((w) => systemError('ENOSPC', w))
+    await expect(cache.set({a: 1}, {b: 2})).rejects.toMatchObject({code: 'ENOSPC', exitCode: EXIT.noSpace})
+    injectWriteFault((w) => (w.operation === 'write' ? systemError('EACCES', w) : null))
+    await expect(cache.set({a: 1}, {b: 2})).rejects.toMatchObject({
+      exitCode: EXIT.input,
+      message: `Cannot write to the response cache in ${path.join(root, 'cache')}: EACCES`,
+    })
   })
 
   it('STUDIO_TEST_FAIL_WRITE=<n>[+][:<CODE>]: the n-th write (folders not counted), and every later one with +', () => {
