@@ -14,19 +14,21 @@ import {EXIT, StudioError} from './errors.js'
 import {RUN_FILES} from './layout.js'
 
 /** What studio was doing with the path: the verb of the message. */
-export type FsOperation = 'write' | 'append' | 'mkdir' | 'link'
+export type FsOperation = 'write' | 'append' | 'mkdir' | 'link' | 'read'
 
 const DOING: Record<FsOperation, string> = {
   write: 'writing',
   append: 'appending to',
   mkdir: 'creating the folder',
   link: 'updating the link',
+  read: 'reading',
 }
 const DO: Record<FsOperation, string> = {
   write: 'write',
   append: 'append to',
   mkdir: 'create the folder',
   link: 'update the link',
+  read: 'read',
 }
 
 /** A write the environment refused; `code` is the system's (ENOSPC, EROFS...), as on the error it replaces. */
@@ -93,7 +95,9 @@ export function fileSystemError(error: unknown, file: string, operation: FsOpera
       return make(
         EXIT.input,
         `${cannot}: permission denied`,
-        `Make ${path.dirname(file)} writable for this user (e.g. \`chmod u+w\`), or choose another --output-dir.`,
+        operation === 'read'
+          ? `Make ${file} readable for this user (e.g. \`chmod u+r\`).`
+          : `Make ${path.dirname(file)} writable for this user (e.g. \`chmod u+w\`), or choose another --output-dir.`,
       )
     case 'ENAMETOOLONG':
       return make(
@@ -102,11 +106,11 @@ export function fileSystemError(error: unknown, file: string, operation: FsOpera
         'Choose a shorter --output-dir, or give the pair files shorter names.',
       )
     case 'EISDIR':
-      return misplaced(error, code, file, file, 'folder', cannot)
+      return misplaced(error, code, file, file, 'folder', cannot, operation)
     case 'ENOTDIR':
     case 'EEXIST': {
       const culprit = firstNonFolder(file, operation === 'mkdir')
-      return culprit ? misplaced(error, code, file, culprit, 'file', cannot) : error
+      return culprit ? misplaced(error, code, file, culprit, 'file', cannot, operation) : error
     }
     default:
       return error
@@ -118,7 +122,15 @@ export function fileSystemError(error: unknown, file: string, operation: FsOpera
  * folder it is the user's to move (exit 2); inside a run folder studio made it, so the run
  * folder is damaged (exit 3) and resuming writes it again once it is removed.
  */
-function misplaced(error: unknown, code: string, file: string, culprit: string, is: 'file' | 'folder', cannot: string): FileSystemError {
+function misplaced(
+  error: unknown,
+  code: string,
+  file: string,
+  culprit: string,
+  is: 'file' | 'folder',
+  cannot: string,
+  operation: FsOperation,
+): FileSystemError {
   const should = is === 'file' ? 'a folder' : 'a file (or link)'
   const message = `${cannot}: ${path.resolve(culprit) === path.resolve(file) ? 'it' : culprit} is a ${is}, where studio needs ${should}`
   const run = runFolderAround(culprit)
@@ -135,7 +147,10 @@ function misplaced(error: unknown, code: string, file: string, culprit: string, 
     exitCode: EXIT.input,
     code,
     path: culprit,
-    hint: `Move or remove ${culprit}, or choose another --output-dir.`,
+    hint:
+      operation === 'read'
+        ? `Move ${culprit} out of the way, or give studio another path.`
+        : `Move or remove ${culprit}, or choose another --output-dir.`,
     cause: error,
   })
 }

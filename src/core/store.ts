@@ -68,6 +68,9 @@ export async function readJsonIfExists<S extends z.ZodType>(file: string, schema
     text = await readFile(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    // A folder where the file should be, an unreadable file: named as writes name them.
+    const mapped = fileSystemError(error, file, 'read')
+    if (mapped !== error) throw mapped
     throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path: file, cause: error})
   }
   let raw: unknown

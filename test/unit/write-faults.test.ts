@@ -96,6 +96,19 @@ describe('fileSystemError', () => {
   })
 })
 
+describe('reading a unit back', () => {
+  it('run.json that is a folder: --resume fails with exit 3, the run folder is damaged', async () => {
+    const runDir = path.join(root, 'read', 'run-20261205T000000Z')
+    await mkdir(path.join(runDir, 'run.json'), {recursive: true})
+    const error = await resumeTraining({runDir, providers: mockProviders(), toolVersion: 'test'}).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      exitCode: EXIT.corrupt,
+      path: path.join(runDir, 'run.json'),
+      message: `Cannot read ${path.join(runDir, 'run.json')}: it is a folder, where studio needs a file (or link): the run folder is damaged`,
+    })
+  })
+})
+
 describe('the write helpers under an injected fault', () => {
   it('writeFileAtomic keeps the old file whole and leaves no temp file; makeDir maps its errors too', async () => {
     const dir = path.join(root, 'atomic')
