@@ -246,7 +246,13 @@ interface RunResult {
   skipped_pairs: number
   failed_pairs: Array<{trial: number; pair_id: string; reason: string}>
   stop_reason: string
-  api: {requests: number; rate_limited: number; too_large: number; max_concurrent: number; by_path: Record<string, {requests: number; rateLimited: number}>}
+  api: {
+    requests: number
+    rate_limited: number
+    too_large: number
+    max_concurrent: number
+    by_path: Record<string, {requests: number; rateLimited: number}>
+  }
 }
 
 async function trainingRun(work: string, pairsDir: string, attempt: number): Promise<RunResult> {
