@@ -92,6 +92,7 @@ describe('--resume and the pairs of the run', () => {
     const runDir = await interruptedRun()
     const mp3 = path.join(pairs, `${SOIL}.mp3`)
     const original = await readFile(mp3)
+    const events = await readFile(path.join(runDir, 'events.jsonl'), 'utf8')
     await appendFile(mp3, Buffer.from([0]))
     try {
       const result = await runCli(['training', 'run', '--mock', '--resume', runDir])
@@ -102,6 +103,7 @@ describe('--resume and the pairs of the run', () => {
       await writeFile(mp3, original)
     }
     expect((await readJson(path.join(runDir, 'run.json'), RunManifest)).status).toBe('interrupted')
+    expect(await readFile(path.join(runDir, 'events.jsonl'), 'utf8')).toBe(events)
     await expect(readFile(path.join(runDir, 'training_report.json'))).rejects.toThrow(/ENOENT/)
     await expect(readFile(path.join(runDir, 'run.lock'))).rejects.toThrow(/ENOENT/)
   })

@@ -47,19 +47,20 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
         hint: 'Start a new run with `studio training run`, or look at this one with `studio training report`.',
       })
     }
+    // Events wait in memory until the log is attached: a resume refused below writes nothing.
+    emit({type: 'run-resumed', pid: process.pid})
+    const trialsBegun = await hasTrialFolders(runDir)
+    const {discovery, carried} = pairsToResume(manifest, await discoverOrFail(manifest.config.pairs_dir, emit), trialsBegun, emit)
+    await refuseChangedInputs(manifest, runDir, discovery)
     await removeStaleTempFiles(runDir)
     const dropped = await recoverEventLog(paths.events)
     attach(runDir)
-    emit({type: 'run-resumed', pid: process.pid})
     if (dropped) {
       emit({
         type: 'warning',
         message: `${paths.events}: dropped its last line, cut short by a crash or a full disk (${dropped.bytes} bytes: ${dropped.preview})`,
       })
     }
-    const trialsBegun = await hasTrialFolders(runDir)
-    const {discovery, carried} = pairsToResume(manifest, await discoverOrFail(manifest.config.pairs_dir, emit), trialsBegun, emit)
-    await refuseChangedInputs(manifest, runDir, discovery)
     const resumed: RunManifest = {
       ...manifest,
       status: 'running',
