@@ -103,7 +103,9 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
     await link(temp, file)
     return true
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    const code = (error as NodeJS.ErrnoException).code
+    // ENOENT: the holder's resume removed our temp file as a stray one; the lock is then its.
+    if (code === 'EEXIST' || code === 'ENOENT') return false
     throw error
   } finally {
     await rm(temp, {force: true})
