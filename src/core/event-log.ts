@@ -4,7 +4,7 @@
  * follow a run (`tail -f`, `studio training status`).
  */
 import {appendFileSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
+import {readFile, truncate} from 'node:fs/promises'
 
 import {CorruptFileError} from './errors.js'
 import {RunEvent} from './schemas/events.js'
@@ -45,4 +45,32 @@ export async function readEventLog(file: string): Promise<RunEvent[]> {
     }
     return parsed.data
   })
+}
+
+/** What recoverEventLog cut away: the bytes of the torn last line. */
+export interface DroppedTail {
+  bytes: number
+  /** The start of the torn line, at most 80 characters, for the warning. */
+  preview: string
+}
+
+/**
+ * Before a resumed run appends to its event log: a last line without its newline (a write
+ * cut short by a crash or a full disk) is truncated away. Left in place, the next event
+ * would be appended to it and make one line that is not JSON in the middle of the log,
+ * which every reader must then refuse. Returns what was dropped, or null.
+ */
+export async function recoverEventLog(file: string): Promise<DroppedTail | null> {
+  let data: Buffer
+  try {
+    data = await readFile(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw error
+  }
+  if (data.length === 0 || data[data.length - 1] === 0x0a) return null
+  const keep = data.lastIndexOf(0x0a) + 1
+  await truncate(file, keep)
+  const torn = data.subarray(keep).toString('utf8')
+  return {bytes: data.length - keep, preview: torn.length > 80 ? `${torn.slice(0, 80)}...` : torn}
 }

@@ -22,6 +22,7 @@ import type {Providers} from '../../core/providers.js'
 import type {MockWriter} from '../../core/schemas/common.js'
 import {MAX_TRIALS, RunManifest, type RunConfig} from '../../core/schemas/files.js'
 import type {PairFiles} from '../../core/schemas/inputs.js'
+import {acquireRunLock} from '../../core/run-lock.js'
 import {createRunDir, updateLatest, writeJson} from '../../core/store.js'
 import {LossArgumentError, normalizeWeights, type Weights} from '../../loss/index.js'
 import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
@@ -97,6 +98,31 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
+  // The folder is new, so the lock is free: it keeps a `--resume` in another terminal off this run while it works.
+  const lock = await acquireRunLock(runDir, {clock})
+  try {
+    return await startRun(options, {runId, runDir, startedAt, discovery, weights, papers, limits, emit, attach, clock})
+  } finally {
+    await lock.release()
+  }
+}
+
+async function startRun(
+  options: TrainingOptions,
+  run: {
+    runId: string
+    runDir: string
+    startedAt: Date
+    discovery: Discovery
+    weights: Weights
+    papers: PaperReader
+    limits: SizeLimits
+    emit: ReturnType<typeof eventEmitter>['emit']
+    attach: ReturnType<typeof eventEmitter>['attach']
+    clock: () => Date
+  },
+): Promise<TrainingOutcome> {
+  const {runId, runDir, startedAt, discovery, weights, papers, limits, emit, attach, clock} = run
   attach(runDir)
   const config: RunConfig = {
     pairs_dir: discovery.root,
