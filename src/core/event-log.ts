@@ -4,7 +4,7 @@
  * follow a run (`tail -f`, `studio training status`).
  */
 import {appendFileSync, readFileSync, truncateSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
+import {readFile, truncate} from 'node:fs/promises'
 
 import {CorruptFileError} from './errors.js'
 import {fileSystemError, injectedFault} from './fs-errors.js'
@@ -13,7 +13,7 @@ import {RunEvent} from './schemas/events.js'
 /**
  * Appends validated events. Synchronous on purpose: lines stay whole and in order. A
  * failed append (a full disk) may leave part of its line: the next append cuts it off
- * first, and so does a resumed run (repairTornLine), so that it never ends up mid-file.
+ * first, and so does a resumed run (recoverEventLog), so that it never ends up mid-file.
  */
 export class EventLog {
   /** The last append failed, and may have left part of its line. */
@@ -40,18 +40,7 @@ export class EventLog {
   }
 }
 
-/**
- * Cuts a torn last line (an append that a crash or a full disk cut short) off the log,
- * so that the next event starts a line of its own. Returns whether there was one.
- */
-export async function repairTornLine(file: string): Promise<boolean> {
-  try {
-    return cutTornLine(file)
-  } catch (error) {
-    throw fileSystemError(error, file, 'write')
-  }
-}
-
+/** Cuts a torn last line off the log (see recoverEventLog); whether there was one. */
 function cutTornLine(file: string): boolean {
   let text: Buffer
   try {
@@ -92,4 +81,34 @@ export async function readEventLog(file: string): Promise<RunEvent[]> {
     }
     return parsed.data
   })
+}
+
+/** What recoverEventLog cut away: the bytes of the torn last line. */
+export interface DroppedTail {
+  bytes: number
+  /** The start of the torn line, at most 80 characters, for the warning. */
+  preview: string
+}
+
+/**
+ * Before a resumed run appends to its event log: a last line without its newline (a write
+ * cut short by a crash or a full disk) is truncated away. Left in place, the next event
+ * would be appended to it and make one line that is not JSON in the middle of the log,
+ * which every reader must then refuse. Returns what was dropped, or null.
+ */
+export async function recoverEventLog(file: string): Promise<DroppedTail | null> {
+  let data: Buffer
+  try {
+    data = await readFile(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw error
+  }
+  if (data.length === 0 || data[data.length - 1] === 0x0a) return null
+  const keep = data.lastIndexOf(0x0a) + 1
+  await truncate(file, keep).catch((error: unknown) => {
+    throw fileSystemError(error, file, 'write')
+  })
+  const torn = data.subarray(keep).toString('utf8')
+  return {bytes: data.length - keep, preview: torn.length > 80 ? `${torn.slice(0, 80)}...` : torn}
 }

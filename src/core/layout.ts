@@ -7,7 +7,7 @@
  *     registry.json                      every run, rebuilt from the run folders
  *     latest -> run-<timestamp>          the most recent run
  *     run-<timestamp>[-N]/
- *       run.json  events.jsonl  aggregate_profile.json
+ *       run.json  events.jsonl  aggregate_profile.json  run.lock (while a process works on it)
  *       training_report.json  training_report.html  calibrated_prompt.md
  *       pairs/<pair>/analysis.json  transcript.json  paper.txt
  *       trial_<NNN>_<timestamp>/prompt.json  results.json
@@ -29,6 +29,8 @@ export const RUN_FILES = {
   report: 'training_report.json',
   htmlReport: 'training_report.html',
   calibratedPrompt: 'calibrated_prompt.md',
+  /** Held by the process working on the run (core/run-lock.ts). */
+  lock: 'run.lock',
 } as const
 
 /** Files of one pair's folder, pairs/<pair>/. */
@@ -99,6 +101,7 @@ export function runPaths(runDir: string) {
     report: file(RUN_FILES.report),
     htmlReport: file(RUN_FILES.htmlReport),
     calibratedPrompt: file(RUN_FILES.calibratedPrompt),
+    lock: file(RUN_FILES.lock),
     /** pairs/<pair>/ and its files. */
     pair(pairId: string) {
       const dir = path.join(runDir, PAIRS_FOLDER, pairSlug(pairId))

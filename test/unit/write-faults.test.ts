@@ -9,7 +9,7 @@ import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {EXIT} from '../../src/core/errors.js'
-import {EventLog, readEventLog, repairTornLine} from '../../src/core/event-log.js'
+import {EventLog, readEventLog, recoverEventLog} from '../../src/core/event-log.js'
 import {
   faultFromEnvironment,
   FileSystemError,
@@ -123,7 +123,7 @@ describe('the write helpers under an injected fault', () => {
     await expect(makeDir(path.join(dir, 'sub'))).rejects.toMatchObject({code: 'EROFS', exitCode: EXIT.input})
   })
 
-  it('an event append cut short is cut off by the next append, or by repairTornLine when the process died', async () => {
+  it('an event append cut short is cut off by the next append, or by recoverEventLog when the process died', async () => {
     const file = path.join(root, 'events.jsonl')
     const log = new EventLog(file)
     const event = (message: string) => ({type: 'warning' as const, time: new Date(0).toISOString(), message})
@@ -136,8 +136,8 @@ describe('the write helpers under an injected fault', () => {
     expect((await readEventLog(file)).map((e) => (e.type === 'warning' ? e.message : ''))).toEqual(['one', 'three'])
 
     await writeFile(file, '{"type":"warn', {flag: 'a'})
-    expect(await repairTornLine(file)).toBe(true)
-    expect(await repairTornLine(file)).toBe(false)
+    expect(await recoverEventLog(file)).toMatchObject({bytes: 13})
+    expect(await recoverEventLog(file)).toBeNull()
     expect((await readFile(file, 'utf8')).endsWith('"three"}\n')).toBe(true)
   })
 

@@ -262,6 +262,20 @@ export const RunManifest = z.object({
 export type RunManifest = z.infer<typeof RunManifest>
 
 /**
+ * run.lock: the process working on a run folder. Created when a run starts or resumes,
+ * removed when it ends; a second process finds it and refuses (core/run-lock.ts).
+ */
+export const RunLock = z.object({
+  pid: z.number().int().positive(),
+  host: z.string(),
+  /** When the lock was taken (ISO 8601). */
+  since: z.string(),
+  /** Tells this process's lock from a later holder's (the same pid on another boot). */
+  token: z.string(),
+})
+export type RunLock = z.infer<typeof RunLock>
+
+/**
  * Which loss chose the best trial (loss/selection.ts): the training pairs', the validation
  * pairs', or all scored pairs pooled (1 or 2 validation pairs). Files written before
  * "pooled" existed hold one of the other two and still read.

@@ -14,6 +14,7 @@ import {type RunEvent} from '../../core/schemas/events.js'
 import {type UsageSummary} from '../../core/schemas/common.js'
 import {bestTrial, type BestTrial} from '../../loss/selection.js'
 import {trialVerdict, type Verdict} from '../../loss/verdict.js'
+import {processAlive} from '../../core/run-lock.js'
 import {readJsonIfExists} from '../../core/store.js'
 import {emptyUsage, mergeUsage} from '../../providers/usage.js'
 
@@ -60,14 +61,8 @@ export function selectBest(trials: readonly TrialView[], report: TrainingReport 
 }
 
 /** Is the process that wrote the manifest still alive? Only answerable on the same machine. */
-function processAlive(manifest: RunManifest, host: string): boolean {
-  if (manifest.host !== host) return true
-  try {
-    process.kill(manifest.pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+function processAliveFor(manifest: RunManifest, host: string): boolean {
+  return manifest.host !== host || processAlive(manifest.pid)
 }
 
 export async function loadRunView(runDir: string, options: {host: string}): Promise<RunView> {
@@ -103,7 +98,7 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
   )
   const report = await readJsonIfExists(paths.report, TrainingReport)
   const {best, verdict} = selectBest(trials, report)
-  const state: RunState = manifest.status === 'running' && !processAlive(manifest, options.host) ? 'interrupted' : manifest.status
+  const state: RunState = manifest.status === 'running' && !processAliveFor(manifest, options.host) ? 'interrupted' : manifest.status
   return {
     runDir: dir,
     manifest,

@@ -6,7 +6,7 @@
  */
 import os from 'node:os'
 
-import {describeError, InterruptedError} from '../../core/errors.js'
+import {describeError, InputError, InterruptedError, ProviderError} from '../../core/errors.js'
 import {runPaths} from '../../core/layout.js'
 import type {NewRunEvent} from '../../core/schemas/events.js'
 import {AggregateProfile, RunManifest, type SkippedPair} from '../../core/schemas/files.js'
@@ -25,12 +25,25 @@ import {updateRegistry} from './registry.js'
 import {trialStart} from './start.js'
 import {trialLoop} from './trial-loop.js'
 
-export async function execute(ctx: RunContext, startManifest: RunManifest, discovery: Discovery): Promise<TrainingOutcome> {
+/**
+ * `carried`: pairs a resumed run keeps skipped because they were skipped before its trials
+ * began (resume.ts); the other pairs must then all be usable again, so that every trial is
+ * scored on the same pairs.
+ */
+export async function execute(
+  ctx: RunContext,
+  startManifest: RunManifest,
+  discovery: Discovery,
+  carried: SkippedPair[] | null = null,
+): Promise<TrainingOutcome> {
   const {runDir, config, emit, clock} = ctx
   const paths = runPaths(runDir)
   let manifest = startManifest
   try {
-    const {prepared, skipped} = await ingestPairs({...ctx, paths, seed: config.seed, concurrency: config.concurrency}, discovery.pairs)
+    const ingested = await ingestPairs({...ctx, paths, seed: config.seed, concurrency: config.concurrency}, discovery.pairs)
+    if (carried) refuseNewlySkipped(manifest, ingested.skipped)
+    const prepared = ingested.prepared
+    const skipped = [...(carried ?? []), ...ingested.skipped].sort((a, b) => (a.id < b.id ? -1 : 1))
     const validation = selectValidationPairs(
       {count: config.holdout ?? undefined, ids: config.holdout_ids ?? undefined, seed: config.seed},
       prepared.map((p) => p.files.id),
@@ -106,6 +119,16 @@ function quietly(emit: (event: NewRunEvent) => void): (event: NewRunEvent) => vo
       // The error that ended the run is the one to report.
     }
   }
+}
+
+/** A pair earlier trials were scored on that cannot be used now would leave the trials scored on different pairs. */
+function refuseNewlySkipped(manifest: RunManifest, skipped: SkippedPair[]): void {
+  const first = skipped[0]
+  if (!first) return
+  const message = `Cannot resume ${manifest.run_id}: pair ${first.id}, scored in its earlier trials, cannot be used now: ${first.reason}`
+  const hint = 'Fix the cause and resume again (the trials of a run are all scored on the same pairs), or start a new run.'
+  if (first.provider) throw new ProviderError(message, {provider: first.provider, hint})
+  throw new InputError(message, {hint})
 }
 
 /** What transcription and analysis cost: the analysed pairs', and the calls made for pairs then skipped. */

@@ -23,6 +23,7 @@ import type {Providers} from '../../core/providers.js'
 import type {MockWriter} from '../../core/schemas/common.js'
 import {MAX_TRIALS, RunManifest, type RunConfig} from '../../core/schemas/files.js'
 import type {PairFiles} from '../../core/schemas/inputs.js'
+import {acquireRunLock} from '../../core/run-lock.js'
 import {createRunDir, updateLatest, writeJson} from '../../core/store.js'
 import {LossArgumentError, normalizeWeights, type Weights} from '../../loss/index.js'
 import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
@@ -98,6 +99,40 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
 
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
+  // The folder is new, so the lock is free: it keeps a `--resume` in another terminal off this run while it works.
+  const lock = await acquireRunLock(runDir, {clock}).catch(async (error: unknown) => {
+    await rmdir(runDir).catch(() => {})
+    throw error
+  })
+  try {
+    return await startRun(options, {runId, runDir, startedAt, discovery, weights, papers, limits, emit, attach, clock})
+  } catch (error) {
+    await lock.release()
+    // Nothing to resume if run.json could not be written (a full disk): the folder, empty, goes.
+    // Once run.json is there, rmdir fails on a folder that is not empty, as it should.
+    await rmdir(runDir).catch(() => {})
+    throw error
+  } finally {
+    await lock.release()
+  }
+}
+
+async function startRun(
+  options: TrainingOptions,
+  run: {
+    runId: string
+    runDir: string
+    startedAt: Date
+    discovery: Discovery
+    weights: Weights
+    papers: PaperReader
+    limits: SizeLimits
+    emit: ReturnType<typeof eventEmitter>['emit']
+    attach: ReturnType<typeof eventEmitter>['attach']
+    clock: () => Date
+  },
+): Promise<TrainingOutcome> {
+  const {runId, runDir, startedAt, discovery, weights, papers, limits, emit, attach, clock} = run
   const config: RunConfig = {
     pairs_dir: discovery.root,
     output_dir: path.resolve(options.outputDir),
@@ -136,13 +171,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     validation_pairs: [],
     error: null,
   }
-  try {
-    await writeJson(runPaths(runDir).manifest, RunManifest, manifest)
-  } catch (error) {
-    // Nothing to resume without run.json: the folder goes, and the next run starts afresh.
-    await rmdir(runDir).catch(() => {})
-    throw error
-  }
+  await writeJson(runPaths(runDir).manifest, RunManifest, manifest)
   try {
     // After run.json: a run whose first event cannot be written (a full disk) can be resumed.
     attach(runDir)

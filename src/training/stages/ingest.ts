@@ -34,6 +34,9 @@ import type {PreparedPair} from './evaluate.js'
  */
 export type PaperReader = (file: string, options?: {checked?: boolean}) => PaperReading
 
+/** A pair's paper or episode is not the file the run analysed: never skipped, always refused. */
+export class ChangedInputError extends InputError {}
+
 export interface IngestContext {
   paths: RunPaths
   providers: Providers
@@ -72,8 +75,15 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
           // Events carry new calls only, so that adding them up never counts a call twice.
           if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
         } catch (error) {
-          // A damaged unit or a disk that refuses writes is the run's problem, not the pair's.
-          if (!(error instanceof StudioError) || error instanceof CorruptFileError || error instanceof FileSystemError) throw error
+          // A file changed under a resumed run is not a pair to skip: the run is refused (resume.ts).
+          // Nor are a damaged unit or a disk that refuses writes: they are the run's problem, not the pair's.
+          if (
+            !(error instanceof StudioError) ||
+            error instanceof CorruptFileError ||
+            error instanceof ChangedInputError ||
+            error instanceof FileSystemError
+          )
+            throw error
           // Calls made for the pair before it failed were paid for: they count.
           const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
           skipped.push({
@@ -132,7 +142,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
     const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3)])
     paper = read
     if (analysis.paper.sha256 !== paper.sha256 || analysis.episode.sha256 !== episodeSha) {
-      throw new InputError(`${files.id}: the paper or episode changed since this run analysed it`, {
+      throw new ChangedInputError(`${files.id}: the paper or episode changed since this run analysed it`, {
         path: files.pdf,
         hint: 'Start a new run: a resumed run must see the same files as the run it continues.',
       })
