@@ -18,6 +18,11 @@ export const EXIT = {
   provider: 4,
   /** The run finished, but some pairs failed (listed in the report). */
   partial: 5,
+  /**
+   * The disk (or the user's quota) filled up while studio wrote: a run stops, marked
+   * `failed`, and continues with `--resume` once there is space.
+   */
+  noSpace: 6,
   /** Stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell convention). */
   interrupted: 130,
 } as const

@@ -3,19 +3,55 @@
  * and handed to the OS as each event happens, so that another terminal can
  * follow a run (`tail -f`, `studio training status`).
  */
-import {appendFileSync} from 'node:fs'
+import {appendFileSync, readFileSync, truncateSync} from 'node:fs'
 import {readFile, truncate} from 'node:fs/promises'
 
 import {CorruptFileError} from './errors.js'
+import {fileSystemError, injectedFault} from './fs-errors.js'
 import {RunEvent} from './schemas/events.js'
 
-/** Appends validated events. Synchronous on purpose: lines stay whole and in order. */
+/**
+ * Appends validated events. Synchronous on purpose: lines stay whole and in order. A
+ * failed append (a full disk) may leave part of its line: the next append cuts it off
+ * first, and so does a resumed run (recoverEventLog), so that it never ends up mid-file.
+ */
 export class EventLog {
+  /** The last append failed, and may have left part of its line. */
+  private torn = false
+
   constructor(private readonly file: string) {}
 
   append(event: RunEvent): void {
-    appendFileSync(this.file, `${JSON.stringify(RunEvent.parse(event))}\n`)
+    const line = `${JSON.stringify(RunEvent.parse(event))}\n`
+    try {
+      if (this.torn) cutTornLine(this.file)
+      this.torn = false
+      const fault = injectedFault({file: this.file, operation: 'append'})
+      if (fault) {
+        // As a disk that fills up in the middle of a write: half the line, then the error.
+        if (fault.torn) appendFileSync(this.file, line.slice(0, Math.floor(line.length / 2)))
+        throw fault
+      }
+      appendFileSync(this.file, line)
+    } catch (error) {
+      this.torn = true
+      throw fileSystemError(error, this.file, 'append')
+    }
   }
+}
+
+/** Cuts a torn last line off the log (see recoverEventLog); whether there was one. */
+function cutTornLine(file: string): boolean {
+  let text: Buffer
+  try {
+    text = readFileSync(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw error
+  }
+  if (text.length === 0 || text[text.length - 1] === 0x0a) return false
+  truncateSync(file, text.lastIndexOf(0x0a) + 1)
+  return true
 }
 
 /**
@@ -70,7 +106,9 @@ export async function recoverEventLog(file: string): Promise<DroppedTail | null>
   }
   if (data.length === 0 || data[data.length - 1] === 0x0a) return null
   const keep = data.lastIndexOf(0x0a) + 1
-  await truncate(file, keep)
+  await truncate(file, keep).catch((error: unknown) => {
+    throw fileSystemError(error, file, 'write')
+  })
   const torn = data.subarray(keep).toString('utf8')
   return {bytes: data.length - keep, preview: torn.length > 80 ? `${torn.slice(0, 80)}...` : torn}
 }

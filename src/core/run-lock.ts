@@ -18,6 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {CorruptFileError, InputError} from './errors.js'
+import {fileSystemError} from './fs-errors.js'
 import {RUN_FILES} from './layout.js'
 import {RunLock} from './schemas/files.js'
 
@@ -98,7 +99,12 @@ export async function acquireRunLock(runDir: string, options: AcquireOptions = {
 /** Creates `file` with `content` unless it exists; true when this call created it. */
 async function createExclusive(file: string, content: string): Promise<boolean> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  await writeFile(temp, content, {flush: true})
+  try {
+    await writeFile(temp, content, {flush: true})
+  } catch (error) {
+    await rm(temp, {force: true}).catch(() => {})
+    throw fileSystemError(error, file, 'write')
+  }
   try {
     await link(temp, file)
     return true
@@ -106,7 +112,7 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
     const code = (error as NodeJS.ErrnoException).code
     // ENOENT: the holder's resume removed our temp file as a stray one; the lock is then its.
     if (code === 'EEXIST' || code === 'ENOENT') return false
-    throw error
+    throw fileSystemError(error, file, 'write')
   } finally {
     await rm(temp, {force: true})
   }

@@ -4,22 +4,48 @@
  * folders that never reuse a name, and validated reads.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import {lstat, mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
+import {fileSystemError, injectedFault, type FsOperation} from './fs-errors.js'
 import {outputPaths, runFolderName} from './layout.js'
 
+/**
+ * Runs one write of `file`, with the injected fault of a test if any, and turns an error
+ * of the file system into a FileSystemError (path, fix, exit code): see fs-errors.ts.
+ */
+async function writing<T>(file: string, operation: FsOperation, write: () => Promise<T>): Promise<T> {
+  try {
+    const fault = injectedFault({file, operation})
+    if (fault) throw fault
+    return await write()
+  } catch (error) {
+    throw fileSystemError(error, file, operation)
+  }
+}
+
+/**
+ * The file is either the old one or the new one, never half of either: a failed write
+ * (a full disk, say) removes its temp file and leaves the old file, or none, in place.
+ */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  try {
-    await writeFile(temp, content, {flush: true})
-    await rename(temp, file)
-  } catch (error) {
-    await rm(temp, {force: true})
-    throw error
-  }
+  await writing(file, 'write', async () => {
+    try {
+      await writeFile(temp, content, {flush: true})
+      await rename(temp, file)
+    } catch (error) {
+      await rm(temp, {force: true}).catch(() => {})
+      throw error
+    }
+  })
+}
+
+/** mkdir, with its errors as FileSystemErrors. */
+export async function makeDir(dir: string, options: {recursive?: boolean} = {}): Promise<void> {
+  await writing(dir, 'mkdir', () => mkdir(dir, options))
 }
 
 /** Validates before writing, so that a bug can never put an invalid file on disk. */
@@ -42,6 +68,9 @@ export async function readJsonIfExists<S extends z.ZodType>(file: string, schema
     text = await readFile(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    // A folder where the file should be, an unreadable file: named as writes name them.
+    const mapped = fileSystemError(error, file, 'read')
+    if (mapped !== error) throw mapped
     throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path: file, cause: error})
   }
   let raw: unknown
@@ -69,7 +98,8 @@ export async function readJsonIfExists<S extends z.ZodType>(file: string, schema
  * which is what guarantees that no earlier run is ever written into.
  */
 export async function createRunDir(outputDir: string, now: Date): Promise<{runId: string; runDir: string}> {
-  await mkdir(outputDir, {recursive: true})
+  await makeDir(outputDir, {recursive: true})
+  await checkLatestIsReplaceable(outputDir)
   for (let attempt = 1; attempt < 1000; attempt++) {
     const runId = runFolderName(now, attempt)
     const runDir = path.join(outputDir, runId)
@@ -77,7 +107,7 @@ export async function createRunDir(outputDir: string, now: Date): Promise<{runId
       await mkdir(runDir)
       return {runId, runDir}
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, runDir, 'mkdir')
     }
   }
   throw new Error(`Could not create a new run folder in ${outputDir}`)
@@ -87,11 +117,27 @@ export async function createRunDir(outputDir: string, now: Date): Promise<{runId
 export async function updateLatest(outputDir: string, runId: string): Promise<void> {
   const link = outputPaths(outputDir).latest
   const temp = path.join(outputDir, `.latest.${process.pid}.${randomBytes(4).toString('hex')}`)
-  await symlink(runId, temp)
-  try {
-    await rename(temp, link)
-  } catch (error) {
-    await rm(temp, {force: true})
-    throw error
+  await writing(link, 'link', async () => {
+    await symlink(runId, temp)
+    try {
+      await rename(temp, link)
+    } catch (error) {
+      await rm(temp, {force: true}).catch(() => {})
+      throw error
+    }
+  })
+}
+
+/**
+ * A `latest` that is a real folder cannot be replaced by the link: found before a run
+ * folder is made, so that no run is left half-started by it.
+ */
+async function checkLatestIsReplaceable(outputDir: string): Promise<void> {
+  const link = outputPaths(outputDir).latest
+  const found = await lstat(link).catch(() => null)
+  if (found?.isDirectory()) {
+    const error: NodeJS.ErrnoException = new Error(`EISDIR: ${link} is a folder`)
+    error.code = 'EISDIR'
+    throw fileSystemError(error, link, 'link')
   }
 }

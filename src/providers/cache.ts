@@ -9,15 +9,16 @@
  * unreadable, not JSON, or not in this format is a miss and is deleted: the cache can
  * always be thrown away, so it never turns into an error.
  */
-import {mkdir, readdir, readFile, rm, rmdir, stat} from 'node:fs/promises'
+import {readdir, readFile, rm, rmdir, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {z} from 'zod'
 
 import {InputError} from '../core/errors.js'
+import {isNoSpace} from '../core/fs-errors.js'
 import {canonicalJson, sha256} from '../core/hash.js'
-import {writeFileAtomic} from '../core/store.js'
+import {makeDir, writeFileAtomic} from '../core/store.js'
 import type {ResponseCache} from '../core/providers.js'
 
 export const CACHE_ENTRY_VERSION = 1
@@ -128,9 +129,11 @@ export class DiskCache implements ResponseCache {
     const text = JSON.stringify(entry)
     const sub = path.join(this.dir, hash.slice(0, 2))
     try {
-      await mkdir(sub, {recursive: true})
+      await makeDir(sub, {recursive: true})
       await writeFileAtomic(path.join(sub, `${hash}.json`), `${text}\n`)
     } catch (error) {
+      // A full disk stops the run (exit 6, resumable) rather than failing the pair whose answer this is.
+      if (isNoSpace(error)) throw error
       const code = (error as NodeJS.ErrnoException).code ?? String(error)
       throw new InputError(`Cannot write to the response cache in ${this.dir}: ${code}`, {
         path: this.dir,

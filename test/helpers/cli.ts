@@ -16,14 +16,25 @@ export interface CliResult {
   stderr: string
 }
 
-/** `input`, when given, is written to the child's stdin, which is then closed (as in `printf ... | studio ...`). */
-export function runCli(args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<CliResult> {
+/**
+ * `input`, when given, is written to the child's stdin, which is then closed (as in `printf ... | studio ...`).
+ * `user`: the uid and gid to run as (UNPRIVILEGED of unprivileged.ts, for tests of permissions).
+ */
+export function runCli(
+  args: string[],
+  options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string; user?: {uid?: number; gid?: number}} = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [BIN, ...args],
       // CI=1 and no TTY: progress is plain lines on stderr, as in any script.
-      {cwd: options.cwd ?? REPO_ROOT, env: {...process.env, CI: '1', NO_COLOR: '1', ...options.env}, maxBuffer: 64 * 1024 * 1024},
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: {...process.env, CI: '1', NO_COLOR: '1', ...options.env},
+        maxBuffer: 64 * 1024 * 1024,
+        ...options.user,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
         resolve({code, stdout, stderr})

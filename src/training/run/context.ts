@@ -3,7 +3,8 @@
  * in once its folder exists, the event stream and the pair discovery.
  */
 import {EventLog} from '../../core/event-log.js'
-import {InputError} from '../../core/errors.js'
+import {EXIT, InputError} from '../../core/errors.js'
+import {FileSystemError} from '../../core/fs-errors.js'
 import {runPaths} from '../../core/layout.js'
 import type {CacheTtl, Providers} from '../../core/providers.js'
 import type {NewRunEvent, RunEvent} from '../../core/schemas/events.js'
@@ -98,4 +99,15 @@ export async function discoverOrFail(pairsDir: string, emit: (event: NewRunEvent
     })
   }
   return discovery
+}
+
+/**
+ * A write the environment refused (a full disk, a read-only folder) stops a run whose
+ * run.json exists; every unit written so far is whole (atomic writes), so the hint says
+ * how to go on from there once the cause is fixed.
+ */
+export function resumableError(error: unknown, runDir: string): unknown {
+  // A damaged run folder (exit 3) already says how to resume once the culprit is gone.
+  if (!(error instanceof FileSystemError) || error.exitCode === EXIT.corrupt) return error
+  return error.withHint(`Once that is done, continue this run with \`studio training run --resume ${runDir}\`: what it completed is kept.`)
 }

@@ -19,7 +19,7 @@ import type {Discovery} from '../stages/discover.js'
 import type {PreparedPair} from '../stages/evaluate.js'
 import {ingestPairs} from '../stages/ingest.js'
 import {writeTrainingReport} from '../stages/report.js'
-import type {RunContext, TrainingOutcome} from './context.js'
+import {resumableError, type RunContext, type TrainingOutcome} from './context.js'
 import {selectValidationPairs} from './holdout.js'
 import {updateRegistry} from './registry.js'
 import {trialStart} from './start.js'
@@ -95,8 +95,10 @@ export async function execute(
       finished_at: clock().toISOString(),
       error: interrupted ? 'interrupted by the user' : describeError(error),
     }
+    // Best effort: on a full disk these writes may fail too, and must not hide the error.
+    // run.json then still says `running` with a pid that is gone, which resumes all the same.
     await writeJson(paths.manifest, RunManifest, manifest).catch(() => {})
-    emit(interrupted ? {type: 'run-interrupted'} : {type: 'run-failed', message: describeError(error)})
+    quietly(emit)(interrupted ? {type: 'run-interrupted'} : {type: 'run-failed', message: describeError(error)})
     await afterRun(ctx, emit)
     if (interrupted) {
       throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {
@@ -104,7 +106,18 @@ export async function execute(
         hint: `Continue it with \`studio training run --resume ${runDir}\`.`,
       })
     }
-    throw error
+    throw resumableError(error, runDir)
+  }
+}
+
+/** An emit that drops an event the log cannot take (a full disk) rather than throw. */
+function quietly(emit: (event: NewRunEvent) => void): (event: NewRunEvent) => void {
+  return (event) => {
+    try {
+      emit(event)
+    } catch {
+      // The error that ended the run is the one to report.
+    }
   }
 }
 
@@ -124,7 +137,9 @@ function usageOfIngest(prepared: PreparedPair[], skipped: SkippedPair[]) {
 }
 
 /** The HTML report and the registry are views of files already written: failing to update them must not fail the run. */
-async function afterRun(ctx: RunContext, emit: (event: NewRunEvent) => void): Promise<void> {
+async function afterRun(ctx: RunContext, emitEvent: (event: NewRunEvent) => void): Promise<void> {
+  // A warning the event log cannot take (a full disk) is dropped: this step must not fail.
+  const emit = quietly(emitEvent)
   try {
     await writeHtmlReport(ctx.runDir, {host: os.hostname()})
   } catch (error) {

@@ -7,6 +7,7 @@
 import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 
+import {FileSystemError} from '../../core/fs-errors.js'
 import {isRunFolderName, outputPaths, runPaths} from '../../core/layout.js'
 import {Registry, RunManifest, TrainingReport} from '../../core/schemas/files.js'
 import {readJsonIfExists, writeJson} from '../../core/store.js'
@@ -64,7 +65,7 @@ export async function refreshRegistry(outputDir: string): Promise<Registry> {
   try {
     return await writeJson(outputPaths(outputDir).registry, Registry, registry)
   } catch (error) {
-    if (['EACCES', 'EPERM', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '')) return registry
+    if (error instanceof FileSystemError && ['EACCES', 'EPERM', 'EROFS'].includes(error.code)) return registry
     throw error
   }
 }

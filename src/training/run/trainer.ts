@@ -11,6 +11,7 @@
  * This module checks a new run's options and creates its folder; execute.ts runs the
  * stages, resume.ts continues an unfinished run.
  */
+import {rmdir} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -29,7 +30,7 @@ import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {estimateRun, modelIds, pairEstimateInputs, requestShape} from '../estimate.js'
 import type {Discovery} from '../stages/discover.js'
 import type {PaperReader} from '../stages/ingest.js'
-import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
+import {discoverOrFail, eventEmitter, paperReader, resumableError, type CommonOptions, type TrainingOutcome} from './context.js'
 import {execute} from './execute.js'
 import {checkHoldoutRequest} from './holdout.js'
 import {updateRegistry} from './registry.js'
@@ -99,9 +100,18 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
   const startedAt = clock()
   const {runId, runDir} = await createRunDir(options.outputDir, startedAt)
   // The folder is new, so the lock is free: it keeps a `--resume` in another terminal off this run while it works.
-  const lock = await acquireRunLock(runDir, {clock})
+  const lock = await acquireRunLock(runDir, {clock}).catch(async (error: unknown) => {
+    await rmdir(runDir).catch(() => {})
+    throw error
+  })
   try {
     return await startRun(options, {runId, runDir, startedAt, discovery, weights, papers, limits, emit, attach, clock})
+  } catch (error) {
+    await lock.release()
+    // Nothing to resume if run.json could not be written (a full disk): the folder, empty, goes.
+    // Once run.json is there, rmdir fails on a folder that is not empty, as it should.
+    await rmdir(runDir).catch(() => {})
+    throw error
   } finally {
     await lock.release()
   }
@@ -123,7 +133,6 @@ async function startRun(
   },
 ): Promise<TrainingOutcome> {
   const {runId, runDir, startedAt, discovery, weights, papers, limits, emit, attach, clock} = run
-  attach(runDir)
   const config: RunConfig = {
     pairs_dir: discovery.root,
     output_dir: path.resolve(options.outputDir),
@@ -163,8 +172,14 @@ async function startRun(
     error: null,
   }
   await writeJson(runPaths(runDir).manifest, RunManifest, manifest)
-  await updateLatest(options.outputDir, runId)
-  await updateRegistry(options.outputDir)
+  try {
+    // After run.json: a run whose first event cannot be written (a full disk) can be resumed.
+    attach(runDir)
+    await updateLatest(options.outputDir, runId)
+    await updateRegistry(options.outputDir)
+  } catch (error) {
+    throw resumableError(error, runDir)
+  }
   return execute({...options, runDir, config, weights, emit, clock, openPaper: papers, limits}, manifest, discovery)
 }
 

@@ -4,13 +4,13 @@
  * prompt.json is written before it is evaluated, so a resumed run scores the prompt it
  * had proposed rather than proposing another.
  */
-import {mkdir, readdir} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 
 import {formatUsd} from '../../core/format.js'
 import {runPaths, trialFolderName, trialIndexOf} from '../../core/layout.js'
 import type {PromptSpec, StopReason, UsageSummary} from '../../core/schemas/common.js'
 import {TrialPromptFile, type AggregateProfile, type OptimiserStep, type RunConfig, type TrialResults} from '../../core/schemas/files.js'
-import {readJsonIfExists, writeJson} from '../../core/store.js'
+import {makeDir, readJsonIfExists, writeJson} from '../../core/store.js'
 import {hasConverged, selectionSeries} from '../../loss/index.js'
 import {bestTrial} from '../../loss/selection.js'
 import {emptyUsage, mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
@@ -80,7 +80,7 @@ export async function trialLoop(
     const started = clock()
     const dir = existing.get(index) ?? trialFolderName(index, started)
     const trialPaths = paths.trial(dir)
-    if (!existing.has(index)) await mkdir(trialPaths.dir)
+    if (!existing.has(index)) await makeDir(trialPaths.dir)
     const promptFile = await loadOrWritePrompt(trialPaths.prompt, index, next)
     prompts.push(promptFile)
     // Trials are numbered from 0, as their folders are; "(2 of 5)" gives the count.

@@ -5,11 +5,11 @@
  * them back instead of paying for them again. A pair whose files are bad, or whose
  * provider keeps failing, is skipped with its reason; the run goes on with the others.
  */
-import {mkdir} from 'node:fs/promises'
 
 import pLimit from 'p-limit'
 
 import {CorruptFileError, describeError, InputError, ProviderError, StudioError} from '../../core/errors.js'
+import {FileSystemError} from '../../core/fs-errors.js'
 import {sha256File} from '../../core/hash.js'
 import type {RunPaths} from '../../core/layout.js'
 import type {Providers} from '../../core/providers.js'
@@ -17,7 +17,7 @@ import {Transcript} from '../../core/schemas/common.js'
 import type {NewRunEvent} from '../../core/schemas/events.js'
 import {PairAnalysis, type SkippedPair} from '../../core/schemas/files.js'
 import type {PairFiles} from '../../core/schemas/inputs.js'
-import {readJson, readJsonIfExists, writeFileAtomic, writeJson} from '../../core/store.js'
+import {makeDir, readJson, readJsonIfExists, writeFileAtomic, writeJson} from '../../core/store.js'
 import {audioDurationSeconds} from '../../media/audio.js'
 import {checkEpisodeDuration, type SizeLimits} from '../../media/limits.js'
 import type {Paper, PaperReading} from '../../media/paper.js'
@@ -76,7 +76,14 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
           if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
         } catch (error) {
           // A file changed under a resumed run is not a pair to skip: the run is refused (resume.ts).
-          if (!(error instanceof StudioError) || error instanceof CorruptFileError || error instanceof ChangedInputError) throw error
+          // Nor are a damaged unit or a disk that refuses writes: they are the run's problem, not the pair's.
+          if (
+            !(error instanceof StudioError) ||
+            error instanceof CorruptFileError ||
+            error instanceof ChangedInputError ||
+            error instanceof FileSystemError
+          )
+            throw error
           // Calls made for the pair before it failed were paid for: they count.
           const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
           skipped.push({
@@ -121,7 +128,7 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
 /** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
 async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMeter): Promise<{pair: PreparedPair; fresh: boolean}> {
   const pairPaths = ctx.paths.pair(files.id)
-  await mkdir(pairPaths.dir, {recursive: true})
+  await makeDir(pairPaths.dir, {recursive: true})
   let analysis = await readJsonIfExists(pairPaths.analysis, PairAnalysis)
   const fresh = analysis === null
   // Extraction runs on the PDF worker; its first page (the title) comes back ahead of full
