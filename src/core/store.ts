@@ -9,10 +9,14 @@ import path from 'node:path'
 import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
-import {outputPaths, runFolderName} from './layout.js'
+import {outputPaths, runFolderName, shortenName} from './layout.js'
 
+/**
+ * The temp file's name is the target's, shortened when long (shortenName), so that a name
+ * the file system accepts never gives a temp name it refuses (ENAMETOOLONG).
+ */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const temp = path.join(path.dirname(file), `.${shortenName(path.basename(file))}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
     await writeFile(temp, content, {flush: true})
     await rename(temp, file)
