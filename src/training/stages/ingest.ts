@@ -132,7 +132,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
   let paper: Paper
   if (analysis) {
     // Resuming: the analysis is reused only for the very same paper and episode.
-    const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3)])
+    const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3, 'Episode')])
     paper = read
     if (analysis.paper.sha256 !== paper.sha256 || analysis.episode.sha256 !== episodeSha) {
       throw new ChangedInputError(`${files.id}: the paper or episode changed since this run analysed it`, {
@@ -167,7 +167,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
     // calling it unhandled while the lines below run.
     transcribed.catch(() => {})
     try {
-      const episodeSha = await sha256File(files.mp3)
+      const episodeSha = await sha256File(files.mp3, 'Episode')
       // The paper's key concepts and the transcript's labels do not depend on each other:
       // each call starts as soon as its own input exists.
       const analysed = await analysePair(
