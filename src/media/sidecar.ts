@@ -160,7 +160,15 @@ export async function readSidecar(path: string, format: SidecarFormat, limits: S
     content = data.toString('utf8')
   } catch (error) {
     if (error instanceof InputError) throw error
-    throw new InputError(`Cannot read transcript ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path})
+    const code = (error as NodeJS.ErrnoException).code
+    throw new InputError(`Cannot read transcript ${path}: ${code ?? String(error)}`, {
+      path,
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? `You lack permission to read it: fix its permissions (e.g. chmod u+r "${path}").`
+          : 'Check that the file exists and that you can read it, or delete it to have the episode transcribed instead.',
+      cause: error,
+    })
   }
   const transcript =
     format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : await parseTranscriptJson(path, content)

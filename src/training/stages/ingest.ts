@@ -79,13 +79,15 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
           if (!(error instanceof StudioError) || error instanceof CorruptFileError || error instanceof ChangedInputError) throw error
           // Calls made for the pair before it failed were paid for: they count.
           const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
+          const hint = error.hint ? {hint: error.hint} : {}
           skipped.push({
             id: files.id,
             reason: describeError(error),
+            ...hint,
             ...(error instanceof ProviderError ? {provider: error.provider} : {}),
             ...paid,
           })
-          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...paid})
+          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...hint, ...paid})
         }
         done++
         emit({
@@ -102,7 +104,7 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
   prepared.sort((a, b) => (a.files.id < b.files.id ? -1 : 1))
   skipped.sort((a, b) => (a.id < b.id ? -1 : 1))
   if (prepared.length === 0) {
-    const list = skipped.map((s) => `  ${s.id}: ${s.reason}`).join('\n')
+    const list = skipped.map((s) => `  ${s.id}: ${s.reason}${s.hint ? `\n    hint: ${s.hint}` : ''}`).join('\n')
     const provider = skipped.find((s) => s.provider)?.provider
     if (provider) {
       // Not the files: the service (a rejected key, no quota, an outage) failed on them.
