@@ -14,6 +14,7 @@ import {readInputFile} from '../../src/core/input-file.js'
 import {probeEpisode} from '../../src/media/audio.js'
 import {readPaper} from '../../src/media/paper.js'
 import {readSidecar} from '../../src/media/sidecar.js'
+import {loadConfig} from '../../src/providers/config.js'
 import {discoverPairs} from '../../src/training/stages/discover.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
@@ -55,8 +56,9 @@ describe('a symbolic link to /dev/zero', () => {
       [probeEpisode(path.join(dir, 'zero.mp3')), 'Episode'],
       [readSidecar(path.join(dir, 'zero.vtt'), 'vtt'), 'Transcript'],
       [sha256File(path.join(dir, 'zero.mp3'), 'Episode'), 'Episode'],
+      [loadConfig({explicit: path.join(dir, 'zero.txt')}), 'Config file'],
     ]
-    const names = ['zero.txt', 'zero.pdf', 'zero.mp3', 'zero.vtt', 'zero.mp3']
+    const names = ['zero.txt', 'zero.pdf', 'zero.mp3', 'zero.vtt', 'zero.mp3', 'zero.txt']
     for (const [i, [promise, label]] of cases.entries()) {
       const error = await refusal(promise)
       const file = path.join(dir, names[i]!)
