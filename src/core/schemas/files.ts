@@ -380,5 +380,7 @@ export const Registry = z.object({
       calibrated_prompt: z.string().nullable(),
     }),
   ),
+  /** Run folders whose run.json is missing or cannot be read: listed with the reason, never left out silently. */
+  damaged: z.array(z.object({run_id: z.string(), path: z.string(), reason: z.string()})).default([]),
 })
 export type Registry = z.infer<typeof Registry>
