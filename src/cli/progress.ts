@@ -51,6 +51,8 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
             break
           case 'pair-skipped':
             line(`skipped ${event.pair}: ${event.reason}`)
+            // The fix, as a continuation of the line above.
+            if (event.hint) process.stderr.write(`  hint: ${event.hint}\n`)
             break
           case 'trial-finished':
             line(`trial ${event.trial} done: ${trialLoss(event)}; usage so far: ${formatUsage(usage.total)}`)
@@ -89,7 +91,7 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
           resume()
           break
         case 'pair-skipped':
-          spinner.warn(`Skipped ${event.pair}: ${event.reason}`)
+          spinner.warn(`Skipped ${event.pair}: ${event.reason}${event.hint ? `\n  hint: ${event.hint}` : ''}`)
           resume()
           break
         case 'trial-finished':

@@ -16,7 +16,7 @@ export const EXIT = {
   corrupt: 3,
   /** A provider (API) failed for good: bad key, quota, service down. */
   provider: 4,
-  /** The run finished, but some pairs failed (listed in the report). */
+  /** Done in part: the run finished but some pairs failed (listed in the report), or `cache clear` left entries it could not delete. */
   partial: 5,
   /**
    * The disk (or the user's quota) filled up while studio wrote: a run stops, marked

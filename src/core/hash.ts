@@ -1,14 +1,24 @@
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+
+import {openInputFile} from './input-file.js'
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
-/** Streams the file so that a large episode is never held in memory just to hash it. */
-export async function sha256File(path: string): Promise<string> {
+/**
+ * Streams the file so that a large episode is never held in memory just to hash it. A
+ * regular file only (openInputFile): a FIFO or /dev/zero would never end. `label` names
+ * the file in that refusal ("Episode").
+ */
+export async function sha256File(path: string, label = 'File'): Promise<string> {
   const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  const {handle} = await openInputFile(path, label)
+  try {
+    for await (const chunk of handle.createReadStream({autoClose: false})) hash.update(chunk as Buffer)
+  } finally {
+    await handle.close()
+  }
   return hash.digest('hex')
 }
 

@@ -15,6 +15,8 @@
  */
 import path from 'node:path'
 
+import {sha256} from './hash.js'
+
 /** Files of the output folder itself. */
 export const OUTPUT_FILES = {
   registry: 'registry.json',
@@ -58,9 +60,40 @@ export function compactTimestamp(date: Date): string {
     .replace(/[-:]/g, '')
 }
 
-/** A pair id made safe as one path component (ids of nested duplicates contain "/"). */
+/**
+ * Bytes of a name kept whole in a derived file name. File systems allow 255 bytes a name
+ * (ext4, APFS, NTFS in UTF-16 units); studio adds up to about 40 bytes around a pair's slug
+ * (`_result.json`, and the `.<name>.<pid>.<random>.tmp` of an atomic write), so a longer
+ * slug is shortened (75 CJK characters, 225 bytes, would not fit).
+ */
+export const MAX_NAME_BYTES = 100
+
+const HASH_CHARS = 8
+
+/**
+ * `name` when it takes at most MAX_NAME_BYTES bytes of UTF-8, else its first 97-100 bytes
+ * (cut on a character boundary) + `-` + the first 8 hex digits of the sha256 of the whole
+ * name: at most 109 bytes. Deterministic, and no two names give the same result: a
+ * shortened name is always longer than MAX_NAME_BYTES, so never equal to a name kept
+ * whole, and two long names sharing their first 100 bytes differ in their hash (32 bits:
+ * a one-in-4-billion chance of a clash per such pair of names).
+ */
+export function shortenName(name: string): string {
+  const bytes = Buffer.from(name, 'utf8')
+  if (bytes.length <= MAX_NAME_BYTES) return name
+  let end = MAX_NAME_BYTES
+  // Back up to the start of a UTF-8 character (continuation bytes are 10xxxxxx).
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
+  return `${bytes.subarray(0, end).toString('utf8')}-${sha256(name).slice(0, HASH_CHARS)}`
+}
+
+/**
+ * A pair id made safe as one path component: `/` (ids of nested duplicates) becomes `__`,
+ * and a slug over MAX_NAME_BYTES is shortened (shortenName). The id shown to the user,
+ * and recorded in every file, stays the full name.
+ */
 export function pairSlug(id: string): string {
-  return id.replaceAll('/', '__')
+  return shortenName(id.replaceAll('/', '__'))
 }
 
 /** run-20261123T091600Z, or run-20261123T091600Z-2 for the second run started in the same second. */

@@ -10,7 +10,7 @@ import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
 import {fileSystemError, injectedFault, type FsOperation} from './fs-errors.js'
-import {outputPaths, runFolderName} from './layout.js'
+import {outputPaths, runFolderName, shortenName} from './layout.js'
 
 /**
  * Runs one write of `file`, with the injected fault of a test if any, and turns an error
@@ -29,9 +29,11 @@ async function writing<T>(file: string, operation: FsOperation, write: () => Pro
 /**
  * The file is either the old one or the new one, never half of either: a failed write
  * (a full disk, say) removes its temp file and leaves the old file, or none, in place.
+ * The temp file's name is the target's, shortened when long (shortenName), so that a
+ * name the file system accepts never gives a temp name it refuses (ENAMETOOLONG).
  */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const temp = path.join(path.dirname(file), `.${shortenName(path.basename(file))}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   await writing(file, 'write', async () => {
     try {
       await writeFile(temp, content, {flush: true})

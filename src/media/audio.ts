@@ -8,10 +8,11 @@
  *
  * Every problem is an InputError naming the file, so a run skips that pair and says why.
  */
-import {open, type FileHandle} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
 import {InputError} from '../core/errors.js'
+import {openInputFile} from '../core/input-file.js'
 import type {EpisodeFormat} from '../core/schemas/common.js'
 import {
   findFirstFrame,
@@ -82,9 +83,12 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
     })
   }
   let handle: FileHandle
+  let size: number
   try {
-    handle = await open(file, 'r')
+    // A regular file only: opening a FIFO would wait for a writer, and a device never ends.
+    ;({handle, size} = await openInputFile(file, 'Episode'))
   } catch (error) {
+    if (error instanceof InputError) throw error
     const code = (error as NodeJS.ErrnoException).code ?? String(error)
     throw new InputError(`Cannot read episode ${file}: ${code}`, {
       path: file,
@@ -96,7 +100,6 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
     })
   }
   try {
-    const size = (await handle.stat()).size
     if (size === 0) throw new InputError(`Episode ${file} is empty (0 bytes)`, {path: file, hint: REDOWNLOAD})
     const read = async (offset: number, length: number): Promise<Buffer> => {
       const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - offset)))

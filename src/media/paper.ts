@@ -3,11 +3,11 @@
  * References section kept apart from the body. Formats, cleanup rules and errors
  * are documented in TRAINING.md, "Paper inputs".
  */
-import {readFile, stat} from 'node:fs/promises'
 import {extname} from 'node:path'
 
 import {InputError} from '../core/errors.js'
 import {sha256} from '../core/hash.js'
+import {readInputFile} from '../core/input-file.js'
 import type {PaperFormat} from '../core/schemas/common.js'
 import {countWords} from '../core/text.js'
 import {checkPaperBytes, checkPaperPages, DEFAULT_SIZE_LIMITS, WORDS_PER_PAGE, type SizeLimits} from './limits.js'
@@ -118,18 +118,13 @@ async function readPaperBytes(path: string, limits: SizeLimits): Promise<Buffer>
       cause: error,
     })
   }
-  let size: number
-  try {
-    size = (await stat(path)).size
-  } catch (error) {
-    throw cannotRead(error)
-  }
-  // From its size alone: a file far too large is never read into memory.
-  checkPaperBytes(path, format, size, limits)
+  // A regular file only (never a FIFO or a device, which would never end), and from its
+  // size alone: a file far too large is never read into memory.
   let data: Buffer
   try {
-    data = await readFile(path)
+    data = await readInputFile(path, 'Paper', (size) => checkPaperBytes(path, format, size, limits))
   } catch (error) {
+    if (error instanceof InputError) throw error
     throw cannotRead(error)
   }
   if (data.length === 0) {

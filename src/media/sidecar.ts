@@ -2,9 +2,9 @@
  * Sidecar transcripts: WebVTT, SRT and the project's own JSON. Malformed files are
  * reported with the file and line, because users write and edit these by hand.
  */
-import {readFile, stat} from 'node:fs/promises'
 
 import {InputError} from '../core/errors.js'
+import {readInputFile} from '../core/input-file.js'
 import {checkTranscriptBytes, checkTranscriptDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from './limits.js'
 import {TranscriptFile} from '../core/schemas/inputs.js'
 import {type SidecarFormat, type Transcript, type TranscriptSegment} from '../core/schemas/common.js'
@@ -156,11 +156,19 @@ export async function parseTranscriptJson(path: string, content: string): Promis
 export async function readSidecar(path: string, format: SidecarFormat, limits: SizeLimits = DEFAULT_SIZE_LIMITS): Promise<Transcript> {
   let content: string
   try {
-    checkTranscriptBytes(path, (await stat(path)).size, limits)
-    content = await readFile(path, 'utf8')
+    const data = await readInputFile(path, 'Transcript', (size) => checkTranscriptBytes(path, size, limits))
+    content = data.toString('utf8')
   } catch (error) {
     if (error instanceof InputError) throw error
-    throw new InputError(`Cannot read transcript ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {path})
+    const code = (error as NodeJS.ErrnoException).code
+    throw new InputError(`Cannot read transcript ${path}: ${code ?? String(error)}`, {
+      path,
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? `You lack permission to read it: fix its permissions (e.g. chmod u+r "${path}").`
+          : 'Check that the file exists and that you can read it, or delete it to have the episode transcribed instead.',
+      cause: error,
+    })
   }
   const transcript =
     format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : await parseTranscriptJson(path, content)

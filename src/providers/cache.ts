@@ -15,7 +15,7 @@ import path from 'node:path'
 
 import {z} from 'zod'
 
-import {InputError} from '../core/errors.js'
+import {describeError, InputError} from '../core/errors.js'
 import {isNoSpace} from '../core/fs-errors.js'
 import {canonicalJson, sha256} from '../core/hash.js'
 import {makeDir, writeFileAtomic} from '../core/store.js'
@@ -43,6 +43,8 @@ export interface CacheStats {
 export interface CacheClearResult {
   removed: number
   bytes: number
+  /** Entries that could not be deleted (and folders of entries that could not be listed), each with the reason. */
+  left: Array<{path: string; reason: string}>
 }
 
 /** The hash that names a key's file: sha256 of its canonical JSON (so property order does not matter). */
@@ -165,17 +167,20 @@ export class DiskCache implements ResponseCache {
   async clear(): Promise<CacheClearResult> {
     let removed = 0
     let bytes = 0
-    for (const file of await this.entryFiles()) {
+    const left: CacheClearResult['left'] = []
+    const unreadable = (dir: string, error: unknown) =>
+      left.push({path: dir, reason: `its entries could not be listed (${errorCode(error)})`})
+    // One entry that cannot be deleted never stops the others: each is tried, and those
+    // left are reported with their reason.
+    for (const file of await this.entryFiles(unreadable)) {
       let size: number
       try {
         size = (await stat(file)).size
         await rm(file)
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
-        throw new InputError(`Cannot remove ${file} from the response cache: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
-          path: file,
-          cause: error,
-        })
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue // removed meanwhile
+        left.push({path: file, reason: `could not be deleted (${errorCode(error)})`})
+        continue
       }
       removed++
       bytes += size
@@ -184,7 +189,7 @@ export class DiskCache implements ResponseCache {
       // Fails when not empty (a write in progress, or a file that is not ours): leave it then.
       await rmdir(sub).catch(() => undefined)
     }
-    return {removed, bytes}
+    return {removed, bytes, left}
   }
 
   private async prefixDirs(): Promise<string[]> {
@@ -199,14 +204,16 @@ export class DiskCache implements ResponseCache {
     return names.sort().map((name) => path.join(this.dir, name))
   }
 
-  private async entryFiles(): Promise<string[]> {
+  /** Entry files, by prefix folder; `unreadable` hears of a prefix folder that cannot be listed. */
+  private async entryFiles(unreadable: (dir: string, error: unknown) => void = () => {}): Promise<string[]> {
     const files: string[] = []
     for (const sub of await this.prefixDirs()) {
       const prefix = path.basename(sub)
       let names: string[]
       try {
         names = await readdir(sub)
-      } catch {
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') unreadable(sub, error)
         continue
       }
       for (const name of names.sort()) {
@@ -238,6 +245,10 @@ export class NoCache implements ResponseCache {
   }
 
   async set(_key: unknown, _value: unknown): Promise<void> {}
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? describeError(error)
 }
 
 async function discard(file: string): Promise<void> {

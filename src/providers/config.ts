@@ -3,11 +3,11 @@
  * file (studio.config.json) and --model flags, in that order of precedence
  * (flags win). The zod schema is the single definition of the file format.
  */
-import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {z} from 'zod'
 
 import {InputError} from '../core/errors.js'
+import {readInputFile} from '../core/input-file.js'
 import {USAGE_ROLES, type UsageRole} from '../core/schemas/common.js'
 import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../media/limits.js'
 
@@ -140,6 +140,17 @@ export interface ResolvedConfig {
  * Reads the config: `explicit` (--config) must exist; otherwise studio.config.json in
  * `cwd` is used when present. Then --model overrides (`role=provider:model`) apply.
  */
+/** A config is a few hundred bytes: one of over a megabyte is not a config. */
+const MAX_CONFIG_BYTES = 1024 * 1024
+
+function checkConfigBytes(file: string, bytes: number): void {
+  if (bytes <= MAX_CONFIG_BYTES) return
+  throw new InputError(`The config file ${file} is too large to be a config: ${bytes} bytes (at most ${MAX_CONFIG_BYTES})`, {
+    path: file,
+    hint: 'Point --config at studio.config.json (see TRAINING.md, "studio.config.json").',
+  })
+}
+
 export async function loadConfig(options: {explicit?: string; cwd?: string; overrides?: string[]}): Promise<ResolvedConfig> {
   const cwd = options.cwd ?? process.cwd()
   const file = options.explicit ? path.resolve(cwd, options.explicit) : path.join(cwd, CONFIG_FILE)
@@ -147,8 +158,10 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
   let found: string | null = null
   let text: string | null = null
   try {
-    text = await readFile(file, 'utf8')
+    // A regular file only (a FIFO would hang, /dev/zero never end), of at most 1 MiB.
+    text = (await readInputFile(file, 'Config file', (bytes) => checkConfigBytes(file, bytes))).toString('utf8')
   } catch (error) {
+    if (error instanceof InputError) throw error
     const code = (error as NodeJS.ErrnoException).code
     if (options.explicit || code !== 'ENOENT') {
       throw new InputError(`Cannot read the config file ${file}: ${code === 'ENOENT' ? 'it does not exist' : (error as Error).message}`, {

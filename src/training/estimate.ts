@@ -7,7 +7,7 @@
 import {stat} from 'node:fs/promises'
 
 import {costUsd} from '../providers/prices.js'
-import {describeError} from '../core/errors.js'
+import {describeError, StudioError} from '../core/errors.js'
 import type {Providers} from '../core/providers.js'
 import {audioDurationSeconds} from '../media/audio.js'
 import {checkEpisodeDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from '../media/limits.js'
@@ -284,6 +284,8 @@ export function estimatePerPair(pairs: ReadonlyArray<PairEstimateInput>, shape?:
 export interface UnusablePair {
   id: string
   reason: string
+  /** The fix for `reason` (the error's hint); absent when there is none. */
+  hint?: string
 }
 
 /**
@@ -308,7 +310,7 @@ export async function pairEstimateInputs(
         ])
         return {id: pair.id, paperChars: paper.body.length, durationSeconds, episodeBytes: info.size, hasSidecar: pair.sidecar !== null}
       } catch (error) {
-        return {id: pair.id, reason: describeError(error)}
+        return {id: pair.id, reason: describeError(error), ...(error instanceof StudioError && error.hint ? {hint: error.hint} : {})}
       }
     }),
   )

@@ -1,12 +1,14 @@
-import {stat} from 'node:fs/promises'
+import {execFile} from 'node:child_process'
+import {chmod, readdir, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {type CacheClearResult, type CacheStats, DiskCache} from '../../src/providers/cache.js'
 import type {SecretListing} from '../../src/providers/secrets.js'
-import {type CliResult, runCli} from '../helpers/cli.js'
+import {BIN, type CliResult, runCli} from '../helpers/cli.js'
 import {cliError} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
+import {openToOthers, UNPRIVILEGED} from '../helpers/unprivileged.js'
 
 const KEY = 'sk-test-proj-E2eSecretKeyValue-7Hq2Zp9Lw4Xr1c3d4'
 
@@ -145,7 +147,54 @@ describe('studio cache', () => {
     expect(await cache.get({provider: 'mock', i: 0})).toBeUndefined()
 
     const empty = await studio(['cache', 'clear', '--json'])
-    expect(JSON.parse(empty.stdout)).toEqual({removed: 0, bytes: 0, dir: cacheDir})
+    expect(JSON.parse(empty.stdout)).toEqual({removed: 0, bytes: 0, left: [], dir: cacheDir, hint: null})
+  })
+
+  it('clear goes on past entries it cannot delete, lists them with the reason and exits 5', async () => {
+    const cache = new DiskCache(cacheDir)
+    for (let i = 0; i < 6; i++) await cache.set({provider: 'mock', i}, {text: 'z'.repeat(100)})
+    const prefixes = (await readdir(cacheDir)).sort()
+    expect(prefixes.length).toBeGreaterThan(1)
+    // The first prefix folder cannot be written to, so its entries cannot be deleted (for
+    // `nobody` when the tests run as root, who could delete anything).
+    const [locked, ...open] = prefixes.map((p) => path.join(cacheDir, p))
+    const stuck = (await readdir(locked!)).sort().map((name) => path.join(locked!, name))
+    const deletable = (await Promise.all(open.map(async (dir) => (await readdir(dir)).length))).reduce((a, b) => a + b, 0)
+    await chmod(locked!, 0o555)
+    for (const dir of open) await chmod(dir, 0o777)
+    await openToOthers(cacheDir)
+    try {
+      const run = (args: string[]) =>
+        new Promise<CliResult>((resolve) => {
+          execFile(
+            process.execPath,
+            [BIN, 'cache', 'clear', '--cache-dir', cacheDir, ...args],
+            {env: {...process.env, ...env, CI: '1', NO_COLOR: '1'}, ...UNPRIVILEGED},
+            (error, stdout, stderr) => resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr}),
+          )
+        })
+      const text = await run([])
+      outputs.push(text)
+      expect(text.code, text.stderr).toBe(5)
+      expect(text.stdout).toContain(`Removed ${deletable} entr`)
+      expect(text.stderr).toContain(
+        `error: ${stuck.length} could not be removed and ${stuck.length === 1 ? 'is' : 'are'} still in the cache:`,
+      )
+      for (const file of stuck) expect(text.stderr).toContain(`  ${file}: could not be deleted (EACCES)`)
+      expect(text.stderr).toContain('Hint: Deleting a file needs write permission on its folder')
+      // Every other entry is gone; the stuck ones are still there.
+      expect((await cache.stats()).entries).toBe(stuck.length)
+
+      const json = await run(['--json'])
+      outputs.push(json)
+      expect(json.code).toBe(5)
+      const result = JSON.parse(json.stdout) as CacheClearResult & {dir: string; hint: string}
+      expect(result).toMatchObject({removed: 0, bytes: 0, dir: cacheDir})
+      expect(result.left).toEqual(stuck.map((file) => ({path: file, reason: 'could not be deleted (EACCES)'})))
+      expect(result.hint).toContain(`chmod -R u+rwX "${cacheDir}"`)
+    } finally {
+      await chmod(locked!, 0o755)
+    }
   })
 
   it('uses --cache-dir over STUDIO_CACHE_DIR', async () => {

@@ -1,4 +1,5 @@
-import {access, readFile, realpath} from 'node:fs/promises'
+import {execFileSync} from 'node:child_process'
+import {access, readFile, realpath, symlink} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -9,6 +10,16 @@ import {cliError} from '../helpers/json.js'
 import {makeTempDir, removeDir, writePdf} from '../helpers/media.js'
 
 const TITLE = 'Coastal Fog Forecasting with Graph Networks'
+
+/** mkfifo is not on every system (Node has no API for it): the FIFO case needs it. */
+const MKFIFO = (() => {
+  try {
+    execFileSync('mkfifo', ['--version'], {stdio: 'ignore'})
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT'
+  }
+})()
 
 let out = ''
 let paper = ''
@@ -129,6 +140,30 @@ describe('studio generate: bad input', () => {
     expect(failed.stdout).toBe('')
     expect(failed.stderr).toContain(`Error: Cannot read paper ${missing}: ENOENT`)
     expect(failed.stderr).toContain('Hint: ')
+  })
+
+  it('refuses a link to /dev/zero at once (exit 2), naming the file and what it is, writing nothing', async () => {
+    const zero = path.join(out, 'zero-paper.txt')
+    await symlink('/dev/zero', zero)
+    const script = path.join(out, 'zero-script.txt')
+    const started = Date.now()
+    const failed = await runCli(['generate', zero, '--mock', '--output-dir', out, '--out', script])
+    expect(failed.code).toBe(2)
+    expect(failed.stderr).toContain(`Error: Paper ${zero} (a link to /dev/zero) is a character device, not a regular file`)
+    expect(failed.stderr).toContain('Hint: Give studio a regular file')
+    expect(await exists(script)).toBe(false)
+    const json = await runCli(['generate', zero, '--mock', '--output-dir', out, '--json'])
+    expect(json.code).toBe(2)
+    expect(cliError(json.stdout)).toMatchObject({path: zero, exit_code: 2})
+    expect(Date.now() - started).toBeLessThan(15_000)
+  })
+
+  it.skipIf(!MKFIFO)('refuses a FIFO without waiting for a writer (skipped where mkfifo is missing)', async () => {
+    const fifo = path.join(out, 'fifo-paper.md')
+    execFileSync('mkfifo', [fifo])
+    const failed = await runCli(['generate', fifo, '--mock', '--output-dir', out])
+    expect(failed.code).toBe(2)
+    expect(failed.stderr).toContain(`Error: Paper ${fifo} is a FIFO (named pipe), not a regular file`)
   })
 
   it('fails with exit code 2 and a hint when there is no run yet', async () => {

@@ -4,13 +4,13 @@
  * still train, and a folder of only bad pairs fails with exit code 2.
  */
 import {execFile} from 'node:child_process'
-import {chmod, copyFile, mkdir} from 'node:fs/promises'
+import {chmod, copyFile, mkdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {makeFixtures} from '../../scripts/make-fixtures.mjs'
 import {PairsListing} from '../../src/core/schemas/inputs.js'
-import {TrainingReport} from '../../src/core/schemas/files.js'
+import {RunManifest, TrainingReport} from '../../src/core/schemas/files.js'
 import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf, writeSilentMp3} from '../helpers/media.js'
 import {openToOthers, UNPRIVILEGED} from '../helpers/unprivileged.js'
@@ -25,6 +25,18 @@ const BAD: Record<string, string> = {
   scanned: 'Paper {dir}/scanned.pdf has no text layer (1 page(s), no extractable words)',
   'zero-byte': 'Paper {dir}/zero-byte.pdf is empty (0 bytes)',
   'bad-vtt': '{dir}/bad-vtt.vtt:3: expected a cue timing line like "00:00:01.000 --> 00:00:04.000", found "1"',
+}
+
+/** The fix printed with each bad pair (the error's hint, as TRAINING.md, "Bad files", gives it). */
+const HINT: Record<string, string> = {
+  'random-bytes': 'Replace it with the original episode file; a failed download sometimes saves an error page instead.',
+  'renamed-wav': 'The transcriber sends the file with its extension, so the extension must match the content.',
+  truncated: 'The file is incomplete: download or copy it again from the original.',
+  short: 'Use the full episode, not a clip or a trailer.',
+  encrypted: 'Save an unencrypted copy and use that: e.g. qpdf --decrypt --password=PASSWORD in.pdf out.pdf, or print it to PDF.',
+  scanned: 'It is probably a scan: run OCR on it first (e.g. ocrmypdf in.pdf out.pdf) and use the result.',
+  'zero-byte': 'Replace it with the full text of the paper (PDF, .docx, .txt or .md).',
+  'bad-vtt': 'Fix that line, or delete the sidecar to have the episode transcribed instead.',
 }
 
 let dir = ''
@@ -47,8 +59,9 @@ describe('bad inputs: the fixture set', () => {
     expect(result.code).toBe(0)
     const listing = PairsListing.parse(JSON.parse(result.stdout))
     const problems = Object.fromEntries(listing.pairs.map((p) => [p.id, p.problems]))
-    for (const id of Object.keys(BAD)) expect(problems[id], id).toEqual([reason(id)])
-    for (const id of valid) expect(problems[id], id).toEqual([])
+    const hints = Object.fromEntries(listing.pairs.map((p) => [p.id, p.problem_hints]))
+    for (const id of Object.keys(BAD)) expect([problems[id], hints[id]], id).toEqual([[reason(id)], [HINT[id]]])
+    for (const id of valid) expect([problems[id], hints[id]], id).toEqual([[], []])
     expect(Object.keys(problems).sort()).toEqual([...valid, ...Object.keys(BAD)].sort())
     expect(listing.orphans).toEqual([
       {path: path.join(dir, 'folder.mp3'), reason: 'episode without a paper: expected folder.pdf next to it'},
@@ -65,7 +78,7 @@ describe('bad inputs: the fixture set', () => {
   it('list-pairs prints each problem on stderr in a terminal-style run', async () => {
     const result = await runCli(['training', 'list-pairs', '--pairs-dir', dir])
     expect(result.code).toBe(0)
-    for (const id of Object.keys(BAD)) expect(result.stderr).toContain(`problem: ${id}: ${reason(id)}`)
+    for (const id of Object.keys(BAD)) expect(result.stderr).toContain(`problem: ${id}: ${reason(id)}\n  hint: ${HINT[id]}\n`)
     expect(result.stderr).toContain(`${path.join(dir, 'self-loop.mp3')}: symbolic link loop`)
   })
 
@@ -77,9 +90,16 @@ describe('bad inputs: the fixture set', () => {
     expect(report.skipped_pairs).toEqual(
       Object.keys(BAD)
         .sort()
-        .map((id) => ({id, reason: reason(id)})),
+        .map((id) => ({id, reason: reason(id), hint: HINT[id]})),
     )
-    for (const id of Object.keys(BAD)) expect(result.stderr).toContain(`skipped ${id}: ${reason(id)}`)
+    // Each skip with its fix, on the line after it.
+    for (const id of Object.keys(BAD)) expect(result.stderr).toContain(`skipped ${id}: ${reason(id)}\n  hint: ${HINT[id]}\n`)
+    const manifest = RunManifest.parse(JSON.parse(await readFile(path.join(out, report.run_id, 'run.json'), 'utf8')))
+    expect(manifest.skipped.map((s) => [s.id, s.hint])).toEqual(
+      Object.keys(BAD)
+        .sort()
+        .map((id) => [id, HINT[id]]),
+    )
   })
 
   it('fails with exit code 2 and every reason when no valid pair is left', async () => {
@@ -94,7 +114,7 @@ describe('bad inputs: the fixture set', () => {
     expect(result.stderr).toContain('No usable pair: all 3 pair(s) failed to ingest:')
     expect(result.stderr).toContain(`random-bytes: Episode ${bad}/random-bytes.mp3 is not audio: no MP3 data found in it`)
     expect(result.stderr).toContain(`short: Episode ${bad}/short.mp3 is too short to learn from: 5.1 s (at least 10 s needed)`)
-    expect(result.stderr).toContain(`zero-byte: Paper ${bad}/zero-byte.pdf is empty (0 bytes)`)
+    expect(result.stderr).toContain(`zero-byte: Paper ${bad}/zero-byte.pdf is empty (0 bytes)\n    hint: ${HINT['zero-byte']}`)
   })
 })
 

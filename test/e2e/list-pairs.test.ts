@@ -1,4 +1,4 @@
-import {writeFile} from 'node:fs/promises'
+import {symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -33,6 +33,24 @@ describe('studio training list-pairs', () => {
     expect(result.stdout).toMatch(/id\s+pages\s+words\s+duration\s+transcript\s+status/)
     expect(result.stdout).toMatch(/aerial-vehicle-positioning-full\s+\d+\s+\d+\s+\d+:\d\d\s+sidecar-vtt\s+ok/)
     expect(result.stdout).toContain('3 pair(s), 0 orphan(s)')
+  })
+
+  it('lists a link to /dev/zero named like an episode as an orphan, never reading it', async () => {
+    const dir = await makeTempDir('studio-e2e-list-special-')
+    try {
+      await writePdf(path.join(dir, 'talk.pdf'), ['A short paper about things.'])
+      await symlink('/dev/zero', path.join(dir, 'talk.mp3'))
+      const result = await runCli(['training', 'list-pairs', '--pairs-dir', dir, '--json'])
+      expect(result.code).toBe(0)
+      const listing = PairsListing.parse(JSON.parse(result.stdout))
+      expect(listing.pairs).toEqual([])
+      expect(listing.orphans).toEqual([
+        {path: path.join(dir, 'talk.mp3'), reason: 'a character device, not a regular file: studio reads regular files only'},
+        {path: path.join(dir, 'talk.pdf'), reason: 'paper without an episode: expected talk.mp3 next to it'},
+      ])
+    } finally {
+      await removeDir(dir)
+    }
   })
 
   it('warns about orphans and measures the real MP3 duration', async () => {

@@ -264,6 +264,6 @@ describe('studio training list-runs', () => {
     expect(result.stdout).toContain(`No runs in ${out} yet: start one with \`studio training run --mock\`.`)
     await expect(readdir(out)).rejects.toThrow(/ENOENT/)
     const json = await runCli(['training', 'list-runs', '--output-dir', out, '--json'])
-    expect(Registry.parse(JSON.parse(json.stdout))).toEqual({version: 1, runs: []})
+    expect(Registry.parse(JSON.parse(json.stdout))).toEqual({version: 1, runs: [], damaged: []})
   })
 })

@@ -266,7 +266,7 @@ describe('studio training run: bad input', () => {
       expect(result.code).toBe(0)
       const skippedReport = TrainingReport.parse(JSON.parse(result.stdout))
       expect(skippedReport.pairs).toEqual(['good'])
-      expect(skippedReport.skipped_pairs.map((s) => Object.keys(s))).toEqual([['id', 'reason']])
+      expect(skippedReport.skipped_pairs.map((s) => Object.keys(s))).toEqual([['id', 'reason', 'hint']])
       expect(skippedReport.skipped_pairs[0]!.id).toBe('empty')
       expect(skippedReport.skipped_pairs[0]!.reason).toContain(`Paper ${path.join(pairs, 'empty.pdf')} is empty (0 bytes)`)
       expect(result.stderr).toMatch(/skipped empty: Paper .* is empty/)

@@ -25,6 +25,9 @@ let out = ''
 let report: TrainingReport
 let runStderr = ''
 let reasons: Record<string, string> = {}
+/** The fix printed with every size-limit skip (the errors' hint). */
+const SIZE_HINT =
+  'A podcast pair is a paper and an episode about it: papers of up to a few dozen pages, episodes of up to a few hours. The limits are set in studio.config.json (see TRAINING.md, "Size limits").'
 
 async function copyOkPair(dir: string): Promise<void> {
   for (const ext of ['pdf', 'mp3', 'transcript.json'])
@@ -64,10 +67,10 @@ describe('size limits: defaults (200 pages, 240 minutes)', () => {
   it('a mock run skips a 71 MB text paper and a 4-hour transcript with their reasons, and trains on the rest (exit 0)', async () => {
     expect(report.pairs).toEqual([OK])
     expect(report.skipped_pairs).toEqual([
-      {id: 'huge-text', reason: reasons['huge-text']},
-      {id: 'marathon', reason: reasons['marathon']},
+      {id: 'huge-text', reason: reasons['huge-text'], hint: SIZE_HINT},
+      {id: 'marathon', reason: reasons['marathon'], hint: SIZE_HINT},
     ])
-    for (const [id, reason] of Object.entries(reasons)) expect(runStderr).toContain(`skipped ${id}: ${reason}`)
+    for (const [id, reason] of Object.entries(reasons)) expect(runStderr).toContain(`skipped ${id}: ${reason}\n  hint: ${SIZE_HINT}\n`)
     const runDir = path.join(out, report.run_id)
     const manifest = await readJson(path.join(runDir, 'run.json'), RunManifest)
     expect(manifest.skipped.map((s) => s.id)).toEqual(['huge-text', 'marathon'])
@@ -142,8 +145,8 @@ describe('size limits: defaults (200 pages, 240 minutes)', () => {
     expect(ok!.ingest.input_tokens).toBe(role('classify').input_tokens + role('concepts').input_tokens)
     expect(3 * ok!.per_trial.output_tokens).toBe(role('generate').output_tokens + role('judge').output_tokens)
     expect(plan.skipped).toEqual([
-      {id: 'huge-text', reason: reasons['huge-text']},
-      {id: 'marathon', reason: reasons['marathon']},
+      {id: 'huge-text', reason: reasons['huge-text'], hint: SIZE_HINT},
+      {id: 'marathon', reason: reasons['marathon'], hint: SIZE_HINT},
     ])
     await expect(readdir(dry)).rejects.toThrow(/ENOENT/)
 
@@ -151,7 +154,7 @@ describe('size limits: defaults (200 pages, 240 minutes)', () => {
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/pair\s+ingest input\s+ingest output\s+per-trial input\s+per-trial output/)
     expect(text.stdout).toMatch(new RegExp(`${OK}\\s+[\\d,]+\\s+[\\d,]+\\s+[\\d,]+\\s+[\\d,]+`))
-    expect(text.stdout).toContain(`Left out, as the run would skip them:\n  huge-text: ${reasons['huge-text']}`)
+    expect(text.stdout).toContain(`Left out, as the run would skip them:\n  huge-text: ${reasons['huge-text']}\n    hint: ${SIZE_HINT}`)
   })
 })
 
@@ -184,7 +187,7 @@ describe('size limits: lowered in studio.config.json', () => {
     expect(result.code, result.stderr).toBe(0)
     const lowReport = TrainingReport.parse(JSON.parse(result.stdout))
     expect(lowReport.pairs).toEqual([OK])
-    expect(lowReport.skipped_pairs).toEqual(Object.entries(expected()).map(([id, reason]) => ({id, reason})))
+    expect(lowReport.skipped_pairs).toEqual(Object.entries(expected()).map(([id, reason]) => ({id, reason, hint: SIZE_HINT})))
     // The same folder under the default limits: every pair is usable.
     const listing = await runCli(['training', 'list-pairs', '--pairs-dir', lowered, '--json'])
     expect(PairsListing.parse(JSON.parse(listing.stdout)).pairs.every((p) => p.problems.length === 0)).toBe(true)

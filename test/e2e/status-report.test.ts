@@ -1,9 +1,9 @@
-import {readFile, stat} from 'node:fs/promises'
+import {cp, mkdir, readFile, stat, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RunEvent} from '../../src/core/schemas/events.js'
-import {TrainingReport} from '../../src/core/schemas/files.js'
+import {Registry, TrainingReport} from '../../src/core/schemas/files.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
@@ -74,6 +74,47 @@ describe('studio training status', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`Error: No run found: ${path.join(empty, 'latest')} does not exist`)
     expect(result.stderr).toContain('Hint: Start one with `studio training run --mock`')
+  })
+})
+
+describe('studio training list-runs: damaged run folders', () => {
+  it('lists a run whose run.json is damaged or missing as damaged, with the reason, in the table and in --json', async () => {
+    const runs = await makeTempDir('studio-e2e-damaged-runs-')
+    try {
+      const good = report.run_id // a copy of the run, in a folder of the same name
+      const broken = 'run-20261102T000000Z'
+      const empty = 'run-20261103T000000Z'
+      await cp(path.join(out, report.run_id), path.join(runs, good), {recursive: true})
+      await cp(path.join(out, report.run_id), path.join(runs, broken), {recursive: true})
+      await writeFile(path.join(runs, broken, 'run.json'), '{"run_id": "run-2026')
+      await mkdir(path.join(runs, empty))
+      const brokenReason = `${path.join(runs, broken, 'run.json')} is not valid JSON: Unterminated string in JSON at position 20`
+      const emptyReason = `${path.join(runs, empty, 'run.json')} is missing`
+
+      const text = await runCli(['training', 'list-runs', '--output-dir', runs])
+      expect(text.code, text.stderr).toBe(0)
+      const rows = text.stdout.split('\n').filter((l) => l.startsWith('run-'))
+      expect(rows.map((r) => r.split(/\s+/).slice(0, 3))).toEqual([
+        [broken, '-', 'damaged'],
+        [empty, '-', 'damaged'],
+        [good, expect.any(String) as string, expect.any(String) as string],
+      ])
+      expect(rows[2]).toContain('finished')
+      expect(text.stderr).toContain(`warning: 2 damaged run folder(s):\n  ${broken}: ${brokenReason}\n  ${empty}: ${emptyReason}\n  hint: `)
+
+      const json = await runCli(['training', 'list-runs', '--output-dir', runs, '--json'])
+      expect(json.code).toBe(0)
+      const registry = Registry.parse(JSON.parse(json.stdout))
+      expect(registry.runs.map((r) => r.path)).toEqual([path.join(runs, good)])
+      expect(registry.damaged).toEqual([
+        {run_id: broken, path: path.join(runs, broken), reason: brokenReason},
+        {run_id: empty, path: path.join(runs, empty), reason: emptyReason},
+      ])
+      // registry.json says the same.
+      expect(Registry.parse(JSON.parse(await readFile(path.join(runs, 'registry.json'), 'utf8')))).toEqual(registry)
+    } finally {
+      await removeDir(runs)
+    }
   })
 })
 

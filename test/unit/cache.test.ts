@@ -96,10 +96,10 @@ describe('DiskCache', () => {
     for (let i = 0; i < 5; i++) expectedBytes += (await stat(cache.fileFor({i}))).size
     expect(await cache.stats()).toEqual({entries: 5, bytes: expectedBytes, dir})
 
-    expect(await cache.clear()).toEqual({removed: 5, bytes: expectedBytes})
+    expect(await cache.clear()).toEqual({removed: 5, bytes: expectedBytes, left: []})
     expect(await cache.stats()).toEqual({entries: 0, bytes: 0, dir})
     expect(await readdir(dir)).toEqual(['README.txt'])
-    expect(await cache.clear()).toEqual({removed: 0, bytes: 0})
+    expect(await cache.clear()).toEqual({removed: 0, bytes: 0, left: []})
     expect(await cache.get({i: 0})).toBeUndefined()
   })
 

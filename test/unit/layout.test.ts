@@ -2,7 +2,17 @@ import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
-import {outputPaths, pairSlug, runFolderName, runPaths, trialFolderName, trialIndexOf, trialPairFiles} from '../../src/core/layout.js'
+import {
+  MAX_NAME_BYTES,
+  outputPaths,
+  pairSlug,
+  runFolderName,
+  runPaths,
+  shortenName,
+  trialFolderName,
+  trialIndexOf,
+  trialPairFiles,
+} from '../../src/core/layout.js'
 
 describe('the run folder layout', () => {
   const started = new Date(Date.UTC(2026, 10, 23, 9, 16, 0, 123))
@@ -28,6 +38,27 @@ describe('the run folder layout', () => {
       result: '2024__talk_result.json',
       audio: '2024__talk_audio.mp3',
     })
+  })
+
+  it('shortens long names with a hash: on a UTF-8 boundary, deterministic, never equal to another name', () => {
+    const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
+    expect(shortenName('a'.repeat(MAX_NAME_BYTES))).toBe('a'.repeat(MAX_NAME_BYTES))
+    const cjk = '研'.repeat(75) // 225 bytes
+    const short = shortenName(cjk)
+    expect(short).toMatch(/^研{33}-[0-9a-f]{8}$/) // 99 bytes: the 34th character would cut at byte 100
+    expect(shortenName(cjk)).toBe(short)
+    expect(bytes(short)).toBeGreaterThan(MAX_NAME_BYTES)
+    expect(bytes(short)).toBeLessThanOrEqual(MAX_NAME_BYTES + 9)
+    // Same first 100 bytes, different names: different results.
+    expect(shortenName('研'.repeat(74) + '究')).not.toBe(short)
+    expect(shortenName('x'.repeat(101))).not.toBe(shortenName('x'.repeat(102)))
+    expect(shortenName('x'.repeat(101))).toMatch(/^x{100}-[0-9a-f]{8}$/)
+    // Emoji (4 bytes) and combining marks are cut before the character, never inside it.
+    expect(shortenName('😀'.repeat(40))).toMatch(/^(😀){25}-[0-9a-f]{8}$/)
+    expect(pairSlug(`2024/${cjk}`)).toBe(shortenName(`2024__${cjk}`))
+    const files = trialPairFiles(cjk)
+    expect(files.result).toBe(`${short}_result.json`)
+    expect(runPaths('/out/run-1').pair(cjk).dir).toBe(path.join('/out/run-1', 'pairs', short))
   })
 
   it('puts every file where TRAINING.md says it is', () => {

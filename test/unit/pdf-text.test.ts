@@ -142,7 +142,7 @@ describe('the trainer and the early title', () => {
       const outcome = await mockTrainingRun(root, {pairsDir: pairs, providers, maxTrials: 1})
       expect(outcome.report.pairs).toEqual(['soil'])
       expect(outcome.report.skipped_pairs).toEqual([
-        {id: 'broken', reason: expect.stringMatching(/broken\.pdf is not a readable PDF/) as string},
+        {id: 'broken', reason: expect.stringMatching(/broken\.pdf is not a readable PDF/) as string, hint: expect.any(String) as string},
       ])
       expect(requests.map((r) => path.basename(r.audioPath))).toEqual(['soil.mp3'])
       expect(requests[0]!.title).toBe('Drought-Legacy Soil Microbiomes Enhance Maize Drought Resilience through Rhizosphere Bacteria')

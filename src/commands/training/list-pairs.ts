@@ -48,7 +48,13 @@ For each pair the table shows the paper's pages and words, the episode's duratio
     } else {
       this.log('No complete pair found.')
     }
-    for (const pair of listing.pairs) for (const problem of pair.problems) this.logToStderr(`problem: ${pair.id}: ${problem}`)
+    for (const pair of listing.pairs) {
+      for (const [i, problem] of pair.problems.entries()) {
+        this.logToStderr(`problem: ${pair.id}: ${problem}`)
+        const hint = pair.problem_hints[i]
+        if (hint) this.logToStderr(`  hint: ${hint}`)
+      }
+    }
     if (listing.orphans.length) {
       this.log('')
       this.logToStderr(`warning: ${listing.orphans.length} file(s) have no partner and will be ignored:`)

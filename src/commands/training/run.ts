@@ -338,7 +338,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     )
     if (skipped.length) {
       this.log(`\nLeft out, as the run would skip them:`)
-      for (const s of skipped) this.log(`  ${s.id}: ${s.reason}`)
+      for (const s of skipped) this.log(`  ${s.id}: ${s.reason}${s.hint ? `\n    hint: ${s.hint}` : ''}`)
     }
   }
 

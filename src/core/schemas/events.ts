@@ -23,7 +23,14 @@ export const RunEvent = z.discriminatedUnion('type', [
     pair: z.string().optional(),
   }),
   z.object({type: z.literal('warning'), time: z.string(), message: z.string()}),
-  z.object({type: z.literal('pair-skipped'), time: z.string(), pair: z.string(), reason: z.string(), usage: UsageSummary.optional()}),
+  z.object({
+    type: z.literal('pair-skipped'),
+    time: z.string(),
+    pair: z.string(),
+    reason: z.string(),
+    hint: z.string().optional(),
+    usage: UsageSummary.optional(),
+  }),
   z.object({type: z.literal('pair-analysed'), time: z.string(), pair: z.string(), usage: UsageSummary}),
   z.object({
     type: z.literal('pair-scored'),

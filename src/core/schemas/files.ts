@@ -185,6 +185,8 @@ export type TrialPromptFile = z.infer<typeof TrialPromptFile>
 export const SkippedPair = z.object({
   id: z.string(),
   reason: z.string(),
+  /** The fix for `reason` (the error's hint, as TRAINING.md gives it); absent when there is none. */
+  hint: z.string().optional(),
   provider: z.string().optional(),
   /** What the pair's ingest had cost before it failed (calls already paid for); absent when nothing. */
   usage: UsageSummary.optional(),
@@ -378,5 +380,7 @@ export const Registry = z.object({
       calibrated_prompt: z.string().nullable(),
     }),
   ),
+  /** Run folders whose run.json is missing or cannot be read: listed with the reason, never left out silently. */
+  damaged: z.array(z.object({run_id: z.string(), path: z.string(), reason: z.string()})).default([]),
 })
 export type Registry = z.infer<typeof Registry>

@@ -52,6 +52,8 @@ export const PairListing = z.object({
   transcript_source: z.enum(['sidecar-vtt', 'sidecar-srt', 'sidecar-json', 'transcribe']),
   sidecar: z.string().nullable(),
   problems: z.array(z.string()),
+  /** The fix for each of `problems`, in the same order (the error's hint); null when there is none. */
+  problem_hints: z.array(z.string().nullable()),
 })
 export type PairListing = z.infer<typeof PairListing>
 

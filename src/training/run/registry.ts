@@ -8,6 +8,7 @@ import {readdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {FileSystemError} from '../../core/fs-errors.js'
+import {describeError} from '../../core/errors.js'
 import {isRunFolderName, outputPaths, runPaths} from '../../core/layout.js'
 import {Registry, RunManifest, TrainingReport} from '../../core/schemas/files.js'
 import {readJsonIfExists, writeJson} from '../../core/store.js'
@@ -21,12 +22,23 @@ export async function buildRegistry(outputDir: string): Promise<Registry> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
   const runs: Registry['runs'] = []
+  const damaged: Registry['damaged'] = []
   for (const name of names.sort()) {
     const dir = path.join(outputDir, name)
-    // A damaged run folder must not hide the others: skip what cannot be read.
+    // A damaged run folder must not hide the others, nor be left out silently: it is
+    // listed apart, with what is wrong with it.
     const paths = runPaths(dir)
-    const manifest = await readJsonIfExists(paths.manifest, RunManifest).catch(() => null)
-    if (!manifest) continue
+    let manifest: RunManifest | null
+    try {
+      manifest = await readJsonIfExists(paths.manifest, RunManifest)
+    } catch (error) {
+      damaged.push({run_id: name, path: dir, reason: describeError(error)})
+      continue
+    }
+    if (!manifest) {
+      damaged.push({run_id: name, path: dir, reason: `${paths.manifest} is missing`})
+      continue
+    }
     const report = await readJsonIfExists(paths.report, TrainingReport).catch(() => null)
     const best = report ? bestTrial(report.trials, report.best_trial) : null
     runs.push({
@@ -47,7 +59,7 @@ export async function buildRegistry(outputDir: string): Promise<Registry> {
       calibrated_prompt: report ? path.join(dir, report.calibrated_prompt) : null,
     })
   }
-  return {version: 1, runs}
+  return {version: 1, runs, damaged}
 }
 
 export async function updateRegistry(outputDir: string): Promise<Registry> {
@@ -61,7 +73,7 @@ export async function updateRegistry(outputDir: string): Promise<Registry> {
  */
 export async function refreshRegistry(outputDir: string): Promise<Registry> {
   const registry = await buildRegistry(outputDir)
-  if (registry.runs.length === 0) return registry
+  if (registry.runs.length === 0 && registry.damaged.length === 0) return registry
   try {
     return await writeJson(outputPaths(outputDir).registry, Registry, registry)
   } catch (error) {

@@ -149,11 +149,11 @@ async function refuseChangedInputs(manifest: RunManifest, runDir: string, discov
   for (const pair of discovery.pairs) {
     const analysis = await readJsonIfExists(runPaths(runDir).pair(pair.id).analysis, PairAnalysis)
     if (!analysis) continue
-    for (const [file, recorded] of [
-      [pair.pdf, analysis.paper.sha256],
-      [pair.mp3, analysis.episode.sha256],
+    for (const [file, recorded, label] of [
+      [pair.pdf, analysis.paper.sha256, 'Paper'],
+      [pair.mp3, analysis.episode.sha256, 'Episode'],
     ] as const) {
-      if ((await sha256File(file)) !== recorded) {
+      if ((await sha256File(file, label)) !== recorded) {
         throw new InputError(
           `Cannot resume ${manifest.run_id}: pair ${pair.id} changed since this run analysed it: ${file} is not the same file`,
           {

@@ -11,6 +11,7 @@ import {readdir, realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {InputError} from '../../core/errors.js'
+import {fileKind} from '../../core/input-file.js'
 import {EPISODE_EXTENSIONS} from '../../media/audio.js'
 import {PAPER_EXTENSIONS} from '../../media/paper.js'
 import type {EpisodeFormat, PaperFormat, SidecarFormat} from '../../core/schemas/common.js'
@@ -128,7 +129,7 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
         if (!entry.isSymbolicLink() && !kind && !typeUnknown) return null // not ours: never stat'ed
         try {
           const target = await stat(full)
-          return {full, isDir: target.isDirectory(), isFile: target.isFile(), kind}
+          return {full, isDir: target.isDirectory(), isFile: target.isFile(), what: fileKind(target), kind}
         } catch (error) {
           const code = errorCode(error)
           if (entry.isSymbolicLink()) {
@@ -155,7 +156,12 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
         await walk(found.full)
         continue
       }
-      if (!('isFile' in found) || !found.isFile || !found.kind) continue
+      if (!('isFile' in found) || !found.kind) continue
+      if (!found.isFile) {
+        // A FIFO or a device named like a paper or an episode: never read (it would never end).
+        orphans.push({path: found.full, reason: `${found.what}, not a regular file: studio reads regular files only`})
+        continue
+      }
       const {kind} = found
       const folder = path.relative(root, dir).split(path.sep).join('/')
       const key = `${folder}\u0000${kind.base}`

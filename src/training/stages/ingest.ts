@@ -86,13 +86,15 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
             throw error
           // Calls made for the pair before it failed were paid for: they count.
           const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
+          const hint = error.hint ? {hint: error.hint} : {}
           skipped.push({
             id: files.id,
             reason: describeError(error),
+            ...hint,
             ...(error instanceof ProviderError ? {provider: error.provider} : {}),
             ...paid,
           })
-          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...paid})
+          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...hint, ...paid})
         }
         done++
         emit({
@@ -109,7 +111,7 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
   prepared.sort((a, b) => (a.files.id < b.files.id ? -1 : 1))
   skipped.sort((a, b) => (a.id < b.id ? -1 : 1))
   if (prepared.length === 0) {
-    const list = skipped.map((s) => `  ${s.id}: ${s.reason}`).join('\n')
+    const list = skipped.map((s) => `  ${s.id}: ${s.reason}${s.hint ? `\n    hint: ${s.hint}` : ''}`).join('\n')
     const provider = skipped.find((s) => s.provider)?.provider
     if (provider) {
       // Not the files: the service (a rejected key, no quota, an outage) failed on them.
@@ -139,7 +141,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
   let paper: Paper
   if (analysis) {
     // Resuming: the analysis is reused only for the very same paper and episode.
-    const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3)])
+    const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3, 'Episode')])
     paper = read
     if (analysis.paper.sha256 !== paper.sha256 || analysis.episode.sha256 !== episodeSha) {
       throw new ChangedInputError(`${files.id}: the paper or episode changed since this run analysed it`, {
@@ -174,7 +176,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
     // calling it unhandled while the lines below run.
     transcribed.catch(() => {})
     try {
-      const episodeSha = await sha256File(files.mp3)
+      const episodeSha = await sha256File(files.mp3, 'Episode')
       // The paper's key concepts and the transcript's labels do not depend on each other:
       // each call starts as soon as its own input exists.
       const analysed = await analysePair(

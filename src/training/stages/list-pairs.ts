@@ -6,46 +6,46 @@
 import pLimit from 'p-limit'
 
 import {discoverPairs} from './discover.js'
-import {describeError} from '../../core/errors.js'
+import {describeError, StudioError} from '../../core/errors.js'
 import {audioDurationSeconds} from '../../media/audio.js'
 import {checkEpisodeDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {readPaper} from '../../media/paper.js'
 import {readSidecar} from '../../media/sidecar.js'
 import type {PairFiles, PairListing, PairsListing} from '../../core/schemas/inputs.js'
 
+/** A problem of a pair and its fix (the error's hint), null when it has none. */
+interface Problem {
+  message: string
+  hint: string | null
+}
+
 /** A sidecar that ends this much later than its episode belongs to another recording. */
 const SIDECAR_OVERRUN = 1.05
 
 async function describePair(pair: PairFiles, limits: SizeLimits): Promise<PairListing> {
-  const problems: string[] = []
+  const problems: Problem[] = []
+  const problem = (error: unknown): null => {
+    problems.push({message: describeError(error), hint: error instanceof StudioError ? (error.hint ?? null) : null})
+    return null
+  }
   const [paper, duration, transcript] = await Promise.all([
-    readPaper(pair.pdf, limits).catch((error: unknown) => {
-      problems.push(describeError(error))
-      return null
-    }),
-    audioDurationSeconds(pair.mp3).catch((error: unknown) => {
-      problems.push(describeError(error))
-      return null
-    }),
-    pair.sidecar
-      ? readSidecar(pair.sidecar.path, pair.sidecar.format, limits).catch((error: unknown) => {
-          problems.push(describeError(error))
-          return null
-        })
-      : Promise.resolve(null),
+    readPaper(pair.pdf, limits).catch(problem),
+    audioDurationSeconds(pair.mp3).catch(problem),
+    pair.sidecar ? readSidecar(pair.sidecar.path, pair.sidecar.format, limits).catch(problem) : Promise.resolve(null),
   ])
   // The duration is listed even past the limit; the problem says it is.
   if (duration !== null) {
     try {
       checkEpisodeDuration(pair.mp3, duration, limits)
     } catch (error) {
-      problems.push(describeError(error))
+      problem(error)
     }
   }
   if (transcript && duration !== null && transcript.duration_seconds > duration * SIDECAR_OVERRUN) {
-    problems.push(
-      `transcript ${pair.sidecar!.path} runs to ${transcript.duration_seconds.toFixed(1)} s but the episode lasts ${duration.toFixed(1)} s: is it the transcript of this episode?`,
-    )
+    problems.push({
+      message: `transcript ${pair.sidecar!.path} runs to ${transcript.duration_seconds.toFixed(1)} s but the episode lasts ${duration.toFixed(1)} s: is it the transcript of this episode?`,
+      hint: 'Check that the transcript belongs to this episode: replace it with the right one, or delete it to have the episode transcribed.',
+    })
   }
   return {
     id: pair.id,
@@ -58,7 +58,8 @@ async function describePair(pair: PairFiles, limits: SizeLimits): Promise<PairLi
     duration_seconds: duration === null ? null : Math.round(duration * 1000) / 1000,
     transcript_source: pair.sidecar ? (`sidecar-${pair.sidecar.format}` as const) : 'transcribe',
     sidecar: pair.sidecar?.path ?? null,
-    problems,
+    problems: problems.map((p) => p.message),
+    problem_hints: problems.map((p) => p.hint),
   }
 }
 

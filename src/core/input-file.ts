@@ -1,0 +1,86 @@
+/**
+ * Opening a file the user gave (a paper, an episode, a sidecar transcript): regular files
+ * only. A FIFO, a device or a socket behind an input's name (directly or through a
+ * symbolic link) is refused before a byte is read: reading a FIFO waits forever for a
+ * writer, and /dev/zero never ends (a `generate` on a link to it grew to 6.3 GB in 20 s).
+ *
+ * The file is opened with O_NONBLOCK, so that opening a FIFO returns at once instead of
+ * waiting for a writer, and checked with fstat on the open handle, so that the file
+ * checked is the file read, whatever is renamed meanwhile. O_NONBLOCK changes nothing
+ * for a regular file. See TRAINING.md, "Bad files".
+ */
+import {constants, type Stats} from 'node:fs'
+import {open, readlink, realpath, type FileHandle} from 'node:fs/promises'
+
+import {InputError} from './errors.js'
+
+/** What a non-regular file is, as the message says it. */
+export function fileKind(stats: Stats): string {
+  if (stats.isFile()) return 'a regular file'
+  if (stats.isDirectory()) return 'a folder'
+  if (stats.isFIFO()) return 'a FIFO (named pipe)'
+  if (stats.isCharacterDevice()) return 'a character device'
+  if (stats.isBlockDevice()) return 'a block device'
+  if (stats.isSocket()) return 'a socket'
+  return 'not a file'
+}
+
+/** " (a link to /dev/zero)" when `path` is a symbolic link, else "". */
+async function linkTarget(path: string): Promise<string> {
+  try {
+    await readlink(path)
+  } catch {
+    return '' // not a link (EINVAL), or gone
+  }
+  const target = await realpath(path).catch(() => null)
+  return target ? ` (a link to ${target})` : ''
+}
+
+/** The refusal of a file that is not a regular one: names it, says what it is, and the fix. */
+export async function notRegularFileError(path: string, label: string, stats: Stats): Promise<InputError> {
+  return new InputError(`${label} ${path}${await linkTarget(path)} is ${fileKind(stats)}, not a regular file`, {
+    path,
+    hint: `Give studio a regular file: save the ${label.toLowerCase()} to a file and use that file. studio never reads a FIFO or a device (a FIFO waits for a writer, /dev/zero never ends).`,
+  })
+}
+
+export interface OpenedInput {
+  handle: FileHandle
+  /** The file's size when opened, from fstat. */
+  size: number
+}
+
+/**
+ * Opens a regular file for reading, following symbolic links. Rejects with an InputError
+ * (exit 2) naming the file and what it is when it is not a regular file; with the error of
+ * open() (ENOENT, EACCES...) unchanged when it cannot be opened, for the caller to word.
+ * `label` starts the message: "Paper", "Episode", "Transcript".
+ */
+export async function openInputFile(path: string, label: string): Promise<OpenedInput> {
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  try {
+    const stats = await handle.stat()
+    if (!stats.isFile()) throw await notRegularFileError(path, label, stats)
+    return {handle, size: stats.size}
+  } catch (error) {
+    await handle.close()
+    throw error
+  }
+}
+
+/**
+ * A regular file's bytes. `checkSize` gets its size before any byte is read and throws
+ * when it is over the caller's limit; the bytes read are checked again, for a file that
+ * grew meanwhile.
+ */
+export async function readInputFile(path: string, label: string, checkSize: (bytes: number) => void): Promise<Buffer> {
+  const {handle, size} = await openInputFile(path, label)
+  try {
+    checkSize(size)
+    const data = await handle.readFile()
+    if (data.length !== size) checkSize(data.length)
+    return data
+  } finally {
+    await handle.close()
+  }
+}
