@@ -50,17 +50,18 @@ async function refusal(promise: Promise<unknown>): Promise<InputError> {
 
 describe('a symbolic link to /dev/zero', () => {
   it('is refused as a paper, an episode, a sidecar and for hashing, at once and with exit code 2', async () => {
-    const cases: Array<[Promise<unknown>, string]> = [
-      [readPaper(path.join(dir, 'zero.txt')), 'Paper'],
-      [readPaper(path.join(dir, 'zero.pdf')), 'Paper'],
-      [probeEpisode(path.join(dir, 'zero.mp3')), 'Episode'],
-      [readSidecar(path.join(dir, 'zero.vtt'), 'vtt'), 'Transcript'],
-      [sha256File(path.join(dir, 'zero.mp3'), 'Episode'), 'Episode'],
-      [loadConfig({explicit: path.join(dir, 'zero.txt')}), 'Config file'],
+    // Each call starts only when awaited: a rejection nobody awaits yet would be an unhandled one.
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => readPaper(path.join(dir, 'zero.txt')), 'Paper'],
+      [() => readPaper(path.join(dir, 'zero.pdf')), 'Paper'],
+      [() => probeEpisode(path.join(dir, 'zero.mp3')), 'Episode'],
+      [() => readSidecar(path.join(dir, 'zero.vtt'), 'vtt'), 'Transcript'],
+      [() => sha256File(path.join(dir, 'zero.mp3'), 'Episode'), 'Episode'],
+      [() => loadConfig({explicit: path.join(dir, 'zero.txt')}), 'Config file'],
     ]
     const names = ['zero.txt', 'zero.pdf', 'zero.mp3', 'zero.vtt', 'zero.mp3', 'zero.txt']
-    for (const [i, [promise, label]] of cases.entries()) {
-      const error = await refusal(promise)
+    for (const [i, [call, label]] of cases.entries()) {
+      const error = await refusal(call())
       const file = path.join(dir, names[i]!)
       expect(error.message).toBe(`${label} ${file} (a link to /dev/zero) is a character device, not a regular file`)
       expect(error.exitCode).toBe(2)
