@@ -14,6 +14,21 @@ import {open, readlink, realpath, type FileHandle} from 'node:fs/promises'
 
 import {InputError} from './errors.js'
 
+/**
+ * An input that could not be read (missing, no permission, an I/O error): names it by
+ * `label` ("paper", "transcript"), says the system's code, and gives the fix; `otherwise`
+ * is the fix when it is not a matter of permissions.
+ */
+export function cannotReadInputError(label: string, path: string, error: unknown, otherwise: string): InputError {
+  const code = (error as NodeJS.ErrnoException).code
+  return new InputError(`Cannot read ${label} ${path}: ${code ?? String(error)}`, {
+    path,
+    hint:
+      code === 'EACCES' || code === 'EPERM' ? `You lack permission to read it: fix its permissions (e.g. chmod u+r "${path}").` : otherwise,
+    cause: error,
+  })
+}
+
 /** What a non-regular file is, as the message says it. */
 export function fileKind(stats: Stats): string {
   if (stats.isFile()) return 'a regular file'

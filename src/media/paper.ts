@@ -7,7 +7,7 @@ import {extname} from 'node:path'
 
 import {InputError} from '../core/errors.js'
 import {sha256} from '../core/hash.js'
-import {readInputFile} from '../core/input-file.js'
+import {cannotReadInputError, readInputFile} from '../core/input-file.js'
 import type {PaperFormat} from '../core/schemas/common.js'
 import {countWords} from '../core/text.js'
 import {checkPaperBytes, checkPaperPages, DEFAULT_SIZE_LIMITS, WORDS_PER_PAGE, type SizeLimits} from './limits.js'
@@ -107,17 +107,8 @@ async function readPaperBytes(path: string, limits: SizeLimits): Promise<Buffer>
       hint: `Use one of ${PAPER_EXTENSIONS.join(', ')}; save a .doc as .docx, or export the paper to PDF.`,
     })
   }
-  const cannotRead = (error: unknown) => {
-    const code = (error as NodeJS.ErrnoException).code
-    return new InputError(`Cannot read paper ${path}: ${code ?? String(error)}`, {
-      path,
-      hint:
-        code === 'EACCES' || code === 'EPERM'
-          ? `You lack permission to read it: fix its permissions (e.g. chmod u+r "${path}").`
-          : 'Check that the file exists and that you have permission to read it.',
-      cause: error,
-    })
-  }
+  const cannotRead = (error: unknown) =>
+    cannotReadInputError('paper', path, error, 'Check that the file exists and that you have permission to read it.')
   // A regular file only (never a FIFO or a device, which would never end), and from its
   // size alone: a file far too large is never read into memory.
   let data: Buffer

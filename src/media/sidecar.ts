@@ -4,7 +4,7 @@
  */
 
 import {InputError} from '../core/errors.js'
-import {readInputFile} from '../core/input-file.js'
+import {cannotReadInputError, readInputFile} from '../core/input-file.js'
 import {checkTranscriptBytes, checkTranscriptDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from './limits.js'
 import {TranscriptFile} from '../core/schemas/inputs.js'
 import {type SidecarFormat, type Transcript, type TranscriptSegment} from '../core/schemas/common.js'
@@ -160,15 +160,12 @@ export async function readSidecar(path: string, format: SidecarFormat, limits: S
     content = data.toString('utf8')
   } catch (error) {
     if (error instanceof InputError) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(`Cannot read transcript ${path}: ${code ?? String(error)}`, {
+    throw cannotReadInputError(
+      'transcript',
       path,
-      hint:
-        code === 'EACCES' || code === 'EPERM'
-          ? `You lack permission to read it: fix its permissions (e.g. chmod u+r "${path}").`
-          : 'Check that the file exists and that you can read it, or delete it to have the episode transcribed instead.',
-      cause: error,
-    })
+      error,
+      'Check that the file exists and that you can read it, or delete it to have the episode transcribed instead.',
+    )
   }
   const transcript =
     format === 'vtt' ? parseVtt(path, content) : format === 'srt' ? parseSrt(path, content) : await parseTranscriptJson(path, content)
