@@ -48,8 +48,8 @@ Everything is checked before anything is written: at least --min-examples exampl
       maxTokens: flags['max-tokens'],
       createdBy: `studio ${this.config.version}`,
     })
-    // Warnings go to stderr with or without --json, as other commands' do.
-    for (const warning of summary.warnings) this.logToStderr(`warning: ${warning}`)
+    // On stderr with or without --json (oclif's logToStderr is silent under --json), as generate's warnings.
+    for (const warning of summary.warnings) process.stderr.write(`warning: ${warning}\n`)
     if (!this.jsonEnabled()) this.render(summary)
     return summary
   }
