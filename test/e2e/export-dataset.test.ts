@@ -10,7 +10,8 @@ import {DuckDBInstance} from '@duckdb/node-api'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {z} from 'zod'
 
-import {InputError} from '../../src/core/errors.js'
+import {EXIT, InputError} from '../../src/core/errors.js'
+import {FileSystemError, injectWriteFault, systemError} from '../../src/core/fs-errors.js'
 import {runPaths} from '../../src/core/layout.js'
 import {ChatExample, DatasetExample, DatasetSummary} from '../../src/core/schemas/dataset.js'
 import {RunManifest} from '../../src/core/schemas/files.js'
@@ -222,5 +223,22 @@ describe('refusals', () => {
     const summary = await exportDataset({...options, out: empty})
     expect(summary.examples).toBe(3)
     expect((await readdir(empty)).length).toBe(6)
+  })
+
+  it('leaves no half export when a write fails: no --out folder, no hidden folder beside it', async () => {
+    const out = path.join(root, 'full-disk')
+    injectWriteFault((w) => (w.file.endsWith('training.parquet') ? systemError('ENOSPC', w) : null))
+    try {
+      const error = await exportDataset({...options, out}).then(
+        () => null,
+        (reason: unknown) => reason,
+      )
+      expect(error).toBeInstanceOf(FileSystemError)
+      expect((error as FileSystemError).exitCode).toBe(EXIT.noSpace)
+    } finally {
+      injectWriteFault(null)
+    }
+    await expect(stat(out)).rejects.toThrow(/ENOENT/)
+    expect((await readdir(root)).filter((name) => name.startsWith('.full-disk'))).toEqual([])
   })
 })
