@@ -11,6 +11,7 @@ import {Flags} from '@oclif/core'
 import {FlagError, InputError} from '../core/errors.js'
 import {DEFAULT_SEED} from '../core/random.js'
 import {REFINER_MODES, type MockWriter} from '../core/schemas/common.js'
+import {DEFAULT_MAX_TOKENS, DEFAULT_MIN_EXAMPLES} from '../core/schemas/dataset.js'
 import {MAX_TRIALS} from '../core/schemas/files.js'
 import {LossArgumentError} from '../loss/errors.js'
 import type {Weights} from '../loss/registry.js'
@@ -255,4 +256,29 @@ export const maxCostFlag = Flags.custom<number>({
       hint: 'For example --max-cost 5 stops the run before it spends more than 5 USD.',
     })
   }),
+})()
+
+/** export-dataset: the fewest examples an export may hold (OpenAI's fine-tuning itself needs 10: below that is a warning). */
+export const minExamplesFlag = Flags.custom<number>({
+  description:
+    'Refuse the export (exit 3) with fewer examples than this (1 to 1000000); below 10, the minimum of OpenAI fine-tuning, it only warns',
+  default: DEFAULT_MIN_EXAMPLES,
+  helpValue: 'N',
+  parse: wholeNumber(1, 1_000_000, 'For example --min-examples 10.'),
+})()
+
+/** export-dataset: the fine-tuning token limit per example; the default is gpt-4o-mini-2024-07-18's training context. */
+export const maxTokensFlag = Flags.custom<number>({
+  description:
+    'Refuse the export (exit 3) when a chat example is estimated above this many tokens (1000 to 10000000); default 65536, the training context of gpt-4o-mini-2024-07-18',
+  default: DEFAULT_MAX_TOKENS,
+  helpValue: 'N',
+  parse: wholeNumber(1000, 10_000_000, 'For example --max-tokens 65536 (gpt-4o-mini-2024-07-18).'),
+})()
+
+export const datasetOutFlag = Flags.custom<string>({
+  description: 'Folder to write the dataset into: a new folder, or an empty one (an earlier export is never overwritten)',
+  required: true,
+  helpValue: 'DIR',
+  parse: nonEmptyPath('folder'),
 })()

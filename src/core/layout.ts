@@ -48,6 +48,19 @@ export const TRIAL_FILES = {
   results: 'results.json',
 } as const
 
+/**
+ * Files of a dataset export (`studio training export-dataset --out DIR`). The chat files
+ * are split as OpenAI's fine-tuning takes them: a training file and a validation file.
+ */
+export const DATASET_FILES = {
+  examples: 'examples.jsonl',
+  parquet: 'training.parquet',
+  schema: 'schema.json',
+  summary: 'dataset_summary.md',
+  chatTrain: 'chat_train.jsonl',
+  chatValidation: 'chat_validation.jsonl',
+} as const
+
 const PAIRS_FOLDER = 'pairs'
 const RUN_PREFIX = 'run-'
 const TRIAL_FOLDER = /^trial_(\d{3,})_/

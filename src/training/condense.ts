@@ -4,7 +4,7 @@
  * order, omissions marked "[...]". Deterministic and local (no model call), so the
  * same paper and concepts always give the same condensed text.
  */
-import {approximateTokens, CHARS_PER_TOKEN} from './budget.js'
+import {approximateTokens, CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
 import type {KeyConcept} from '../core/schemas/common.js'
 import {mentions, normaliseForMatch, sentences} from '../core/text.js'
 
@@ -173,4 +173,18 @@ function render(units: readonly Unit[], kept: ReadonlySet<number>): string {
   flush()
   if (omitted) blocks.push(OMISSION)
   return blocks.join('\n\n')
+}
+
+/**
+ * The paper text generation and judging see for a pair the run analysed: its body, condensed
+ * (within the smaller of the generate and judge budgets) when its analysis says so. The
+ * trainer and the dataset export both take it from here, so an exported example holds the
+ * very text the best trial was written from.
+ */
+export function generationPaperText(
+  body: string,
+  analysis: {concepts: readonly KeyConcept[]; long_paper: {condensed_for_generation: boolean} | null},
+): string {
+  const budget = Math.min(DEFAULT_TOKEN_BUDGETS.generate, DEFAULT_TOKEN_BUDGETS.judge)
+  return analysis.long_paper?.condensed_for_generation ? condenseForGeneration(body, analysis.concepts, budget) : body
 }

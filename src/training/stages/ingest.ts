@@ -23,8 +23,7 @@ import {checkEpisodeDuration, type SizeLimits} from '../../media/limits.js'
 import type {Paper, PaperReading} from '../../media/paper.js'
 import {readSidecar} from '../../media/sidecar.js'
 import {metered, UsageMeter} from '../../providers/usage.js'
-import {DEFAULT_TOKEN_BUDGETS} from '../budget.js'
-import {condenseForGeneration} from '../condense.js'
+import {generationPaperText} from '../condense.js'
 import {analysePair} from './analyse.js'
 import type {PreparedPair} from './evaluate.js'
 
@@ -201,9 +200,6 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
     }
   }
   // Never silently truncated: a long paper is condensed (analysis.json's long_paper says so).
-  const budget = Math.min(DEFAULT_TOKEN_BUDGETS.generate, DEFAULT_TOKEN_BUDGETS.judge)
-  const paperText = analysis.long_paper?.condensed_for_generation
-    ? condenseForGeneration(paper.body, analysis.concepts, budget)
-    : paper.body
+  const paperText = generationPaperText(paper.body, analysis)
   return {pair: {files, paper, analysis, referenceText: transcript.segments.map((s) => s.text).join('\n'), paperText}, fresh}
 }
