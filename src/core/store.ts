@@ -4,12 +4,13 @@
  * folders that never reuse a name, and validated reads.
  */
 import {randomBytes} from 'node:crypto'
-import {lstat, mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import {lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
 import {fileSystemError, injectedFault, type FsOperation} from './fs-errors.js'
+import {killDue, killNow} from './kill-points.js'
 import {outputPaths, runFolderName, shortenName} from './layout.js'
 
 /**
@@ -33,16 +34,38 @@ async function writing<T>(file: string, operation: FsOperation, write: () => Pro
  * name the file system accepts never gives a temp name it refuses (ENAMETOOLONG).
  */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${shortenName(path.basename(file))}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const temp = path.join(path.dirname(file), tempName(path.basename(file)))
   await writing(file, 'write', async () => {
     try {
       await writeFile(temp, content, {flush: true})
+      if (killDue('before-rename')) killNow()
       await rename(temp, file)
     } catch (error) {
       await rm(temp, {force: true}).catch(() => {})
       throw error
     }
   })
+}
+
+/** `.<name>.<pid>.<random>.tmp`: hidden, and naming the process that writes it (see removeStaleTempFiles). */
+export function tempName(name: string): string {
+  return `.${shortenName(name)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+}
+
+const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/
+
+/**
+ * A process killed between writing a temp file (tempName) and renaming it leaves the temp
+ * file behind: never a target half-written, but litter. Removes those under `dir` (with
+ * `recursive`, in its subfolders too) whose writer `isStale` says is gone.
+ */
+export async function removeStaleTempFiles(dir: string, options: {recursive?: boolean; isStale: (pid: number) => boolean}): Promise<void> {
+  const names = (await readdir(dir, {recursive: options.recursive ?? false})).map(String)
+  const stale = names.filter((name) => {
+    const match = TEMP_FILE.exec(path.basename(name))
+    return match !== null && options.isStale(Number(match[1]))
+  })
+  await Promise.all(stale.map((name) => rm(path.join(dir, name), {force: true})))
 }
 
 /** mkdir, with its errors as FileSystemErrors. */

@@ -3,7 +3,7 @@
  * started with; completed units are read back and the rest is computed, so the report
  * is the one an uninterrupted run would have written.
  */
-import {readdir, rm} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -11,11 +11,11 @@ import {InputError} from '../../core/errors.js'
 import {recoverEventLog} from '../../core/event-log.js'
 import {sha256File} from '../../core/hash.js'
 import {runPaths, trialIndexOf} from '../../core/layout.js'
-import {acquireRunLock} from '../../core/run-lock.js'
+import {acquireRunLock, processAlive} from '../../core/run-lock.js'
 import type {NewRunEvent} from '../../core/schemas/events.js'
 import {PairAnalysis, RunManifest, type SkippedPair} from '../../core/schemas/files.js'
 import {DEFAULT_SIZE_LIMITS} from '../../media/limits.js'
-import {readJsonIfExists, writeJson} from '../../core/store.js'
+import {readJsonIfExists, removeStaleTempFiles, writeJson} from '../../core/store.js'
 import type {Discovery} from '../stages/discover.js'
 import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
 import {execute} from './execute.js'
@@ -52,7 +52,10 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     const trialsBegun = await hasTrialFolders(runDir)
     const {discovery, carried} = pairsToResume(manifest, await discoverOrFail(manifest.config.pairs_dir, emit), trialsBegun, emit)
     await refuseChangedInputs(manifest, runDir, discovery)
-    await removeStaleTempFiles(runDir)
+    // Under the lock every temp file in the run folder is a dead process's; in the output
+    // folder (registry.json's), only those of processes that are gone.
+    await removeStaleTempFiles(runDir, {recursive: true, isStale: () => true})
+    await removeStaleTempFiles(manifest.config.output_dir, {isStale: (pid) => !processAlive(pid)}).catch(() => {})
     const dropped = await recoverEventLog(paths.events)
     attach(runDir)
     if (dropped) {
@@ -164,10 +167,4 @@ async function refuseChangedInputs(manifest: RunManifest, runDir: string, discov
       }
     }
   }
-}
-
-/** A process killed between writing a temp file and renaming it leaves the temp file: never the target half-written. */
-async function removeStaleTempFiles(runDir: string): Promise<void> {
-  const names = await readdir(runDir, {recursive: true})
-  await Promise.all(names.filter((name) => /(^|\/)\.[^/]+\.tmp$/.test(name)).map((name) => rm(path.join(runDir, name), {force: true})))
 }
