@@ -9,7 +9,7 @@ import path from 'node:path'
 import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
-import {fileSystemError, injectedFault, type FsOperation} from './fs-errors.js'
+import {fileSystemError, injectedFault, OUTPUT_DIR, type Elsewhere, type FsOperation} from './fs-errors.js'
 import {killDue, killNow} from './kill-points.js'
 import {outputPaths, runFolderName, shortenName} from './layout.js'
 
@@ -17,13 +17,18 @@ import {outputPaths, runFolderName, shortenName} from './layout.js'
  * Runs one write of `file`, with the injected fault of a test if any, and turns an error
  * of the file system into a FileSystemError (path, fix, exit code): see fs-errors.ts.
  */
-async function writing<T>(file: string, operation: FsOperation, write: () => Promise<T>): Promise<T> {
+export async function writing<T>(
+  file: string,
+  operation: FsOperation,
+  write: () => Promise<T>,
+  elsewhere: Elsewhere = OUTPUT_DIR,
+): Promise<T> {
   try {
     const fault = injectedFault({file, operation})
     if (fault) throw fault
     return await write()
   } catch (error) {
-    throw fileSystemError(error, file, operation)
+    throw fileSystemError(error, file, operation, elsewhere)
   }
 }
 
@@ -33,18 +38,23 @@ async function writing<T>(file: string, operation: FsOperation, write: () => Pro
  * The temp file's name is the target's, shortened when long (shortenName), so that a
  * name the file system accepts never gives a temp name it refuses (ENAMETOOLONG).
  */
-export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Uint8Array, elsewhere: Elsewhere = OUTPUT_DIR): Promise<void> {
   const temp = path.join(path.dirname(file), tempName(path.basename(file)))
-  await writing(file, 'write', async () => {
-    try {
-      await writeFile(temp, content, {flush: true})
-      if (killDue('before-rename')) killNow()
-      await rename(temp, file)
-    } catch (error) {
-      await rm(temp, {force: true}).catch(() => {})
-      throw error
-    }
-  })
+  await writing(
+    file,
+    'write',
+    async () => {
+      try {
+        await writeFile(temp, content, {flush: true})
+        if (killDue('before-rename')) killNow()
+        await rename(temp, file)
+      } catch (error) {
+        await rm(temp, {force: true}).catch(() => {})
+        throw error
+      }
+    },
+    elsewhere,
+  )
 }
 
 /** `.<name>.<pid>.<random>.tmp`: hidden, and naming the process that writes it (see removeStaleTempFiles). */
@@ -69,8 +79,8 @@ export async function removeStaleTempFiles(dir: string, options: {recursive?: bo
 }
 
 /** mkdir, with its errors as FileSystemErrors. */
-export async function makeDir(dir: string, options: {recursive?: boolean} = {}): Promise<void> {
-  await writing(dir, 'mkdir', () => mkdir(dir, options))
+export async function makeDir(dir: string, options: {recursive?: boolean; elsewhere?: Elsewhere} = {}): Promise<void> {
+  await writing(dir, 'mkdir', () => mkdir(dir, {recursive: options.recursive}), options.elsewhere)
 }
 
 /** Validates before writing, so that a bug can never put an invalid file on disk. */
