@@ -13,7 +13,7 @@ import type {Weights} from '../../loss/index.js'
 import {DEFAULT_SIZE_LIMITS, NO_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {openPaper, type PaperReading} from '../../media/paper.js'
 import {discoverPairs, type Discovery} from '../stages/discover.js'
-import type {PaperReader} from '../stages/ingest.js'
+import type {EpisodeHasher, PaperReader} from '../stages/ingest.js'
 
 /** What the trainer reports as it goes: the lines of events.jsonl. */
 export type TrainingEvent = RunEvent
@@ -54,6 +54,8 @@ export interface RunContext extends CommonOptions {
   /** openPaper, once per file and run: the --max-cost estimate and the ingest share it. */
   openPaper: PaperReader
   limits: SizeLimits
+  /** Set by a resume, whose changed-input check hashed the episodes already. */
+  hashEpisode?: EpisodeHasher
 }
 
 /** For a pair analysed before the run was resumed: it passed the limits of the time. */

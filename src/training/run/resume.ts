@@ -20,6 +20,7 @@ import {DEFAULT_SIZE_LIMITS, NO_SIZE_LIMITS} from '../../media/limits.js'
 import {readSidecar} from '../../media/sidecar.js'
 import {readJsonIfExists, removeStaleTempFiles, writeJson} from '../../core/store.js'
 import type {Discovery} from '../stages/discover.js'
+import {episodeHasher, type EpisodeHasher} from '../stages/ingest.js'
 import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
 import {execute} from './execute.js'
 import {updateRegistry} from './registry.js'
@@ -54,7 +55,8 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     emit({type: 'run-resumed', pid: process.pid})
     const trialsBegun = await hasTrialFolders(runDir)
     const {discovery, carried} = pairsToResume(manifest, await discoverOrFail(manifest.config.pairs_dir, emit), trialsBegun, emit)
-    await refuseChangedInputs(manifest, runDir, discovery)
+    const hashEpisode = episodeHasher()
+    await refuseChangedInputs(manifest, runDir, discovery, hashEpisode)
     // Under the lock every temp file in the run folder is a dead process's; in the output
     // folder (registry.json's), only those of processes that are gone.
     await removeStaleTempFiles(runDir, {recursive: true, isStale: () => true})
@@ -82,7 +84,17 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     const limits = options.limits ?? DEFAULT_SIZE_LIMITS
     // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
     return await execute(
-      {...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader(limits), limits},
+      {
+        ...options,
+        runDir,
+        config: manifest.config,
+        weights: manifest.config.weights,
+        emit,
+        clock,
+        openPaper: paperReader(limits),
+        limits,
+        hashEpisode,
+      },
       resumed,
       discovery,
       carried,
@@ -152,7 +164,7 @@ function pairsToResume(
  * run analysed (sha256), or whose transcript would not be the one it used (a sidecar
  * changed, added or removed): its earlier results would be scored on other inputs than the rest.
  */
-async function refuseChangedInputs(manifest: RunManifest, runDir: string, discovery: Discovery): Promise<void> {
+async function refuseChangedInputs(manifest: RunManifest, runDir: string, discovery: Discovery, hashEpisode: EpisodeHasher): Promise<void> {
   for (const pair of discovery.pairs) {
     const pairPaths = runPaths(runDir).pair(pair.id)
     const analysis = await readJsonIfExists(pairPaths.analysis, PairAnalysis)
@@ -162,12 +174,8 @@ async function refuseChangedInputs(manifest: RunManifest, runDir: string, discov
         path: file,
         hint: 'Start a new run with `studio training run` (a resumed run must see the files the run started with), or put the original file back.',
       })
-    for (const [file, recorded, label] of [
-      [pair.pdf, analysis.paper.sha256, 'Paper'],
-      [pair.mp3, analysis.episode.sha256, 'Episode'],
-    ] as const) {
-      if ((await sha256File(file, label)) !== recorded) throw changed(file)
-    }
+    if ((await sha256File(pair.pdf, 'Paper')) !== analysis.paper.sha256) throw changed(pair.pdf)
+    if ((await hashEpisode(pair.mp3)) !== analysis.episode.sha256) throw changed(pair.mp3)
     await refuseChangedSidecar(pair, analysis, pairPaths.transcript, changed)
   }
 }
