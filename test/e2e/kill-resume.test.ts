@@ -127,7 +127,7 @@ async function checkFiles(out: string): Promise<{temps: string[]; tornTail: stri
 }
 
 describe(`kill -9 during studio training run, then --resume (STUDIO_KILL_SEED=${SEED})`, () => {
-  it.each(KILLS.map((kill, i) => ({...kill, i: String(i + 1)})))(
+  it.each(KILLS.map((kill, i) => ({...kill, i: i + 1})))(
     'kill #$i at $point: whole files, status says interrupted, --resume takes the lock over and writes the uninterrupted report',
     async ({point, at, i}) => {
       const nth = nthFor(point, at)
