@@ -83,13 +83,15 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       )
     }
     // The generator and its dependencies (pdf-parse, mammoth, the SDKs) load only when a script is made.
-    const [{resolveRunDir}, {generateScriptForPaper}, {buildProviders}, {writeFileAtomic}, {countWords, round}] = await Promise.all([
-      import('../training/report/status.js'),
-      import('../training/generate.js'),
-      import('../cli/providers.js'),
-      import('../core/store.js'),
-      import('../core/text.js'),
-    ])
+    const [{resolveRunDir}, {generateScriptForPaper}, {buildProviders}, {makeDir, writeFileAtomic}, {OUT_FILE}, {countWords, round}] =
+      await Promise.all([
+        import('../training/report/status.js'),
+        import('../training/generate.js'),
+        import('../cli/providers.js'),
+        import('../core/store.js'),
+        import('../core/fs-errors.js'),
+        import('../core/text.js'),
+      ])
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
     const {providers, limits} = await buildProviders({
       mock: flags.mock,
@@ -118,7 +120,9 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
     let audio: {file: string; seconds: number} | null = null
     if (flags.out !== undefined) {
       out = path.resolve(flags.out)
-      await writeScript(out, generated.text, writeFileAtomic)
+      // A full disk, a read-only folder, a folder named as the file: core/fs-errors.ts's message, path and fix.
+      await makeDir(path.dirname(out), {recursive: true, elsewhere: OUT_FILE})
+      await writeFileAtomic(out, generated.text, OUT_FILE)
     }
     let usage = generated.usage
     if (flags.tts && out !== null) {
@@ -134,7 +138,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       )
       usage = mergeUsage(usage, meter.usage)
       const file = out.replace(/\.[^./]*$/, '') + '.mp3'
-      await writeFileAtomic(file, voiced.bytes)
+      await writeFileAtomic(file, voiced.bytes, OUT_FILE)
       audio = {file, seconds: round(voiced.durationSeconds, 2)}
     }
     const result: GenerateResult = {
@@ -180,22 +184,4 @@ async function recordedWriter(runDir: string): Promise<MockWriter | undefined> {
   ])
   const manifest = await readJsonIfExists(runPaths(runDir).manifest, RunManifest)
   return manifest?.config.mock ? (manifest.config.mock_writer ?? manifest.config.seed) : undefined
-}
-
-async function writeScript(file: string, text: string, writeFileAtomic: (file: string, content: string) => Promise<void>): Promise<void> {
-  const {mkdir} = await import('node:fs/promises')
-  try {
-    await mkdir(path.dirname(file), {recursive: true})
-    await writeFileAtomic(file, text)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw new InputError(`Cannot write the script to ${file}: ${code ?? String(error)}`, {
-      path: file,
-      hint:
-        code === 'EISDIR'
-          ? 'Give a file name, not a folder, to --out.'
-          : 'Check that the folder is writable, or choose another --out file.',
-      cause: error,
-    })
-  }
 }

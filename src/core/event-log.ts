@@ -8,6 +8,7 @@ import {readFile, truncate} from 'node:fs/promises'
 
 import {CorruptFileError} from './errors.js'
 import {fileSystemError, injectedFault} from './fs-errors.js'
+import {killDue, killNow} from './kill-points.js'
 import {RunEvent} from './schemas/events.js'
 
 /**
@@ -32,7 +33,12 @@ export class EventLog {
         if (fault.torn) appendFileSync(this.file, line.slice(0, Math.floor(line.length / 2)))
         throw fault
       }
+      if (killDue('mid-append')) {
+        appendFileSync(this.file, line.slice(0, Math.floor(line.length / 2)))
+        killNow()
+      }
       appendFileSync(this.file, line)
+      if (killDue('after-append')) killNow()
     } catch (error) {
       this.torn = true
       throw fileSystemError(error, this.file, 'append')

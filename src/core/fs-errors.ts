@@ -31,6 +31,39 @@ const DO: Record<FsOperation, string> = {
   read: 'read',
 }
 
+/**
+ * How the user points studio at another place to write, as messages and hints name it:
+ * a run's --output-dir (the default), generate's --out, the secrets' STUDIO_CONFIG_DIR.
+ */
+export interface Elsewhere {
+  /** What chooses the place: "--output-dir". */
+  flag: string
+  /** "another --output-dir" */
+  another: string
+  /** "an --output-dir" */
+  a: string
+  /** The fix of a path too long. */
+  shorter: string
+}
+export const OUTPUT_DIR: Elsewhere = {
+  flag: '--output-dir',
+  another: 'another --output-dir',
+  a: 'an --output-dir',
+  shorter: 'Choose a shorter --output-dir, or give the pair files shorter names.',
+}
+export const OUT_FILE: Elsewhere = {
+  flag: '--out',
+  another: 'another --out file',
+  a: 'an --out file',
+  shorter: 'Choose a shorter --out path.',
+}
+export const CONFIG_DIR: Elsewhere = {
+  flag: 'STUDIO_CONFIG_DIR',
+  another: 'another folder with STUDIO_CONFIG_DIR',
+  a: 'a STUDIO_CONFIG_DIR',
+  shorter: 'Choose a shorter STUDIO_CONFIG_DIR.',
+}
+
 /** A write the environment refused; `code` is the system's (ENOSPC, EROFS...), as on the error it replaces. */
 export class FileSystemError extends StudioError {
   readonly code: string
@@ -63,7 +96,7 @@ export function isNoSpace(error: unknown): boolean {
  * The error of a write to `file` as a FileSystemError, or the error itself when its code
  * is not one the user can fix (then it is reported as a bug, with its stack under DEBUG).
  */
-export function fileSystemError(error: unknown, file: string, operation: FsOperation): unknown {
+export function fileSystemError(error: unknown, file: string, operation: FsOperation, elsewhere: Elsewhere = OUTPUT_DIR): unknown {
   if (error instanceof StudioError) return error
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   if (typeof code !== 'string') return error
@@ -75,20 +108,20 @@ export function fileSystemError(error: unknown, file: string, operation: FsOpera
     case 'ENOSPC':
       return make(
         EXIT.noSpace,
-        `No space left on device while ${doing}: free space or choose another --output-dir`,
-        'Free space on that disk (`df -h` shows what is left), or write to another disk with --output-dir.',
+        `No space left on device while ${doing}: free space or choose ${elsewhere.another}`,
+        `Free space on that disk (\`df -h\` shows what is left), or write to another disk with ${elsewhere.flag}.`,
       )
     case 'EDQUOT':
       return make(
         EXIT.noSpace,
-        `Disk quota exceeded while ${doing}: free space or choose another --output-dir`,
-        'Free space within your quota (`quota -s` shows it), or write elsewhere with --output-dir.',
+        `Disk quota exceeded while ${doing}: free space or choose ${elsewhere.another}`,
+        `Free space within your quota (\`quota -s\` shows it), or write elsewhere with ${elsewhere.flag}.`,
       )
     case 'EROFS':
       return make(
         EXIT.input,
         `${cannot}: the file system is read-only`,
-        'Choose an --output-dir on a writable disk, or remount this one read-write.',
+        `Choose ${elsewhere.a} on a writable disk, or remount this one read-write.`,
       )
     case 'EACCES':
     case 'EPERM':
@@ -97,20 +130,16 @@ export function fileSystemError(error: unknown, file: string, operation: FsOpera
         `${cannot}: permission denied`,
         operation === 'read'
           ? `Make ${file} readable for this user (e.g. \`chmod u+r\`).`
-          : `Make ${path.dirname(file)} writable for this user (e.g. \`chmod u+w\`), or choose another --output-dir.`,
+          : `Make ${path.dirname(file)} writable for this user (e.g. \`chmod u+w\`), or choose ${elsewhere.another}.`,
       )
     case 'ENAMETOOLONG':
-      return make(
-        EXIT.input,
-        `${cannot}: the path is too long for the file system`,
-        'Choose a shorter --output-dir, or give the pair files shorter names.',
-      )
+      return make(EXIT.input, `${cannot}: the path is too long for the file system`, elsewhere.shorter)
     case 'EISDIR':
-      return misplaced(error, code, file, file, 'folder', cannot, operation)
+      return misplaced(error, code, file, file, 'folder', cannot, operation, elsewhere)
     case 'ENOTDIR':
     case 'EEXIST': {
       const culprit = firstNonFolder(file, operation === 'mkdir')
-      return culprit ? misplaced(error, code, file, culprit, 'file', cannot, operation) : error
+      return culprit ? misplaced(error, code, file, culprit, 'file', cannot, operation, elsewhere) : error
     }
     default:
       return error
@@ -130,6 +159,7 @@ function misplaced(
   is: 'file' | 'folder',
   cannot: string,
   operation: FsOperation,
+  elsewhere: Elsewhere,
 ): FileSystemError {
   const should = is === 'file' ? 'a folder' : 'a file (or link)'
   const message = `${cannot}: ${path.resolve(culprit) === path.resolve(file) ? 'it' : culprit} is a ${is}, where studio needs ${should}`
@@ -150,7 +180,7 @@ function misplaced(
     hint:
       operation === 'read'
         ? `Move ${culprit} out of the way, or give studio another path.`
-        : `Move or remove ${culprit}, or choose another --output-dir.`,
+        : `Move or remove ${culprit}, or choose ${elsewhere.another}.`,
     cause: error,
   })
 }

@@ -20,6 +20,7 @@ import path from 'node:path'
 import {CorruptFileError, InputError} from './errors.js'
 import {fileSystemError} from './fs-errors.js'
 import {RUN_FILES} from './layout.js'
+import {tempName} from './store.js'
 import {RunLock} from './schemas/files.js'
 
 export interface HeldRunLock {
@@ -98,7 +99,7 @@ export async function acquireRunLock(runDir: string, options: AcquireOptions = {
 
 /** Creates `file` with `content` unless it exists; true when this call created it. */
 async function createExclusive(file: string, content: string): Promise<boolean> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const temp = path.join(path.dirname(file), tempName(path.basename(file)))
   try {
     await writeFile(temp, content, {flush: true})
   } catch (error) {

@@ -4,25 +4,31 @@
  * folders that never reuse a name, and validated reads.
  */
 import {randomBytes} from 'node:crypto'
-import {lstat, mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import {lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import type {z} from 'zod'
 
 import {CorruptFileError, InputError} from './errors.js'
-import {fileSystemError, injectedFault, type FsOperation} from './fs-errors.js'
+import {fileSystemError, injectedFault, OUTPUT_DIR, type Elsewhere, type FsOperation} from './fs-errors.js'
+import {killDue, killNow} from './kill-points.js'
 import {outputPaths, runFolderName, shortenName} from './layout.js'
 
 /**
  * Runs one write of `file`, with the injected fault of a test if any, and turns an error
  * of the file system into a FileSystemError (path, fix, exit code): see fs-errors.ts.
  */
-async function writing<T>(file: string, operation: FsOperation, write: () => Promise<T>): Promise<T> {
+export async function writing<T>(
+  file: string,
+  operation: FsOperation,
+  write: () => Promise<T>,
+  elsewhere: Elsewhere = OUTPUT_DIR,
+): Promise<T> {
   try {
     const fault = injectedFault({file, operation})
     if (fault) throw fault
     return await write()
   } catch (error) {
-    throw fileSystemError(error, file, operation)
+    throw fileSystemError(error, file, operation, elsewhere)
   }
 }
 
@@ -32,22 +38,49 @@ async function writing<T>(file: string, operation: FsOperation, write: () => Pro
  * The temp file's name is the target's, shortened when long (shortenName), so that a
  * name the file system accepts never gives a temp name it refuses (ENAMETOOLONG).
  */
-export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${shortenName(path.basename(file))}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  await writing(file, 'write', async () => {
-    try {
-      await writeFile(temp, content, {flush: true})
-      await rename(temp, file)
-    } catch (error) {
-      await rm(temp, {force: true}).catch(() => {})
-      throw error
-    }
+export async function writeFileAtomic(file: string, content: string | Uint8Array, elsewhere: Elsewhere = OUTPUT_DIR): Promise<void> {
+  const temp = path.join(path.dirname(file), tempName(path.basename(file)))
+  await writing(
+    file,
+    'write',
+    async () => {
+      try {
+        await writeFile(temp, content, {flush: true})
+        if (killDue('before-rename')) killNow()
+        await rename(temp, file)
+      } catch (error) {
+        await rm(temp, {force: true}).catch(() => {})
+        throw error
+      }
+    },
+    elsewhere,
+  )
+}
+
+/** `.<name>.<pid>.<random>.tmp`: hidden, and naming the process that writes it (see removeStaleTempFiles). */
+export function tempName(name: string): string {
+  return `.${shortenName(name)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+}
+
+const TEMP_FILE = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/
+
+/**
+ * A process killed between writing a temp file (tempName) and renaming it leaves the temp
+ * file behind: never a target half-written, but litter. Removes those under `dir` (with
+ * `recursive`, in its subfolders too) whose writer `isStale` says is gone.
+ */
+export async function removeStaleTempFiles(dir: string, options: {recursive?: boolean; isStale: (pid: number) => boolean}): Promise<void> {
+  const names = (await readdir(dir, {recursive: options.recursive ?? false})).map(String)
+  const stale = names.filter((name) => {
+    const match = TEMP_FILE.exec(path.basename(name))
+    return match !== null && options.isStale(Number(match[1]))
   })
+  await Promise.all(stale.map((name) => rm(path.join(dir, name), {force: true})))
 }
 
 /** mkdir, with its errors as FileSystemErrors. */
-export async function makeDir(dir: string, options: {recursive?: boolean} = {}): Promise<void> {
-  await writing(dir, 'mkdir', () => mkdir(dir, options))
+export async function makeDir(dir: string, options: {recursive?: boolean; elsewhere?: Elsewhere} = {}): Promise<void> {
+  await writing(dir, 'mkdir', () => mkdir(dir, {recursive: options.recursive}), options.elsewhere)
 }
 
 /** Validates before writing, so that a bug can never put an invalid file on disk. */

@@ -22,6 +22,8 @@ export interface SizeLimits {
 
 /** A long paper is 30-60 pages and a long episode two hours: these refuse only what is far beyond a pair. */
 export const DEFAULT_SIZE_LIMITS: Readonly<SizeLimits> = {maxPaperPages: 200, maxEpisodeMinutes: 240}
+/** No limit: for inputs a run checked already when it first read them. */
+export const NO_SIZE_LIMITS: Readonly<SizeLimits> = {maxPaperPages: Number.POSITIVE_INFINITY, maxEpisodeMinutes: Number.POSITIVE_INFINITY}
 
 /** Words on a typical journal page: the page estimate for formats without pages. */
 export const WORDS_PER_PAGE = 500

@@ -164,7 +164,7 @@ export class AnthropicLanguageModel implements LanguageModel {
     }
     const usage = usageOf(answer.usage)
     if (prefix && (usage.cache_write_tokens || usage.cache_read_tokens)) {
-      this.warmPrefixes.set(prefix.key, Date.now() + (ttl === '1h' ? 3_600_000 : 300_000))
+      rememberWarmPrefix(this.warmPrefixes, prefix.key, ttl === '1h' ? 3_600_000 : 300_000, Date.now())
     }
     // Cache reads do not count against Anthropic's input-tokens-per-minute limit.
     if (reservation)
@@ -309,4 +309,14 @@ export function toAnthropicMessages(messages: ChatMessage[], ttl: CacheTtl = '5m
   for (const block of marked.slice(-MAX_CACHE_BREAKPOINTS))
     block.cache_control = ttl === '1h' ? {type: 'ephemeral', ttl: '1h'} : {type: 'ephemeral'}
   return {system, turns}
+}
+
+/**
+ * Notes that the prefix `key` is in Anthropic's prompt cache for `lifetimeMs` from `now`.
+ * Entries that expired are dropped first: a long run on many papers would otherwise keep
+ * one entry per paper and trial for as long as the process lives.
+ */
+export function rememberWarmPrefix(warm: Map<string, number>, key: string, lifetimeMs: number, now: number): void {
+  for (const [k, until] of warm) if (until <= now) warm.delete(k)
+  warm.set(key, now + lifetimeMs)
 }

@@ -7,7 +7,6 @@
  * A key never appears in an error message, a log line or any file but secrets.json:
  * messages name the variable, and show at most a masked form (first 3 + '…' + last 4).
  */
-import {randomBytes} from 'node:crypto'
 import {chmod, mkdir, open, readFile, rename, rm, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -15,6 +14,8 @@ import path from 'node:path'
 import {z} from 'zod'
 
 import {CorruptFileError, InputError} from '../core/errors.js'
+import {CONFIG_DIR, fileSystemError} from '../core/fs-errors.js'
+import {tempName, writing} from '../core/store.js'
 
 export const SECRET_NAMES = ['OPENAI', 'ANTHROPIC'] as const
 export type SecretName = (typeof SECRET_NAMES)[number]
@@ -224,27 +225,31 @@ function envValue(name: SecretName, env: NodeJS.ProcessEnv): string | undefined 
 async function writeSecretsFile(file: string, content: SecretsFile): Promise<void> {
   const dir = path.dirname(file)
   await ensurePrivateDir(dir)
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  try {
-    const handle = await open(temp, 'wx', 0o600)
-    try {
-      // The umask can only take bits away; make it exactly 0600 whatever it is.
-      await handle.chmod(0o600)
-      await handle.writeFile(`${JSON.stringify(SecretsFile.parse(content), null, 2)}\n`, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(temp, file)
-  } catch (error) {
-    await rm(temp, {force: true})
-    if (error instanceof InputError) throw error
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error'
-    throw new InputError(`Cannot write ${file}: ${code}`, {
-      path: file,
-      hint: 'Check that the folder is yours and writable, or choose another one with STUDIO_CONFIG_DIR.',
-    })
-  }
+  const temp = path.join(dir, tempName(path.basename(file)))
+  // Through the write seam of store.ts: a full disk or a read-only folder gets the message,
+  // path, fix and exit code of core/fs-errors.ts, as every other write of studio.
+  await writing(
+    file,
+    'write',
+    async () => {
+      try {
+        const handle = await open(temp, 'wx', 0o600)
+        try {
+          // The umask can only take bits away; make it exactly 0600 whatever it is.
+          await handle.chmod(0o600)
+          await handle.writeFile(`${JSON.stringify(SecretsFile.parse(content), null, 2)}\n`, 'utf8')
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+        await rename(temp, file)
+      } catch (error) {
+        await rm(temp, {force: true})
+        throw error
+      }
+    },
+    CONFIG_DIR,
+  )
 }
 
 async function ensurePrivateDir(dir: string): Promise<void> {
@@ -259,6 +264,8 @@ async function ensurePrivateDir(dir: string): Promise<void> {
       (typeof process.getuid === 'function' && info.uid !== process.getuid())
     if ((info.mode & 0o077) !== 0 && !shared) await chmod(dir, 0o700)
   } catch (error) {
+    const mapped = fileSystemError(error, dir, 'mkdir', CONFIG_DIR)
+    if (mapped !== error) throw mapped
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error'
     throw new InputError(`Cannot create ${dir}: ${code}`, {path: dir, hint: 'Choose another folder with STUDIO_CONFIG_DIR.'})
   }

@@ -62,6 +62,8 @@ Works from another terminal while the run is going: it reads run.json, events.js
     this.log(
       `Pairs:    ${status.pairs}${status.skipped.length ? `, ${status.skipped.length} skipped (${status.skipped.map((s) => s.id).join(', ')})` : ''}`,
     )
+    // Each skipped pair with its fix, as `training run` prints them when it skips.
+    for (const s of status.skipped) this.log(`  ${s.id}: ${s.reason}${s.hint ? `\n    hint: ${s.hint}` : ''}`)
     this.log(`Usage:    ${formatUsage(status.usage.total)}`)
     if (status.trials.length) {
       this.log('')

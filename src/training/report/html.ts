@@ -489,7 +489,13 @@ function configSection(c: Config): Html {
   const skipped =
     c.skipped.length > 0
       ? html`<ul class="skipped">
-          ${c.skipped.map((s) => html`<li><span class="pair-id">${s.id}</span>: ${s.reason}</li>`)}
+          ${c.skipped.map(
+            (s) =>
+              html`<li>
+                <span class="pair-id">${s.id}</span>:
+                ${s.reason}${s.hint && html`<br /><span class="muted small skip-hint">Fix: ${s.hint}</span>`}
+              </li>`,
+          )}
         </ul>`
       : html`<p class="muted small">No pair was skipped.</p>`
   const files = c.files.map((f, i) => html`${i > 0 && ' · '}<a href="${f.href}">${f.name}</a>`)

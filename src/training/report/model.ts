@@ -222,7 +222,8 @@ export interface Config {
   facts: Array<{term: string; value: string; code: boolean}>
   weights: Array<LossInfo & {weight: number; share: number}>
   pairs: Array<{id: string; transcript: string; paper: string; episode: string}>
-  skipped: Array<{id: string; reason: string}>
+  /** hint: the fix recorded with the skip (null in runs written before hints were recorded, or when there is none). */
+  skipped: Array<{id: string; reason: string; hint: string | null}>
   files: Array<{name: string; href: string}>
 }
 
@@ -571,7 +572,7 @@ function config(view: RunView): Config {
     ],
     weights: weights.map((w) => ({...w, share: w.weight / totalWeight})),
     pairs: m.pairs.map((p) => ({id: p.id, transcript: p.transcript_source, paper: underPairs(p.pdf), episode: underPairs(p.mp3)})),
-    skipped: m.skipped.map((s) => ({id: s.id, reason: s.reason})),
+    skipped: m.skipped.map((s) => ({id: s.id, reason: s.reason, hint: s.hint ?? null})),
     files: files.map((name) => ({name, href: runHref(name)})),
   }
 }

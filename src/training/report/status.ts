@@ -13,6 +13,7 @@ import type {SelectionSplit} from '../../loss/selection.js'
 import type {Verdict} from '../../loss/verdict.js'
 import type {LossBreakdown, UsageSummary} from '../../core/schemas/common.js'
 import type {Phase} from '../../core/schemas/events.js'
+import type {SkippedPair} from '../../core/schemas/files.js'
 import type {RunState, RunView} from './view.js'
 
 export interface RunStatus {
@@ -29,7 +30,8 @@ export interface RunStatus {
   max_trials: number
   trials_done: number
   pairs: number
-  skipped: Array<{id: string; reason: string}>
+  /** As run.json records them; `hint`, the fix, is absent when there is none (or the run predates hints). */
+  skipped: SkippedPair[]
   trials: Array<{index: number; mean_losses: LossBreakdown; validation_mean_losses: LossBreakdown | null}>
   /** The best trial so far, the loss it was chosen by (loss/selection.ts) and that rule as a sentence. */
   best_trial: {index: number; total: number; selected_by: SelectionSplit; improvement: number | null; rule: string} | null

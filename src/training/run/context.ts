@@ -10,10 +10,10 @@ import type {CacheTtl, Providers} from '../../core/providers.js'
 import type {NewRunEvent, RunEvent} from '../../core/schemas/events.js'
 import type {RunConfig, TrainingReport} from '../../core/schemas/files.js'
 import type {Weights} from '../../loss/index.js'
-import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
+import {DEFAULT_SIZE_LIMITS, NO_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {openPaper, type PaperReading} from '../../media/paper.js'
 import {discoverPairs, type Discovery} from '../stages/discover.js'
-import type {PaperReader} from '../stages/ingest.js'
+import type {EpisodeHasher, PaperReader} from '../stages/ingest.js'
 
 /** What the trainer reports as it goes: the lines of events.jsonl. */
 export type TrainingEvent = RunEvent
@@ -54,10 +54,11 @@ export interface RunContext extends CommonOptions {
   /** openPaper, once per file and run: the --max-cost estimate and the ingest share it. */
   openPaper: PaperReader
   limits: SizeLimits
+  /** Set by a resume, whose changed-input check hashed the episodes already. */
+  hashEpisode?: EpisodeHasher
 }
 
 /** For a pair analysed before the run was resumed: it passed the limits of the time. */
-const UNLIMITED: SizeLimits = {maxPaperPages: Number.POSITIVE_INFINITY, maxEpisodeMinutes: Number.POSITIVE_INFINITY}
 
 /** Each paper opened once per run and check: the --max-cost estimate and the ingest share the reading. */
 export function paperReader(limits: SizeLimits = DEFAULT_SIZE_LIMITS): PaperReader {
@@ -66,7 +67,7 @@ export function paperReader(limits: SizeLimits = DEFAULT_SIZE_LIMITS): PaperRead
     const checked = options.checked ?? true
     const key = `${checked}:${file}`
     let reading = papers.get(key)
-    if (!reading) papers.set(key, (reading = openPaper(file, checked ? limits : UNLIMITED)))
+    if (!reading) papers.set(key, (reading = openPaper(file, checked ? limits : NO_SIZE_LIMITS)))
     return reading
   }
 }

@@ -3,20 +3,24 @@
  * started with; completed units are read back and the rest is computed, so the report
  * is the one an uninterrupted run would have written.
  */
-import {readdir, rm} from 'node:fs/promises'
+import {readdir} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
 import {InputError} from '../../core/errors.js'
 import {recoverEventLog} from '../../core/event-log.js'
-import {sha256File} from '../../core/hash.js'
+import {canonicalJson, sha256File} from '../../core/hash.js'
 import {runPaths, trialIndexOf} from '../../core/layout.js'
-import {acquireRunLock} from '../../core/run-lock.js'
+import {acquireRunLock, processAlive} from '../../core/run-lock.js'
+import {Transcript} from '../../core/schemas/common.js'
 import type {NewRunEvent} from '../../core/schemas/events.js'
+import type {PairFiles} from '../../core/schemas/inputs.js'
 import {PairAnalysis, RunManifest, type SkippedPair} from '../../core/schemas/files.js'
-import {DEFAULT_SIZE_LIMITS} from '../../media/limits.js'
-import {readJsonIfExists, writeJson} from '../../core/store.js'
+import {DEFAULT_SIZE_LIMITS, NO_SIZE_LIMITS} from '../../media/limits.js'
+import {readSidecar} from '../../media/sidecar.js'
+import {readJsonIfExists, removeStaleTempFiles, writeJson} from '../../core/store.js'
 import type {Discovery} from '../stages/discover.js'
+import {episodeHasher, type EpisodeHasher} from '../stages/ingest.js'
 import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
 import {execute} from './execute.js'
 import {updateRegistry} from './registry.js'
@@ -51,8 +55,12 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     emit({type: 'run-resumed', pid: process.pid})
     const trialsBegun = await hasTrialFolders(runDir)
     const {discovery, carried} = pairsToResume(manifest, await discoverOrFail(manifest.config.pairs_dir, emit), trialsBegun, emit)
-    await refuseChangedInputs(manifest, runDir, discovery)
-    await removeStaleTempFiles(runDir)
+    const hashEpisode = episodeHasher()
+    await refuseChangedInputs(manifest, runDir, discovery, hashEpisode)
+    // Under the lock every temp file in the run folder is a dead process's; in the output
+    // folder (registry.json's), only those of processes that are gone.
+    await removeStaleTempFiles(runDir, {recursive: true, isStale: () => true})
+    await removeStaleTempFiles(manifest.config.output_dir, {isStale: (pid) => !processAlive(pid)}).catch(() => {})
     const dropped = await recoverEventLog(paths.events)
     attach(runDir)
     if (dropped) {
@@ -76,7 +84,17 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     const limits = options.limits ?? DEFAULT_SIZE_LIMITS
     // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
     return await execute(
-      {...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader(limits), limits},
+      {
+        ...options,
+        runDir,
+        config: manifest.config,
+        weights: manifest.config.weights,
+        emit,
+        clock,
+        openPaper: paperReader(limits),
+        limits,
+        hashEpisode,
+      },
       resumed,
       discovery,
       carried,
@@ -143,31 +161,45 @@ function pairsToResume(
 
 /**
  * Refuses, before anything is written, a pair whose paper or episode is not the file this
- * run analysed (sha256): its earlier results would be scored on other inputs than the rest.
+ * run analysed (sha256), or whose transcript would not be the one it used (a sidecar
+ * changed, added or removed): its earlier results would be scored on other inputs than the rest.
  */
-async function refuseChangedInputs(manifest: RunManifest, runDir: string, discovery: Discovery): Promise<void> {
+async function refuseChangedInputs(manifest: RunManifest, runDir: string, discovery: Discovery, hashEpisode: EpisodeHasher): Promise<void> {
   for (const pair of discovery.pairs) {
-    const analysis = await readJsonIfExists(runPaths(runDir).pair(pair.id).analysis, PairAnalysis)
+    const pairPaths = runPaths(runDir).pair(pair.id)
+    const analysis = await readJsonIfExists(pairPaths.analysis, PairAnalysis)
     if (!analysis) continue
-    for (const [file, recorded, label] of [
-      [pair.pdf, analysis.paper.sha256, 'Paper'],
-      [pair.mp3, analysis.episode.sha256, 'Episode'],
-    ] as const) {
-      if ((await sha256File(file, label)) !== recorded) {
-        throw new InputError(
-          `Cannot resume ${manifest.run_id}: pair ${pair.id} changed since this run analysed it: ${file} is not the same file`,
-          {
-            path: file,
-            hint: 'Start a new run with `studio training run` (a resumed run must see the files the run started with), or put the original file back.',
-          },
-        )
-      }
-    }
+    const changed = (file: string, what = 'is not the same file') =>
+      new InputError(`Cannot resume ${manifest.run_id}: pair ${pair.id} changed since this run analysed it: ${file} ${what}`, {
+        path: file,
+        hint: 'Start a new run with `studio training run` (a resumed run must see the files the run started with), or put the original file back.',
+      })
+    if ((await sha256File(pair.pdf, 'Paper')) !== analysis.paper.sha256) throw changed(pair.pdf)
+    if ((await hashEpisode(pair.mp3)) !== analysis.episode.sha256) throw changed(pair.mp3)
+    await refuseChangedSidecar(pair, analysis, pairPaths.transcript, changed)
   }
 }
 
-/** A process killed between writing a temp file and renaming it leaves the temp file: never the target half-written. */
-async function removeStaleTempFiles(runDir: string): Promise<void> {
-  const names = await readdir(runDir, {recursive: true})
-  await Promise.all(names.filter((name) => /(^|\/)\.[^/]+\.tmp$/.test(name)).map((name) => rm(path.join(runDir, name), {force: true})))
+/**
+ * The analysis records no sidecar hash, but the run kept the transcript it used: a sidecar
+ * is the same when it reads as that transcript again (so older run folders are checked too).
+ */
+async function refuseChangedSidecar(
+  pair: PairFiles,
+  analysis: PairAnalysis,
+  transcriptFile: string,
+  changed: (file: string, what?: string) => InputError,
+): Promise<void> {
+  const usedSidecar = analysis.transcript_source.startsWith('sidecar-')
+  if (!pair.sidecar) {
+    if (usedSidecar) throw changed(pair.mp3, `has lost its sidecar transcript (the run used a ${analysis.transcript_source.slice(8)} file)`)
+    return
+  }
+  if (!usedSidecar) throw changed(pair.sidecar.path, `was added as the transcript of ${pair.mp3}, which the run transcribed`)
+  const used = await readJsonIfExists(transcriptFile, Transcript)
+  // No stored transcript: the ingest reads the sidecar again and reports the damaged unit.
+  if (!used) return
+  // Checked when it was first read; pairs analysed already are not checked against the limits again.
+  const now = await readSidecar(pair.sidecar.path, pair.sidecar.format, NO_SIZE_LIMITS)
+  if (canonicalJson(Transcript.parse(now)) !== canonicalJson(used)) throw changed(pair.sidecar.path)
 }

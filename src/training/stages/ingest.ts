@@ -33,6 +33,21 @@ import type {PreparedPair} from './evaluate.js'
  */
 export type PaperReader = (file: string, options?: {checked?: boolean}) => PaperReading
 
+/**
+ * The sha256 of an episode, taken once per file and run: a resume's changed-input check
+ * and the ingest share it (an hour-long MP3 takes about half a second to hash).
+ */
+export type EpisodeHasher = (file: string) => Promise<string>
+
+export function episodeHasher(): EpisodeHasher {
+  const hashes = new Map<string, Promise<string>>()
+  return (file) => {
+    let hash = hashes.get(file)
+    if (!hash) hashes.set(file, (hash = sha256File(file, 'Episode')))
+    return hash
+  }
+}
+
 /** A pair's paper or episode is not the file the run analysed: never skipped, always refused. */
 export class ChangedInputError extends InputError {}
 
@@ -47,6 +62,8 @@ export interface IngestContext {
   openPaper: PaperReader
   /** A paper or episode past these skips its pair before any call is made for it. */
   limits: SizeLimits
+  /** Hashes an episode; the one a resume checked the inputs with, so that it hashes each once. */
+  hashEpisode?: EpisodeHasher
 }
 
 export interface Ingested {
@@ -129,6 +146,7 @@ export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promi
 /** A pair ready for trials; `fresh` when it was analysed now rather than read back from an earlier attempt. */
 async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMeter): Promise<{pair: PreparedPair; fresh: boolean}> {
   const pairPaths = ctx.paths.pair(files.id)
+  const hashEpisode = ctx.hashEpisode ?? ((file: string) => sha256File(file, 'Episode'))
   await makeDir(pairPaths.dir, {recursive: true})
   let analysis = await readJsonIfExists(pairPaths.analysis, PairAnalysis)
   const fresh = analysis === null
@@ -140,7 +158,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
   let paper: Paper
   if (analysis) {
     // Resuming: the analysis is reused only for the very same paper and episode.
-    const [read, episodeSha] = await Promise.all([reading.paper, sha256File(files.mp3, 'Episode')])
+    const [read, episodeSha] = await Promise.all([reading.paper, hashEpisode(files.mp3)])
     paper = read
     if (analysis.paper.sha256 !== paper.sha256 || analysis.episode.sha256 !== episodeSha) {
       throw new ChangedInputError(`${files.id}: the paper or episode changed since this run analysed it`, {
@@ -175,7 +193,7 @@ async function preparePair(ctx: IngestContext, files: PairFiles, meter: UsageMet
     // calling it unhandled while the lines below run.
     transcribed.catch(() => {})
     try {
-      const episodeSha = await sha256File(files.mp3, 'Episode')
+      const episodeSha = await hashEpisode(files.mp3)
       // The paper's key concepts and the transcript's labels do not depend on each other:
       // each call starts as soon as its own input exists.
       const analysed = await analysePair(
