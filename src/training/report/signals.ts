@@ -138,7 +138,19 @@ export function signalsDocument(outputDir: string, signals: readonly RunSignal[]
  * full view (event log, trials) only of those shown, so that a folder with a long history
  * stays cheap to rebuild at every event.
  */
-export async function buildSignals(outputDir: string, options: {host: string; now: Date}): Promise<Signals> {
+/**
+ * run.json files read before, by path, with the stat they were read at: a writer rebuilding at
+ * every event then parses only those that changed (a run.json is replaced whole, by rename).
+ */
+export type ManifestCache = Map<string, {key: string; manifest: RunManifest}>
+
+export interface BuildSignalsOptions {
+  host: string
+  now: Date
+  cache?: ManifestCache
+}
+
+export async function buildSignals(outputDir: string, options: BuildSignalsOptions): Promise<Signals> {
   const dir = path.resolve(outputDir)
   let names: string[] = []
   try {
@@ -151,7 +163,7 @@ export async function buildSignals(outputDir: string, options: {host: string; no
   for (const name of names.sort()) {
     const runDir = path.join(dir, name)
     try {
-      const manifest = await readJsonIfExists(runPaths(runDir).manifest, RunManifest)
+      const manifest = await readManifest(runPaths(runDir).manifest, options.cache)
       // A folder without run.json is a run that never got started; list-runs names those.
       if (!manifest) continue
       const state = runState(manifest, options.host)
@@ -182,10 +194,22 @@ export async function buildSignals(outputDir: string, options: {host: string; no
 }
 
 /** Rebuilds <output-dir>/signals/latest.json (atomically) and returns it. */
-export async function writeSignals(outputDir: string, options: {host: string; now: Date}): Promise<Signals> {
+export async function writeSignals(outputDir: string, options: BuildSignalsOptions): Promise<Signals> {
   const signals = await buildSignals(outputDir, options)
   await makeDir(path.join(outputDir, OUTPUT_FILES.signals), {recursive: true})
   return writeJson(outputPaths(outputDir).signals, Signals, signals)
+}
+
+async function readManifest(file: string, cache: ManifestCache | undefined): Promise<RunManifest | null> {
+  if (!cache) return readJsonIfExists(file, RunManifest)
+  const found = await stat(file).catch(() => null)
+  const key = found ? `${found.ino}:${found.size}:${found.mtimeMs}` : null
+  const cached = cache.get(file)
+  if (key && cached?.key === key) return cached.manifest
+  const manifest = await readJsonIfExists(file, RunManifest)
+  if (manifest && key) cache.set(file, {key, manifest})
+  else cache.delete(file)
+  return manifest
 }
 
 async function existingFile(file: string): Promise<string | null> {

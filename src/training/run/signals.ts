@@ -10,7 +10,7 @@
 import {describeError} from '../../core/errors.js'
 import {outputPaths} from '../../core/layout.js'
 import type {RunEvent} from '../../core/schemas/events.js'
-import {writeSignals} from '../report/signals.js'
+import {writeSignals, type ManifestCache} from '../report/signals.js'
 
 /**
  * Progress events come several times a second in a fast run; rebuilding reads every run.json
@@ -36,6 +36,7 @@ export class SignalWriter {
   private lastStart = Number.NEGATIVE_INFINITY
   private failing = false
   private closed = false
+  private readonly manifests: ManifestCache = new Map()
 
   constructor(private readonly options: SignalWriterOptions) {}
 
@@ -89,7 +90,7 @@ export class SignalWriter {
   private async write(): Promise<void> {
     this.lastStart = Date.now()
     try {
-      await writeSignals(this.options.outputDir, {host: this.options.host, now: this.options.clock()})
+      await writeSignals(this.options.outputDir, {host: this.options.host, now: this.options.clock(), cache: this.manifests})
       this.failing = false
     } catch (error) {
       if (this.failing) return
