@@ -8,6 +8,7 @@ import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {z} from 'zod'
 
 import {RUN_FILES} from '../../src/core/layout.js'
 import type {RunEvent} from '../../src/core/schemas/events.js'
@@ -15,6 +16,7 @@ import {RunManifest} from '../../src/core/schemas/files.js'
 import {Signals, type RunSignal} from '../../src/core/schemas/signals.js'
 import {buildSignals, percentComplete, runsToShow, signalsDocument} from '../../src/training/report/signals.js'
 import {SignalWriter} from '../../src/training/run/signals.js'
+import {REPO_ROOT} from '../helpers/cli.js'
 import {readJson, readJsonLines} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
@@ -266,5 +268,21 @@ describe('a signal write that fails', () => {
     const warnings = events.filter((e) => e.type === 'warning' && e.message.startsWith('Could not update'))
     expect(warnings).toHaveLength(1)
     expect(await readFile(path.join(root, 'out', 'signals'), 'utf8')).toBe('not a folder')
+  })
+})
+
+describe('the JSON Schema of signals/latest.json in TRAINING.md', () => {
+  it('is the one of the zod schema (without the integer bound zod adds)', async () => {
+    const doc = await readFile(path.join(REPO_ROOT, 'TRAINING.md'), 'utf8')
+    const section = doc.slice(doc.indexOf('### signals/latest.json'))
+    const marker = section.indexOf('Its JSON Schema')
+    expect(marker).toBeGreaterThan(0)
+    const block = /```json\n([\s\S]*?)\n```/.exec(section.slice(marker))![1]!
+    const generated = JSON.parse(
+      JSON.stringify(z.toJSONSchema(Signals), (key, value: unknown) =>
+        key === 'maximum' && value === Number.MAX_SAFE_INTEGER ? undefined : value,
+      ),
+    ) as unknown
+    expect(JSON.parse(block)).toEqual(generated)
   })
 })
