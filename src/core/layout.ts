@@ -6,6 +6,7 @@
  *   <output-dir>/
  *     registry.json                      every run, rebuilt from the run folders
  *     latest -> run-<timestamp>          the most recent run
+ *     signals/latest.json                the running runs and the last ended one, to poll
  *     run-<timestamp>[-N]/
  *       run.json  events.jsonl  aggregate_profile.json  run.lock (while a process works on it)
  *       training_report.json  training_report.html  calibrated_prompt.md
@@ -21,6 +22,9 @@ import {sha256} from './hash.js'
 export const OUTPUT_FILES = {
   registry: 'registry.json',
   latest: 'latest',
+  /** The folder of signals/latest.json (training/report/signals.ts). */
+  signals: 'signals',
+  latestSignals: 'latest.json',
 } as const
 
 /** Files directly in a run folder. */
@@ -183,6 +187,7 @@ export function outputPaths(outputDir: string) {
     dir: outputDir,
     registry: path.join(outputDir, OUTPUT_FILES.registry),
     latest: path.join(outputDir, OUTPUT_FILES.latest),
+    signals: path.join(outputDir, OUTPUT_FILES.signals, OUTPUT_FILES.latestSignals),
     run: (runId: string) => path.join(outputDir, runId),
   }
 }

@@ -60,9 +60,13 @@ export function selectBest(trials: readonly TrialView[], report: TrainingReport 
   return {best, verdict: best ? trialVerdict(trials[best.position]!.results, best.selectedBy) : null}
 }
 
-/** Is the process that wrote the manifest still alive? Only answerable on the same machine. */
-function processAliveFor(manifest: RunManifest, host: string): boolean {
-  return manifest.host !== host || processAlive(manifest.pid)
+/**
+ * The state as far as the files tell: a run whose run.json says `running` but whose process is
+ * gone is `interrupted`. Only answerable on the same machine: on another, it is taken to run.
+ */
+export function runState(manifest: Pick<RunManifest, 'status' | 'pid' | 'host'>, host: string): RunState {
+  if (manifest.status !== 'running' || manifest.host !== host || processAlive(manifest.pid)) return manifest.status
+  return 'interrupted'
 }
 
 export async function loadRunView(runDir: string, options: {host: string}): Promise<RunView> {
@@ -98,7 +102,7 @@ export async function loadRunView(runDir: string, options: {host: string}): Prom
   )
   const report = await readJsonIfExists(paths.report, TrainingReport)
   const {best, verdict} = selectBest(trials, report)
-  const state: RunState = manifest.status === 'running' && !processAliveFor(manifest, options.host) ? 'interrupted' : manifest.status
+  const state = runState(manifest, options.host)
   return {
     runDir: dir,
     manifest,

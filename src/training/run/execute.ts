@@ -22,6 +22,7 @@ import {writeTrainingReport} from '../stages/report.js'
 import {resumableError, type RunContext, type TrainingOutcome} from './context.js'
 import {selectValidationPairs} from './holdout.js'
 import {updateRegistry} from './registry.js'
+import {SignalWriter} from './signals.js'
 import {trialStart} from './start.js'
 import {trialLoop} from './trial-loop.js'
 
@@ -31,11 +32,25 @@ import {trialLoop} from './trial-loop.js'
  * scored on the same pairs.
  */
 export async function execute(
-  ctx: RunContext,
+  outer: RunContext,
   startManifest: RunManifest,
   discovery: Discovery,
   carried: SkippedPair[] | null = null,
 ): Promise<TrainingOutcome> {
+  // Its own warning goes to the log directly: told of it, it would rewrite the file again.
+  const signals = new SignalWriter({
+    outputDir: outer.config.output_dir,
+    host: os.hostname(),
+    clock: outer.clock,
+    warn: (message) => outer.emit({type: 'warning', message}),
+  })
+  const ctx: RunContext = {
+    ...outer,
+    emit: (event) => {
+      outer.emit(event)
+      signals.notify(event)
+    },
+  }
   const {runDir, config, emit, clock} = ctx
   const paths = runPaths(runDir)
   let manifest = startManifest
@@ -85,7 +100,7 @@ export async function execute(
     manifest = {...manifest, status: 'finished', finished_at: report.finished_at}
     await writeJson(paths.manifest, RunManifest, manifest)
     emit({type: 'run-finished', stop_reason: report.stop_reason, best_trial: report.best_trial.index, usage: report.usage})
-    await afterRun(ctx, emit)
+    await afterRun(ctx, emit, signals)
     return {runId: manifest.run_id, runDir, report}
   } catch (error) {
     const interrupted = ctx.signal?.aborted ?? false
@@ -99,7 +114,7 @@ export async function execute(
     // run.json then still says `running` with a pid that is gone, which resumes all the same.
     await writeJson(paths.manifest, RunManifest, manifest).catch(() => {})
     quietly(emit)(interrupted ? {type: 'run-interrupted'} : {type: 'run-failed', message: describeError(error)})
-    await afterRun(ctx, emit)
+    await afterRun(ctx, emit, signals)
     if (interrupted) {
       throw new InterruptedError(`Run interrupted; what it completed is in ${runDir}`, {
         path: runDir,
@@ -136,8 +151,8 @@ function usageOfIngest(prepared: PreparedPair[], skipped: SkippedPair[]) {
   return mergeUsage(...prepared.map((p) => p.analysis.usage), ...skipped.flatMap((s) => (s.usage ? [s.usage] : [])))
 }
 
-/** The HTML report and the registry are views of files already written: failing to update them must not fail the run. */
-async function afterRun(ctx: RunContext, emitEvent: (event: NewRunEvent) => void): Promise<void> {
+/** The HTML report, the registry and the signals are views of files already written: failing to update them must not fail the run. */
+async function afterRun(ctx: RunContext, emitEvent: (event: NewRunEvent) => void, signals: SignalWriter): Promise<void> {
   // A warning the event log cannot take (a full disk) is dropped: this step must not fail.
   const emit = quietly(emitEvent)
   try {
@@ -151,4 +166,6 @@ async function afterRun(ctx: RunContext, emitEvent: (event: NewRunEvent) => void
   await updateRegistry(ctx.config.output_dir).catch((error: unknown) =>
     emit({type: 'warning', message: `Could not update the run registry: ${describeError(error)}`}),
   )
+  // Last: its signal names the HTML report just written.
+  await signals.close()
 }
