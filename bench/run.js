@@ -4,6 +4,9 @@
  *   - cold start: `studio --help` against bare `node -e 0` (target: at most 2.5x);
  *   - a mock training run on the bundled pairs, 3 trials (target: under 3 s wall time);
  *   - ROUGE on 10,000 vs 10,000 tokens (target: under 150 ms), via bench/rouge.js;
+ *   - ROUGE on an hour-long transcript/script pair, before and after issue 18 part 3
+ *     (target: under 50 ms), and the main thread's busy time while the worker pool scores
+ *     such pairs, via bench/rouge-hour.ts;
  *   - list-pairs on 200 generated pairs (target: under 2 s), via bench/list-pairs.js;
  *   - real-mode scheduling against the fake API with 300 ms latency, 12 pairs, 2 trials
  *     (targets: 1.3x the critical path at --concurrency 12, 1.3x three waves at 4), via
@@ -76,6 +79,15 @@ try {
 
 results.rouge = JSON.parse(
   execFileSync(process.execPath, [path.join(root, 'bench', 'rouge.js')], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
+)
+
+results.rouge_hour = JSON.parse(
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'rouge-hour.ts')], {
     cwd: root,
     env,
     encoding: 'utf8',
@@ -161,6 +173,28 @@ rows.push(
     rouge.memory.map((m) => `${m.alloc_mib} MiB`).join(' / '),
     'linear',
     ok(rouge.memory_ratio_20k_vs_10k < 3 && rouge.memory_ratio_40k_vs_20k < 3),
+  ],
+)
+const hour = results.rouge_hour
+const spread = (x) => `${f(x.median)} (${x.min.toFixed(0)}-${x.max.toFixed(0)})`
+rows.push(
+  [
+    'ROUGE, hour-long pair (10,000 tokens, few hundred lines a side, stemmed), before issue 18',
+    `${spread(hour.before_ms.wall)}; CPU ${spread(hour.before_ms.cpu)}`,
+    'comparison',
+    '',
+  ],
+  [
+    'same, now',
+    `${spread(hour.after_ms.wall)}; CPU ${spread(hour.after_ms.cpu)}`,
+    '< 50 ms',
+    `${ok(hour.after_ms.wall.median < 50)} (same scores: ${hour.same_scores ? 'yes' : '**NO**'})`,
+  ],
+  [
+    `main thread busy while ${hour.main_thread.jobs} such pairs are scored, on the thread / via the pool`,
+    `${f(hour.main_thread.in_thread.busy_ms)} / ${f(hour.main_thread.off_thread.busy_ms)}`,
+    'off the main thread',
+    `longest stall ${f(hour.main_thread.in_thread.longest_stall_ms)} / ${f(hour.main_thread.off_thread.longest_stall_ms)}`,
   ],
 )
 console.log(`Machine: ${results.machine.cpu}, ${results.machine.cpus} cores, Node ${results.machine.node}, ${results.machine.platform}\n`)

@@ -62,6 +62,29 @@ const result = await build({
 // as is, next to the chunks that start it (src/media/pdf-text.ts finds it).
 copyFileSync(path.join(root, 'src/media/pdf-text-worker.mjs'), path.join(root, 'dist/chunks/pdf-text-worker.mjs'))
 
+// The ROUGE worker (src/training/rouge-worker.ts) is started by file name, from beside
+// the output that holds its pool (src/training/rouge-pool.ts, wherever the code splitting
+// puts it): a bundle of its own, with the loss code inside, so it starts without
+// resolving anything.
+const poolModule = 'src/training/rouge-pool.ts'
+const pools = Object.entries(result.metafile.outputs)
+  .filter(([, output]) => poolModule in output.inputs)
+  .map(([file]) => file)
+if (pools.length !== 1) throw new Error(`expected ${poolModule} in one output, found it in ${pools.length}: ${pools.join(', ')}`)
+await build({
+  absWorkingDir: root,
+  entryPoints: ['src/training/rouge-worker.ts'],
+  outfile: path.join(path.dirname(pools[0]), 'rouge-worker.mjs'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  minify: true,
+  keepNames: true,
+  logLevel: 'warning',
+})
+
 // The HTML report's stylesheet is read at run time from beside the module that inlines it
 // into the page (src/training/report/style.ts); esbuild puts that module in exactly one
 // output, chosen by the code splitting, so ask the metafile which.

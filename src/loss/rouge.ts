@@ -8,6 +8,16 @@
  * linear memory. ROUGE-Lsum needs the very LCS that rouge-score's table
  * backtracking picks, so it keeps one bit-vector per column of each sentence
  * pair and replays the same backtracking decisions from those bits.
+ *
+ * Speed on an hour-long pair (10,000 tokens a side, a few hundred lines; BENCHMARKS.md):
+ * most of the time went to ROUGE-Lsum's sentence pairs, because function words put a
+ * shared token in nearly every pair. Exact shortcuts cut it: pairs that cannot add a
+ * position to a reference sentence's union are skipped, candidate tokens absent from
+ * the reference sentence are collapsed into one column per run, and each reference
+ * sentence gets dense per-symbol masks. ROUGE-L's steps for rare symbols touch only
+ * the words they change, and the texts are tokenised in one pass.
+ * test/unit/loss/rouge-fast.test.ts holds the results equal to the implementation
+ * before these changes.
  */
 import {formatValue, LossArgumentError} from './errors.js'
 import {clamp01} from './losses.js'
@@ -133,33 +143,26 @@ function popcount32(x: number): number {
 /**
  * Match masks of one sequence (the "bit side", length m, W = ceil(m/32)
  * words). A symbol occurring at least W times gets a dense mask (there are at
- * most m/W ≈ 32 of them); rarer symbols keep their positions and are written
- * into a scratch mask for each step and erased after it. Memory stays O(m)
- * and each step costs O(W).
+ * most m/W ≈ 32 of them); rarer symbols keep their positions only. Memory
+ * stays O(m).
  */
 class BitMatcher {
-  readonly m: number
   readonly words: number
   /** per symbol: -1 absent, else slot */
   private readonly slotOf: Int32Array
   /** per slot: dense mask index, or -1 for sparse */
   private readonly denseOf: Int32Array
-  /** per slot: positions start/end in `positions` (sparse only) */
+  /** per slot: positions start/end in `positions` (sparse only), ascending */
   private readonly posStart: Int32Array
   private readonly positions: Int32Array
-  /** dense masks then one scratch mask, W words each */
+  /** dense masks, W words each */
   private readonly masks: Int32Array
-  private readonly scratch: number
 
-  /** `slotOf` must be an all -1 array of the alphabet size; it is restored by release(). */
-  constructor(
-    private readonly seq: Int32Array,
-    slotOf: Int32Array,
-  ) {
+  constructor(seq: Int32Array, alphabet: number) {
     const m = seq.length
     const words = (m + 31) >>> 5
-    this.m = m
     this.words = words
+    const slotOf = new Int32Array(alphabet).fill(-1)
     this.slotOf = slotOf
     let slots = 0
     const slotSeq = new Int32Array(m)
@@ -177,7 +180,7 @@ class BitMatcher {
     const denseOf = new Int32Array(slots).fill(-1)
     let dense = 0
     for (let s = 0; s < slots; s++) if (occ[s]! >= words) denseOf[s] = dense++
-    const masks = new Int32Array((dense + 1) * words)
+    const masks = new Int32Array(dense * words)
     // CSR positions for sparse slots
     const posStart = new Int32Array(slots + 1)
     for (let s = 0; s < slots; s++) posStart[s + 1] = posStart[s]! + (denseOf[s]! < 0 ? occ[s]! : 0)
@@ -193,68 +196,57 @@ class BitMatcher {
     this.posStart = posStart
     this.positions = positions
     this.masks = masks
-    this.scratch = dense * words
   }
 
-  /** Restore the shared slotOf array to all -1. */
-  release(): void {
-    for (let i = 0; i < this.seq.length; i++) this.slotOf[this.seq[i]!] = -1
-  }
-
-  /** Does the bit side contain this symbol? */
-  has(sym: number): boolean {
-    return this.slotOf[sym]! >= 0
-  }
-
-  /** One column: V ← (V + (V & M)) | (V & ~M) on V[off .. off+W). No-op if sym is absent. */
-  step(V: Int32Array, off: number, sym: number): void {
+  /** One column: V ← (V + (V & M)) | (V & ~M). No-op if sym is absent. */
+  step(V: Int32Array, sym: number): void {
     const s = this.slotOf[sym]!
     if (s < 0) return
     const words = this.words
-    const masks = this.masks
     const d = this.denseOf[s]!
-    let base: number
-    let from = 0
-    let to = 0
-    if (d >= 0) base = d * words
-    else {
-      base = this.scratch
-      from = this.posStart[s]!
-      to = this.posStart[s + 1]!
-      for (let p = from; p < to; p++) {
-        const i = this.positions[p]!
-        masks[base + (i >>> 5)]! |= 1 << (i & 31)
+    if (d >= 0) {
+      const masks = this.masks
+      const base = d * words
+      let carry = 0
+      for (let k = 0; k < words; k++) {
+        const v = V[k]!
+        const mk = masks[base + k]!
+        const sum = (v >>> 0) + ((v & mk) >>> 0) + carry
+        carry = sum > 0xffffffff ? 1 : 0
+        V[k] = sum | 0 | (v & ~mk)
       }
+      return
     }
+    // A word without a match position and without an incoming carry is left as it
+    // was ((V + 0) | V = V), so a rare symbol costs the words of its positions and of
+    // its carries instead of all W words: most steps of a long text are of rare symbols.
+    const positions = this.positions
+    const end = this.posStart[s + 1]!
+    let p = this.posStart[s]!
+    let k = positions[p]! >>> 5
     let carry = 0
-    for (let k = 0; k < words; k++) {
-      const v = V[off + k]!
-      const mk = masks[base + k]!
+    for (;;) {
+      let mk = 0
+      while (p < end && positions[p]! >>> 5 === k) mk |= 1 << (positions[p++]! & 31)
+      const v = V[k]!
       const sum = (v >>> 0) + ((v & mk) >>> 0) + carry
       carry = sum > 0xffffffff ? 1 : 0
-      V[off + k] = sum | 0 | (v & ~mk)
+      V[k] = sum | 0 | (v & ~mk)
+      if (carry !== 0) {
+        if (++k === words) return
+      } else if (p < end) k = positions[p]! >>> 5
+      else return
     }
-    for (let p = from; p < to; p++) masks[base + (this.positions[p]! >>> 5)] = 0
-  }
-
-  /** Number of zero bits of V[off ..] among bit positions [0, i): the LCS of seq[0..i) with the columns so far. */
-  zerosBefore(V: Int32Array, off: number, i: number): number {
-    let ones = 0
-    const full = i >>> 5
-    for (let k = 0; k < full; k++) ones += popcount32(V[off + k]!)
-    const rem = i & 31
-    if (rem !== 0) ones += popcount32(V[off + full]! & ((1 << rem) - 1))
-    return i - ones
   }
 }
 
 function lcsLengthIds(a: Int32Array, b: Int32Array, alphabet: number): number {
   if (a.length > b.length) [a, b] = [b, a]
   if (a.length === 0) return 0
-  const matcher = new BitMatcher(a, new Int32Array(alphabet).fill(-1))
+  const matcher = new BitMatcher(a, alphabet)
   const V = new Int32Array(matcher.words).fill(-1)
-  for (let j = 0; j < b.length; j++) matcher.step(V, 0, b[j]!)
-  return matcher.zerosBefore(V, 0, a.length)
+  for (let j = 0; j < b.length; j++) matcher.step(V, b[j]!)
+  return zerosBefore(V, 0, a.length)
 }
 
 /** Map arbitrary integer sequences to dense ids 0..k-1. */
@@ -306,6 +298,14 @@ class Buffer32 {
   }
 }
 
+/** Scratch space of the sentence-pair LCS, reused for every pair. */
+class LcsBuffers {
+  /** the column vectors */
+  readonly columns = new Buffer32()
+  /** the candidate's kept columns (symbols, or GAP) */
+  readonly symbols = new Buffer32()
+}
+
 /**
  * Mark in `marks` the positions of `ref` that rouge-score's `lcs_ind(ref, can)`
  * returns, with the full (|ref|+1)×(|can|+1) table. Reference implementation.
@@ -342,27 +342,99 @@ function markLcsTable(ref: Int32Array, can: Int32Array, marks: Uint8Array, buffe
 }
 
 /**
- * Same result as markLcsTable, from bit-vectors: row j of `cols` holds V after
- * j columns, where bit i-1 is 0 iff t[i][j] - t[i-1][j] = 1, so
- * t[i][j] = zeros of V_j among bits [0, i). Memory (|can|+1)·ceil(|ref|/32) words.
+ * Match masks of one ROUGE-Lsum reference sentence: W = ceil(m/32) words for each
+ * distinct symbol, all dense. A sentence has tens of tokens, so that is a few words per
+ * symbol, and a column step is W word operations without the sparse bookkeeping that
+ * BitMatcher needs for a whole text. Reused from sentence to sentence.
  */
-function markLcsBits(matcher: BitMatcher, ref: Int32Array, can: Int32Array, marks: Uint8Array, buffer: Buffer32, marked = 0): number {
-  const W = matcher.words
-  const n = can.length
-  const V = buffer.get((n + 1) * W)
-  V.fill(-1, 0, W)
-  for (let j = 1; j <= n; j++) {
-    const off = j * W
-    V.copyWithin(off, off - W, off)
-    matcher.step(V, off, can[j - 1]!)
+class SentenceMasks {
+  words = 0
+  masks = new Int32Array(256)
+
+  /** `slotOf` is an all -1 array of the alphabet size, restored by release(). */
+  constructor(readonly slotOf: Int32Array) {}
+
+  load(ref: Int32Array): void {
+    const W = (ref.length + 31) >>> 5
+    const slotOf = this.slotOf
+    let slots = 0
+    for (let i = 0; i < ref.length; i++) if (slotOf[ref[i]!]! < 0) slotOf[ref[i]!] = slots++
+    if (this.masks.length < slots * W) this.masks = new Int32Array(Math.max(slots * W, this.masks.length * 2))
+    const masks = this.masks
+    masks.fill(0, 0, slots * W)
+    for (let i = 0; i < ref.length; i++) masks[slotOf[ref[i]!]! * W + (i >>> 5)]! |= 1 << (i & 31)
+    this.words = W
   }
-  const bit = (j: number, i: number): number => (V[j * W + (i >>> 5)]! >>> (i & 31)) & 1
+
+  release(ref: Int32Array): void {
+    for (let i = 0; i < ref.length; i++) this.slotOf[ref[i]!] = -1
+  }
+}
+
+/** Zeros of V[off ..] among bit positions [0, i): t[i][j] when V[off ..] is column j. */
+function zerosBefore(V: Int32Array, off: number, i: number): number {
+  let ones = 0
+  const full = i >>> 5
+  for (let k = 0; k < full; k++) ones += popcount32(V[off + k]!)
+  const rem = i & 31
+  if (rem !== 0) ones += popcount32(V[off + full]! & ((1 << rem) - 1))
+  return i - ones
+}
+
+/**
+ * Why candidate columns can be dropped: a candidate token absent from ref leaves the
+ * column vector as it was (V_j = V_j-1), and the backtracking at such a column goes up
+ * while t[i-1][j] = t[i][j] (bit i-1 of V_j is 1) and then left, on to the next column
+ * at that same row, since the vector is the same there. So a run of such columns is
+ * crossed exactly as one of them is, and no position is marked in it (no match). Each
+ * run is therefore kept as one column of symbol -1: the same positions are marked, and
+ * a pair costs steps for the candidate tokens that occur in ref, often a quarter of
+ * them, instead of all.
+ */
+const GAP = -1
+
+/**
+ * Same result as markLcsTable, from bit-vectors: row j of `V` holds the column after
+ * the j-th kept candidate column, where bit i-1 is 0 iff t[i][j] - t[i-1][j] = 1, so
+ * t[i][j] = zeros of V_j among bits [0, i). Memory (|can|+1)·ceil(|ref|/32) + |can| words.
+ * Returns the updated number of marked positions.
+ */
+function markLcsWords(sm: SentenceMasks, ref: Int32Array, can: Int32Array, marks: Uint8Array, buffers: LcsBuffers, marked: number): number {
+  const W = sm.words
+  const slotOf = sm.slotOf
+  const masks = sm.masks
+  const V = buffers.columns.get((can.length + 1) * W)
+  const cols = buffers.symbols.get(can.length)
+  V.fill(-1, 0, W)
+  let n = 0
+  for (let j = 0; j < can.length; j++) {
+    const sym = can[j]!
+    const s = slotOf[sym]!
+    const prev = n * W
+    const off = prev + W
+    if (s < 0) {
+      if (n > 0 && cols[n - 1] === GAP) continue
+      cols[n++] = GAP
+      for (let k = 0; k < W; k++) V[off + k] = V[prev + k]!
+      continue
+    }
+    cols[n++] = sym
+    const base = s * W
+    let carry = 0
+    for (let k = 0; k < W; k++) {
+      const v = V[prev + k]!
+      const mk = masks[base + k]!
+      const sum = (v >>> 0) + ((v & mk) >>> 0) + carry
+      carry = sum > 0xffffffff ? 1 : 0
+      V[off + k] = sum | 0 | (v & ~mk)
+    }
+  }
   let i = ref.length
   let j = n
-  let T = matcher.zerosBefore(V, j * W, i) // t[i][j]
-  let L = matcher.zerosBefore(V, (j - 1) * W, i) // t[i][j-1]
+  let T = zerosBefore(V, j * W, i) // t[i][j]
+  let L = zerosBefore(V, (j - 1) * W, i) // t[i][j-1]
   while (i > 0 && j > 0) {
-    if (ref[i - 1] === can[j - 1]) {
+    if (ref[i - 1] === cols[j - 1]) {
       if (marks[i - 1] === 0) {
         marks[i - 1] = 1
         marked++
@@ -370,16 +442,17 @@ function markLcsBits(matcher: BitMatcher, ref: Int32Array, can: Int32Array, mark
       i--
       j--
       T--
-      if (j > 0) L = matcher.zerosBefore(V, (j - 1) * W, i)
+      if (j > 0) L = zerosBefore(V, (j - 1) * W, i)
       continue
     }
-    const up = T - 1 + bit(j, i - 1) // t[i-1][j]
+    const b = i - 1
+    const up = T - 1 + ((V[j * W + (b >>> 5)]! >>> (b & 31)) & 1) // t[i-1][j]
     if (L > up) {
       j--
       T = L
-      if (j > 0) L = matcher.zerosBefore(V, (j - 1) * W, i)
+      if (j > 0) L = zerosBefore(V, (j - 1) * W, i)
     } else {
-      L = L - 1 + bit(j - 1, i - 1) // t[i-1][j-1]
+      L = L - 1 + ((V[(j - 1) * W + (b >>> 5)]! >>> (b & 31)) & 1) // t[i-1][j-1]
       T = up
       i--
     }
@@ -393,26 +466,33 @@ function zeros32(v: number, i: number): number {
 }
 
 /**
- * markLcsBits for a reference of at most 32 tokens: one word per column and
- * `maskOf[symbol]` holding the symbol's positions in `ref`. Returns the
- * updated number of marked positions.
+ * markLcsWords for a reference of at most 32 tokens: one word per column and
+ * `maskOf[symbol]` holding the symbol's positions in `ref`.
  */
-function markLcsWord(maskOf: Int32Array, ref: Int32Array, can: Int32Array, marks: Uint8Array, buffer: Buffer32, marked: number): number {
-  const n = can.length
-  const V = buffer.get(n + 1)
+function markLcsWord(maskOf: Int32Array, ref: Int32Array, can: Int32Array, marks: Uint8Array, buffers: LcsBuffers, marked: number): number {
+  const V = buffers.columns.get(can.length + 1)
+  const cols = buffers.symbols.get(can.length)
   let v = -1
   V[0] = -1
-  for (let j = 1; j <= n; j++) {
-    const mk = maskOf[can[j - 1]!]!
-    if (mk !== 0) v = ((v >>> 0) + ((v & mk) >>> 0)) | 0 | (v & ~mk)
-    V[j] = v
+  let n = 0
+  for (let j = 0; j < can.length; j++) {
+    const sym = can[j]!
+    const mk = maskOf[sym]!
+    if (mk === 0) {
+      if (n > 0 && cols[n - 1] === GAP) continue
+      cols[n++] = GAP
+    } else {
+      cols[n++] = sym
+      v = ((v >>> 0) + ((v & mk) >>> 0)) | 0 | (v & ~mk)
+    }
+    V[n] = v
   }
   let i = ref.length
   let j = n
   let T = zeros32(V[j]!, i) // t[i][j]
   let L = zeros32(V[j - 1]!, i) // t[i][j-1]
   while (i > 0 && j > 0) {
-    if (ref[i - 1] === can[j - 1]) {
+    if (ref[i - 1] === cols[j - 1]) {
       if (marks[i - 1] === 0) {
         marks[i - 1] = 1
         marked++
@@ -457,10 +537,11 @@ export function lcsIndices(
       ids.a.forEach((sym, i) => {
         maskOf[sym]! |= 1 << i
       })
-      markLcsWord(maskOf, ids.a, ids.b, marks, new Buffer32(), 0)
+      markLcsWord(maskOf, ids.a, ids.b, marks, new LcsBuffers(), 0)
     } else {
-      const matcher = new BitMatcher(ids.a, new Int32Array(ids.alphabet).fill(-1))
-      markLcsBits(matcher, ids.a, ids.b, marks, new Buffer32())
+      const sm = new SentenceMasks(new Int32Array(ids.alphabet).fill(-1))
+      sm.load(ids.a)
+      markLcsWords(sm, ids.a, ids.b, marks, new LcsBuffers(), 0)
     }
   }
   const out: number[] = []
@@ -511,34 +592,41 @@ function summaryLevelLcs(refSents: Int32Array[], canSents: Int32Array[], alphabe
     }
   })
 
-  const slotOf = new Int32Array(alphabet).fill(-1)
+  const sentenceMasks = new SentenceMasks(new Int32Array(alphabet).fill(-1))
   const maskOf = new Int32Array(alphabet) // one-word masks for sentences of <= 32 tokens
   const stamp = new Int32Array(canSents.length).fill(-1)
-  const buffer = new Buffer32()
+  const buffers = new LcsBuffers()
   let hits = 0
   refSents.forEach((ref, ri) => {
     if (ref.length === 0) return
     const marks = new Uint8Array(ref.length)
     const short = ref.length <= 32
-    let matcher: BitMatcher | null = null
     if (short) for (let i = 0; i < ref.length; i++) maskOf[ref[i]!]! |= 1 << i
-    else matcher = new BitMatcher(ref, slotOf)
+    else sentenceMasks.load(ref)
     let marked = 0
+    // Only candidate sentences holding the token of a still unmarked position can
+    // grow the union: an LCS of (ref, c) uses only positions whose token occurs in c.
+    // So a position already marked when the scan reaches it does not bring its
+    // candidates in; if one of them matters, another unmarked position with a token in
+    // it brings it in when the scan reaches that one. Marks only grow, so every
+    // candidate skipped in the end has all its LCS positions marked by others: the
+    // union is the one over all pairs. Function words ("the", "of") are marked by the
+    // first few candidates and then stop pulling in nearly every sentence.
     scan: for (let i = 0; i < ref.length; i++) {
+      if (marks[i] !== 0) continue
       const t = ref[i]!
       for (let p = start[t]!; p < start[t + 1]!; p++) {
         const si = members[p]!
         if (stamp[si] === ri) continue
         stamp[si] = ri
-        marked =
-          matcher === null
-            ? markLcsWord(maskOf, ref, canSents[si]!, marks, buffer, marked)
-            : markLcsBits(matcher, ref, canSents[si]!, marks, buffer, marked)
+        marked = short
+          ? markLcsWord(maskOf, ref, canSents[si]!, marks, buffers, marked)
+          : markLcsWords(sentenceMasks, ref, canSents[si]!, marks, buffers, marked)
         if (marked === ref.length) break scan // the union cannot grow any more
       }
     }
     if (short) for (let i = 0; i < ref.length; i++) maskOf[ref[i]!] = 0
-    else matcher?.release()
+    else sentenceMasks.release(ref)
     for (let i = 0; i < ref.length; i++) {
       if (marks[i] === 0) continue
       const t = ref[i]!
@@ -558,6 +646,78 @@ function summaryLevelLcs(refSents: Int32Array[], canSents: Int32Array[], alphabe
 type Prepared = {sentences: Int32Array[]; tokens: Int32Array}
 
 /**
+ * Token ids of texts, as tokenizeWith would give them, with one dictionary for both
+ * texts. Each distinct raw word is stemmed, checked and given its id once; then the
+ * text is scanned once, character by character, instead of a regular-expression
+ * replace, a split and two dictionary look-ups per token. Lower-casing the whole text
+ * at once equals lower-casing each line: the only context rule of toLowerCase (Greek
+ * final sigma) decides between two non-ASCII letters, and both are separators.
+ */
+class TokenIds {
+  /** raw lower-case word -> token id, or -1 when its token is dropped */
+  private readonly idOfRaw = new Map<string, number>()
+  /** token -> id (several raw words may stem to one token) */
+  private readonly idOfToken = new Map<string, number>()
+
+  constructor(private readonly stem: boolean) {}
+
+  get alphabet(): number {
+    return this.idOfToken.size
+  }
+
+  private id(raw: string): number {
+    let id = this.idOfRaw.get(raw)
+    if (id === undefined) {
+      const token = this.stem && raw.length > 3 ? porterStem(raw) : raw
+      id = -1
+      if (VALID_TOKEN.test(token)) {
+        id = this.idOfToken.get(token) ?? this.idOfToken.size
+        this.idOfToken.set(token, id)
+      }
+      this.idOfRaw.set(raw, id)
+    }
+    return id
+  }
+
+  /** Sentences are the lines with at least one token: "\n" also separates tokens. */
+  prepare(text: string): Prepared {
+    const lower = text.toLowerCase()
+    let ids = new Int32Array(Math.max(16, lower.length >>> 2))
+    let total = 0
+    const ends: number[] = []
+    let start = -1
+    for (let i = 0; i <= lower.length; i++) {
+      const c = i < lower.length ? lower.charCodeAt(i) : 10
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+        if (start < 0) start = i
+        continue
+      }
+      if (start >= 0) {
+        const id = this.id(lower.slice(start, i))
+        start = -1
+        if (id >= 0) {
+          if (total === ids.length) {
+            const grown = new Int32Array(total * 2)
+            grown.set(ids)
+            ids = grown
+          }
+          ids[total++] = id
+        }
+      }
+      if (c === 10 && total > (ends.at(-1) ?? 0)) ends.push(total)
+    }
+    const tokens = ids.slice(0, total)
+    const sentences: Int32Array[] = []
+    let from = 0
+    for (const end of ends) {
+      sentences.push(tokens.subarray(from, end))
+      from = end
+    }
+    return {sentences, tokens}
+  }
+}
+
+/**
  * ROUGE-1, ROUGE-2, ROUGE-L and ROUGE-Lsum of `prediction` against `target`,
  * equal to rouge-score's `RougeScorer(['rouge1','rouge2','rougeL','rougeLsum'],
  * use_stemmer=stem).score(target, prediction)`. For ROUGE-Lsum, sentences are
@@ -570,40 +730,10 @@ export function rougeScores(target: string, prediction: string, options?: RougeO
   requireText(fn, 'target', target)
   requireText(fn, 'prediction', prediction)
 
-  const cache = stem ? new Map<string, string>() : null
-  const vocab = new Map<string, number>()
-  // Tokens of the whole text = concatenation of the tokens of its lines,
-  // because "\n" is itself a separator; tokenise once per line.
-  const prepare = (text: string): Prepared => {
-    const sentences: Int32Array[] = []
-    let total = 0
-    for (const line of text.split('\n')) {
-      if (line.length === 0) continue
-      const words = tokenizeWith(line, cache)
-      if (words.length === 0) continue // contributes nothing to any score
-      const ids = new Int32Array(words.length)
-      words.forEach((w, i) => {
-        let id = vocab.get(w)
-        if (id === undefined) {
-          id = vocab.size
-          vocab.set(w, id)
-        }
-        ids[i] = id
-      })
-      sentences.push(ids)
-      total += ids.length
-    }
-    const tokens = new Int32Array(total)
-    let off = 0
-    for (const s of sentences) {
-      tokens.set(s, off)
-      off += s.length
-    }
-    return {sentences, tokens}
-  }
-  const t = prepare(target)
-  const p = prepare(prediction)
-  const alphabet = vocab.size
+  const ids = new TokenIds(stem)
+  const t = ids.prepare(target)
+  const p = ids.prepare(prediction)
+  const alphabet = ids.alphabet
   const nt = t.tokens.length
   const np = p.tokens.length
 

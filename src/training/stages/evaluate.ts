@@ -19,12 +19,13 @@ import {PairTrialResult, TrialResults, type FailedPair, type PairAnalysis, type 
 import type {PairFiles} from '../../core/schemas/inputs.js'
 import {readJsonIfExists, writeFileAtomic, writeJson} from '../../core/store.js'
 import {countWords, mean} from '../../core/text.js'
-import {computeLosses, LOSS_NAMES, matchConcepts, rougeScores, totalLoss, type Weights} from '../../loss/index.js'
+import {computeLosses, LOSS_NAMES, matchConcepts, totalLoss, type Weights} from '../../loss/index.js'
 import type {Paper} from '../../media/paper.js'
 import {mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
 import {fitPaper} from '../fit-request.js'
 import {judgeMessages, renderScriptText} from '../messages.js'
 import {generatorMessages, paperValues} from '../prompt.js'
+import {rougeScoresOffThread} from '../rouge-pool.js'
 import {voiceScript} from '../voice.js'
 import {writeScript} from '../write-script.js'
 import {collapse, shares, styleProfile} from './analyse.js'
@@ -273,13 +274,17 @@ export async function scorePair(
   }
   const referenceSeconds = analysis.episode.duration_seconds
   const prediction = script.segments.flatMap((s) => s.lines.map((l) => l.text)).join('\n')
-  const rouge = rougeScores(pair.referenceText, prediction, {stem: true})
+  // On a worker thread, while the judge answers: tens of milliseconds of CPU for an
+  // hour-long episode, which would otherwise hold every other pair's answers.
+  const rougeCall = rougeScoresOffThread(pair.referenceText, prediction, {stem: true})
+  rougeCall.catch(() => {})
   const scriptStyle = styleProfile(
     script.segments.flatMap((s) => s.lines),
     generatedSeconds,
   )
 
   const judged = clampJudgeScores((await judgeCall).value)
+  const rouge = await rougeCall
   warnOutOfRange(warn, 'judge', judged.notes)
   const judge = judged.value
   // Only the paper's own concepts count, whatever else a judge may list; a concept the judge
