@@ -76,7 +76,16 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     const limits = options.limits ?? DEFAULT_SIZE_LIMITS
     // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
     return await execute(
-      {...options, runDir, config: manifest.config, weights: manifest.config.weights, emit, clock, openPaper: paperReader(limits), limits},
+      {
+        ...options,
+        runDir,
+        config: manifest.config,
+        weights: manifest.config.weights,
+        emit,
+        clock,
+        openPaper: paperReader(limits, options.paperCache),
+        limits,
+      },
       resumed,
       discovery,
       carried,
