@@ -133,13 +133,15 @@ export const modelFlag = Flags.custom<string>({
 })()
 
 export const cacheFlag = Flags.boolean({
-  description: 'Answer identical earlier calls from the response cache (on by default; --no-cache neither reads nor writes it)',
+  description:
+    'Answer identical earlier calls from the response cache, and papers read before from the paper cache (on by default; --no-cache neither reads nor writes them)',
   default: true,
   allowNo: true,
 })
 
 export const cacheDirFlag = Flags.custom<string>({
-  description: 'Response cache folder (default: $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio)',
+  description:
+    'Cache folder, for provider answers and paper texts (default: $STUDIO_CACHE_DIR, else $XDG_CACHE_HOME/studio, else ~/.cache/studio)',
   helpValue: 'DIR',
   parse: nonEmptyPath('folder'),
 })()

@@ -3,6 +3,8 @@
  * plain timestamped lines on stderr when output is piped, in CI, or under --json,
  * so that stdout carries nothing but the result.
  */
+import type {Ora} from 'ora'
+
 import type {UsageSummary} from '../core/schemas/common.js'
 import type {TrainingEvent} from '../training/run/trainer.js'
 import {emptyUsage, mergeUsage} from '../providers/usage.js'
@@ -104,6 +106,63 @@ export async function createProgressReporter(options: {json: boolean; startedAt?
       if (!spinner.isSpinning || !current) spinner.stop()
       else if (failed) spinner.fail(current)
       else spinner.succeed(`${latest ?? current} (${elapsed()})`)
+    },
+  }
+}
+
+export interface CountProgress {
+  /** `done` of `total` items finished. */
+  update(done: number, total: number): void
+  /** Ends the display (an ora spinner is cleared: the command's output follows). */
+  stop(): void
+}
+
+/**
+ * Progress through a known count of items (list-pairs' pairs), shown only once the work
+ * has taken longer than `delayMs` (default 1 s), so that a quick command prints nothing
+ * but its result: then an ora spinner with the count in an interactive terminal, or, as
+ * training events are, a timestamped line on stderr (the first after `delayMs`, then at
+ * most one every `intervalMs`, default 5 s) when output is piped, in CI or under --json.
+ */
+export function createCountProgress(options: {
+  json: boolean
+  message: (done: number, total: number) => string
+  delayMs?: number
+  intervalMs?: number
+}): CountProgress {
+  const interval = options.intervalMs ?? 5000
+  const tty = interactive(options.json)
+  let done = 0
+  let total = 0
+  let shown = false
+  let stopped = false
+  let lastLine = 0
+  let spinner: Ora | null = null
+  const line = () => {
+    lastLine = Date.now()
+    process.stderr.write(`[${new Date().toISOString()}] ${options.message(done, total)}\n`)
+  }
+  const timer = setTimeout(() => {
+    shown = true
+    if (!tty) return line()
+    // ora loads only when there is something to show: a quick listing never pays for it.
+    void import('ora').then(({default: ora}) => {
+      if (!stopped) spinner = ora({stream: process.stderr, text: options.message(done, total)}).start()
+    })
+  }, options.delayMs ?? 1000)
+  // The work in progress keeps the process alive, not its progress display.
+  timer.unref()
+  return {
+    update(d, t) {
+      done = d
+      total = t
+      if (spinner) spinner.text = options.message(done, total)
+      else if (shown && !tty && Date.now() - lastLine >= interval) line()
+    },
+    stop() {
+      stopped = true
+      clearTimeout(timer)
+      spinner?.stop()
     },
   }
 }

@@ -10,6 +10,7 @@ import type {MockWriter, RefinerMode} from '../core/schemas/common.js'
 import type {RunConfig} from '../core/schemas/files.js'
 import type {ResolvedConfig} from '../providers/config.js'
 import type {SizeLimits} from '../media/limits.js'
+import type {PaperTextCache} from '../media/paper-cache.js'
 
 export interface ProviderChoice {
   mock: boolean
@@ -38,6 +39,15 @@ export interface BuiltProviders {
   config: ResolvedConfig | null
   /** Size guards from the config file, in every mode. */
   limits: SizeLimits
+  /** Papers' extracted texts, in mock mode too (reading a paper is the same in both); null under --no-cache. */
+  paperCache: PaperTextCache | null
+}
+
+/** The paper cache in the cache folder (--cache-dir, else the default), or null under --no-cache. */
+export async function openPaperCache(choice: {cache: boolean; cacheDir?: string | undefined}): Promise<PaperTextCache | null> {
+  if (!choice.cache) return null
+  const {DiskCache, defaultCacheDir, paperCacheDir} = await import('../providers/cache.js')
+  return new DiskCache(paperCacheDir(choice.cacheDir ?? defaultCacheDir()))
 }
 
 export async function buildProviders(choice: ProviderChoice): Promise<BuiltProviders> {
@@ -59,11 +69,12 @@ export async function buildProviders(choice: ProviderChoice): Promise<BuiltProvi
     }
   }
   const {loadConfig} = await import('../providers/config.js')
+  const paperCache = await openPaperCache(choice)
   if (mock) {
     // The mock has no models to configure, but the file's size limits guard a mock run as
     // they do a real one (a 71 MB paper costs memory offline too).
     const [{limits}, {mockProviders}] = await Promise.all([loadConfig({explicit: choice.configFile}), import('../providers/mock/index.js')])
-    return {providers: mockProviders({tts, writer: mockWriter}), roles: null, config: null, limits}
+    return {providers: mockProviders({tts, writer: mockWriter}), roles: null, config: null, limits, paperCache}
   }
   const [{createRealProviders, rolesInUse}, {DiskCache, NoCache, defaultCacheDir}] = await Promise.all([
     import('../providers/factory.js'),
@@ -75,7 +86,7 @@ export async function buildProviders(choice: ProviderChoice): Promise<BuiltProvi
   const roles = rolesInUse({tts, transcribe, refiner, generateOnly: choice.generateOnly})
   const cache = choice.cache ? new DiskCache(choice.cacheDir ?? defaultCacheDir()) : new NoCache()
   const providers = await createRealProviders({config, cache, tts, transcribe, roles, requireKeys: choice.requireKeys ?? true})
-  return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]])), config, limits: config.limits}
+  return {providers, roles: Object.fromEntries(roles.map((role) => [role, config.roles[role]])), config, limits: config.limits, paperCache}
 }
 
 /** Whether some pair has no sidecar transcript (then an OpenAI key is needed for Whisper). */

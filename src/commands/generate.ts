@@ -93,7 +93,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
         import('../core/text.js'),
       ])
     const runDir = await resolveRunDir(flags.prompt, flags['output-dir'])
-    const {providers, limits} = await buildProviders({
+    const {providers, limits, paperCache} = await buildProviders({
       mock: flags.mock,
       // The writer the prompt was calibrated against, unless another is asked for.
       mockWriter: flags['mock-writer'] ?? (flags.mock ? await recordedWriter(runDir) : undefined),
@@ -110,6 +110,7 @@ Without --mock it uses the real providers of studio.config.json (or the defaults
       providers,
       seed: flags.seed,
       limits,
+      paperCache,
       // On stderr in every mode: stdout carries the script, or the JSON.
       warn: (message) => process.stderr.write(`warning: ${message}\n`),
     })

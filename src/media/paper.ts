@@ -9,10 +9,12 @@ import {InputError} from '../core/errors.js'
 import {sha256} from '../core/hash.js'
 import {cannotReadInputError, readInputFile} from '../core/input-file.js'
 import type {PaperFormat} from '../core/schemas/common.js'
+import type {CachedPaperText} from '../core/schemas/paper-cache.js'
 import {countWords} from '../core/text.js'
 import {checkPaperBytes, checkPaperPages, DEFAULT_SIZE_LIMITS, WORDS_PER_PAGE, type SizeLimits} from './limits.js'
 import {stripMarkdown} from './markdown.js'
 import {cleanPdfPages, normaliseLigatures, removeSoftHyphens} from './pdf-cleanup.js'
+import {readCachedPaper, storeCachedPaper, type PaperTextCache} from './paper-cache.js'
 import {extractPdfText, PdfExtractionError, type PdfText} from './pdf-text.js'
 
 export interface Paper {
@@ -69,20 +71,57 @@ export interface PaperReading {
   paper: Promise<Paper>
 }
 
-export async function readPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS): Promise<Paper> {
-  return openPaper(path, limits).paper
+export interface OpenPaperOptions {
+  /** Where extracted texts are kept by the hash of their file (paper-cache.ts); none: every file is extracted. */
+  cache?: PaperTextCache | null
+  /**
+   * Extract a PDF's first page ahead of the rest (its title is then known early, for the
+   * transcription); false reads the whole file in one job, which is cheaper when nothing
+   * waits for the title. Default true.
+   */
+  titleFirst?: boolean
+}
+
+/** Reads a whole paper (nothing waits for its title: the PDF is extracted in one job). */
+export async function readPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS, options: OpenPaperOptions = {}): Promise<Paper> {
+  return openPaper(path, limits, {titleFirst: false, ...options}).paper
+}
+
+/** A paper's text and what the page limit of a paper without pages is checked against. */
+interface ReadText {
+  paper: Paper
+  /** All words of a paper without pages, references included (null for a PDF). */
+  estimateWords: number | null
 }
 
 /**
  * Starts reading a paper. One over the size limits is refused before it is read whole:
  * by its file size before any byte is read, a PDF by its page count once its first page
- * is (its other pages are then never extracted), other formats by their words.
+ * is (its other pages are then never extracted), other formats by their words. With a
+ * cache, a file whose bytes were read before is not extracted again.
  */
-export function openPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS): PaperReading {
-  const bytes = readPaperBytes(path, limits)
-  const pdf = bytes.then((data) => (paperFormatOf(path) === 'pdf' ? extractPdfText(data, {maxPages: limits.maxPaperPages}) : null))
-  const paper = bytes.then(async (data) => paperFromText(path, data, await pdf, limits))
-  const title = pdf.then(async (text) => {
+export function openPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS, options: OpenPaperOptions = {}): PaperReading {
+  const cache = options.cache ?? null
+  const format = paperFormatOf(path)
+  // The hash names the paper (analysis.json) and is its cache key: computed once, here.
+  const source = readPaperBytes(path, limits).then(async (data) => {
+    const sha = sha256(data)
+    const cached = cache && format ? await readCachedPaper(cache, sha, format) : null
+    return {data, sha, cached}
+  })
+  const pdf = source.then(({data, cached}) =>
+    format === 'pdf' && !cached ? extractPdfText(data, {maxPages: limits.maxPaperPages, titleFirst: options.titleFirst ?? true}) : null,
+  )
+  const read = source.then(async ({data, sha, cached}) =>
+    cached ? paperFromCache(path, sha, cached, limits) : paperFromText(path, data, sha, await pdf, limits),
+  )
+  const title = source.then(async ({cached}) => {
+    if (cached) {
+      // Within the limits of this reading, as an extracted paper is.
+      await read
+      return cached.early_title
+    }
+    const text = await pdf
     if (text) {
       const first = await text.firstPage.catch(() => null)
       // The transcription waits for the title: a paper over the limit must not get that far.
@@ -90,12 +129,31 @@ export function openPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS
       const heading = first ? guessTitle(cleanPdfPages(first.pages)) : null
       if (first && heading && heading !== UNKNOWN_TITLE) return heading
     }
-    return (await paper).title
+    return (await read).paper.title
+  })
+  const paper = read.then(async ({paper, estimateWords}) => {
+    if (cache && !(await source).cached) {
+      const {sha256: sha, format, pages, words, title: bodyTitle, body, references} = paper
+      const text = {format, pages, words, title: bodyTitle, body, references, estimate_words: estimateWords, early_title: await title}
+      await storeCachedPaper(cache, sha, text)
+    }
+    return paper
   })
   // Callers may await either one first; neither rejection is an unhandled one meanwhile.
   paper.catch(() => {})
   title.catch(() => {})
   return {title, paper}
+}
+
+/** A paper from its cached text, checked against this reading's page limit as an extracted one is. */
+function paperFromCache(path: string, sha: string, cached: CachedPaperText, limits: SizeLimits): ReadText {
+  checkPaperPages(
+    path,
+    cached.estimate_words === null ? {pages: cached.pages} : {pages: cached.pages, words: cached.estimate_words},
+    limits,
+  )
+  const {format, pages, title, body, references, words} = cached
+  return {paper: {path, sha256: sha, format, pages, title, body, references, words}, estimateWords: cached.estimate_words}
 }
 
 async function readPaperBytes(path: string, limits: SizeLimits): Promise<Buffer> {
@@ -127,7 +185,7 @@ async function readPaperBytes(path: string, limits: SizeLimits): Promise<Buffer>
   return data
 }
 
-async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null, limits: SizeLimits): Promise<Paper> {
+async function paperFromText(path: string, data: Buffer, sha: string, pdfText: PdfText | null, limits: SizeLimits): Promise<ReadText> {
   const format = paperFormatOf(path)!
   let text: string
   let pdfPages: number | null = null
@@ -174,7 +232,10 @@ async function paperFromText(path: string, data: Buffer, pdfText: PdfText | null
     })
   }
   const pages = pdfPages ?? estimatedPages(textWords)
-  return {path, sha256: sha256(data), format, pages, title: guessTitle(body), body, references, words}
+  return {
+    paper: {path, sha256: sha, format, pages, title: guessTitle(body), body, references, words},
+    estimateWords: pdfPages === null ? textWords : null,
+  }
 }
 
 /** The page count of a paper without pages: ceil(words / WORDS_PER_PAGE), at least 1. */

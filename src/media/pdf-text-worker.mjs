@@ -4,7 +4,8 @@
  * Plain JavaScript on purpose: it runs as-is from src/ (tests) and from dist/ (the CLI),
  * without a TypeScript loader in the worker.
  *
- * In:  {id, range: 'first-page' | 'rest', data: Uint8Array}
+ * In:  {id, range: 'first-page' | 'rest' | 'whole', data: Uint8Array, maxPages?: number}
+ *      ('whole' reads every page, or page 1 alone when there are more than maxPages)
  * Out: {id, total, pages: string[]}  or  {id, error: {name, message}}
  */
 import {parentPort} from 'node:worker_threads'
@@ -21,10 +22,14 @@ await import('pdfjs-dist/legacy/build/pdf.worker.mjs')
 const {PDFParse} = await import('pdf-parse')
 Object.defineProperty(Array.prototype, 'push', {value: nativePush, writable: true, configurable: true, enumerable: false})
 
-parentPort.on('message', async ({id, range, data}) => {
+parentPort.on('message', async ({id, range, data, maxPages}) => {
   const parser = new PDFParse({data})
   try {
-    const pages = range === 'first-page' ? {partial: [1]} : {first: 2, last: Number.MAX_SAFE_INTEGER}
+    let pages
+    if (range === 'first-page') pages = {partial: [1]}
+    else if (range === 'rest') pages = {first: 2, last: Number.MAX_SAFE_INTEGER}
+    // load() keeps the document it parsed: getText below reuses it.
+    else pages = maxPages !== undefined && (await parser.load()).numPages > maxPages ? {partial: [1]} : {}
     const result = await parser.getText({pageJoiner: '', ...pages})
     parentPort.postMessage({id, total: result.total, pages: result.pages.map((page) => page.text)})
   } catch (error) {

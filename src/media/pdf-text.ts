@@ -11,10 +11,13 @@
  *
  * The first page is extracted as a job of its own, ahead of all full extractions, so a
  * paper's title (the transcription's spelling hint) is known within milliseconds even
- * while long papers queue behind it. One worker serves the whole process; it starts on
- * first use and does not keep the process alive while idle.
+ * while long papers queue behind it; a caller that does not wait for the title (list-pairs,
+ * generate) has the whole file read in one job instead, which loads the document once. A
+ * pool of workers, one per core, serves the whole process; each starts when there is work
+ * for it and an idle pool does not keep the process alive.
  */
 import {existsSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
@@ -47,12 +50,14 @@ export class PdfExtractionError extends Error {
   }
 }
 
-type Range = 'first-page' | 'rest'
+/** Page 1; pages 2 to the end; or the whole file (page 1 only when it has more than `maxPages`). */
+type Range = 'first-page' | 'rest' | 'whole'
 type Reply = {id: number; total: number; pages: string[]} | {id: number; error: {name: string; message: string}}
 interface Job {
   id: number
   range: Range
   data: Uint8Array
+  maxPages?: number
   resolve(pages: PdfPages): void
   reject(error: Error): void
   /** Set while a worker runs it. */
@@ -86,14 +91,19 @@ function workerFile(): URL {
 }
 
 /**
- * One worker. Two were measured on this 2-core machine and did not help: each thread
- * loads pdf.js and warms its JIT anew, and the main thread needs the other core
- * (BENCHMARKS.md).
+ * One worker per core (STUDIO_PDF_WORKERS overrides it, for measurements). With one worker
+ * on 2 cores a listing of 200 6-page papers waited on pdf.js while the main thread idled;
+ * two halve that wait (BENCHMARKS.md, "list-pairs at scale"). Workers start only when
+ * there is more queued work than busy workers, so one paper starts one.
  */
-const POOL_SIZE = 1
+export function pdfPoolSize(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {
+  const asked = Number(env.STUDIO_PDF_WORKERS)
+  return Number.isInteger(asked) && asked >= 1 ? Math.min(asked, 64) : Math.max(1, cores)
+}
+const POOL_SIZE = pdfPoolSize()
 
-/** Waiting jobs: every first page goes before any rest of a paper. */
-const queues: Record<Range, Job[]> = {'first-page': [], rest: []}
+/** Waiting jobs: every first page goes before any rest or whole paper. */
+const queues: {'first-page': Job[]; rest: Job[]} = {'first-page': [], rest: []}
 /** Each worker runs one job at a time. */
 const busy = new Map<Worker, Job | null>()
 let nextId = 0
@@ -145,7 +155,7 @@ function dispatch(): void {
     const worker = idle
     busy.set(worker, job)
     job.timer = setTimeout(() => giveUp(worker, job), jobTimeoutMs)
-    worker.postMessage({id: job.id, range: job.range, data: job.data}, [job.data.buffer as ArrayBuffer])
+    worker.postMessage({id: job.id, range: job.range, data: job.data, maxPages: job.maxPages}, [job.data.buffer as ArrayBuffer])
   }
   // An idle pool does not keep the process alive; a pool with work does, so that a
   // caller awaiting only this work does not see the process exit under it.
@@ -170,25 +180,44 @@ function rejectQueued(error: Error): void {
   queues.rest = []
 }
 
-function submit(range: Range, data: Uint8Array): Promise<PdfPages> {
+function submit(range: Range, data: Uint8Array, maxPages?: number): Promise<PdfPages> {
   return new Promise<PdfPages>((resolve, reject) => {
     // A copy: it is transferred to the worker, and the caller's bytes stay usable.
-    queues[range].push({id: ++nextId, range, data: new Uint8Array(data), resolve, reject})
+    const job: Job = {id: ++nextId, range, data: new Uint8Array(data), resolve, reject}
+    if (maxPages !== undefined) job.maxPages = maxPages
+    queues[range === 'first-page' ? 'first-page' : 'rest'].push(job)
     dispatch()
   })
+}
+
+function tooManyPages(total: number, maxPages: number): PdfExtractionError {
+  return new PdfExtractionError('TooManyPages', `it has ${total} pages, more than the ${maxPages} allowed`)
 }
 
 /**
  * Extracts the text of a PDF's pages; the bytes are copied, `data` stays usable. A
  * document of more than `maxPages` pages has only its first page extracted: `all` then
  * rejects (TooManyPages), and the caller refuses it on `firstPage`'s page count.
+ * `titleFirst: false` reads the file in one job: `firstPage` then comes with `all`.
  */
-export function extractPdfText(data: Uint8Array, options: {maxPages?: number} = {}): PdfText {
+export function extractPdfText(data: Uint8Array, options: {maxPages?: number; titleFirst?: boolean} = {}): PdfText {
+  const {maxPages} = options
+  if (options.titleFirst === false) {
+    // No MAX_SAFE_INTEGER sent for "no limit": the worker reads a missing maxPages as none.
+    const whole = submit('whole', data, maxPages)
+    const firstPage = whole.then(({total, pages}) => ({total, pages: pages.slice(0, 1)}))
+    const all = whole.then((pages) => {
+      if (maxPages !== undefined && pages.total > maxPages) throw tooManyPages(pages.total, maxPages)
+      return pages
+    })
+    all.catch(() => {})
+    firstPage.catch(() => {})
+    return {firstPage, all}
+  }
   const firstPage = submit('first-page', data)
   const all = firstPage.then(async (first) => {
     if (first.total <= 1) return first
-    if (options.maxPages !== undefined && first.total > options.maxPages)
-      throw new PdfExtractionError('TooManyPages', `it has ${first.total} pages, more than the ${options.maxPages} allowed`)
+    if (maxPages !== undefined && first.total > maxPages) throw tooManyPages(first.total, maxPages)
     const rest = await submit('rest', data)
     return {total: first.total, pages: [...first.pages, ...rest.pages]}
   })

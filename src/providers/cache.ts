@@ -77,6 +77,14 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, platform: 
   return platform === 'darwin' ? path.join(home, 'Library', 'Caches', 'studio') : path.join(home, '.cache', 'studio')
 }
 
+/**
+ * The paper cache's folder inside a cache folder (media/paper-cache.ts): a DiskCache of its
+ * own, so that paper texts and provider answers are counted apart, and cleared together.
+ */
+export function paperCacheDir(cacheDir: string): string {
+  return path.join(cacheDir, 'papers')
+}
+
 export class DiskCache implements ResponseCache {
   readonly dir: string
 

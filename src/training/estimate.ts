@@ -12,6 +12,7 @@ import type {Providers} from '../core/providers.js'
 import {audioDurationSeconds} from '../media/audio.js'
 import {checkEpisodeDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from '../media/limits.js'
 import {DEFAULT_CHUNK_BYTES} from '../media/mp3-frames.js'
+import type {PaperTextCache} from '../media/paper-cache.js'
 import {readPaper, type Paper} from '../media/paper.js'
 import {readSidecar} from '../media/sidecar.js'
 import {CHARS_PER_TOKEN, DEFAULT_TOKEN_BUDGETS} from './budget.js'
@@ -295,10 +296,10 @@ export interface UnusablePair {
  */
 export async function pairEstimateInputs(
   pairs: ReadonlyArray<PairFiles>,
-  options: {read?: (file: string) => Promise<Paper>; limits?: SizeLimits} = {},
+  options: {read?: (file: string) => Promise<Paper>; limits?: SizeLimits; paperCache?: PaperTextCache | null} = {},
 ): Promise<{pairs: PairEstimateInput[]; skipped: UnusablePair[]}> {
   const limits = options.limits ?? DEFAULT_SIZE_LIMITS
-  const read = options.read ?? ((file: string) => readPaper(file, limits))
+  const read = options.read ?? ((file: string) => readPaper(file, limits, {cache: options.paperCache ?? null}))
   const outcomes = await Promise.all(
     pairs.map(async (pair): Promise<PairEstimateInput | UnusablePair> => {
       try {

@@ -15,6 +15,7 @@ import {DEFAULT_TOKEN_BUDGETS, approximateTokens, chunkText, defaultOverlapToken
 import {CorruptFileError, InputError} from '../core/errors.js'
 import {condenseForGeneration} from './condense.js'
 import type {SizeLimits} from '../media/limits.js'
+import type {PaperTextCache} from '../media/paper-cache.js'
 import {readPaper} from '../media/paper.js'
 import {renderScriptText} from './messages.js'
 import {writeScript} from './write-script.js'
@@ -46,6 +47,8 @@ export interface GenerateOptions {
   warn?: WarningSink
   /** A paper past these is refused (InputError) before it is read whole and before any call; default DEFAULT_SIZE_LIMITS. */
   limits?: SizeLimits
+  /** A paper read before (by list-pairs, a run or generate) comes from it (media/paper-cache.ts). */
+  paperCache?: PaperTextCache | null
 }
 
 export interface GeneratedScript {
@@ -143,7 +146,7 @@ export async function loadCalibratedPrompt(runDir: string): Promise<CalibratedPr
  */
 export async function generateScriptForPaper(options: GenerateOptions): Promise<GeneratedScript> {
   const prompt = await loadCalibratedPrompt(options.runDir)
-  const paper = await readPaper(options.paperPath, options.limits)
+  const paper = await readPaper(options.paperPath, options.limits, {cache: options.paperCache ?? null})
   const meter = new UsageMeter()
   const providers = metered(options.providers, meter)
 

@@ -134,7 +134,12 @@ describe('studio cache', () => {
 
     const json = await studio(['cache', 'stats', '--json'])
     expect(json.code).toBe(0)
-    expect(JSON.parse(json.stdout)).toEqual({entries: 3, bytes, dir: cacheDir})
+    expect(JSON.parse(json.stdout)).toEqual({
+      entries: 3,
+      bytes,
+      dir: cacheDir,
+      papers: {entries: 0, bytes: 0, dir: path.join(cacheDir, 'papers')},
+    })
 
     const text = await studio(['cache', 'stats'])
     expect(text.stdout).toMatch(/Entries:\s+3/)
@@ -147,7 +152,14 @@ describe('studio cache', () => {
     expect(await cache.get({provider: 'mock', i: 0})).toBeUndefined()
 
     const empty = await studio(['cache', 'clear', '--json'])
-    expect(JSON.parse(empty.stdout)).toEqual({removed: 0, bytes: 0, left: [], dir: cacheDir, hint: null})
+    expect(JSON.parse(empty.stdout)).toEqual({
+      removed: 0,
+      bytes: 0,
+      left: [],
+      dir: cacheDir,
+      hint: null,
+      papers: {removed: 0, bytes: 0, left: [], dir: path.join(cacheDir, 'papers')},
+    })
   })
 
   it('clear goes on past entries it cannot delete, lists them with the reason and exits 5', async () => {

@@ -1,5 +1,7 @@
 import {StudioCommand} from '../../cli/base-command.js'
-import {configFlag, pairsDirFlag} from '../../cli/flags.js'
+import {cacheDirFlag, cacheFlag, configFlag, pairsDirFlag} from '../../cli/flags.js'
+import {createCountProgress} from '../../cli/progress.js'
+import {openPaperCache} from '../../cli/providers.js'
 import {renderTable} from '../../cli/table.js'
 import {formatDuration} from '../../core/format.js'
 import {listPairs} from '../../training/stages/list-pairs.js'
@@ -9,7 +11,9 @@ export default class ListPairs extends StudioCommand {
   static override summary = 'List the paper + episode pairs studio would train on'
   static override description = `A pair is a paper (x.pdf) and a podcast episode about it (x.mp3) with the same base name in the same folder; folders are searched recursively and extensions match in any case. A transcript next to the episode (x.vtt, x.srt or x.transcript.json) is used instead of transcribing it.
 
-For each pair the table shows the paper's pages and words, the episode's duration (measured from the MP3), where the transcript will come from, and any problem found, a paper or episode over the size limits (\`limits\` in studio.config.json) included. Files without a partner are listed as orphans.`
+For each pair the table shows the paper's pages and words, the episode's duration (measured from the MP3), where the transcript will come from, and any problem found, a paper or episode over the size limits (\`limits\` in studio.config.json) included. Files without a partner are listed as orphans.
+
+Each paper's text is kept in the paper cache (in the cache folder, see \`studio cache stats\`) under the hash of its bytes, so a paper listed once is not read again by the next listing, \`training run\` or \`generate\`; --no-cache neither reads nor writes it. A listing that takes more than a second shows its progress on stderr.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -20,6 +24,8 @@ For each pair the table shows the paper's pages and words, the episode's duratio
   static override flags = {
     'pairs-dir': pairsDirFlag,
     config: configFlag,
+    cache: cacheFlag,
+    'cache-dir': cacheDirFlag,
   }
 
   public async run(): Promise<PairsListing> {
@@ -27,7 +33,14 @@ For each pair the table shows the paper's pages and words, the episode's duratio
     // The size limits a run would apply: a pair past them is listed with that problem.
     const {loadConfig} = await import('../../providers/config.js')
     const {limits} = await loadConfig({explicit: flags.config})
-    const listing = await listPairs(flags['pairs-dir'], {limits})
+    const cache = await openPaperCache({cache: flags.cache, cacheDir: flags['cache-dir']})
+    const progress = createCountProgress({json: this.jsonEnabled(), message: (done, total) => `Reading pairs: ${done}/${total}`})
+    let listing: PairsListing
+    try {
+      listing = await listPairs(flags['pairs-dir'], {limits, cache, onProgress: (done, total) => progress.update(done, total)})
+    } finally {
+      progress.stop()
+    }
     if (!this.jsonEnabled()) this.render(listing)
     return listing
   }

@@ -128,7 +128,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
 
     const refiner = flags.refiner
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
-    const {providers, roles, config, limits} = await buildProviders({
+    const {providers, roles, config, limits, paperCache} = await buildProviders({
       mock: flags.mock,
       mockWriter: flags['mock-writer'],
       resumeDir: runDir,
@@ -151,6 +151,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         config,
         concurrency: flags.concurrency,
         limits,
+        paperCache,
       }) as never
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
@@ -171,6 +172,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       signal: stop.signal,
       ...(config ? {promptCacheTtl: config.promptCacheTtl} : {}),
       limits,
+      paperCache,
     }
     let outcome
     try {
@@ -221,6 +223,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     config: import('../../providers/config.js').ResolvedConfig | null
     concurrency: number
     limits: import('../../media/limits.js').SizeLimits
+    paperCache: import('../../media/paper-cache.js').PaperTextCache | null
   }): Promise<unknown> {
     const [
       {discoverPairs},
@@ -240,7 +243,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         hint: 'Run `studio training list-pairs` to see what was found.',
       })
     // Pairs whose files cannot be used are left out, as the run would skip them.
-    const {pairs: inputs, skipped} = await pairEstimateInputs(discovery.pairs, {limits: options.limits})
+    const {pairs: inputs, skipped} = await pairEstimateInputs(discovery.pairs, {limits: options.limits, paperCache: options.paperCache})
     const estimate = estimateRun({
       pairs: inputs,
       maxTrials: options.maxTrials,

@@ -11,6 +11,7 @@ import type {NewRunEvent, RunEvent} from '../../core/schemas/events.js'
 import type {RunConfig, TrainingReport} from '../../core/schemas/files.js'
 import type {Weights} from '../../loss/index.js'
 import {DEFAULT_SIZE_LIMITS, NO_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
+import type {PaperTextCache} from '../../media/paper-cache.js'
 import {openPaper, type PaperReading} from '../../media/paper.js'
 import {discoverPairs, type Discovery} from '../stages/discover.js'
 import type {EpisodeHasher, PaperReader} from '../stages/ingest.js'
@@ -34,6 +35,8 @@ export interface CommonOptions {
   promptCacheTtl?: PromptCacheSetting
   /** A paper or episode past these is skipped before any call (`limits` of studio.config.json); default DEFAULT_SIZE_LIMITS. */
   limits?: SizeLimits
+  /** Papers' extracted texts kept across runs and commands (media/paper-cache.ts); none: every paper is extracted. */
+  paperCache?: PaperTextCache | null
 }
 
 export type PromptCacheSetting = 'auto' | CacheTtl
@@ -58,16 +61,14 @@ export interface RunContext extends CommonOptions {
   hashEpisode?: EpisodeHasher
 }
 
-/** For a pair analysed before the run was resumed: it passed the limits of the time. */
-
 /** Each paper opened once per run and check: the --max-cost estimate and the ingest share the reading. */
-export function paperReader(limits: SizeLimits = DEFAULT_SIZE_LIMITS): PaperReader {
+export function paperReader(limits: SizeLimits = DEFAULT_SIZE_LIMITS, cache: PaperTextCache | null = null): PaperReader {
   const papers = new Map<string, PaperReading>()
   return (file, options = {}) => {
     const checked = options.checked ?? true
     const key = `${checked}:${file}`
     let reading = papers.get(key)
-    if (!reading) papers.set(key, (reading = openPaper(file, checked ? limits : NO_SIZE_LIMITS)))
+    if (!reading) papers.set(key, (reading = openPaper(file, checked ? limits : NO_SIZE_LIMITS, {cache})))
     return reading
   }
 }

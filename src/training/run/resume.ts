@@ -91,7 +91,7 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
         weights: manifest.config.weights,
         emit,
         clock,
-        openPaper: paperReader(limits),
+        openPaper: paperReader(limits, options.paperCache),
         limits,
         hashEpisode,
       },

@@ -94,7 +94,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
   if (options.fromRun) await checkFromRun(options.fromRun)
   const limits = options.limits ?? DEFAULT_SIZE_LIMITS
-  const papers = paperReader(limits)
+  const papers = paperReader(limits, options.paperCache)
   if (options.maxCostUsd !== undefined) await checkBudgetCoversIngest(options, discovery, papers, limits)
 
   const startedAt = clock()

@@ -9,6 +9,7 @@ import {discoverPairs} from './discover.js'
 import {describeError, StudioError} from '../../core/errors.js'
 import {audioDurationSeconds} from '../../media/audio.js'
 import {checkEpisodeDuration, DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
+import type {PaperTextCache} from '../../media/paper-cache.js'
 import {readPaper} from '../../media/paper.js'
 import {readSidecar} from '../../media/sidecar.js'
 import type {PairFiles, PairListing, PairsListing} from '../../core/schemas/inputs.js'
@@ -22,14 +23,14 @@ interface Problem {
 /** A sidecar that ends this much later than its episode belongs to another recording. */
 const SIDECAR_OVERRUN = 1.05
 
-async function describePair(pair: PairFiles, limits: SizeLimits): Promise<PairListing> {
+async function describePair(pair: PairFiles, limits: SizeLimits, cache: PaperTextCache | null): Promise<PairListing> {
   const problems: Problem[] = []
   const problem = (error: unknown): null => {
     problems.push({message: describeError(error), hint: error instanceof StudioError ? (error.hint ?? null) : null})
     return null
   }
   const [paper, duration, transcript] = await Promise.all([
-    readPaper(pair.pdf, limits).catch(problem),
+    readPaper(pair.pdf, limits, {cache}).catch(problem),
     audioDurationSeconds(pair.mp3).catch(problem),
     pair.sidecar ? readSidecar(pair.sidecar.path, pair.sidecar.format, limits).catch(problem) : Promise.resolve(null),
   ])
@@ -63,14 +64,36 @@ async function describePair(pair: PairFiles, limits: SizeLimits): Promise<PairLi
   }
 }
 
-/** Every pair of the folder with its problems, those of the size limits (default DEFAULT_SIZE_LIMITS) included. */
-export async function listPairs(pairsDir: string, options: {concurrency?: number; limits?: SizeLimits} = {}): Promise<PairsListing> {
+export interface ListPairsOptions {
+  concurrency?: number
+  /** Default DEFAULT_SIZE_LIMITS. */
+  limits?: SizeLimits
+  /** Papers read before are taken from it, papers read now are added to it (media/paper-cache.ts). */
+  cache?: PaperTextCache | null
+  /** Hears of each pair described, for a progress display: `total` is known once the folder is searched. */
+  onProgress?: (done: number, total: number) => void
+}
+
+/** Every pair of the folder with its problems, those of the size limits included. */
+export async function listPairs(pairsDir: string, options: ListPairsOptions = {}): Promise<PairsListing> {
   const discovery = await discoverPairs(pairsDir)
-  // Papers are extracted on the PDF worker thread (ingest/pdf-text.ts) while this thread
-  // probes episodes; 32 pairs in flight keep the worker's queue from running dry, and bound
+  // Papers are extracted on the PDF worker threads (media/pdf-text.ts) while this thread
+  // probes episodes; 32 pairs in flight keep the workers' queue from running dry, and bound
   // the paper bytes held in memory at once.
   const limit = pLimit(options.concurrency ?? 32)
   const limits = options.limits ?? DEFAULT_SIZE_LIMITS
-  const pairs = await Promise.all(discovery.pairs.map((pair) => limit(() => describePair(pair, limits))))
+  const cache = options.cache ?? null
+  const total = discovery.pairs.length
+  let done = 0
+  options.onProgress?.(0, total)
+  const pairs = await Promise.all(
+    discovery.pairs.map((pair) =>
+      limit(async () => {
+        const listed = await describePair(pair, limits, cache)
+        options.onProgress?.(++done, total)
+        return listed
+      }),
+    ),
+  )
   return {root: discovery.root, pairs, orphans: discovery.orphans}
 }
