@@ -14,6 +14,7 @@ import {DEFAULT_SIZE_LIMITS, type SizeLimits} from '../../media/limits.js'
 import {openPaper, type PaperReading} from '../../media/paper.js'
 import {discoverPairs, type Discovery} from '../stages/discover.js'
 import type {PaperReader} from '../stages/ingest.js'
+import type {BatchSettings} from '../batch/batcher.js'
 
 /** What the trainer reports as it goes: the lines of events.jsonl. */
 export type TrainingEvent = RunEvent
@@ -34,6 +35,8 @@ export interface CommonOptions {
   promptCacheTtl?: PromptCacheSetting
   /** A paper or episode past these is skipped before any call (`limits` of studio.config.json); default DEFAULT_SIZE_LIMITS. */
   limits?: SizeLimits
+  /** With --batch (run.json's config.batch): how batches are polled and failed requests retried (studio.config.json `batch`). */
+  batchSettings?: BatchSettings
 }
 
 export type PromptCacheSetting = 'auto' | CacheTtl
