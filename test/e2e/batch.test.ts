@@ -10,6 +10,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BatchesFile, TrainingReport} from '../../src/core/schemas/files.js'
+import {costUsd} from '../../src/providers/prices.js'
 import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {FAKE_KEYS, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
 import {cliError} from '../helpers/json.js'
@@ -18,6 +19,7 @@ import {makeTempDir, removeDir} from '../helpers/media.js'
 let root = ''
 let api: FakeApi
 let config = ''
+/** The first --batch run: the one the interrupted and faulty runs must agree with. */
 let baseline: TrainingReport
 
 function env(): NodeJS.ProcessEnv {
@@ -46,12 +48,8 @@ function outcome(report: TrainingReport): unknown {
 beforeAll(async () => {
   root = await makeTempDir('studio-e2e-batch-')
   api = await startFakeApi()
-  api.setBatchDelay(100)
   config = path.join(root, 'studio.config.json')
-  await writeFile(config, JSON.stringify({batch: {poll_seconds: 0.05, max_poll_seconds: 0.2}}))
-  const first = await run(['--no-cache', '--output-dir', path.join(root, 'sync')])
-  expect(first.code, first.stderr).toBe(0)
-  baseline = first.report!
+  await writeFile(config, JSON.stringify({batch: {poll_seconds: 0.02, max_poll_seconds: 0.1}}))
 })
 afterAll(async () => {
   await api?.close()
@@ -59,13 +57,15 @@ afterAll(async () => {
 })
 
 describe('studio training run --batch', () => {
-  it('sends every model call through batches, at half the price, with the same results', async () => {
+  it('sends every model call through batches, billed at half the price', async () => {
     api.reset()
-    api.setBatchDelay(100)
+    api.setBatchDelay(30)
     const result = await run(['--batch', '--no-cache', '--output-dir', path.join(root, 'batch')])
     expect(result.code, result.stderr).toBe(0)
     const report = result.report!
-    expect(outcome(report)).toEqual(outcome(baseline))
+    baseline = report
+    expect(report.trials).toHaveLength(2)
+    for (const trial of report.trials) expect(trial.pairs).toHaveLength(3)
     // No model call went to the synchronous endpoint; transcription did (it has no batch API).
     expect(api.stats.byPath['/v1/messages']).toBeUndefined()
     expect(api.stats.byPath['/v1/audio/transcriptions']?.requests).toBe(1)
@@ -73,10 +73,8 @@ describe('studio training run --batch', () => {
     expect(api.batches.length).toBeGreaterThanOrEqual(4)
     expect(api.batches.every((b) => b.api === 'anthropic' && b.status === 'ended')).toBe(true)
     for (const role of ['classify', 'concepts', 'generate', 'judge'] as const) {
-      const batched = report.usage.by_role[role]!
-      const sync = baseline.usage.by_role[role]!
-      expect(batched.calls).toBe(sync.calls)
-      expect(batched.cost_usd!).toBeCloseTo(sync.cost_usd! / 2, 6)
+      const {cost_usd: cost, calls: _calls, ...tokens} = report.usage.by_role[role]!
+      expect(cost!).toBeCloseTo(costUsd('anthropic:claude-sonnet-4-6', tokens)! / 2, 9)
     }
     const ingest = BatchesFile.parse(JSON.parse(await readFile(path.join(root, 'batch', report.run_id, 'batches', 'ingest.json'), 'utf8')))
     expect(ingest.batches.every((b) => b.ended_at !== null)).toBe(true)
@@ -86,7 +84,7 @@ describe('studio training run --batch', () => {
 
   it('survives kill -9 while a batch is pending: --resume re-attaches to it and pays for no request twice', async () => {
     api.reset()
-    api.setBatchDelay(100)
+    api.setBatchDelay(30)
     api.holdBatches(true)
     const out = path.join(root, 'killed')
     const child = spawn(process.execPath, [BIN, 'training', 'run', '--max-trials', '2', ...ARGS, config, '--batch', '--output-dir', out], {
@@ -122,7 +120,7 @@ describe('studio training run --batch', () => {
 
   it('retries errored and expired requests in the next batch', async () => {
     api.reset()
-    api.setBatchDelay(50)
+    api.setBatchDelay(30)
     api.failBatchRequests('errored', 1)
     api.failBatchRequests('expired', 1)
     const result = await run(['--batch', '--no-cache', '--output-dir', path.join(root, 'faults')], 1)
