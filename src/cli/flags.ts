@@ -152,6 +152,12 @@ export const ttsFlag = Flags.boolean({
   default: false,
 })
 
+export const batchFlag = Flags.boolean({
+  description:
+    'Send the model calls through the providers\' batch APIs: about half the price, answers within 24 hours; resumable while batches are pending (TRAINING.md, "Batch mode")',
+  default: false,
+})
+
 export const maxTrialsFlag = Flags.custom<number>({
   description: `Stop after this many trials at most (1 to ${MAX_TRIALS}); the run stops earlier once the loss stops improving (--window, --threshold)`,
   default: 5,

@@ -11,6 +11,7 @@
  *       run.json  events.jsonl  aggregate_profile.json  run.lock (while a process works on it)
  *       training_report.json  training_report.html  calibrated_prompt.md
  *       pairs/<pair>/analysis.json  transcript.json  paper.txt
+ *       batches/<phase>.json             --batch: the batches a phase sent, for resume to re-attach to
  *       trial_<NNN>_<timestamp>/prompt.json  results.json
  *                               <pair>_script.txt  <pair>_result.json  [<pair>_audio.mp3]
  */
@@ -66,6 +67,7 @@ export const DATASET_FILES = {
 } as const
 
 const PAIRS_FOLDER = 'pairs'
+const BATCHES_FOLDER = 'batches'
 const RUN_PREFIX = 'run-'
 const TRIAL_FOLDER = /^trial_(\d{3,})_/
 
@@ -134,6 +136,14 @@ export function trialIndexOf(folderName: string): number | null {
   return match ? Number(match[1]) : null
 }
 
+/** Names of the phases whose batches batches/<phase>.json records (--batch). */
+export const batchPhase = {
+  ingest: 'ingest',
+  trial: (index: number) => `trial_${String(index).padStart(3, '0')}`,
+  /** The LLM refiner's call after trial `index`. */
+  refine: (index: number) => `refine_${String(index).padStart(3, '0')}`,
+} as const
+
 /** Names of a pair's files inside a trial folder, relative to it. */
 export function trialPairFiles(pairId: string): {script: string; result: string; audio: string} {
   const slug = pairSlug(pairId)
@@ -152,6 +162,9 @@ export function runPaths(runDir: string) {
     htmlReport: file(RUN_FILES.htmlReport),
     calibratedPrompt: file(RUN_FILES.calibratedPrompt),
     lock: file(RUN_FILES.lock),
+    /** batches/: with --batch, one file per phase (ingest, trial_<NNN>, refine_<NNN>) naming the batches it sent. */
+    batches: path.join(runDir, BATCHES_FOLDER),
+    batch: (phase: string) => path.join(runDir, BATCHES_FOLDER, `${phase}.json`),
     /** pairs/<pair>/ and its files. */
     pair(pairId: string) {
       const dir = path.join(runDir, PAIRS_FOLDER, pairSlug(pairId))

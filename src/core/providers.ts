@@ -36,6 +36,8 @@ export interface Usage {
   audio_seconds?: number
   /** Speech: characters synthesised. */
   characters?: number
+  /** Answered through a batch API: billed at the batch price (half the synchronous one). */
+  batch?: boolean
 }
 
 /**
@@ -108,7 +110,65 @@ export interface LanguageModel {
    * paper is condensed); a request over it fails at once, naming the limit.
    */
   readonly requestLimit?: RequestLimit
+  /** Present when the model's API has a batch API (both real providers; not the mock). */
+  readonly batch?: BatchSupport
   structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>>
+}
+
+/** One request of a batch: its custom_id and the body the vendor's batch API takes for it. */
+export interface BatchRequestLine {
+  customId: string
+  body: unknown
+}
+
+/** What became of one request of an ended batch. */
+export type BatchItemResult = {ok: true; body: unknown} | {ok: false; kind: 'errored' | 'expired' | 'canceled'; reason: string}
+
+/** A batch as its provider reports it. */
+export interface BatchProgress {
+  /** The provider's own word for its state: in_progress, validating, finalizing, ended, completed... */
+  status: string
+  /** No request will change any more: the results can be read. */
+  ended: boolean
+  /** Requests finished (succeeded or failed) of `total`. */
+  done: number
+  total: number
+  failed: number
+  /** What the provider said about a batch that failed whole. */
+  note?: string
+}
+
+/**
+ * A provider's batch API (Anthropic Message Batches, OpenAI Batch): requests go in at
+ * once, are run within 24 hours at about half the price, and come back by custom_id.
+ */
+export interface BatchClient {
+  /** The vendor and server, e.g. "anthropic:https://api.anthropic.com". */
+  readonly id: string
+  /** Creates a batch of these requests; its id. */
+  submit(lines: BatchRequestLine[]): Promise<string>
+  progress(batchId: string): Promise<BatchProgress>
+  /** The results of an ended batch by custom_id; a request missing from them did not run. */
+  results(batchId: string): Promise<Map<string, BatchItemResult>>
+  cancel(batchId: string): Promise<void>
+}
+
+/** One structured request made ready for a batch. */
+export interface PreparedCall<T> {
+  /** Requests of one group go in one batch (OpenAI's batches hold one model). */
+  group: string
+  /** sha256 of the request as the response cache keys it: the same after a restart, so it names the request in a batch. */
+  hash: string
+  body: unknown
+  /** The response cache's answer, if it has one. */
+  cached(): Promise<StructuredAnswer<T> | null>
+  /** A batch result as the answer (schema-valid, stored in the cache), or why it cannot be used and what it cost. */
+  accept(body: unknown): Promise<{ok: true; answer: StructuredAnswer<T>} | {ok: false; reason: string; usage?: Usage}>
+}
+
+export interface BatchSupport {
+  readonly client: BatchClient
+  prepare<T>(request: StructuredRequest<T>): PreparedCall<T>
 }
 
 export interface TranscriptionRequest {

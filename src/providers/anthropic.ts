@@ -12,17 +12,31 @@ import {createHash} from 'node:crypto'
 import Anthropic from '@anthropic-ai/sdk'
 import {zodOutputFormat} from '@anthropic-ai/sdk/helpers/zod'
 import type {
+  Message,
+  MessageCreateParamsNonStreaming,
   MessageCreateParamsStreaming,
   MessageParam,
   RawMessageStreamEvent,
   TextBlockParam,
 } from '@anthropic-ai/sdk/resources/messages/messages'
 
+import {AnthropicBatchClient} from './batch-clients.js'
+import {cacheKeyHash} from './cache.js'
 import {modelOutputCap} from './output-limits.js'
 import {requestLimitOf, type RateLimiter, type RetryPolicy} from './rate-limit.js'
-import {askStructured, cachedOrAsk, consumeStream, streamLimits, type ErrorContext, type RawAnswer} from './structured.js'
+import {
+  acceptBatchAnswer,
+  askStructured,
+  cachedOrAsk,
+  cachedStructured,
+  consumeStream,
+  streamLimits,
+  type ErrorContext,
+  type RawAnswer,
+} from './structured.js'
 import {
   DEFAULT_MAX_OUTPUT_TOKENS,
+  type BatchSupport,
   type CacheTtl,
   type ChatMessage,
   type LanguageModel,
@@ -58,6 +72,7 @@ export class AnthropicLanguageModel implements LanguageModel {
   readonly id: string
   readonly maxOutputTokens: number
   readonly requestLimit?: RequestLimit
+  readonly batch: BatchSupport
   private readonly client: Anthropic
   /** Cached prefixes this model wrote or read lately, by key, with when they expire (clock ms). */
   private readonly warmPrefixes = new Map<string, number>()
@@ -90,12 +105,55 @@ export class AnthropicLanguageModel implements LanguageModel {
     })
     this.retry = {policy: options.retryPolicy, limiter: options.limiter}
     this.errors = {provider: this.id, vendor: 'anthropic', secrets: [options.apiKey], timeoutMs: this.timeoutMs}
+    const client = new AnthropicBatchClient({
+      apiKey: options.apiKey,
+      baseURL: options.baseURL,
+      timeoutMs: this.timeoutMs,
+      retryPolicy: options.retryPolicy,
+      errors: this.errors,
+    })
+    this.batch = {client, prepare: (request) => this.prepare(request)}
   }
 
   async structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>> {
-    const format = zodOutputFormat(request.schema)
-    const jsonSchema = format.schema
+    const {key, jsonSchema} = this.keyOf(request)
     const ttl = request.cacheTtl ?? '5m'
+    return cachedOrAsk(this.cache, key, request.schema, () =>
+      askStructured({
+        provider: this.id,
+        role: request.role,
+        schema: request.schema,
+        messages: request.messages,
+        errors: this.errors,
+        maxTokens: this.firstMaxTokens(request),
+        outputCap: this.maxOutputTokens,
+        retry: this.retry,
+        call: (messages, maxTokens) => this.attempt(messages, jsonSchema, maxTokens, ttl),
+      }),
+    )
+  }
+
+  /**
+   * The request as one line of a Message Batch: the same parameters as the streamed call
+   * (batches take every Messages API parameter but `stream`), keyed as the cache keys it.
+   */
+  private prepare<T>(request: StructuredRequest<T>) {
+    const {key, jsonSchema} = this.keyOf(request)
+    return {
+      group: `${this.batch.client.id}:${this.model}`,
+      hash: cacheKeyHash(key),
+      body: this.params(request.messages, jsonSchema, this.firstMaxTokens(request), request.cacheTtl ?? '5m'),
+      cached: () => cachedStructured(this.cache, key, request.schema),
+      accept: (body: unknown) => acceptBatchAnswer(this.rawAnswer(body as Message), {schema: request.schema, cache: this.cache, key}),
+    }
+  }
+
+  private firstMaxTokens(request: StructuredRequest<unknown>): number {
+    return request.maxOutputTokens ?? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, this.maxOutputTokens)
+  }
+
+  private keyOf<T>(request: StructuredRequest<T>): {key: Record<string, unknown>; jsonSchema: Record<string, unknown>} {
+    const jsonSchema = zodOutputFormat(request.schema).schema
     const key = {
       provider: 'anthropic',
       model: this.model,
@@ -108,28 +166,39 @@ export class AnthropicLanguageModel implements LanguageModel {
       temperature: null,
       sample: 0,
     }
-    return cachedOrAsk(this.cache, key, request.schema, () =>
-      askStructured({
-        provider: this.id,
-        role: request.role,
-        schema: request.schema,
-        messages: request.messages,
-        errors: this.errors,
-        maxTokens: request.maxOutputTokens ?? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, this.maxOutputTokens),
-        outputCap: this.maxOutputTokens,
-        retry: this.retry,
-        call: (messages, maxTokens) => this.attempt(messages, jsonSchema, maxTokens, ttl),
-      }),
-    )
+    return {key, jsonSchema}
   }
 
-  /**
-   * One streamed request. Streaming always: the SDK refuses a non-streamed request
-   * whose max_tokens could take more than ten minutes, and a long script needs one.
-   */
-  private async attempt(messages: ChatMessage[], schema: Record<string, unknown>, maxTokens: number, ttl: CacheTtl): Promise<RawAnswer> {
+  /** A whole (not streamed) message as an answer: its text or tool input, why it stopped, its usage. */
+  private rawAnswer(message: Message): RawAnswer {
+    const raw = message.usage
+    const usage = usageOf({
+      input_tokens: raw.input_tokens ?? 0,
+      output_tokens: raw.output_tokens ?? 0,
+      cache_creation_input_tokens: raw.cache_creation_input_tokens ?? 0,
+      cache_read_input_tokens: raw.cache_read_input_tokens ?? 0,
+      ephemeral_1h_input_tokens: raw.cache_creation?.ephemeral_1h_input_tokens ?? 0,
+    })
+    const stop = message.stop_reason ?? null
+    const cut = stop === 'max_tokens'
+    if (this.mode === 'tool') {
+      const tool = message.content.find((b) => b.type === 'tool_use' && b.name === 'answer')
+      if (!tool || tool.type !== 'tool_use') return {answer: '', usage, cut, problem: stopProblem(stop) ?? 'the answer tool was not called'}
+      return {answer: tool.input, usage, cut, problem: stopProblem(stop)}
+    }
+    const text = message.content.map((b) => (b.type === 'text' ? b.text : '')).join('')
+    return {answer: text, usage, cut, problem: stopProblem(stop) ?? (text ? undefined : 'the answer was empty')}
+  }
+
+  /** The parameters of one request, streamed or (in a batch) not. */
+  private params(
+    messages: ChatMessage[],
+    schema: Record<string, unknown>,
+    maxTokens: number,
+    ttl: CacheTtl,
+  ): MessageCreateParamsNonStreaming {
     const {system, turns} = toAnthropicMessages(messages, ttl)
-    const params: MessageCreateParamsStreaming = {
+    return {
       model: this.model,
       max_tokens: maxTokens,
       ...(system ? {system} : {}),
@@ -137,13 +206,24 @@ export class AnthropicLanguageModel implements LanguageModel {
       ...(this.mode === 'tool'
         ? {
             tools: [
-              {name: 'answer', description: 'Give your answer. Its input is the whole answer.', input_schema: {...schema, type: 'object'}},
+              {
+                name: 'answer',
+                description: 'Give your answer. Its input is the whole answer.',
+                input_schema: {...schema, type: 'object' as const},
+              },
             ],
-            tool_choice: {type: 'tool', name: 'answer'},
+            tool_choice: {type: 'tool' as const, name: 'answer'},
           }
-        : {output_config: {format: {type: 'json_schema', schema}}}),
-      stream: true,
+        : {output_config: {format: {type: 'json_schema' as const, schema}}}),
     }
+  }
+
+  /**
+   * One streamed request. Streaming always: the SDK refuses a non-streamed request
+   * whose max_tokens could take more than ten minutes, and a long script needs one.
+   */
+  private async attempt(messages: ChatMessage[], schema: Record<string, unknown>, maxTokens: number, ttl: CacheTtl): Promise<RawAnswer> {
+    const params: MessageCreateParamsStreaming = {...this.params(messages, schema, maxTokens, ttl), stream: true}
     const limiter = this.retry.limiter
     const prefix = cachedPrefix(params)
     // A prefix read from the prompt cache does not count against the input tokens per

@@ -94,6 +94,18 @@ export const SizeLimitsConfig = z
   .object({max_paper_pages: z.number().int().positive().optional(), max_episode_minutes: z.number().positive().optional()})
   .strict()
 
+/** --batch: how batches are polled, and where a request that ended errored or expired is retried. */
+export const BatchConfig = z
+  .object({
+    /** Seconds before the first poll of a batch; the wait doubles up to max_poll_seconds. Default 5. */
+    poll_seconds: z.number().positive().max(3600).optional(),
+    /** Default 60. */
+    max_poll_seconds: z.number().positive().max(3600).optional(),
+    /** `batch` (default): in the next batch; `sync`: at once, without a batch. */
+    retry: z.enum(['batch', 'sync']).optional(),
+  })
+  .strict()
+
 export const StudioConfig = z
   .object({
     $schema: z.string().optional(),
@@ -106,6 +118,7 @@ export const StudioConfig = z
     rate_limits: z.object({anthropic: RateLimitsConfig.optional(), openai: RateLimitsConfig.optional()}).strict().optional(),
     prompt_cache_ttl: PromptCacheTtl.optional(),
     limits: SizeLimitsConfig.optional(),
+    batch: BatchConfig.optional(),
   })
   .strict()
 export type StudioConfig = z.infer<typeof StudioConfig>
@@ -132,6 +145,8 @@ export interface ResolvedConfig {
   promptCacheTtl: PromptCacheTtl
   /** The file's `limits`, defaults filled in. */
   limits: SizeLimits
+  /** The file's `batch`, defaults filled in. */
+  batch: {pollMs: number; maxPollMs: number; retry: 'batch' | 'sync'}
   /** The file read, or null when none was found. */
   file: string | null
 }
@@ -223,6 +238,11 @@ export async function loadConfig(options: {explicit?: string; cwd?: string; over
     rateLimits,
     promptCacheTtl: parsed.prompt_cache_ttl ?? 'auto',
     limits,
+    batch: {
+      pollMs: (parsed.batch?.poll_seconds ?? 5) * 1000,
+      maxPollMs: (parsed.batch?.max_poll_seconds ?? 60) * 1000,
+      retry: parsed.batch?.retry ?? 'batch',
+    },
     file: found,
   }
 }

@@ -20,13 +20,22 @@ import {id3v2Size, sniff} from '../media/audio-headers.js'
 import {DEFAULT_CHUNK_BYTES, WHISPER_MAX_BYTES, mp3ChunkRanges, mp3DurationSeconds} from '../media/mp3-frames.js'
 import {UNKNOWN_TITLE} from '../media/paper.js'
 import type {TranscriptSegment} from '../core/schemas/common.js'
-import type {ChatCompletionChunk, ChatCompletionCreateParamsStreaming} from 'openai/resources/chat/completions'
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsStreaming,
+} from 'openai/resources/chat/completions'
 
+import {OpenAIBatchClient} from './batch-clients.js'
+import {cacheKeyHash} from './cache.js'
 import {modelOutputCap} from './output-limits.js'
 import {DEFAULT_RETRY_POLICY, requestLimitOf, type RateLimiter, type RetryPolicy} from './rate-limit.js'
 import {
+  acceptBatchAnswer,
   askStructured,
   cachedOrAsk,
+  cachedStructured,
   consumeStream,
   plainJsonSchema,
   streamLimits,
@@ -39,6 +48,7 @@ import {
 import {
   DEFAULT_MAX_OUTPUT_TOKENS,
   SPEECH_MAX_CHARACTERS,
+  type BatchSupport,
   type ChatMessage,
   type LanguageModel,
   type RequestLimit,
@@ -107,6 +117,7 @@ export class OpenAIChatModel implements LanguageModel {
   readonly id: string
   readonly maxOutputTokens: number
   readonly requestLimit?: RequestLimit
+  readonly batch: BatchSupport
   private readonly client: OpenAI
   private readonly model: string
   private readonly cache?: ResponseCache
@@ -135,22 +146,73 @@ export class OpenAIChatModel implements LanguageModel {
     this.limitParameter = options.baseURL ? 'max_tokens' : 'max_completion_tokens'
     this.retry = {policy: options.retryPolicy, limiter: options.limiter}
     this.errors = {provider: this.id, vendor: 'openai', secrets: [options.apiKey], timeoutMs: timeout}
+    const batchClient = new OpenAIBatchClient({
+      apiKey: options.apiKey,
+      baseURL: options.baseURL,
+      timeoutMs: timeout,
+      retryPolicy: options.retryPolicy,
+      errors: this.errors,
+    })
+    this.batch = {client: batchClient, prepare: (request) => this.prepare(request)}
+  }
+
+  /** The request as one line of a batch on /v1/chat/completions (the streamed call's body, unstreamed), keyed as the cache keys it. */
+  private prepare<T>(request: StructuredRequest<T>) {
+    const {key, schema} = this.keyOf(request)
+    const maxTokens = request.maxOutputTokens ?? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, this.maxOutputTokens)
+    return {
+      group: `${this.batch.client.id}:${this.model}`,
+      hash: cacheKeyHash(key),
+      body: this.params(request.messages, request.role, schema, request.seed, maxTokens),
+      cached: () => cachedStructured(this.cache, key, request.schema),
+      accept: (body: unknown) =>
+        acceptBatchAnswer(rawOfCompletion(body as ChatCompletion), {
+          schema: request.schema,
+          cache: this.cache,
+          key,
+          nullOptionalsFrom: plainJsonSchema(request.schema),
+        }),
+    }
+  }
+
+  private params(
+    messages: ChatMessage[],
+    role: string,
+    schema: Record<string, unknown>,
+    seed: number,
+    maxTokens: number,
+  ): ChatCompletionCreateParamsNonStreaming {
+    return {
+      model: this.model,
+      messages: messages.map((m) => ({role: m.role, content: m.content})),
+      response_format: {type: 'json_schema', json_schema: {name: `studio_${role}`, strict: true, schema}},
+      seed,
+      [this.limitParameter]: maxTokens,
+      ...(this.temperature === null ? {} : {temperature: this.temperature}),
+    }
+  }
+
+  private keyOf<T>(request: StructuredRequest<T>): {key: Record<string, unknown>; schema: Record<string, unknown>} {
+    const schema = toJsonSchema(request.schema)
+    return {
+      schema,
+      key: {
+        provider: 'openai',
+        model: this.model,
+        base_url: this.client.baseURL,
+        kind: 'structured',
+        role: request.role,
+        messages: request.messages,
+        schema,
+        seed: request.seed,
+        temperature: this.temperature,
+        sample: 0,
+      },
+    }
   }
 
   async structured<T>(request: StructuredRequest<T>): Promise<StructuredAnswer<T>> {
-    const schema = toJsonSchema(request.schema)
-    const key = {
-      provider: 'openai',
-      model: this.model,
-      base_url: this.client.baseURL,
-      kind: 'structured',
-      role: request.role,
-      messages: request.messages,
-      schema,
-      seed: request.seed,
-      temperature: this.temperature,
-      sample: 0,
-    }
+    const {key, schema} = this.keyOf(request)
     return cachedOrAsk(this.cache, key, request.schema, () =>
       askStructured({
         provider: this.id,
@@ -176,12 +238,7 @@ export class OpenAIChatModel implements LanguageModel {
     maxTokens: number,
   ): Promise<RawAnswer> {
     const params: ChatCompletionCreateParamsStreaming = {
-      model: this.model,
-      messages: messages.map((m) => ({role: m.role, content: m.content})),
-      response_format: {type: 'json_schema', json_schema: {name: `studio_${role}`, strict: true, schema}},
-      seed,
-      [this.limitParameter]: maxTokens,
-      ...(this.temperature === null ? {} : {temperature: this.temperature}),
+      ...this.params(messages, role, schema, seed, maxTokens),
       stream: true,
       stream_options: {include_usage: true},
     }
@@ -217,6 +274,20 @@ export class OpenAIChatModel implements LanguageModel {
     else if (!text) problem = 'the answer was empty'
     return {answer: text, usage, problem, cut}
   }
+}
+
+/** A whole chat completion (a batch output) as an answer, judged as a streamed one is. */
+function rawOfCompletion(completion: ChatCompletion): RawAnswer {
+  const choice = completion.choices?.[0]
+  const text = choice?.message?.content ?? ''
+  const refusal = choice?.message?.refusal ?? ''
+  const usage: Usage = {input_tokens: completion.usage?.prompt_tokens ?? 0, output_tokens: completion.usage?.completion_tokens ?? 0}
+  const cut = choice?.finish_reason === 'length'
+  let problem: string | undefined
+  if (refusal) problem = `the model refused: ${refusal}`
+  else if (cut) problem = 'the answer was cut off at the token limit before it was complete'
+  else if (!text) problem = 'the answer was empty'
+  return {answer: text, usage, problem, cut}
 }
 
 // ---------------------------------------------------------------- transcriber

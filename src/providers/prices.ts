@@ -31,6 +31,8 @@ const PRICES: Record<string, Price> = {
 export const CACHE_WRITE_FACTOR = 1.25
 export const CACHE_WRITE_1H_FACTOR = 2
 export const CACHE_READ_FACTOR = 0.1
+/** Both batch APIs bill every token at half the synchronous price (prompt-cache factors apply on top). */
+export const BATCH_FACTOR = 0.5
 
 /** What a call is billed on: tokens (with Anthropic's cache split), audio seconds or characters. */
 export type BillableUsage = Usage
@@ -49,7 +51,8 @@ export function costUsd(modelId: string, usage: BillableUsage): number | null {
       const read = usage.cache_read_tokens ?? 0
       const plain = Math.max(0, usage.input_tokens - write - read)
       const input = plain + (write - writeHour) * CACHE_WRITE_FACTOR + writeHour * CACHE_WRITE_1H_FACTOR + read * CACHE_READ_FACTOR
-      return (input * price.input_per_million + usage.output_tokens * price.output_per_million) / 1_000_000
+      const cost = (input * price.input_per_million + usage.output_tokens * price.output_per_million) / 1_000_000
+      return usage.batch ? cost * BATCH_FACTOR : cost
     }
     case 'audio-minutes':
       return ((usage.audio_seconds ?? 0) / 60) * price.per_minute

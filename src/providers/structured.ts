@@ -653,3 +653,24 @@ export async function storeStructured(cache: ResponseCache | undefined, key: unk
     // A cache that cannot write costs a repeated call later, nothing more.
   }
 }
+
+// -------------------------------------------------------------------- batch
+
+/**
+ * A batch result as an answer: one that was cut off, declined or not schema-valid is
+ * refused with its reason (the caller asks again, synchronously, where the ask loop
+ * can correct it); a valid one is billed at the batch price and stored in the cache.
+ */
+export async function acceptBatchAnswer<T>(
+  raw: RawAnswer,
+  options: {schema: z.ZodType<T>; cache: ResponseCache | undefined; key: unknown; nullOptionalsFrom?: JsonSchema},
+): Promise<{ok: true; answer: StructuredAnswer<T>} | {ok: false; reason: string; usage: Usage}> {
+  const usage: Usage = {...raw.usage, batch: true}
+  if (raw.cut) return {ok: false, reason: 'the answer was cut off at max_tokens', usage}
+  if (raw.problem) return {ok: false, reason: raw.problem, usage}
+  const check = validateAnswer(raw.answer, options.schema, options.nullOptionalsFrom)
+  if (!check.ok) return {ok: false, reason: `the answer did not match its schema: ${check.problems.replace(/\s*\n\s*/g, '; ')}`, usage}
+  const answer = {value: check.value, usage}
+  await storeStructured(options.cache, options.key, answer)
+  return {ok: true, answer}
+}

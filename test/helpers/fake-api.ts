@@ -83,6 +83,7 @@ import {createHash} from 'node:crypto'
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
+import {createBatchApi, type BatchControls} from './fake-batch.js'
 import {buildSilentMp3} from './media.js'
 
 // ------------------------------------------------------------------- public API
@@ -188,7 +189,7 @@ export interface StructuredQuery {
   model: string
 }
 
-export interface FakeApi {
+export interface FakeApi extends BatchControls {
   /** http://127.0.0.1:PORT */
   url: string
   /** `${url}/v1` (what OPENAI_BASE_URL / baseURL takes) */
@@ -1573,6 +1574,23 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     '/v1/messages': messages,
   }
 
+  // Batched requests are answered by the same routes, never streamed and outside the per-minute limits.
+  let baseUrl = ''
+  const batchApi = createBatchApi({
+    route(api, path, body) {
+      const route = routes[path]
+      const requestId = `req_fake_${String(++counter).padStart(6, '0')}`
+      if (!route) return {status: 404, body: errorBody(api, 404, 'Not found', {}, requestId)}
+      const result = route({api, path, headers: {}, json: body, multipart: null, rawBytes: 0, requestId}, false)
+      const generation = 'type' in result ? result : null
+      const reply = generation ? generation.reply : (result as Reply)
+      if (generation) count('batch', {inputTokens: generation.promptTokens, outputTokens: generation.outputTokens})
+      return {status: reply.status, body: JSON.parse(reply.body.toString('utf8')) as unknown}
+    },
+    errorBody: (api, status, message, extra) => errorBody(api, status, message, extra),
+    baseUrl: () => baseUrl,
+  })
+
   // ------------------------------------------------------------- handling
 
   const authError = (ctx: Context): Reply | null => {
@@ -1776,8 +1794,10 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       send(res, ctx, jsonReply(fault.status, fault.body ?? errorBody(api, fault.status, undefined, {}, requestId), extra))
       return
     }
+    const upload = multipart ? {fields: multipart.fields, file: multipart.fileBytes, filename: multipart.file?.name ?? ''} : null
     const result =
       authError(ctx) ??
+      batchApi.handle(req.method ?? 'GET', api, path, json, upload) ??
       (req.method === 'POST'
         ? answer(ctx, fault?.kind === 'bad-answer')
         : jsonReply(405, errorBody(api, 400, `Method ${req.method} not allowed`, {}, requestId)))
@@ -1864,6 +1884,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   })
   const {port} = server.address() as AddressInfo
   const url = `http://127.0.0.1:${port}`
+  baseUrl = url
 
   return {
     url,
@@ -1886,6 +1907,12 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     setUnboundedAnswers(on) {
       unbounded = on
     },
+    setBatchDelay: (ms) => batchApi.setBatchDelay(ms),
+    holdBatches: (on) => batchApi.holdBatches(on),
+    failBatchRequests: (kind, n) => batchApi.failBatchRequests(kind, n),
+    get batches() {
+      return batchApi.batches
+    },
     get stats() {
       return structuredClone(stats)
     },
@@ -1907,6 +1934,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       barrier = null
       maxConcurrent = inFlight
       cacheSeen.clear()
+      batchApi.reset()
       stats = {...emptyStats(), byPath: {}}
       buckets = {anthropic: bucketsOf(rateLimits.anthropic), openai: bucketsOf(rateLimits.openai)}
     },

@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {StudioCommand} from '../../cli/base-command.js'
 import {
+  batchFlag,
   cacheDirFlag,
   cacheFlag,
   concurrencyFlag,
@@ -101,6 +102,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       default: false,
     }),
     tts: ttsFlag,
+    batch: batchFlag,
     resume: Flags.boolean({
       description: 'Continue an unfinished run (RUN_DIR, default the latest) from its last completed step, with its own settings',
       default: false,
@@ -170,7 +172,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       toolVersion: this.config.version,
       onEvent: (event: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(event),
       signal: stop.signal,
-      ...(config ? {promptCacheTtl: config.promptCacheTtl} : {}),
+      ...(config ? {promptCacheTtl: config.promptCacheTtl, batchSettings: config.batch} : {}),
       limits,
       paperCache,
     }
@@ -197,6 +199,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
             maxCostUsd: flags['max-cost'],
             tts: flags.tts,
             fromRun: flags.from,
+            batch: flags.batch,
           })
     } catch (error) {
       progress.stop(true)

@@ -235,8 +235,31 @@ export const RunConfig = z.object({
    * as null, and resume with the writer of their seed.
    */
   mock_writer: MockWriter.nullable().default(null),
+  /** --batch: model calls go through the providers' batch APIs (half the price, up to 24 hours). Runs from before it read as false. */
+  batch: z.boolean().default(false),
 })
 export type RunConfig = z.infer<typeof RunConfig>
+
+/** One batch a phase submitted, as batches/<phase>.json records it before it is polled. */
+export const BatchRecord = z.object({
+  /** The provider's batch id (msgbatch_..., batch_...). */
+  id: z.string().min(1),
+  /** The batch client (vendor and server) and the group (one model) the batch holds. */
+  client: z.string(),
+  group: z.string(),
+  submitted_at: z.string(),
+  /** custom_id -> the unit that asked (a pair id, or the refinement) and the request's cache hash. */
+  requests: z.record(z.string(), z.object({unit: z.string(), request_sha256: z.string()})),
+  /** When its results were read; null while pending. */
+  ended_at: z.string().nullable().default(null),
+})
+export type BatchRecord = z.infer<typeof BatchRecord>
+
+export const BatchesFile = z.object({
+  phase: z.string(),
+  batches: z.array(BatchRecord),
+})
+export type BatchesFile = z.infer<typeof BatchesFile>
 
 export const RunManifest = z.object({
   run_id: z.string(),

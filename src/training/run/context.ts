@@ -15,6 +15,7 @@ import type {PaperTextCache} from '../../media/paper-cache.js'
 import {openPaper, type PaperReading} from '../../media/paper.js'
 import {discoverPairs, type Discovery} from '../stages/discover.js'
 import type {EpisodeHasher, PaperReader} from '../stages/ingest.js'
+import type {BatchSettings} from '../batch/batcher.js'
 
 /** What the trainer reports as it goes: the lines of events.jsonl. */
 export type TrainingEvent = RunEvent
@@ -37,6 +38,8 @@ export interface CommonOptions {
   limits?: SizeLimits
   /** Papers' extracted texts kept across runs and commands (media/paper-cache.ts); none: every paper is extracted. */
   paperCache?: PaperTextCache | null
+  /** With --batch (run.json's config.batch): how batches are polled and failed requests retried (studio.config.json `batch`). */
+  batchSettings?: BatchSettings
 }
 
 export type PromptCacheSetting = 'auto' | CacheTtl

@@ -25,6 +25,7 @@ import {updateRegistry} from './registry.js'
 import {SignalWriter} from './signals.js'
 import {trialStart} from './start.js'
 import {trialLoop} from './trial-loop.js'
+import {DEFAULT_BATCH_SETTINGS, type BatchContext} from '../batch/batcher.js'
 
 /**
  * `carried`: pairs a resumed run keeps skipped because they were skipped before its trials
@@ -54,8 +55,11 @@ export async function execute(
   const {runDir, config, emit, clock} = ctx
   const paths = runPaths(runDir)
   let manifest = startManifest
+  const batch: BatchContext | undefined = config.batch
+    ? {runDir, emit, clock, settings: ctx.batchSettings ?? DEFAULT_BATCH_SETTINGS, ...(ctx.signal ? {signal: ctx.signal} : {})}
+    : undefined
   try {
-    const ingested = await ingestPairs({...ctx, paths, seed: config.seed, concurrency: config.concurrency}, discovery.pairs)
+    const ingested = await ingestPairs({...ctx, paths, seed: config.seed, concurrency: config.concurrency, batch}, discovery.pairs)
     if (carried) refuseNewlySkipped(manifest, ingested.skipped)
     const prepared = ingested.prepared
     const skipped = [...(carried ?? []), ...ingested.skipped].sort((a, b) => (a.id < b.id ? -1 : 1))
@@ -79,7 +83,7 @@ export async function execute(
     const start = await trialStart(profile, lengthModel, config.from_run)
 
     const ingestUsage = usageOfIngest(prepared, skipped)
-    const trialCtx = {...ctx, seed: config.seed, concurrency: config.concurrency, tts: config.tts}
+    const trialCtx = {...ctx, seed: config.seed, concurrency: config.concurrency, tts: config.tts, batch}
     const trials = await trialLoop(trialCtx, prepared, validation, start, ingestUsage)
 
     emit({type: 'phase', phase: 'report', message: 'Writing the training report'})

@@ -66,11 +66,14 @@ export interface TrainingOptions extends CommonOptions {
   fromRun?: string
   /** --mock-writer, recorded in run.json for resume (mock mode; default: the seed). The providers must use the same. */
   mockWriter?: MockWriter
+  /** --batch: model calls through the providers' batch APIs (real providers only). */
+  batch?: boolean
 }
 
 /** The settings that decide a run's results, hashed: two runs with the same hash are comparable. */
 function configHash(config: RunConfig): string {
-  const {output_dir: _output, concurrency: _concurrency, ...deciding} = config
+  // --batch changes what the calls cost and when they answer, not what they answer.
+  const {output_dir: _output, concurrency: _concurrency, batch: _batch, ...deciding} = config
   return sha256(canonicalJson(deciding))
 }
 
@@ -90,6 +93,10 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     holdout,
     discovery.pairs.map((p) => p.id),
   )
+  if (options.batch && options.mock)
+    throw new InputError('--batch needs real providers: the mock has no batch API, and answers at once anyway', {
+      hint: 'Leave out --batch with --mock, or run with real providers (TRAINING.md, "Batch mode").',
+    })
   if (options.tts && !options.providers.speech)
     throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
   if (options.fromRun) await checkFromRun(options.fromRun)
@@ -151,6 +158,7 @@ async function startRun(
     tts: options.tts ?? false,
     from_run: options.fromRun ? path.resolve(options.fromRun) : null,
     mock_writer: options.mock ? (options.mockWriter ?? options.seed) : null,
+    batch: options.batch ?? false,
   }
   const manifest: RunManifest = {
     run_id: runId,

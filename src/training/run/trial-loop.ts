@@ -7,7 +7,7 @@
 import {readdir} from 'node:fs/promises'
 
 import {formatUsd} from '../../core/format.js'
-import {runPaths, trialFolderName, trialIndexOf} from '../../core/layout.js'
+import {batchPhase, runPaths, trialFolderName, trialIndexOf} from '../../core/layout.js'
 import type {PromptSpec, StopReason, UsageSummary} from '../../core/schemas/common.js'
 import {TrialPromptFile, type AggregateProfile, type OptimiserStep, type RunConfig, type TrialResults} from '../../core/schemas/files.js'
 import {makeDir, readJsonIfExists, writeJson} from '../../core/store.js'
@@ -15,6 +15,7 @@ import {hasConverged, selectionSeries} from '../../loss/index.js'
 import {bestTrial} from '../../loss/selection.js'
 import {emptyUsage, mergeUsage, metered, UsageMeter} from '../../providers/usage.js'
 import {estimateRun, modelIds} from '../estimate.js'
+import {batchScope, inUnit} from '../batch/batcher.js'
 import {refine, trainingOnly, type ObservedTrial} from '../optimise/index.js'
 import {promptHash, renderPrompt} from '../prompt.js'
 import {evaluatePrompt, type EvaluateContext, type PreparedPair} from '../stages/evaluate.js'
@@ -205,18 +206,21 @@ async function proposeFromTrials(
   // losses, only tells it which trial to start from.
   const best = bestTrial(results)!
   const meter = new UsageMeter()
-  const providers = metered(ctx.providers, meter)
-  const outcome = await refine({
-    trials: results.map((r, i) => trainingOnly({index: r.index, prompt: prompts[i]!.prompt, step: prompts[i]!.step, results: r})),
-    base: {index: best.index, selectedBy: best.selectedBy, loss: best.loss},
-    prior: start.prior,
-    profile: start.profile,
-    weights: ctx.weights,
-    paperWords,
-    mode: ctx.config.refiner,
-    model: providers.languageModel('refine'),
-    seed: ctx.config.seed,
-  })
+  const scope = batchScope(ctx.batch, batchPhase.refine(results.length - 1), 'trials')
+  const providers = metered(scope ? scope.providers(ctx.providers) : ctx.providers, meter)
+  const outcome = await inUnit(scope, 'refine', () =>
+    refine({
+      trials: results.map((r, i) => trainingOnly({index: r.index, prompt: prompts[i]!.prompt, step: prompts[i]!.step, results: r})),
+      base: {index: best.index, selectedBy: best.selectedBy, loss: best.loss},
+      prior: start.prior,
+      profile: start.profile,
+      weights: ctx.weights,
+      paperWords,
+      mode: ctx.config.refiner,
+      model: providers.languageModel('refine'),
+      seed: ctx.config.seed,
+    }),
+  )
   if (outcome.kind === 'stop') return outcome
   return {kind: 'proposal', prompt: outcome.prompt, changes: outcome.changes, step: outcome.step, usage: meter.usage}
 }

@@ -10,7 +10,7 @@ import pLimit from 'p-limit'
 
 import {clampJudgeScores, clampScript, ignoreWarnings, warnOutOfRange, type WarningSink} from '../../core/answer-bounds.js'
 import {describeError, ProviderError} from '../../core/errors.js'
-import {runPaths, trialPairFiles} from '../../core/layout.js'
+import {batchPhase, runPaths, trialPairFiles} from '../../core/layout.js'
 import type {CacheTtl, Providers} from '../../core/providers.js'
 import {JudgeAnswer} from '../../core/schemas/answers.js'
 import {LossBreakdown, type PromptSpec, type Split, type UsageSummary} from '../../core/schemas/common.js'
@@ -28,6 +28,7 @@ import {generatorMessages, paperValues} from '../prompt.js'
 import {rougeScoresOffThread} from '../rouge-pool.js'
 import {voiceScript} from '../voice.js'
 import {writeScript} from '../write-script.js'
+import {batchScope, inUnit, type BatchContext} from '../batch/batcher.js'
 import {collapse, shares, styleProfile} from './analyse.js'
 
 /** A pair ready for trials: its files, paper, analysis and reference transcript text. */
@@ -52,6 +53,8 @@ export interface EvaluateContext {
   clock: () => Date
   /** Lifetime asked for the judge's cached paper (trial-loop.ts decides). */
   cacheTtl?: CacheTtl
+  /** --batch: the trial's generate and judge calls go out as batches. */
+  batch?: BatchContext
 }
 
 /** The trial being evaluated: where it lives and the prompt it scores. */
@@ -81,39 +84,50 @@ export async function evaluatePrompt(
   const paths = runPaths(trial.runDir).trial(trial.dir)
   const stored = await readJsonIfExists(paths.results, TrialResults)
   if (stored) return {results: stored, fresh: false}
-  const limit = pLimit(ctx.concurrency)
+  // In batch mode every pair is in flight at once: a batch holds the calls of all of them.
+  const scope = batchScope(ctx.batch, batchPhase.trial(trial.index), 'trials')
+  const limit = pLimit(scope ? Number.POSITIVE_INFINITY : ctx.concurrency)
+  const unitCtx = scope ? {...ctx, providers: scope.providers(ctx.providers)} : ctx
   let done = 0
   const failed: FailedPair[] = []
   const outcomes = await Promise.all(
     pairs.map((pair) =>
-      limit(async () => {
-        ctx.signal?.throwIfAborted()
-        const split: Split = validation.includes(pair.files.id) ? 'validation' : 'train'
-        let value: PairTrialResult | null = null
-        try {
-          const result = await scoreOrReuse(ctx, pair, trial, split)
-          if (result.fresh) {
-            ctx.emit({type: 'pair-scored', trial: trial.index, pair: pair.files.id, losses: result.value.losses, usage: result.value.usage})
+      limit(() =>
+        inUnit(scope, pair.files.id, async () => {
+          ctx.signal?.throwIfAborted()
+          const split: Split = validation.includes(pair.files.id) ? 'validation' : 'train'
+          let value: PairTrialResult | null = null
+          try {
+            const result = await scoreOrReuse(unitCtx, pair, trial, split)
+            if (result.fresh) {
+              ctx.emit({
+                type: 'pair-scored',
+                trial: trial.index,
+                pair: pair.files.id,
+                losses: result.value.losses,
+                usage: result.value.usage,
+              })
+            }
+            value = result.value
+          } catch (error) {
+            // A provider that keeps failing costs this pair this trial, not the run.
+            if (!(error instanceof PairFailure)) throw error
+            failed.push({pair_id: pair.files.id, split, reason: describeError(error.failure), usage: error.usage})
+            ctx.emit({type: 'pair-failed', trial: trial.index, pair: pair.files.id, reason: describeError(error.failure)})
           }
-          value = result.value
-        } catch (error) {
-          // A provider that keeps failing costs this pair this trial, not the run.
-          if (!(error instanceof PairFailure)) throw error
-          failed.push({pair_id: pair.files.id, split, reason: describeError(error.failure), usage: error.usage})
-          ctx.emit({type: 'pair-failed', trial: trial.index, pair: pair.files.id, reason: describeError(error.failure)})
-        }
-        done++
-        ctx.emit({
-          type: 'progress',
-          phase: 'trials',
-          done,
-          total: pairs.length,
-          message: `${trial.name}: scored ${done}/${pairs.length} pairs`,
-          trial: trial.index,
-          pair: pair.files.id,
-        })
-        return value
-      }),
+          done++
+          ctx.emit({
+            type: 'progress',
+            phase: 'trials',
+            done,
+            total: pairs.length,
+            message: `${trial.name}: scored ${done}/${pairs.length} pairs`,
+            trial: trial.index,
+            pair: pair.files.id,
+          })
+          return value
+        }),
+      ),
     ),
   )
   const scored = outcomes.filter((r): r is PairTrialResult => r !== null)

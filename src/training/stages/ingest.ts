@@ -11,7 +11,7 @@ import pLimit from 'p-limit'
 import {CorruptFileError, describeError, InputError, ProviderError, StudioError} from '../../core/errors.js'
 import {FileSystemError} from '../../core/fs-errors.js'
 import {sha256File} from '../../core/hash.js'
-import type {RunPaths} from '../../core/layout.js'
+import {batchPhase, type RunPaths} from '../../core/layout.js'
 import type {Providers} from '../../core/providers.js'
 import {Transcript} from '../../core/schemas/common.js'
 import type {NewRunEvent} from '../../core/schemas/events.js'
@@ -24,6 +24,7 @@ import type {Paper, PaperReading} from '../../media/paper.js'
 import {readSidecar} from '../../media/sidecar.js'
 import {metered, UsageMeter} from '../../providers/usage.js'
 import {generationPaperText} from '../condense.js'
+import {batchScope, inUnit, type BatchContext} from '../batch/batcher.js'
 import {analysePair} from './analyse.js'
 import type {PreparedPair} from './evaluate.js'
 
@@ -64,6 +65,8 @@ export interface IngestContext {
   limits: SizeLimits
   /** Hashes an episode; the one a resume checked the inputs with, so that it hashes each once. */
   hashEpisode?: EpisodeHasher
+  /** --batch: the analysis calls of all pairs go out as batches. */
+  batch?: BatchContext
 }
 
 export interface Ingested {
@@ -75,53 +78,58 @@ export interface Ingested {
 
 export async function ingestPairs(ctx: IngestContext, pairs: PairFiles[]): Promise<Ingested> {
   const {emit} = ctx
-  const limit = pLimit(ctx.concurrency)
+  // In batch mode every pair is in flight at once: a batch holds the calls of all of them.
+  const scope = batchScope(ctx.batch, batchPhase.ingest, 'ingest')
+  const limit = pLimit(scope ? Number.POSITIVE_INFINITY : ctx.concurrency)
+  const unitCtx = scope ? {...ctx, providers: scope.providers(ctx.providers)} : ctx
   const prepared: PreparedPair[] = []
   const skipped: SkippedPair[] = []
   let done = 0
   emit({type: 'phase', phase: 'ingest', message: `Ingesting and analysing ${pairs.length} pair(s)`})
   await Promise.all(
     pairs.map((files) =>
-      limit(async () => {
-        ctx.signal?.throwIfAborted()
-        const meter = new UsageMeter()
-        try {
-          const {pair, fresh} = await preparePair(ctx, files, meter)
-          prepared.push(pair)
-          // Events carry new calls only, so that adding them up never counts a call twice.
-          if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
-        } catch (error) {
-          // A file changed under a resumed run is not a pair to skip: the run is refused (resume.ts).
-          // Nor are a damaged unit or a disk that refuses writes: they are the run's problem, not the pair's.
-          if (
-            !(error instanceof StudioError) ||
-            error instanceof CorruptFileError ||
-            error instanceof ChangedInputError ||
-            error instanceof FileSystemError
-          )
-            throw error
-          // Calls made for the pair before it failed were paid for: they count.
-          const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
-          const hint = error.hint ? {hint: error.hint} : {}
-          skipped.push({
-            id: files.id,
-            reason: describeError(error),
-            ...hint,
-            ...(error instanceof ProviderError ? {provider: error.provider} : {}),
-            ...paid,
+      limit(() =>
+        inUnit(scope, files.id, async () => {
+          ctx.signal?.throwIfAborted()
+          const meter = new UsageMeter()
+          try {
+            const {pair, fresh} = await preparePair(unitCtx, files, meter)
+            prepared.push(pair)
+            // Events carry new calls only, so that adding them up never counts a call twice.
+            if (fresh) emit({type: 'pair-analysed', pair: files.id, usage: pair.analysis.usage})
+          } catch (error) {
+            // A file changed under a resumed run is not a pair to skip: the run is refused (resume.ts).
+            // Nor are a damaged unit or a disk that refuses writes: they are the run's problem, not the pair's.
+            if (
+              !(error instanceof StudioError) ||
+              error instanceof CorruptFileError ||
+              error instanceof ChangedInputError ||
+              error instanceof FileSystemError
+            )
+              throw error
+            // Calls made for the pair before it failed were paid for: they count.
+            const paid = meter.usage.total.calls > 0 ? {usage: meter.usage} : {}
+            const hint = error.hint ? {hint: error.hint} : {}
+            skipped.push({
+              id: files.id,
+              reason: describeError(error),
+              ...hint,
+              ...(error instanceof ProviderError ? {provider: error.provider} : {}),
+              ...paid,
+            })
+            emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...hint, ...paid})
+          }
+          done++
+          emit({
+            type: 'progress',
+            phase: 'ingest',
+            done,
+            total: pairs.length,
+            message: `Ingested and analysed ${done}/${pairs.length} pairs`,
+            pair: files.id,
           })
-          emit({type: 'pair-skipped', pair: files.id, reason: describeError(error), ...hint, ...paid})
-        }
-        done++
-        emit({
-          type: 'progress',
-          phase: 'ingest',
-          done,
-          total: pairs.length,
-          message: `Ingested and analysed ${done}/${pairs.length} pairs`,
-          pair: files.id,
-        })
-      }),
+        }),
+      ),
     ),
   )
   prepared.sort((a, b) => (a.files.id < b.files.id ? -1 : 1))

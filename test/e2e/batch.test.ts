@@ -1,0 +1,141 @@
+/**
+ * `training run --batch` end to end: the built CLI with the official SDKs against the
+ * fake's batch APIs (Anthropic Message Batches; OpenAI's Batch API is exercised in
+ * test/unit/fake-batch.test.ts and providers' unit tests), including a kill -9 while
+ * a batch is pending and a `--resume` that re-attaches to it.
+ */
+import {spawn} from 'node:child_process'
+import {readFile, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {BatchesFile, TrainingReport} from '../../src/core/schemas/files.js'
+import {costUsd} from '../../src/providers/prices.js'
+import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {FAKE_KEYS, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
+import {cliError} from '../helpers/json.js'
+import {makeTempDir, removeDir} from '../helpers/media.js'
+
+let root = ''
+let api: FakeApi
+let config = ''
+/** The first --batch run: the one the interrupted and faulty runs must agree with. */
+let baseline: TrainingReport
+
+function env(): NodeJS.ProcessEnv {
+  return {
+    OPENAI_API_KEY: FAKE_KEYS.openai,
+    ANTHROPIC_API_KEY: FAKE_KEYS.anthropic,
+    OPENAI_BASE_URL: api.openaiBaseURL,
+    ANTHROPIC_BASE_URL: api.anthropicBaseURL,
+    STUDIO_CACHE_DIR: path.join(root, 'cache'),
+    STUDIO_CONFIG_DIR: path.join(root, 'config'),
+  }
+}
+
+const ARGS = ['--window', '2', '--json', '--config']
+
+async function run(args: string[], trials = 2) {
+  const result = await runCli(['training', 'run', '--max-trials', String(trials), ...ARGS, config, ...args], {env: env()})
+  return {...result, report: result.code === 0 ? TrainingReport.parse(JSON.parse(result.stdout)) : null}
+}
+
+/** What a batch run must share with a synchronous one: every trial's losses, pairs and prompt. */
+function outcome(report: TrainingReport): unknown {
+  return report.trials.map((t) => ({mean: t.mean_losses, pairs: t.pairs, prompt: t.prompt_sha256}))
+}
+
+beforeAll(async () => {
+  root = await makeTempDir('studio-e2e-batch-')
+  api = await startFakeApi()
+  config = path.join(root, 'studio.config.json')
+  await writeFile(config, JSON.stringify({batch: {poll_seconds: 0.02, max_poll_seconds: 0.1}}))
+})
+afterAll(async () => {
+  await api?.close()
+  await removeDir(root)
+})
+
+describe('studio training run --batch', () => {
+  it('sends every model call through batches, billed at half the price', async () => {
+    api.reset()
+    api.setBatchDelay(30)
+    const result = await run(['--batch', '--no-cache', '--output-dir', path.join(root, 'batch')])
+    expect(result.code, result.stderr).toBe(0)
+    const report = result.report!
+    baseline = report
+    expect(report.trials).toHaveLength(2)
+    for (const trial of report.trials) expect(trial.pairs).toHaveLength(3)
+    // No model call went to the synchronous endpoint; transcription did (it has no batch API).
+    expect(api.stats.byPath['/v1/messages']).toBeUndefined()
+    expect(api.stats.byPath['/v1/audio/transcriptions']?.requests).toBe(1)
+    // Ingest (concepts, then classify), then per trial generate and judge: one batch each at least.
+    expect(api.batches.length).toBeGreaterThanOrEqual(4)
+    expect(api.batches.every((b) => b.api === 'anthropic' && b.status === 'ended')).toBe(true)
+    for (const role of ['classify', 'concepts', 'generate', 'judge'] as const) {
+      const {cost_usd: cost, calls: _calls, ...tokens} = report.usage.by_role[role]!
+      expect(cost!).toBeCloseTo(costUsd('anthropic:claude-sonnet-4-6', tokens)! / 2, 9)
+    }
+    const ingest = BatchesFile.parse(JSON.parse(await readFile(path.join(root, 'batch', report.run_id, 'batches', 'ingest.json'), 'utf8')))
+    expect(ingest.batches.every((b) => b.ended_at !== null)).toBe(true)
+    expect(Object.values(ingest.batches[0]!.requests)[0]!.unit).toMatch(/^[a-z-]+$/)
+    expect(result.stderr).toMatch(/Batch msgbatch_\w+ \(ingest, anthropic:claude-sonnet-4-6\): \d+\/\d+ done/)
+  })
+
+  it('survives kill -9 while a batch is pending: --resume re-attaches to it and pays for no request twice', async () => {
+    api.reset()
+    api.setBatchDelay(30)
+    api.holdBatches(true)
+    const out = path.join(root, 'killed')
+    const child = spawn(process.execPath, [BIN, 'training', 'run', '--max-trials', '2', ...ARGS, config, '--batch', '--output-dir', out], {
+      cwd: REPO_ROOT,
+      env: {...process.env, CI: '1', NO_COLOR: '1', ...env()},
+    })
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('close', (_code, signal) => resolve(signal === 'SIGKILL' ? 137 : _code)),
+    )
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    // The batch is recorded before it is polled: once it is polled, the file is there.
+    for (let i = 0; i < 300 && !/Batch msgbatch_\w+ \(ingest[^)]*\): 0\/\d+ done/.test(stderr); i++)
+      await new Promise((r) => setTimeout(r, 50))
+    expect(stderr).toMatch(/submitted batch msgbatch_/)
+    child.kill('SIGKILL')
+    expect(await exited).toBe(137)
+    const pending = api.batches
+    expect(pending.length).toBeGreaterThanOrEqual(1)
+    expect(pending.every((b) => b.status === 'in_progress')).toBe(true)
+
+    api.holdBatches(false)
+    const resumed = await runCli(['training', 'run', '--resume', path.join(out, 'latest'), '--json', '--config', config], {env: env()})
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.stderr).toContain(`re-attached to batch ${pending[0]!.id}`)
+    const report = TrainingReport.parse(JSON.parse(resumed.stdout))
+    expect(outcome(report)).toEqual(outcome(baseline))
+    // Every request went in one batch only: the pending one was polled, not sent again.
+    const ids = api.batches.flatMap((b) => b.customIds)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(api.stats.byPath['/v1/messages']).toBeUndefined()
+  })
+
+  it('retries errored and expired requests in the next batch', async () => {
+    api.reset()
+    api.setBatchDelay(30)
+    api.failBatchRequests('errored', 1)
+    api.failBatchRequests('expired', 1)
+    const result = await run(['--batch', '--no-cache', '--output-dir', path.join(root, 'faults')], 1)
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/failed \(api_error: Internal server error\); it goes in the next batch/)
+    expect(result.stderr).toMatch(/failed \(the request was expired\); it goes in the next batch/)
+    expect(result.report!.failed_pairs).toEqual([])
+    expect(outcome({...result.report!, trials: result.report!.trials.slice(0, 1)})).toEqual(
+      outcome({...baseline, trials: baseline.trials.slice(0, 1)}),
+    )
+  })
+
+  it('refuses --batch with --mock, saying why', async () => {
+    const result = await runCli(['training', 'run', '--mock', '--batch', '--json', '--output-dir', path.join(root, 'mock')])
+    expect(result.code).toBe(2)
+    expect(cliError(result.stdout).message).toContain('--batch needs real providers')
+  })
+})
