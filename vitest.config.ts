@@ -9,12 +9,16 @@ const TESTS = 'test'
  * Test files that replace modules (`vi.mock`, `vi.doMock`) or stub environment and globals
  * (`vi.stubEnv`, `vi.stubGlobal`): they run isolated, each in a fresh module graph, so what
  * they change never reaches another file. Found by reading the files, so a new test that
- * mocks a module is isolated without anyone having to list it.
+ * mocks a module is isolated without anyone having to list it. A file that asserts on what
+ * the calling realm has loaded (globals a library installs) says so with a `@vitest-isolate`
+ * comment: in a shared worker another file may have loaded that library already.
  */
 function filesThatNeedIsolation(): string[] {
   const files = readdirSync(TESTS, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.test.ts'))
   return files
-    .filter((name) => /\bvi\s*\.\s*(mock|doMock|stubEnv|stubGlobal)\s*\(/.test(readFileSync(path.join(TESTS, name), 'utf8')))
+    .filter((name) =>
+      /\bvi\s*\.\s*(mock|doMock|stubEnv|stubGlobal)\s*\(|@vitest-isolate\b/.test(readFileSync(path.join(TESTS, name), 'utf8')),
+    )
     .map((name) => path.posix.join(TESTS, name.split(path.sep).join('/')))
 }
 

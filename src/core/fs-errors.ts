@@ -33,7 +33,8 @@ const DO: Record<FsOperation, string> = {
 
 /**
  * How the user points studio at another place to write, as messages and hints name it:
- * a run's --output-dir (the default), generate's --out, the secrets' STUDIO_CONFIG_DIR.
+ * a run's --output-dir (the default), generate's --out file, export-dataset's --out folder,
+ * the secrets' STUDIO_CONFIG_DIR.
  */
 export interface Elsewhere {
   /** What chooses the place: "--output-dir". */
@@ -55,6 +56,12 @@ export const OUT_FILE: Elsewhere = {
   flag: '--out',
   another: 'another --out file',
   a: 'an --out file',
+  shorter: 'Choose a shorter --out path.',
+}
+export const OUT_DIR: Elsewhere = {
+  flag: '--out',
+  another: 'another --out folder',
+  a: 'an --out folder',
   shorter: 'Choose a shorter --out path.',
 }
 export const CONFIG_DIR: Elsewhere = {

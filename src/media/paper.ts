@@ -140,8 +140,10 @@ export function openPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS
     return paper
   })
   // Callers may await either one first; neither rejection is an unhandled one meanwhile.
-  paper.catch(() => {})
-  title.catch(() => {})
+  // The intermediate promises are marked too: when the file cannot be read, `pdf` rejects
+  // with nothing awaiting it (its consumers' callbacks never run), and the error reaches
+  // the caller once, through `title` and `paper`.
+  for (const settled of [source, pdf, read, paper, title]) settled.catch(() => {})
   return {title, paper}
 }
 

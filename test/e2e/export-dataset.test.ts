@@ -235,6 +235,8 @@ describe('refusals', () => {
       )
       expect(error).toBeInstanceOf(FileSystemError)
       expect((error as FileSystemError).exitCode).toBe(EXIT.noSpace)
+      // The fix names this command's own flag, not a run's --output-dir.
+      expect((error as FileSystemError).message).toContain('choose another --out folder')
     } finally {
       injectWriteFault(null)
     }

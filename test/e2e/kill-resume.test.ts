@@ -20,6 +20,7 @@ import {KILL_POINTS, type KillPoint} from '../../src/core/kill-points.js'
 import {seededRandom} from '../../src/core/random.js'
 import {Transcript} from '../../src/core/schemas/common.js'
 import {RunEvent} from '../../src/core/schemas/events.js'
+import {Signals} from '../../src/core/schemas/signals.js'
 import {
   AggregateProfile,
   PairAnalysis,
@@ -106,6 +107,7 @@ const SCHEMAS: Record<string, z.ZodType> = {
   'transcript.json': Transcript,
   'prompt.json': TrialPromptFile,
   'results.json': TrialResults,
+  'latest.json': Signals,
 }
 
 /** Every JSON file parses against its schema, and every complete event line; returns the temp files and the log's torn tail. */

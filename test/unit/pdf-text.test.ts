@@ -1,6 +1,9 @@
 /**
  * PDF text extraction on its worker thread, the early title it gives the transcription,
  * and what the trainer does with both.
+ *
+ * @vitest-isolate: one test checks that pdf.js never loads into the calling thread, which
+ * only a fresh module graph and realm can show.
  */
 import {randomBytes} from 'node:crypto'
 import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'

@@ -11,7 +11,7 @@ import path from 'node:path'
 import {z} from 'zod'
 
 import {InputError} from '../../core/errors.js'
-import {fileSystemError} from '../../core/fs-errors.js'
+import {fileSystemError, OUT_DIR} from '../../core/fs-errors.js'
 import {DATASET_FILES, shortenName} from '../../core/layout.js'
 import {ChatExample, DatasetExample, DatasetSummary} from '../../core/schemas/dataset.js'
 import {makeDir, writeFileAtomic} from '../../core/store.js'
@@ -45,13 +45,13 @@ function jsonLines<T>(schema: z.ZodType<T>, values: readonly T[]): string {
 async function checkOut(out: string): Promise<void> {
   const found = await stat(out).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null
-    throw fileSystemError(error, out, 'read')
+    throw fileSystemError(error, out, 'read', OUT_DIR)
   })
   if (!found) return
   const fix = 'Give --out a new folder (or an empty one), or move the earlier export away first: studio never overwrites an export.'
   if (!found.isDirectory()) throw new InputError(`--out ${out} is a file, not a folder`, {path: out, hint: fix})
   const entries = await readdir(out).catch((error: unknown) => {
-    throw fileSystemError(error, out, 'read')
+    throw fileSystemError(error, out, 'read', OUT_DIR)
   })
   if (entries.length > 0)
     throw new InputError(`--out ${out} is not empty (${entries.length} entries): it may hold an earlier export`, {path: out, hint: fix})
@@ -92,18 +92,18 @@ export async function exportDataset(options: ExportOptions): Promise<DatasetSumm
   ]
 
   const parent = path.dirname(out)
-  await makeDir(parent, {recursive: true})
+  await makeDir(parent, {recursive: true, elsewhere: OUT_DIR})
   const temp = path.join(parent, `.${shortenName(path.basename(out))}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  await makeDir(temp)
+  await makeDir(temp, {elsewhere: OUT_DIR})
   try {
-    for (const [name, content] of files) await writeFileAtomic(path.join(temp, name), content)
+    for (const [name, content] of files) await writeFileAtomic(path.join(temp, name), content, OUT_DIR)
     try {
       // Replaces an empty --out folder; fails on one that filled up meanwhile.
       await rename(temp, out)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'ENOTEMPTY' || code === 'EEXIST') await checkOut(out)
-      throw fileSystemError(error, out, 'write')
+      throw fileSystemError(error, out, 'write', OUT_DIR)
     }
   } catch (error) {
     await rm(temp, {recursive: true, force: true}).catch(() => {})
