@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BatchesFile, TrainingReport} from '../../src/core/schemas/files.js'
 import {costUsd} from '../../src/providers/prices.js'
-import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {BIN, cliEnv, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {FAKE_KEYS, startFakeApi, type FakeApi} from '../helpers/fake-api.js'
 import {cliError} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
@@ -89,16 +89,31 @@ describe('studio training run --batch', () => {
     const out = path.join(root, 'killed')
     const child = spawn(process.execPath, [BIN, 'training', 'run', '--max-trials', '2', ...ARGS, config, '--batch', '--output-dir', out], {
       cwd: REPO_ROOT,
-      env: {...process.env, CI: '1', NO_COLOR: '1', ...env()},
+      env: cliEnv({CI: '1', NO_COLOR: '1', ...env()}),
     })
     const exited = new Promise<number | null>((resolve) =>
       child.on('close', (_code, signal) => resolve(signal === 'SIGKILL' ? 137 : _code)),
     )
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    // The batch is recorded before it is polled: once it is polled, the file is there.
-    for (let i = 0; i < 300 && !/Batch msgbatch_\w+ \(ingest[^)]*\): 0\/\d+ done/.test(stderr); i++)
-      await new Promise((r) => setTimeout(r, 50))
+    // Killed once every batch the fake holds is recorded in batches/ingest.json, twice in a
+    // row 100 ms apart: not in the instant between a batch's creation and that write, the
+    // one window TRAINING.md says loses a batch (a second group may be submitting while the
+    // first is polled).
+    const recordedIds = async (): Promise<string[]> => {
+      const text = await readFile(path.join(out, 'latest', 'batches', 'ingest.json'), 'utf8').catch(() => null)
+      return text ? BatchesFile.parse(JSON.parse(text)).batches.map((b) => b.id) : []
+    }
+    const settled = async (): Promise<boolean> => {
+      const held = api.batches.map((b) => b.id)
+      const recorded = await recordedIds().catch(() => [])
+      return held.length > 0 && held.every((id) => recorded.includes(id)) && /0\/\d+ done/.test(stderr)
+    }
+    for (let i = 0, inARow = 0; i < 300 && inARow < 2; i++) {
+      inARow = (await settled()) ? inARow + 1 : 0
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(await settled(), stderr).toBe(true)
     expect(stderr).toMatch(/submitted batch msgbatch_/)
     child.kill('SIGKILL')
     expect(await exited).toBe(137)

@@ -5,7 +5,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {type CacheClearResult, type CacheStats, DiskCache} from '../../src/providers/cache.js'
 import type {SecretListing} from '../../src/providers/secrets.js'
-import {BIN, type CliResult, runCli} from '../helpers/cli.js'
+import {BIN, cliEnv, type CliResult, runCli} from '../helpers/cli.js'
 import {cliError} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {openToOthers, UNPRIVILEGED} from '../helpers/unprivileged.js'
@@ -181,7 +181,7 @@ describe('studio cache', () => {
           execFile(
             process.execPath,
             [BIN, 'cache', 'clear', '--cache-dir', cacheDir, ...args],
-            {env: {...process.env, ...env, CI: '1', NO_COLOR: '1'}, ...UNPRIVILEGED},
+            {env: cliEnv({...env, CI: '1', NO_COLOR: '1'}), ...UNPRIVILEGED},
             (error, stdout, stderr) => resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr}),
           )
         })

@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {makeFixtures} from '../../scripts/make-fixtures.mjs'
 import {PairsListing} from '../../src/core/schemas/inputs.js'
 import {RunManifest, TrainingReport} from '../../src/core/schemas/files.js'
-import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {BIN, cliEnv, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf, writeSilentMp3} from '../helpers/media.js'
 import {openToOthers, UNPRIVILEGED} from '../helpers/unprivileged.js'
 
@@ -126,7 +126,7 @@ function runAsUser(args: string[], home: string): Promise<{code: number; stdout:
       [BIN, ...args],
       {
         cwd: REPO_ROOT,
-        env: {...process.env, CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home},
+        env: cliEnv({CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home}),
         ...UNPRIVILEGED,
       },
       (error, stdout, stderr) => resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr}),

@@ -32,7 +32,7 @@ import {
   TrialPromptFile,
   TrialResults,
 } from '../../src/core/schemas/files.js'
-import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {BIN, cliEnv, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {parseJson} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
@@ -92,7 +92,7 @@ function nthFor(point: KillPoint, at: number): number {
 /** The built CLI, with how it ended: killed by a signal or exited with a code. */
 function spawnCli(args: string[], env: NodeJS.ProcessEnv): Promise<{signal: NodeJS.Signals | null; stderr: string}> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], {cwd: REPO_ROOT, env: {...process.env, CI: '1', ...env}}, (error, _stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], {cwd: REPO_ROOT, env: cliEnv({CI: '1', ...env})}, (error, _stdout, stderr) => {
       resolve({signal: error?.signal ?? null, stderr})
     })
   })

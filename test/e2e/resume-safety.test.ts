@@ -12,7 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RunEvent} from '../../src/core/schemas/events.js'
 import {RunLock, RunManifest, TrainingReport} from '../../src/core/schemas/files.js'
-import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {BIN, cliEnv, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {readJson, readJsonLines} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 import {interruptedCopy, PROVIDER_SKIP, skipBeforeTrials} from '../helpers/run-folder.js'
@@ -134,7 +134,7 @@ describe('run.lock: one process per run folder', () => {
     const child = spawn(
       process.execPath,
       [BIN, 'training', 'run', '--mock', '--max-trials', '10', '--window', '10', '--pairs-dir', pairs, '--output-dir', out],
-      {cwd: REPO_ROOT, env: {...process.env, CI: '1'}},
+      {cwd: REPO_ROOT, env: cliEnv({CI: '1'})},
     )
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     await waitForStderr(child, /Trial 0 \(1 of 10\)/)

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RunEvent} from '../../src/core/schemas/events.js'
 import {Registry, RunManifest, TrainingReport} from '../../src/core/schemas/files.js'
 import type {RunStatus} from '../../src/training/report/status.js'
-import {BIN, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {BIN, cliEnv, REPO_ROOT, runCli} from '../helpers/cli.js'
 import {readJsonLines} from '../helpers/json.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
@@ -48,7 +48,7 @@ afterAll(async () => {
 /** Starts a run and SIGKILLs it as soon as stderr shows `when`: no handler runs, as in a crash. */
 function killWhen(args: string[], when: RegExp): Promise<string> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: REPO_ROOT, env: {...process.env, CI: '1'}})
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: REPO_ROOT, env: cliEnv({CI: '1'})})
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString()

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RunManifest, TrainingReport, TrialPromptFile, TrialResults} from '../../src/core/schemas/files.js'
-import {runCli, type CliResult} from '../helpers/cli.js'
+import {cliEnv, runCli, type CliResult} from '../helpers/cli.js'
 import {cliError} from '../helpers/json.js'
 import {makeTempDir, removeDir, writePdf, writeSilentMp3, writeVtt} from '../helpers/media.js'
 
@@ -287,7 +287,7 @@ describe('studio training run: interruption', () => {
         [BIN, 'training', 'run', '--mock', '--max-trials', '200', '--window', '100', '--output-dir', outDir],
         {
           cwd: REPO_ROOT,
-          env: {...process.env, CI: '1'},
+          env: cliEnv({CI: '1'}),
         },
       )
       let stderr = ''

@@ -3,7 +3,7 @@ import path from 'node:path'
 import {stripVTControlCharacters} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, REPO_ROOT} from '../helpers/cli.js'
+import {BIN, cliEnv, REPO_ROOT} from '../helpers/cli.js'
 import {makeTempDir, removeDir} from '../helpers/media.js'
 
 /** `script` (util-linux) runs the CLI on a pseudo-terminal, as a user's shell would. */
@@ -20,7 +20,7 @@ afterAll(async () => {
 })
 
 function inTerminal(command: string, columns: number): Promise<{code: number; output: string}> {
-  const env = {...process.env}
+  const env = cliEnv()
   delete env.CI
   return new Promise((resolve) => {
     execFile(
