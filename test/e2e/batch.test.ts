@@ -106,7 +106,7 @@ describe('studio training run --batch', () => {
     }
     const settled = async (): Promise<boolean> => {
       const held = api.batches.map((b) => b.id)
-      const recorded = await recordedIds().catch(() => [])
+      const recorded = await recordedIds().catch((): string[] => [])
       return held.length > 0 && held.every((id) => recorded.includes(id)) && /0\/\d+ done/.test(stderr)
     }
     for (let i = 0, inARow = 0; i < 300 && inARow < 2; i++) {
