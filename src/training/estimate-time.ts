@@ -9,7 +9,7 @@
  * takes the longer of the two; the run, every phase as many times as it runs.
  */
 import type {UsageRole} from '../core/schemas/common.js'
-import type {RoleEstimate, RunEstimate} from './estimate.js'
+import type {BatchRounds, RoleEstimate, RunEstimate} from './estimate.js'
 
 /** Output tokens a second a current model streams (Claude Sonnet, GPT-4o: 50-80; the slower end). */
 export const OUTPUT_TOKENS_PER_SECOND = 50
@@ -117,10 +117,44 @@ export function estimateTime(input: TimeEstimateInput): TimeEstimate {
   return {seconds, ingest, trial, refine, bound_by: trial.bound_by}
 }
 
+/**
+ * Both batch APIs promise results within 24 hours; Anthropic says most batches end within
+ * an hour, and OpenAI's often do too. A --batch run waits for its batches one round after
+ * the other, so its wall time is counted in rounds: likely an hour each, at worst a day.
+ */
+export const BATCH_LIKELY_SECONDS = 60 * 60
+export const BATCH_WINDOW_SECONDS = 24 * 60 * 60
+
+export interface BatchTimeEstimate {
+  rounds: BatchRounds
+  /** An hour a round, plus the synchronous transcription. */
+  likely_seconds: number
+  /** The 24-hour window a round, plus the synchronous transcription. */
+  worst_seconds: number
+}
+
+/** A --batch run's wall time: its rounds of batches, and the transcription that stays synchronous. */
+export function estimateBatchTime(rounds: BatchRounds, transcriptionSeconds: number): BatchTimeEstimate {
+  return {
+    rounds,
+    likely_seconds: Math.round(rounds.total * BATCH_LIKELY_SECONDS + transcriptionSeconds),
+    worst_seconds: Math.round(rounds.total * BATCH_WINDOW_SECONDS + transcriptionSeconds),
+  }
+}
+
+/** The synchronous transcription of a run (the only ingest calls --batch does not batch). */
+export function transcriptionSeconds(estimate: Pick<RunEstimate, 'phases'>, concurrency: number, pairs: number): number {
+  const role = estimate.phases.ingest.find((r) => r.role === 'transcribe')
+  if (!role) return 0
+  return Math.round((callSeconds(role) / Math.max(1, pairs)) * Math.ceil(pairs / Math.max(1, concurrency)))
+}
+
 /** "about 2 h 5 min", "about 40 s". */
 export function formatDuration(seconds: number): string {
   if (seconds < 90) return `about ${Math.max(1, Math.round(seconds))} s`
   const minutes = Math.round(seconds / 60)
   if (minutes < 90) return `about ${minutes} min`
-  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`
+  const hours = Math.round(minutes / 60)
+  if (hours < 72) return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`
+  return `about ${Math.round(hours / 24)} days`
 }

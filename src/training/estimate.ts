@@ -49,6 +49,8 @@ export interface RoleEstimate {
   cache_write_tokens: number
   /** null when the model has no price in the table. */
   cost_usd: number | null
+  /** The same calls through the batch APIs (--batch): half the token price for the roles that batch. */
+  batch_cost_usd: number | null
 }
 
 export interface RunEstimate {
@@ -61,6 +63,8 @@ export interface RunEstimate {
   ingest_cost_usd: number | null
   trial_cost_usd: number | null
   refine_cost_usd: number | null
+  /** The same, with --batch: the model roles at the batch price, transcription and speech as above. */
+  batch: {cost_usd: number | null; ingest_cost_usd: number | null; trial_cost_usd: number | null; refine_cost_usd: number | null}
 }
 
 export interface RunEstimateInput {
@@ -96,7 +100,15 @@ export function requestShape(providers: Providers): RequestShape {
   }
 }
 
-type Tally = Omit<RoleEstimate, 'cost_usd'>
+type Tally = Omit<RoleEstimate, 'cost_usd' | 'batch_cost_usd'>
+
+/** The roles whose calls --batch sends through a batch API; transcription and speech stay synchronous. */
+export const BATCHED_ROLES: ReadonlySet<UsageRole> = new Set<UsageRole>(['classify', 'concepts', 'generate', 'judge', 'refine'])
+
+/** A tally's cost, at the batch price when `batch` and its role batches. */
+function tallyCost(t: Tally, batch: boolean): number | null {
+  return costUsd(t.model, {...t, batch: batch && BATCHED_ROLES.has(t.role)})
+}
 
 /** Calls of one role for one pair: once per run (`ingest`: transcription and analysis) or in every trial. */
 interface PairCalls {
@@ -124,10 +136,10 @@ function tokens(chars: number): number {
   return Math.ceil(chars / CHARS_PER_TOKEN)
 }
 
-function sumCost(tallies: Tally[]): number | null {
+function sumCost(tallies: Tally[], batch = false): number | null {
   let total = 0
   for (const t of tallies) {
-    const cost = costUsd(t.model, t)
+    const cost = tallyCost(t, batch)
     if (cost === null) return null
     total += cost
   }
@@ -189,16 +201,21 @@ export function estimateRun(input: RunEstimateInput): RunEstimate {
   scale(trial, input.maxTrials)
   scale(refinement, refinements)
 
-  const priced = (tallies: Map<UsageRole, Tally>) => [...tallies.values()].map((t) => ({...t, cost_usd: costUsd(t.model, t)}))
+  const priced = (tallies: Map<UsageRole, Tally>) =>
+    [...tallies.values()].map((t) => ({...t, cost_usd: tallyCost(t, false), batch_cost_usd: tallyCost(t, true)}))
   const roles = priced(all)
+  const costs = (batch: boolean) => ({
+    cost_usd: sumCost([...all.values()], batch),
+    ingest_cost_usd: sumCost([...ingest.values()], batch),
+    trial_cost_usd: sumCost([...trial.values()], batch),
+    refine_cost_usd: sumCost([...refinement.values()], batch),
+  })
   return {
     roles,
     phases: {ingest: priced(ingest), trial: priced(trial), refine: priced(refinement)},
     calls: roles.reduce((n, r) => n + r.calls, 0),
-    cost_usd: sumCost([...all.values()]),
-    ingest_cost_usd: sumCost([...ingest.values()]),
-    trial_cost_usd: sumCost([...trial.values()]),
-    refine_cost_usd: sumCost([...refinement.values()]),
+    ...costs(false),
+    batch: costs(true),
   }
 }
 
@@ -279,6 +296,42 @@ export function estimatePerPair(pairs: ReadonlyArray<PairEstimateInput>, shape?:
     }
     return {id: pair.id, ingest, per_trial: perTrial}
   })
+}
+
+/**
+ * How many batches a --batch run waits for, one after the other: a phase's next batch
+ * goes out only when its previous one has answered (TRAINING.md, "Batch mode"). At ingest
+ * a pair's classify call and its first concepts call share a batch, and the chunks of a
+ * long paper follow one batch each; in a trial the parts of a long script follow one
+ * another, then the judge; a refinement is one batch. The pair that needs the most decides.
+ */
+export interface BatchRounds {
+  ingest: number
+  per_trial: number
+  per_refinement: number
+  total: number
+}
+
+export function batchRounds(
+  pairs: ReadonlyArray<PairEstimateInput>,
+  options: {maxTrials: number; refiner: RefinerMode; shape?: RequestShape},
+): BatchRounds {
+  let ingest = 0
+  let perTrial = 0
+  for (const pair of pairs) {
+    const calls = pairCalls(pair, false, options.shape)
+    const count = (role: UsageRole) => calls.find((c) => c.role === role)?.calls ?? 0
+    ingest = Math.max(ingest, count('concepts'), count('classify'))
+    perTrial = Math.max(perTrial, count('generate') + count('judge'))
+  }
+  const perRefinement = options.refiner === 'rule-based+llm' ? 1 : 0
+  const refinements = Math.max(0, options.maxTrials - 1)
+  return {
+    ingest,
+    per_trial: perTrial,
+    per_refinement: perRefinement,
+    total: ingest + options.maxTrials * perTrial + refinements * perRefinement,
+  }
 }
 
 /** A pair an estimate leaves out, and why: the reason the run would skip it with. */

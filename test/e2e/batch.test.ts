@@ -35,6 +35,25 @@ function env(): NodeJS.ProcessEnv {
 
 const ARGS = ['--window', '2', '--json', '--config']
 
+/** What `training run --dry-run --json` prints, in the parts these tests read. */
+interface DryRun {
+  roles: Array<{role: string; cost_usd: number; batch_cost_usd: number}>
+  cost_usd: number
+  ingest_cost_usd: number
+  trial_cost_usd: number
+  batch: {
+    requested: boolean
+    cost_usd: number
+    ingest_cost_usd: number
+    trial_cost_usd: number
+    time: {
+      rounds: {ingest: number; per_trial: number; per_refinement: number; total: number}
+      likely_seconds: number
+      worst_seconds: number
+    }
+  }
+}
+
 async function run(args: string[], trials = 2) {
   const result = await runCli(['training', 'run', '--max-trials', String(trials), ...ARGS, config, ...args], {env: env()})
   return {...result, report: result.code === 0 ? TrainingReport.parse(JSON.parse(result.stdout)) : null}
@@ -146,6 +165,52 @@ describe('studio training run --batch', () => {
     expect(outcome({...result.report!, trials: result.report!.trials.slice(0, 1)})).toEqual(
       outcome({...baseline, trials: baseline.trials.slice(0, 1)}),
     )
+  })
+
+  it('--dry-run gives both prices and the rounds of batches the run would wait for, and makes no call', async () => {
+    api.reset()
+    const dry = await runCli(['training', 'run', '--max-trials', '3', '--dry-run', '--batch', '--json', '--config', config], {env: env()})
+    expect(dry.code, dry.stderr).toBe(0)
+    const plan = JSON.parse(dry.stdout) as DryRun
+    expect(api.requests).toEqual([])
+    for (const r of plan.roles) {
+      const batched = r.role !== 'transcribe' && r.role !== 'speech'
+      expect(r.batch_cost_usd, r.role).toBeCloseTo(batched ? r.cost_usd / 2 : r.cost_usd, 12)
+    }
+    expect(plan.batch.requested).toBe(true)
+    expect(plan.batch.cost_usd).toBeLessThan(plan.cost_usd * 0.6)
+    // Ingest: one round (classify and concepts together); each trial: generate, then judge.
+    expect(plan.batch.time.rounds).toEqual({ingest: 1, per_trial: 2, per_refinement: 0, total: 7})
+    expect(plan.batch.time.worst_seconds - plan.batch.time.likely_seconds).toBe(7 * (24 - 1) * 3600)
+    const text = await runCli(['training', 'run', '--max-trials', '3', '--dry-run', '--batch', '--config', config], {env: env()})
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(/ audio +cost +with --batch\n/)
+    expect(text.stdout).toMatch(/At most \d+ calls, about \$[\d.]+; about \$[\d.]+ with --batch/)
+    expect(text.stdout).toMatch(
+      /Expected wall time with --batch: 7 rounds of batches \(1 at ingest, 2 a trial\), each answered usually within an hour and at most in 24 hours: about 7 h \d+ min likely, about 7 days at worst\./,
+    )
+  })
+
+  it('--max-cost holds at the batch price: a budget only --batch fits is refused without it and run with it', async () => {
+    const dry = await runCli(['training', 'run', '--max-trials', '1', '--dry-run', '--batch', '--json', '--config', config], {env: env()})
+    const plan = JSON.parse(dry.stdout) as DryRun
+    const full = plan.ingest_cost_usd + plan.trial_cost_usd
+    const half = plan.batch.ingest_cost_usd + plan.batch.trial_cost_usd
+    const budget = ((full + half) / 2).toFixed(6)
+    const refused = await run(['--no-cache', '--max-cost', budget, '--output-dir', path.join(root, 'budget')], 1)
+    expect(refused.code).toBe(2)
+    expect(cliError(refused.stdout).message).toMatch(
+      /^--max-cost \$[\d.]+ does not cover transcription, analysis and one trial: about \$[\d.]+ estimated$/,
+    )
+    api.reset()
+    api.setBatchDelay(30)
+    const batched = await run(['--batch', '--no-cache', '--max-cost', budget, '--output-dir', path.join(root, 'budget')], 1)
+    expect(batched.code, batched.stderr).toBe(0)
+    expect(batched.report!.usage.total.cost_usd).toBeLessThan(Number(budget))
+    expect(api.batches.length).toBeGreaterThanOrEqual(3)
+    const tiny = await run(['--batch', '--no-cache', '--max-cost', (half / 2).toFixed(6), '--output-dir', path.join(root, 'budget')], 1)
+    expect(tiny.code).toBe(2)
+    expect(cliError(tiny.stdout).message).toMatch(/one trial: about \$[\d.]+ estimated at the batch price$/)
   })
 
   it('refuses --batch with --mock, saying why', async () => {

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {estimateRun, type PairEstimateInput} from '../../src/training/estimate.js'
-import {estimateTime} from '../../src/training/estimate-time.js'
+import {batchRounds, estimateRun, type PairEstimateInput} from '../../src/training/estimate.js'
+import {BATCH_LIKELY_SECONDS, BATCH_WINDOW_SECONDS, estimateBatchTime, estimateTime} from '../../src/training/estimate-time.js'
+import {costUsd} from '../../src/providers/prices.js'
 import {partsNeeded} from '../../src/training/write-script.js'
 
 // An hour-long episode (a ~9,000-word script, about 18,300 output tokens) and a 25-page paper.
@@ -58,5 +59,42 @@ describe('the estimate under an account that caps one request', () => {
     const charged = trial.reduce((n, r) => n + r.input_tokens - r.cache_read_tokens, 0)
     expect(time.trial.seconds).toBe(Math.round((charged / 30_000) * 60))
     expect(time.trial.bound_by).toBe('anthropic input tokens per minute (30,000)')
+  })
+})
+
+describe('the estimate with --batch', () => {
+  it('prices the model roles at half, transcription and speech in full', () => {
+    const estimate = estimateRun({...base, pairs: [{...pair, hasSidecar: false}], tts: true, maxTrials: 3})
+    for (const r of estimate.roles) {
+      const batched = ['classify', 'concepts', 'generate', 'judge'].includes(r.role)
+      expect(r.batch_cost_usd, r.role).toBeCloseTo(batched ? r.cost_usd! / 2 : r.cost_usd!, 12)
+    }
+    const whisper = role(estimate, 'transcribe').cost_usd! + role(estimate, 'speech').cost_usd!
+    expect(estimate.batch.cost_usd).toBeCloseTo((estimate.cost_usd! - whisper) / 2 + whisper, 12)
+    expect(estimate.batch.ingest_cost_usd! + 3 * estimate.batch.trial_cost_usd!).toBeCloseTo(estimate.batch.cost_usd!, 12)
+    // The cache factors apply on top of the batch price, as the providers bill them.
+    const parts = estimateRun({...base, shape: {generateOutputCap: 8000, judgeInputAllowance: null}})
+    const generate = role(parts, 'generate')
+    expect(generate.batch_cost_usd).toBeCloseTo(costUsd(generate.model, {...generate, batch: true})!, 12)
+    expect(generate.batch_cost_usd).toBeCloseTo(generate.cost_usd! / 2, 12)
+  })
+
+  it('counts the rounds of batches a run waits for: the chunks of a long paper, the parts of a long script, the judge, the refiner', () => {
+    const short: PairEstimateInput = {id: 'short', paperChars: 20_000, durationSeconds: 600, episodeBytes: 600_000, hasSidecar: true}
+    expect(batchRounds([short], {maxTrials: 3, refiner: 'rule-based'})).toEqual({ingest: 1, per_trial: 2, per_refinement: 0, total: 7})
+    // A 100-page paper: its concepts are asked chunk after chunk; an hour-long script in 8,000-token parts.
+    const long: PairEstimateInput = {...pair, id: 'long', paperChars: 400_000}
+    const rounds = batchRounds([short, long], {
+      maxTrials: 3,
+      refiner: 'rule-based+llm',
+      shape: {generateOutputCap: 8000, judgeInputAllowance: null},
+    })
+    expect(rounds.ingest).toBe(2)
+    expect(rounds.per_trial).toBe(partsNeeded(9000, 8000) + 1)
+    expect(rounds.per_refinement).toBe(1)
+    expect(rounds.total).toBe(2 + 3 * rounds.per_trial + 2)
+    const time = estimateBatchTime(rounds, 120)
+    expect(time.likely_seconds).toBe(rounds.total * BATCH_LIKELY_SECONDS + 120)
+    expect(time.worst_seconds).toBe(rounds.total * BATCH_WINDOW_SECONDS + 120)
   })
 })

@@ -154,6 +154,7 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         concurrency: flags.concurrency,
         limits,
         paperCache,
+        batch: flags.batch,
       }) as never
 
     const progress = await createProgressReporter({json: this.jsonEnabled()})
@@ -227,11 +228,13 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
     concurrency: number
     limits: import('../../media/limits.js').SizeLimits
     paperCache: import('../../media/paper-cache.js').PaperTextCache | null
+    /** --batch: the time is counted in rounds of batches, and the batch price comes first. */
+    batch: boolean
   }): Promise<unknown> {
     const [
       {discoverPairs},
-      {estimatePerPair, estimateRun, modelIds, pairEstimateInputs, requestShape},
-      {estimateTime, formatDuration},
+      {batchRounds, estimatePerPair, estimateRun, modelIds, pairEstimateInputs, requestShape},
+      {estimateBatchTime, estimateTime, formatDuration, transcriptionSeconds},
       {effectiveRateLimits},
     ] = await Promise.all([
       import('../../training/stages/discover.js'),
@@ -269,14 +272,23 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
           limits: {anthropic: effectiveRateLimits(config, 'anthropic'), openai: effectiveRateLimits(config, 'openai')},
         })
       : null
-    const {phases: _phases, ...totals} = estimate
-    const perPair = estimatePerPair(inputs, requestShape(options.providers))
+    const {phases: _phases, batch: batchCosts, ...totals} = estimate
+    const shape = requestShape(options.providers)
+    const perPair = estimatePerPair(inputs, shape)
+    // Under --mock there is no batch API: no batch time to give.
+    const batchTime = config
+      ? estimateBatchTime(
+          batchRounds(inputs, {maxTrials: options.maxTrials, refiner: options.refiner, shape}),
+          transcriptionSeconds(estimate, options.concurrency, inputs.length),
+        )
+      : null
     const result = {
       dry_run: true,
       pairs: inputs.map((p) => p.id),
       max_trials: options.maxTrials,
       ...totals,
       time,
+      batch: {requested: options.batch, ...batchCosts, time: batchTime},
       per_pair: perPair,
       skipped,
     }
@@ -289,13 +301,15 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         r.output_tokens.toLocaleString('en-US'),
         r.audio_seconds ? `${Math.round(r.audio_seconds)} s` : r.characters ? `${r.characters.toLocaleString('en-US')} chars` : '',
         formatUsd(r.cost_usd),
+        formatUsd(r.batch_cost_usd),
       ])
       const {renderTable} = await import('../../cli/table.js')
       this.log(`Dry run: ${inputs.length} pair(s), at most ${options.maxTrials} trial(s); no call made, nothing written.\n`)
       this.log(
-        renderTable(['role', 'model', 'calls', 'input tokens', 'output tokens', 'audio', 'cost'], rows, [
+        renderTable(['role', 'model', 'calls', 'input tokens', 'output tokens', 'audio', 'cost', 'with --batch'], rows, [
           false,
           false,
+          true,
           true,
           true,
           true,
@@ -307,11 +321,12 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
         estimate.cost_usd === null
           ? 'an unknown cost (a model without a price in src/providers/prices.ts)'
           : `about ${formatUsd(estimate.cost_usd)}`
+      const batchTotal = batchCosts.cost_usd === null ? '' : `; about ${formatUsd(batchCosts.cost_usd)} with --batch`
       this.log(
-        `\nAt most ${estimate.calls} calls, ${total} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`,
+        `\nAt most ${estimate.calls} calls, ${total}${batchTotal} (estimates: ~4 characters a token, episodes at 150 words a minute; a run that converges early costs less).`,
       )
       this.renderPerPair(perPair, skipped, renderTable)
-      if (time) {
+      if (time && !options.batch) {
         this.log(
           `Expected wall time: ${formatDuration(time.seconds)} at --concurrency ${options.concurrency} (ingest ${formatDuration(time.ingest.seconds)}, each trial ${formatDuration(time.trial.seconds)}); a trial is bound by ${time.trial.bound_by}.`,
         )
@@ -319,6 +334,12 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
           this.log(
             'If your account allows more, set its limits in rate_limits in studio.config.json (TRAINING.md, "Running on real podcasts").',
           )
+      }
+      if (batchTime) {
+        const {rounds} = batchTime
+        this.log(
+          `${options.batch ? 'Expected wall time with --batch' : 'With --batch'}: ${rounds.total} rounds of batches (${rounds.ingest} at ingest, ${rounds.per_trial} a trial${rounds.per_refinement ? `, ${rounds.per_refinement} a refinement` : ''}), each answered usually within an hour and at most in 24 hours: ${formatDuration(batchTime.likely_seconds)} likely, ${formatDuration(batchTime.worst_seconds)} at worst.`,
+        )
       }
     }
     return result

@@ -217,10 +217,12 @@ async function checkBudgetCoversIngest(
       hint: 'Add the model to src/providers/prices.ts, pick a priced model with --model, or leave out --max-cost.',
     })
   }
-  const firstTrial = estimate.ingest_cost_usd! + estimate.trial_cost_usd!
+  // With --batch, the model calls at the batch price: a budget that fits only that way is enough.
+  const costs = options.batch ? estimate.batch : estimate
+  const firstTrial = costs.ingest_cost_usd! + costs.trial_cost_usd!
   if (firstTrial > max) {
     throw new InputError(
-      `--max-cost ${formatUsd(max)} does not cover transcription, analysis and one trial: about ${formatUsd(firstTrial)} estimated`,
+      `--max-cost ${formatUsd(max)} does not cover transcription, analysis and one trial: about ${formatUsd(firstTrial)} estimated${options.batch ? ' at the batch price' : ''}`,
       {hint: 'Raise --max-cost, or train on fewer pairs. `studio training run --dry-run` shows the estimate per role.'},
     )
   }

@@ -170,11 +170,12 @@ function wouldExceedBudget(
 ): boolean {
   const spent = mergeUsage(spentBefore, ...results.map((t) => t.usage), ...prompts.map((p) => p.usage)).total.cost_usd ?? Infinity
   const lastTrial = results[results.length - 1]!.usage.total.cost_usd ?? Infinity
-  const refinement =
-    ctx.config.refiner === 'rule-based+llm'
-      ? (estimateRun({pairs: [], maxTrials: 2, refiner: ctx.config.refiner, tts: false, models: modelIds(ctx.providers)}).refine_cost_usd ??
-        Infinity)
-      : 0
+  // With --batch the last trial was billed at the batch price, and so is the refinement.
+  const refineEstimate = () => {
+    const estimate = estimateRun({pairs: [], maxTrials: 2, refiner: ctx.config.refiner, tts: false, models: modelIds(ctx.providers)})
+    return (ctx.config.batch ? estimate.batch.refine_cost_usd : estimate.refine_cost_usd) ?? Infinity
+  }
+  const refinement = ctx.config.refiner === 'rule-based+llm' ? refineEstimate() : 0
   return spent + lastTrial + refinement > max
 }
 
