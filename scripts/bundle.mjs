@@ -51,7 +51,8 @@ const result = await build({
     js: "import {createRequire as __studioCreateRequire} from 'node:module'; const require = __studioCreateRequire(import.meta.url);",
   },
   sourcemap: true,
-  minify: true,
+  // STUDIO_BUNDLE_MINIFY=0 keeps the names, for a CPU profile that reads (BENCHMARKS.md).
+  minify: process.env.STUDIO_BUNDLE_MINIFY !== '0',
   keepNames: true,
   logLevel: 'warning',
   // Which output holds which module: the report's stylesheet goes beside the one that reads it.
@@ -61,6 +62,7 @@ const result = await build({
 // The PDF text worker is plain JavaScript, loaded by file name with new Worker(): shipped
 // as is, next to the chunks that start it (src/media/pdf-text.ts finds it).
 copyFileSync(path.join(root, 'src/media/pdf-text-worker.mjs'), path.join(root, 'dist/chunks/pdf-text-worker.mjs'))
+copyFileSync(path.join(root, 'src/media/pdfium-text.mjs'), path.join(root, 'dist/chunks/pdfium-text.mjs'))
 
 // The ROUGE worker (src/training/rouge-worker.ts) is started by file name, from beside
 // the output that holds its pool (src/training/rouge-pool.ts, wherever the code splitting
@@ -80,7 +82,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  minify: true,
+  // STUDIO_BUNDLE_MINIFY=0 keeps the names, for a CPU profile that reads (BENCHMARKS.md).
+  minify: process.env.STUDIO_BUNDLE_MINIFY !== '0',
   keepNames: true,
   logLevel: 'warning',
 })

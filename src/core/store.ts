@@ -38,14 +38,24 @@ export async function writing<T>(
  * The temp file's name is the target's, shortened when long (shortenName), so that a
  * name the file system accepts never gives a temp name it refuses (ENAMETOOLONG).
  */
-export async function writeFileAtomic(file: string, content: string | Uint8Array, elsewhere: Elsewhere = OUTPUT_DIR): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  content: string | Uint8Array,
+  elsewhere: Elsewhere = OUTPUT_DIR,
+  /**
+   * `durable: false` skips flushing the file to the disk before the rename: a power cut may
+   * then leave it empty. Only for files whose loss costs nothing but time (cache entries: one
+   * that does not parse is a miss); a listing of 200 papers waited on 200 flushes.
+   */
+  options: {durable?: boolean} = {},
+): Promise<void> {
   const temp = path.join(path.dirname(file), tempName(path.basename(file)))
   await writing(
     file,
     'write',
     async () => {
       try {
-        await writeFile(temp, content, {flush: true})
+        await writeFile(temp, content, {flush: options.durable ?? true})
         if (killDue('before-rename')) killNow()
         await rename(temp, file)
       } catch (error) {

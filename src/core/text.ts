@@ -6,9 +6,13 @@ export function words(text: string): string[] {
   return text.match(WORD) ?? []
 }
 
+/** WORD for counting: a sticky copy whose test() steps through the text without building match objects. */
+const WORD_STEP = new RegExp(WORD.source, 'gu')
+
 export function countWords(text: string): number {
   let n = 0
-  for (const _ of text.matchAll(WORD)) n++
+  WORD_STEP.lastIndex = 0
+  while (WORD_STEP.test(text)) n++
   return n
 }
 

@@ -29,7 +29,7 @@ export const PAPER_TEXT_VERSION = 1
 
 /** The extractors' versions, pinned in package.json; a test checks them against node_modules. */
 export const EXTRACTOR_VERSIONS = {
-  pdf: {'pdf-parse': '2.4.5', 'pdfjs-dist': '5.4.296'},
+  pdf: {'@hyzyla/pdfium': '2.1.13', 'pdf-parse': '2.4.5', 'pdfjs-dist': '5.4.296'},
   docx: {mammoth: '1.13.0'},
   txt: {},
   md: {},

@@ -202,7 +202,8 @@ async function paperFromText(path: string, data: Buffer, sha: string, pdfText: P
     })
     pdfPages = pdf.total
     text = cleanPdfPages(pdf.pages)
-    if (countWords(text) === 0) {
+    // A letter or digit is a word: no need to count them all.
+    if (!/[\p{L}\p{N}]/u.test(text)) {
       throw new InputError(`Paper ${path} has no text layer (${pdf.total} page(s), no extractable words)`, {
         path,
         hint: 'It is probably a scan: run OCR on it first (e.g. ocrmypdf in.pdf out.pdf) and use the result.',
@@ -315,8 +316,20 @@ const AFTER_TITLE = /^(abstract|keywords|introduction|\d+\.?\s+introduction)\b|[
  * joined with up to two continuation lines, since long titles wrap.
  */
 export function guessTitle(body: string): string {
-  const lines = body.split('\n').map((l) => l.trim().replace(/\s+/g, ' '))
-  const start = lines.findIndex((l) => l.length > 3)
+  // Only the lines up to the title and the two after it are looked at: not the whole paper.
+  const lines: string[] = []
+  let start = -1
+  for (let at = 0; start < 0 || lines.length < start + 3;) {
+    const end = body.indexOf('\n', at)
+    const line = body
+      .slice(at, end < 0 ? body.length : end)
+      .trim()
+      .replace(/\s+/g, ' ')
+    if (start < 0 && line.length > 3) start = lines.length
+    lines.push(line)
+    if (end < 0) break
+    at = end + 1
+  }
   if (start < 0) return UNKNOWN_TITLE
   const title = [lines[start]!]
   for (const line of lines.slice(start + 1, start + 3)) {

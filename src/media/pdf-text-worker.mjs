@@ -1,28 +1,59 @@
 /**
- * A PDF text worker (see pdf-text.ts): runs pdf.js on one page range at a time.
+ * A PDF text worker (see pdf-text.ts): reads one page range at a time with PDFium
+ * (pdfium-text.mjs), and with pdf.js when PDFium cannot read the file.
+ *
+ * PDFium is the faster of the two (BENCHMARKS.md, "list-pairs at scale"); pdf.js, the
+ * reader studio used before it, stays as the second opinion: a file PDFium refuses is
+ * read again with pdf.js, whose text is then used, or whose error names the failure
+ * (PasswordException, InvalidPDFException...) as studio always reported it. pdf.js is
+ * loaded only then, so a worker that never meets such a file never loads it.
  *
  * Plain JavaScript on purpose: it runs as-is from src/ (tests) and from dist/ (the CLI),
  * without a TypeScript loader in the worker.
  *
  * In:  {id, range: 'first-page' | 'rest' | 'whole', data: Uint8Array, maxPages?: number}
  *      ('whole' reads every page, or page 1 alone when there are more than maxPages)
- * Out: {id, total, pages: string[]}  or  {id, error: {name, message}}
+ * Out: {id, total, pages: string[], reader: 'pdfium' | 'pdf.js'}  or  {id, error: {name, message}}
  */
 import {parentPort} from 'node:worker_threads'
 
-// pdf.js's legacy build (the one for Node) installs core-js polyfills as it loads, among
-// them an Array.prototype.push written in JavaScript, about 2.5x slower than V8's, that
-// pdf.js then calls for every glyph. It replaces the native one only to handle array-likes
-// longer than 2^32 - 1, which text extraction never builds; this thread runs nothing but
-// pdf.js, so V8's push is put back once both pdf.js modules have loaded (measured: text
-// extraction about 15 % faster). The worker module is loaded first so that pdf.js uses it
-// in-thread (globalThis.pdfjsWorker) instead of importing it later.
-const nativePush = Array.prototype.push
-await import('pdfjs-dist/legacy/build/pdf.worker.mjs')
-const {PDFParse} = await import('pdf-parse')
-Object.defineProperty(Array.prototype, 'push', {value: nativePush, writable: true, configurable: true, enumerable: false})
+import {pdfiumPages, preloadPdfium} from './pdfium-text.mjs'
 
-parentPort.on('message', async ({id, range, data, maxPages}) => {
+/** STUDIO_PDF_READER=pdf.js reads every file with pdf.js alone (TRAINING.md, "PDF readers"). */
+const PDFJS_ONLY = process.env.STUDIO_PDF_READER === 'pdf.js'
+if (!PDFJS_ONLY) preloadPdfium()
+
+/** The page span of a range, 1-based. */
+function span(range, maxPages) {
+  if (range === 'first-page') return {from: 1, to: 1}
+  if (range === 'rest') return {from: 2}
+  return maxPages === undefined ? {} : {maxPages}
+}
+
+let pdfjsLoading = null
+
+/**
+ * pdf-parse, loaded on first use. pdf.js's legacy build (the one for Node) installs core-js
+ * polyfills as it loads, among them an Array.prototype.push written in JavaScript, about
+ * 2.5x slower than V8's, that pdf.js then calls for every glyph. It replaces the native one
+ * only to handle array-likes longer than 2^32 - 1, which text extraction never builds; this
+ * thread runs nothing but PDF readers, so V8's push is put back once both pdf.js modules
+ * have loaded. The worker module is loaded first so that pdf.js uses it in-thread
+ * (globalThis.pdfjsWorker) instead of importing it later.
+ */
+function loadPdfParse() {
+  pdfjsLoading ??= (async () => {
+    const nativePush = Array.prototype.push
+    await import('pdfjs-dist/legacy/build/pdf.worker.mjs')
+    const {PDFParse} = await import('pdf-parse')
+    Object.defineProperty(Array.prototype, 'push', {value: nativePush, writable: true, configurable: true, enumerable: false})
+    return PDFParse
+  })()
+  return pdfjsLoading
+}
+
+async function withPdfjs(range, data, maxPages) {
+  const PDFParse = await loadPdfParse()
   const parser = new PDFParse({data})
   try {
     let pages
@@ -31,10 +62,25 @@ parentPort.on('message', async ({id, range, data, maxPages}) => {
     // load() keeps the document it parsed: getText below reuses it.
     else pages = maxPages !== undefined && (await parser.load()).numPages > maxPages ? {partial: [1]} : {}
     const result = await parser.getText({pageJoiner: '', ...pages})
-    parentPort.postMessage({id, total: result.total, pages: result.pages.map((page) => page.text)})
-  } catch (error) {
-    parentPort.postMessage({id, error: {name: error?.name ?? 'Error', message: error?.message ?? String(error)}})
+    return {total: result.total, pages: result.pages.map((page) => page.text)}
   } finally {
     await parser.destroy().catch(() => {})
+  }
+}
+
+parentPort.on('message', async ({id, range, data, maxPages}) => {
+  try {
+    let read = null
+    if (!PDFJS_ONLY) {
+      // PDFium copies the bytes into its own memory: they are still whole for pdf.js, which detaches them.
+      read = await pdfiumPages(data, span(range, maxPages)).then(
+        (pages) => ({...pages, reader: 'pdfium'}),
+        () => null,
+      )
+    }
+    read ??= {...(await withPdfjs(range, data, maxPages)), reader: 'pdf.js'}
+    parentPort.postMessage({id, ...read})
+  } catch (error) {
+    parentPort.postMessage({id, error: {name: error?.name ?? 'Error', message: error?.message ?? String(error)}})
   }
 })

@@ -1,12 +1,12 @@
 /**
- * PDF text extraction on a worker thread of its own (pdf-text-worker.mjs), for two reasons:
+ * PDF text extraction on worker threads (pdf-text-worker.mjs: PDFium, and pdf.js for a file
+ * PDFium refuses), for two reasons:
  *
- * - pdf.js is CPU-bound (a few microseconds per character: tens of milliseconds for a
- *   short paper, more for a long one). On the main thread it held the event loop, so
- *   the answers of API calls in flight and the episode probes of other pairs waited
- *   behind it.
- * - Its legacy build (the one for Node) installs core-js polyfills when it loads, among
- *   them a JavaScript Array.prototype.push about 2.5x slower than V8's, which then
+ * - Reading a PDF is CPU-bound (about 2 ms a page with PDFium, 4 with pdf.js). On the main
+ *   thread it held the event loop, so the answers of API calls in flight and the episode
+ *   probes of other pairs waited behind it.
+ * - pdf.js's legacy build (the one for Node) installs core-js polyfills when it loads,
+ *   among them a JavaScript Array.prototype.push about 2.5x slower than V8's, which then
  *   slowed every other part of the process.
  *
  * The first page is extracted as a job of its own, ahead of all full extractions, so a
@@ -26,7 +26,11 @@ export interface PdfPages {
   total: number
   /** The text of each page extracted, in order. */
   pages: string[]
+  /** What read it: PDFium, or pdf.js for a file PDFium refused (or with STUDIO_PDF_READER=pdf.js). */
+  reader: PdfReader
 }
+
+export type PdfReader = 'pdfium' | 'pdf.js'
 
 export interface PdfText {
   /** Page 1 (pages[0] is '' for a document without pages). */
@@ -52,7 +56,7 @@ export class PdfExtractionError extends Error {
 
 /** Page 1; pages 2 to the end; or the whole file (page 1 only when it has more than `maxPages`). */
 type Range = 'first-page' | 'rest' | 'whole'
-type Reply = {id: number; total: number; pages: string[]} | {id: number; error: {name: string; message: string}}
+type Reply = {id: number; total: number; pages: string[]; reader: PdfReader} | {id: number; error: {name: string; message: string}}
 interface Job {
   id: number
   range: Range
@@ -119,7 +123,7 @@ function spawn(): Worker {
     clearTimeout(job?.timer)
     if (job && job.id === reply.id) {
       if ('error' in reply) job.reject(new PdfExtractionError(reply.error.name, reply.error.message))
-      else job.resolve({total: reply.total, pages: reply.pages})
+      else job.resolve({total: reply.total, pages: reply.pages, reader: reply.reader})
     }
     dispatch()
   })
@@ -205,7 +209,7 @@ export function extractPdfText(data: Uint8Array, options: {maxPages?: number; ti
   if (options.titleFirst === false) {
     // No MAX_SAFE_INTEGER sent for "no limit": the worker reads a missing maxPages as none.
     const whole = submit('whole', data, maxPages)
-    const firstPage = whole.then(({total, pages}) => ({total, pages: pages.slice(0, 1)}))
+    const firstPage = whole.then(({total, pages, reader}) => ({total, pages: pages.slice(0, 1), reader}))
     const all = whole.then((pages) => {
       if (maxPages !== undefined && pages.total > maxPages) throw tooManyPages(pages.total, maxPages)
       return pages
@@ -219,7 +223,8 @@ export function extractPdfText(data: Uint8Array, options: {maxPages?: number; ti
     if (first.total <= 1) return first
     if (maxPages !== undefined && first.total > maxPages) throw tooManyPages(first.total, maxPages)
     const rest = await submit('rest', data)
-    return {total: first.total, pages: [...first.pages, ...rest.pages]}
+    // Two jobs, maybe two readers (PDFium refusing a file fails both): the second names it.
+    return {total: first.total, pages: [...first.pages, ...rest.pages], reader: rest.reader}
   })
   // A caller may use only one of the two; the other's rejection is not an unhandled one.
   all.catch(() => {})

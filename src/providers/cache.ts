@@ -87,6 +87,7 @@ export function paperCacheDir(cacheDir: string): string {
 
 export class DiskCache implements ResponseCache {
   readonly dir: string
+  private readonly madeDirs = new Set<string>()
 
   constructor(dir: string) {
     this.dir = path.resolve(dir)
@@ -139,8 +140,18 @@ export class DiskCache implements ResponseCache {
     const text = JSON.stringify(entry)
     const sub = path.join(this.dir, hash.slice(0, 2))
     try {
-      await makeDir(sub, {recursive: true})
-      await writeFileAtomic(path.join(sub, `${hash}.json`), `${text}\n`)
+      // Each of the 256 prefix folders is made once per process, not once per entry; one
+      // removed since (`studio cache clear` in another shell) is made again.
+      const write = () => writeFileAtomic(path.join(sub, `${hash}.json`), `${text}\n`, undefined, {durable: false})
+      if (!this.madeDirs.has(sub)) {
+        await makeDir(sub, {recursive: true})
+        this.madeDirs.add(sub)
+      }
+      await write().catch(async (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        await makeDir(sub, {recursive: true})
+        await write()
+      })
     } catch (error) {
       // A full disk stops the run (exit 6, resumable) rather than failing the pair whose answer this is.
       if (isNoSpace(error)) throw error

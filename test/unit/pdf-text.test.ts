@@ -14,6 +14,7 @@ import {mockProviders} from '../../src/providers/mock/index.js'
 import type {TranscriptionRequest} from '../../src/core/providers.js'
 import {InputError} from '../../src/core/errors.js'
 import {openPaper, readPaper} from '../../src/media/paper.js'
+import {cleanPdfPages} from '../../src/media/pdf-cleanup.js'
 import {extractPdfText, PdfExtractionError, setPdfJobTimeout, stopPdfWorkers} from '../../src/media/pdf-text.js'
 import {EXAMPLE_PAIRS} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf} from '../helpers/media.js'
@@ -48,6 +49,24 @@ describe('extractPdfText', () => {
     expect(data.equals(before)).toBe(true)
   })
 
+  it('reads with PDFium, and with pdf.js alone under STUDIO_PDF_READER=pdf.js, to the same cleaned text', async () => {
+    const data = await readFile(path.join(EXAMPLE_PAIRS, 'aerial-vehicle-positioning-full.pdf'))
+    const pdfium = await extractPdfText(data, {titleFirst: false}).all
+    expect(pdfium.reader).toBe('pdfium')
+    // Workers read the variable when they start.
+    await stopPdfWorkers()
+    process.env.STUDIO_PDF_READER = 'pdf.js'
+    try {
+      const pdfjs = await extractPdfText(data).all
+      expect(pdfjs.reader).toBe('pdf.js')
+      expect(pdfjs.total).toBe(pdfium.total)
+      expect(cleanPdfPages(pdfjs.pages)).toBe(cleanPdfPages(pdfium.pages))
+    } finally {
+      delete process.env.STUDIO_PDF_READER
+      await stopPdfWorkers()
+    }
+  })
+
   it("rejects with pdf.js's error name, and keeps working for the next file", async () => {
     const broken = extractPdfText(randomBytes(2048))
     const error = (await broken.firstPage.catch((e: unknown) => e)) as PdfExtractionError
@@ -68,9 +87,11 @@ describe('extractPdfText', () => {
   })
 
   it('gives up on a file that takes too long, names it, and goes on with the next on a new worker', async () => {
+    // Forty full pages: PDFium reads a short page well within the 1 ms allowed below.
+    const page = (t: string) => `This page explains ${t}. `.repeat(80)
     await writePdf(
       file('slow.pdf'),
-      TOPICS.map((t) => `This page explains ${t}.`),
+      Array.from({length: 40}, (_, i) => page(TOPICS[i % 3]!)),
     )
     const previous = setPdfJobTimeout(1)
     let error: unknown
@@ -82,7 +103,7 @@ describe('extractPdfText', () => {
     expect(error).toBeInstanceOf(InputError)
     expect((error as InputError).message).toBe(`Paper ${file('slow.pdf')} is not a readable PDF: the PDF reader gave up on it after 0 s`)
     expect((error as InputError).hint).toMatch(/print or export it to a new PDF/)
-    expect((await readPaper(file('slow.pdf'))).pages).toBe(3)
+    expect((await readPaper(file('slow.pdf'))).pages).toBe(40)
   })
 
   it('never loads pdf.js, or the polyfills it installs, into the calling thread', async () => {
