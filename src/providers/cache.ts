@@ -134,10 +134,18 @@ export class DiskCache implements ResponseCache {
    */
   async set(key: unknown, value: unknown): Promise<void> {
     // A value JSON cannot represent (a function, a symbol) would lose its `value` field: do not store it.
-    if (isEmptyAnswer(value) || JSON.stringify(value) === undefined) return
+    if (isEmptyAnswer(value)) return
+    const valueJson = JSON.stringify(value) as string | undefined
+    if (valueJson === undefined) return
     const hash = cacheKeyHash(key)
-    const entry: CacheEntry = {version: CACHE_ENTRY_VERSION, key_sha256: hash, created_at: new Date().toISOString(), value}
-    const text = JSON.stringify(entry)
+    const {value: _value, ...head}: CacheEntry = {
+      version: CACHE_ENTRY_VERSION,
+      key_sha256: hash,
+      created_at: new Date().toISOString(),
+      value,
+    }
+    // JSON.stringify(entry), without serialising the value (a paper's text, an answer) twice.
+    const text = `${JSON.stringify(head).slice(0, -1)},"value":${valueJson}}`
     const sub = path.join(this.dir, hash.slice(0, 2))
     try {
       // Each of the 256 prefix folders is made once per process, not once per entry; one

@@ -30,6 +30,10 @@ describe('DiskCache', () => {
     const entry = JSON.parse(await readFile(file, 'utf8')) as {version: number; key_sha256: string; created_at: string; value: unknown}
     expect(entry).toMatchObject({version: 1, key_sha256: sha, value: {text: 'hello', segments: [1, 2]}})
     expect(Number.isNaN(Date.parse(entry.created_at))).toBe(false)
+    // Exactly JSON.stringify of the entry, keys in the documented order, one line.
+    expect(await readFile(file, 'utf8')).toBe(
+      `${JSON.stringify({version: 1, key_sha256: sha, created_at: entry.created_at, value: entry.value})}\n`,
+    )
     // No temp file left behind.
     expect(await readdir(path.dirname(file))).toEqual([`${sha}.json`])
   })

@@ -188,6 +188,14 @@ describe('joinHyphenatedLines', () => {
     expect(joinHyphenatedLines('an e-\nmail')).toBe('an e-\nmail')
     expect(joinHyphenatedLines('x2-\nfoo')).toBe('x2-\nfoo')
   })
+
+  it('counts letters outside the Basic Multilingual Plane as one letter each, at the start of the text too', () => {
+    expect(joinHyphenatedLines('𝒜𝒜-\nx')).toBe('𝒜𝒜x')
+    expect(joinHyphenatedLines('1𝒜-\nx')).toBe('1𝒜-\nx')
+    expect(joinHyphenatedLines('中文-\nabc')).toBe('中文abc')
+    expect(joinHyphenatedLines('a-\nb')).toBe('a-\nb')
+    expect(joinHyphenatedLines('-\nb')).toBe('-\nb')
+  })
 })
 
 describe('cleanPdfPages', () => {
