@@ -101,6 +101,28 @@ describe('studio training run --batch', () => {
     expect(result.stderr).toMatch(/Batch msgbatch_\w+ \(ingest, anthropic:claude-sonnet-4-6\): \d+\/\d+ done/)
   })
 
+  it('sends an OpenAI role through the OpenAI Batch API in the same run (a JSONL file with purpose batch, then /v1/batches)', async () => {
+    api.reset()
+    api.setBatchDelay(30)
+    const result = await run(['--batch', '--no-cache', '--model', 'judge=openai:gpt-4o-mini', '--output-dir', path.join(root, 'mixed')], 1)
+    expect(result.code, result.stderr).toBe(0)
+    const report = result.report!
+    expect(report.failed_pairs).toEqual([])
+    const openai = api.batches.filter((b) => b.api === 'openai')
+    // One judge request per pair, in OpenAI batches; everything else in Anthropic's.
+    expect(openai.flatMap((b) => b.customIds)).toHaveLength(3)
+    expect(api.batches.filter((b) => b.api === 'anthropic').length).toBeGreaterThanOrEqual(2)
+    expect(api.stats.byPath['/v1/files']?.requests).toBeGreaterThanOrEqual(1)
+    expect(api.stats.byPath['/v1/chat/completions']).toBeUndefined()
+    expect(api.stats.byPath['/v1/messages']).toBeUndefined()
+    const {cost_usd: cost, calls: _calls, ...tokens} = report.usage.by_role.judge!
+    expect(cost!).toBeCloseTo(costUsd('openai:gpt-4o-mini', tokens)! / 2, 9)
+    const trial = BatchesFile.parse(
+      JSON.parse(await readFile(path.join(root, 'mixed', report.run_id, 'batches', 'trial_000.json'), 'utf8')),
+    )
+    expect(new Set(trial.batches.map((b) => b.client.split(':')[0]))).toEqual(new Set(['anthropic', 'openai']))
+  })
+
   it('survives kill -9 while a batch is pending: --resume re-attaches to it and pays for no request twice', async () => {
     api.reset()
     api.setBatchDelay(30)
