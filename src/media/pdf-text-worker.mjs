@@ -15,9 +15,12 @@
  *      ('whole' reads every page, or page 1 alone when there are more than maxPages)
  * Out: {id, total, pages: string[], reader: 'pdfium' | 'pdf.js'}  or  {id, error: {name, message}}
  */
-import {parentPort} from 'node:worker_threads'
+import {parentPort, workerData} from 'node:worker_threads'
 
-import {pdfiumPages, preloadPdfium} from './pdfium-text.mjs'
+import {pdfiumPages, preloadPdfium, usePdfiumModule} from './pdfium-text.mjs'
+
+// The pool compiles PDFium once and hands every worker the same module (pdf-text.ts).
+usePdfiumModule(workerData?.pdfiumModule)
 
 /** STUDIO_PDF_READER=pdf.js reads every file with pdf.js alone (TRAINING.md, "PDF readers"). */
 const PDFJS_ONLY = process.env.STUDIO_PDF_READER === 'pdf.js'

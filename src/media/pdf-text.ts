@@ -16,7 +16,8 @@
  * pool of workers, one per core, serves the whole process; each starts when there is work
  * for it and an idle pool does not keep the process alive.
  */
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {availableParallelism} from 'node:os'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
@@ -112,8 +113,31 @@ const queues: {'first-page': Job[]; rest: Job[]} = {'first-page': [], rest: []}
 const busy = new Map<Worker, Job | null>()
 let nextId = 0
 
+/**
+ * PDFium's WebAssembly, compiled once for every worker of the pool (pdfium-text.mjs,
+ * usePdfiumModule): null when it cannot be (each worker then compiles its own, or falls
+ * back to pdf.js). Compiling is lazy in V8, about 17 ms of this thread for the first PDF.
+ */
+let pdfiumModule: object | null | undefined
+
+/** The one part of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
+const {WebAssembly: wasm} = globalThis as unknown as {WebAssembly: {Module: new (bytes: Uint8Array) => object}}
+
+export function compiledPdfium(): object | null {
+  if (pdfiumModule === undefined) {
+    try {
+      const file = createRequire(import.meta.url).resolve('@hyzyla/pdfium/pdfium.wasm')
+      pdfiumModule = new wasm.Module(readFileSync(file))
+    } catch {
+      pdfiumModule = null
+    }
+  }
+  return pdfiumModule
+}
+
 function spawn(): Worker {
-  const worker = new Worker(workerFile())
+  const pdfium = process.env.STUDIO_PDF_READER === 'pdf.js' ? null : compiledPdfium()
+  const worker = new Worker(workerFile(), pdfium ? {workerData: {pdfiumModule: pdfium}} : {})
   busy.set(worker, null)
   worker.on('message', (reply: Reply) => {
     // A worker given up on (timed out) may still answer before it stops: not ours any more.

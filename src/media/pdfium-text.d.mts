@@ -9,3 +9,4 @@ export declare function pdfiumPages(
 ): Promise<{total: number; pages: string[]}>
 export declare function pdfiumNextBlock(): Promise<number>
 export declare function preloadPdfium(): void
+export declare function usePdfiumModule(module: unknown): void

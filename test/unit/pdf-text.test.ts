@@ -15,7 +15,7 @@ import type {TranscriptionRequest} from '../../src/core/providers.js'
 import {InputError} from '../../src/core/errors.js'
 import {openPaper, readPaper} from '../../src/media/paper.js'
 import {cleanPdfPages} from '../../src/media/pdf-cleanup.js'
-import {extractPdfText, PdfExtractionError, setPdfJobTimeout, stopPdfWorkers} from '../../src/media/pdf-text.js'
+import {compiledPdfium, extractPdfText, PdfExtractionError, setPdfJobTimeout, stopPdfWorkers} from '../../src/media/pdf-text.js'
 import {EXAMPLE_PAIRS} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
@@ -65,6 +65,13 @@ describe('extractPdfText', () => {
       delete process.env.STUDIO_PDF_READER
       await stopPdfWorkers()
     }
+  })
+
+  it('compiles PDFium once for the pool, from the installed package', () => {
+    const module = compiledPdfium()
+    // The project's TypeScript libs do not declare the WebAssembly global's values.
+    expect(module).toBeInstanceOf((globalThis as unknown as {WebAssembly: {Module: new () => object}}).WebAssembly.Module)
+    expect(compiledPdfium()).toBe(module)
   })
 
   it("rejects with pdf.js's error name, and keeps working for the next file", async () => {
