@@ -239,5 +239,8 @@ describe('studio training run --batch', () => {
     const result = await runCli(['training', 'run', '--mock', '--batch', '--json', '--output-dir', path.join(root, 'mock')])
     expect(result.code).toBe(2)
     expect(cliError(result.stdout).message).toContain('--batch needs real providers')
+    const dry = await runCli(['training', 'run', '--mock', '--batch', '--dry-run', '--json'])
+    expect(dry.code).toBe(2)
+    expect(cliError(dry.stdout).message).toContain('--batch needs real providers')
   })
 })

@@ -122,12 +122,14 @@ training_report.json names the best trial (the rule that chose it is in TRAINING
       })
     }
     // The trainer and its dependencies (pdf-parse, music-metadata, the SDKs) load only when a run starts.
-    const [{runTraining, resumeTraining}, {resolveRunDir}, {buildProviders}] = await Promise.all([
+    const [{runTraining, resumeTraining, refuseMockBatch}, {resolveRunDir}, {buildProviders}] = await Promise.all([
       import('../../training/run/trainer.js'),
       import('../../training/report/status.js'),
       import('../../cli/providers.js'),
     ])
 
+    // Before the providers are built: as the run would refuse it, so does its --dry-run.
+    refuseMockBatch({batch: flags.batch, mock: flags.mock})
     const refiner = flags.refiner
     const runDir = flags.resume ? await resolveRunDir(args.run_dir, flags['output-dir']) : undefined
     const {providers, roles, config, limits, paperCache} = await buildProviders({

@@ -93,10 +93,7 @@ export async function runTraining(options: TrainingOptions): Promise<TrainingOut
     holdout,
     discovery.pairs.map((p) => p.id),
   )
-  if (options.batch && options.mock)
-    throw new InputError('--batch needs real providers: the mock has no batch API, and answers at once anyway', {
-      hint: 'Leave out --batch with --mock, or run with real providers (TRAINING.md, "Batch mode").',
-    })
+  refuseMockBatch(options)
   if (options.tts && !options.providers.speech)
     throw new InputError('--tts needs a speech provider (OpenAI TTS)', {hint: 'Run without --tts, or with real providers.'})
   if (options.fromRun) await checkFromRun(options.fromRun)
@@ -189,6 +186,14 @@ async function startRun(
     throw resumableError(error, runDir)
   }
   return execute({...options, runDir, config, weights, emit, clock, openPaper: papers, limits}, manifest, discovery)
+}
+
+/** --batch needs a batch API: checked by the run and by its --dry-run alike. */
+export function refuseMockBatch(options: {batch?: boolean; mock?: boolean}): void {
+  if (options.batch && options.mock)
+    throw new InputError('--batch needs real providers: the mock has no batch API, and answers at once anyway', {
+      hint: 'Leave out --batch with --mock, or run with real providers (TRAINING.md, "Batch mode").',
+    })
 }
 
 /**
