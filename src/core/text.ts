@@ -6,7 +6,7 @@ export function words(text: string): string[] {
   return text.match(WORD) ?? []
 }
 
-/** WORD for counting: a sticky copy whose test() steps through the text without building match objects. */
+/** WORD for counting: its own global copy, whose test() steps through the text without building match objects. */
 const WORD_STEP = new RegExp(WORD.source, 'gu')
 
 export function countWords(text: string): number {

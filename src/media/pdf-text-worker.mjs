@@ -2,7 +2,7 @@
  * A PDF text worker (see pdf-text.ts): reads one page range at a time with PDFium
  * (pdfium-text.mjs), and with pdf.js when PDFium cannot read the file.
  *
- * PDFium is the faster of the two (BENCHMARKS.md, "list-pairs at scale"); pdf.js, the
+ * PDFium is the faster of the two (BENCHMARKS.md, "Listing: every paper read once"); pdf.js, the
  * reader studio used before it, stays as the second opinion: a file PDFium refuses is
  * read again with pdf.js, whose text is then used, or whose error names the failure
  * (PasswordException, InvalidPDFException...) as studio always reported it. pdf.js is

@@ -98,7 +98,7 @@ function workerFile(): URL {
 /**
  * One worker per core (STUDIO_PDF_WORKERS overrides it, for measurements). With one worker
  * on 2 cores a listing of 200 6-page papers waited on pdf.js while the main thread idled;
- * two halve that wait (BENCHMARKS.md, "list-pairs at scale"). Workers start only when
+ * two halve that wait (BENCHMARKS.md, "Listing: every paper read once"). Workers start only when
  * there is more queued work than busy workers, so one paper starts one.
  */
 export function pdfPoolSize(env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): number {

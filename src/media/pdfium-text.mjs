@@ -1,7 +1,8 @@
 /**
  * PDF text with PDFium compiled to WebAssembly (@hyzyla/pdfium), for the PDF text worker
- * (pdf-text-worker.mjs): about 1.6x faster than pdf.js on a 6-page paper (BENCHMARKS.md,
- * "list-pairs at scale"), which is what a cold listing of hundreds of papers waits on.
+ * (pdf-text-worker.mjs): about 2x faster than pdf.js on a 6-page paper, 1.8x on a 19-page
+ * one (BENCHMARKS.md, "Listing: every paper read once"), and reading papers is what a cold
+ * listing of hundreds of them waits on.
  *
  * It calls PDFium's C API through the module the package loads rather than the package's
  * page objects: they leave every page open until the document closes and free nothing
@@ -64,8 +65,9 @@ function pdfium() {
 }
 
 /**
- * Starts loading PDFium (compiling its WebAssembly) without waiting for it: a worker calls
- * it as it starts, so that the compile overlaps the first file's transfer. A failure
+ * Starts loading PDFium (instantiating its WebAssembly, compiling it first when no module
+ * was handed over) without waiting for it: a worker calls it as it starts, so that the
+ * loading overlaps the first file's transfer. A failure
  * surfaces on the first read, which then falls back to pdf.js.
  */
 export function preloadPdfium() {
