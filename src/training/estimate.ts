@@ -21,7 +21,7 @@ import {judgeOutputTokens} from './stages/evaluate.js'
 import {inputAllowance} from './fit-request.js'
 import {expectedScriptTokens, partsNeeded} from './write-script.js'
 import type {PairFiles} from '../core/schemas/inputs.js'
-import type {RefinerMode, UsageRole} from '../core/schemas/common.js'
+import {ROLES, type RefinerMode, type UsageRole} from '../core/schemas/common.js'
 
 export const WORDS_PER_MINUTE = 150
 const CHARS_PER_WORD = 6
@@ -102,8 +102,8 @@ export function requestShape(providers: Providers): RequestShape {
 
 type Tally = Omit<RoleEstimate, 'cost_usd' | 'batch_cost_usd'>
 
-/** The roles whose calls --batch sends through a batch API; transcription and speech stay synchronous. */
-export const BATCHED_ROLES: ReadonlySet<UsageRole> = new Set<UsageRole>(['classify', 'concepts', 'generate', 'judge', 'refine'])
+/** The roles whose calls --batch sends through a batch API: every language-model role; transcription and speech stay synchronous. */
+const BATCHED_ROLES: ReadonlySet<UsageRole> = new Set<UsageRole>(ROLES)
 
 /** A tally's cost, at the batch price when `batch` and its role batches. */
 function tallyCost(t: Tally, batch: boolean): number | null {
