@@ -9,7 +9,7 @@
  * checked is the file read, whatever is renamed meanwhile. O_NONBLOCK changes nothing
  * for a regular file. See TRAINING.md, "Bad files".
  */
-import {constants, type Stats} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync, readFileSync, type Stats} from 'node:fs'
 import {open, readlink, realpath, type FileHandle} from 'node:fs/promises'
 
 import {InputError} from './errors.js'
@@ -83,19 +83,50 @@ export async function openInputFile(path: string, label: string): Promise<Opened
   }
 }
 
+export interface OpenedInputFd {
+  /** A descriptor opened for reading; the caller closes it (closeSync). */
+  fd: number
+  /** The file's size when opened, from fstat. */
+  size: number
+}
+
+/**
+ * openInputFile with synchronous calls, for a few small reads (an episode's headers): the
+ * same refusals, the same errors. See readInputFile for why synchronous.
+ */
+export async function openInputFd(path: string, label: string): Promise<OpenedInputFd> {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  try {
+    const stats = fstatSync(fd)
+    if (!stats.isFile()) throw await notRegularFileError(path, label, stats)
+    return {fd, size: stats.size}
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
+}
+
 /**
  * A regular file's bytes. `checkSize` gets its size before any byte is read and throws
  * when it is over the caller's limit; the bytes read are checked again, for a file that
  * grew meanwhile.
+ *
+ * Read with synchronous calls, the same checks as openInputFile's (O_NONBLOCK, fstat on
+ * the open descriptor): the files read whole are papers, transcripts and configs, at most
+ * tens of megabytes and mostly far less, read in a fraction of a millisecond from the page
+ * cache, where the four calls made asynchronously are four round trips through libuv's
+ * thread pool whose wake-ups cost more CPU than the reads (a listing reads hundreds of
+ * papers while its PDF workers need every core; BENCHMARKS.md, "Listing: every paper read
+ * once").
  */
 export async function readInputFile(path: string, label: string, checkSize: (bytes: number) => void): Promise<Buffer> {
-  const {handle, size} = await openInputFile(path, label)
+  const {fd, size} = await openInputFd(path, label)
   try {
     checkSize(size)
-    const data = await handle.readFile()
+    const data = readFileSync(fd)
     if (data.length !== size) checkSize(data.length)
     return data
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
 }

@@ -4,6 +4,7 @@
  * folders that never reuse a name, and validated reads.
  */
 import {randomBytes} from 'node:crypto'
+import {renameSync, writeFileSync} from 'node:fs'
 import {lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import type {z} from 'zod'
@@ -43,9 +44,13 @@ export async function writeFileAtomic(
   content: string | Uint8Array,
   elsewhere: Elsewhere = OUTPUT_DIR,
   /**
-   * `durable: false` skips flushing the file to the disk before the rename: a power cut may
-   * then leave it empty. Only for files whose loss costs nothing but time (cache entries: one
-   * that does not parse is a miss); a listing of 200 papers waited on 200 flushes.
+   * `durable: false` is for files whose loss costs nothing but time (cache entries: one that
+   * does not parse is a miss). They are not flushed to the disk before the rename (a power
+   * cut may leave one empty; a listing of 200 papers waited on 200 flushes), and they are
+   * written with synchronous calls: an entry takes well under a millisecond to write, while
+   * each of the three calls made asynchronously is a round trip through libuv's thread pool
+   * whose thread wake-ups cost more CPU than the write itself, CPU that a cold listing's PDF
+   * workers are short of (BENCHMARKS.md, "Listing: every paper read once").
    */
   options: {durable?: boolean} = {},
 ): Promise<void> {
@@ -54,10 +59,13 @@ export async function writeFileAtomic(
     file,
     'write',
     async () => {
+      const durable = options.durable ?? true
       try {
-        await writeFile(temp, content, {flush: options.durable ?? true})
+        if (durable) await writeFile(temp, content, {flush: true})
+        else writeFileSync(temp, content)
         if (killDue('before-rename')) killNow()
-        await rename(temp, file)
+        if (durable) await rename(temp, file)
+        else renameSync(temp, file)
       } catch (error) {
         await rm(temp, {force: true}).catch(() => {})
         throw error

@@ -8,11 +8,11 @@
  *
  * Every problem is an InputError naming the file, so a run skips that pair and says why.
  */
-import type {FileHandle} from 'node:fs/promises'
+import {closeSync, readSync} from 'node:fs'
 import path from 'node:path'
 
 import {InputError} from '../core/errors.js'
-import {openInputFile} from '../core/input-file.js'
+import {openInputFd} from '../core/input-file.js'
 import type {EpisodeFormat} from '../core/schemas/common.js'
 import {
   findFirstFrame,
@@ -82,11 +82,12 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
       hint: 'Convert it to MP3, e.g. `ffmpeg -i in.flac out.mp3`.',
     })
   }
-  let handle: FileHandle
+  let fd: number
   let size: number
   try {
     // A regular file only: opening a FIFO would wait for a writer, and a device never ends.
-    ;({handle, size} = await openInputFile(file, 'Episode'))
+    // Read with synchronous calls: a few kilobytes of headers (openInputFd says why).
+    ;({fd, size} = await openInputFd(file, 'Episode'))
   } catch (error) {
     if (error instanceof InputError) throw error
     const code = (error as NodeJS.ErrnoException).code ?? String(error)
@@ -104,7 +105,7 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
     const read = async (offset: number, length: number): Promise<Buffer> => {
       const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - offset)))
       if (buffer.length === 0) return buffer
-      const {bytesRead} = await handle.read(buffer, 0, buffer.length, offset)
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, offset)
       return buffer.subarray(0, bytesRead)
     }
 
@@ -136,7 +137,7 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
         return await probeOgg(file, head, size, read)
     }
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
 }
 

@@ -11,20 +11,27 @@
  * Plain JavaScript on purpose: it runs as-is from src/ (tests) and from dist/ (the CLI),
  * without a TypeScript loader in the worker.
  *
- * In:  {id, range: 'first-page' | 'rest' | 'whole', data: Uint8Array, maxPages?: number}
+ * In:  {pdfiumModule: WebAssembly.Module | null} once, from the pool (which may send it after
+ *      the first jobs: they wait for it), then
+ *      {id, range: 'first-page' | 'rest' | 'whole', data: Uint8Array, maxPages?: number}
  *      ('whole' reads every page, or page 1 alone when there are more than maxPages)
  * Out: {id, total, pages: string[], reader: 'pdfium' | 'pdf.js'}  or  {id, error: {name, message}}
  */
-import {parentPort, workerData} from 'node:worker_threads'
+import {parentPort} from 'node:worker_threads'
 
 import {pdfiumPages, preloadPdfium, usePdfiumModule} from './pdfium-text.mjs'
 
-// The pool compiles PDFium once and hands every worker the same module (pdf-text.ts).
-usePdfiumModule(workerData?.pdfiumModule)
-
 /** STUDIO_PDF_READER=pdf.js reads every file with pdf.js alone (TRAINING.md, "PDF readers"). */
 const PDFJS_ONLY = process.env.STUDIO_PDF_READER === 'pdf.js'
-if (!PDFJS_ONLY) preloadPdfium()
+
+/**
+ * The pool compiles PDFium once and sends every worker the same module (pdf-text.ts), as
+ * soon as it is compiled, which may be after the worker has started and been sent jobs.
+ */
+let pdfiumModuleArrived
+const pdfiumReady = new Promise((resolve) => {
+  pdfiumModuleArrived = resolve
+})
 
 /** The page span of a range, 1-based. */
 function span(range, maxPages) {
@@ -71,10 +78,19 @@ async function withPdfjs(range, data, maxPages) {
   }
 }
 
-parentPort.on('message', async ({id, range, data, maxPages}) => {
+function onPdfiumModule(module) {
+  usePdfiumModule(module)
+  if (!PDFJS_ONLY) preloadPdfium()
+  pdfiumModuleArrived()
+}
+
+parentPort.on('message', async (message) => {
+  if ('pdfiumModule' in message) return onPdfiumModule(message.pdfiumModule)
+  const {id, range, data, maxPages} = message
   try {
     let read = null
     if (!PDFJS_ONLY) {
+      await pdfiumReady
       // PDFium copies the bytes into its own memory: they are still whole for pdf.js, which detaches them.
       read = await pdfiumPages(data, span(range, maxPages)).then(
         (pages) => ({...pages, reader: 'pdfium'}),

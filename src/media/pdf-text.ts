@@ -16,10 +16,12 @@
  * pool of workers, one per core, serves the whole process; each starts when there is work
  * for it and an idle pool does not keep the process alive.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {availableParallelism} from 'node:os'
 import {fileURLToPath} from 'node:url'
+import {setFlagsFromString} from 'node:v8'
 import {Worker} from 'node:worker_threads'
 
 export interface PdfPages {
@@ -115,30 +117,50 @@ let nextId = 0
 
 /**
  * PDFium's WebAssembly, compiled once for every worker of the pool (pdfium-text.mjs,
- * usePdfiumModule): null when it cannot be (each worker then compiles its own, or falls
- * back to pdf.js). Compiling is lazy in V8, about 17 ms of this thread for the first PDF.
+ * usePdfiumModule), or null when it cannot be (each worker then compiles its own, or
+ * falls back to pdf.js). Compiled asynchronously: V8 decodes and validates the 4 MB on its
+ * background threads, where `new WebAssembly.Module` held this thread for about 13 ms
+ * while the first papers waited to be sent; function bodies compile lazily, on first use.
  */
-let pdfiumModule: object | null | undefined
+let pdfiumModule: Promise<object | null> | undefined
 
 /** The one part of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
-const {WebAssembly: wasm} = globalThis as unknown as {WebAssembly: {Module: new (bytes: Uint8Array) => object}}
+const {WebAssembly: wasm} = globalThis as unknown as {WebAssembly: {compile(bytes: Uint8Array): Promise<object>}}
 
-export function compiledPdfium(): object | null {
-  if (pdfiumModule === undefined) {
+/**
+ * Turns on V8's inlining of small WebAssembly functions into their callers, in the code its
+ * optimising tier makes of hot functions. V8 does it by default from version 12 (Node 22);
+ * Node 20's V8 11.3 has the same inliner behind --wasm-inlining. PDFium, all small C++
+ * accessors and allocator calls, reads a 6-page paper about 15% faster with it (12.6 -> 10.7
+ * ms a paper on one thread, BENCHMARKS.md, "Listing: every paper read once"). The flag is
+ * process-wide but changes only how WebAssembly is compiled, never what it computes, and
+ * is set before PDFium is compiled; PDFium is the only WebAssembly studio runs.
+ * STUDIO_WASM_INLINING=0 leaves V8's default (TRAINING.md, "PDF readers").
+ */
+export function wasmInliningWanted(env: NodeJS.ProcessEnv = process.env, v8Version = process.versions.v8): boolean {
+  const major = Number(v8Version.split('.')[0])
+  return env.STUDIO_WASM_INLINING !== '0' && major < 12
+}
+
+export function compiledPdfium(): Promise<object | null> {
+  pdfiumModule ??= (async () => {
     try {
       const file = createRequire(import.meta.url).resolve('@hyzyla/pdfium/pdfium.wasm')
-      pdfiumModule = new wasm.Module(readFileSync(file))
+      if (wasmInliningWanted()) setFlagsFromString('--wasm-inlining')
+      return await wasm.compile(await readFile(file))
     } catch {
-      pdfiumModule = null
+      return null
     }
-  }
+  })()
   return pdfiumModule
 }
 
 function spawn(): Worker {
-  const pdfium = process.env.STUDIO_PDF_READER === 'pdf.js' ? null : compiledPdfium()
-  const worker = new Worker(workerFile(), pdfium ? {workerData: {pdfiumModule: pdfium}} : {})
+  const worker = new Worker(workerFile())
   busy.set(worker, null)
+  // The worker waits for this message before its first read; jobs sent meanwhile queue in it.
+  const pdfium = process.env.STUDIO_PDF_READER === 'pdf.js' ? Promise.resolve(null) : compiledPdfium()
+  void pdfium.then((module) => worker.postMessage({pdfiumModule: module}))
   worker.on('message', (reply: Reply) => {
     // A worker given up on (timed out) may still answer before it stops: not ours any more.
     if (!busy.has(worker)) return

@@ -9,7 +9,8 @@
  * unreadable, not JSON, or not in this format is a miss and is deleted: the cache can
  * always be thrown away, so it never turns into an error.
  */
-import {readdir, readFile, rm, rmdir, stat} from 'node:fs/promises'
+import {mkdirSync, readFileSync} from 'node:fs'
+import {readdir, rm, rmdir, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -18,7 +19,7 @@ import {z} from 'zod'
 import {describeError, InputError} from '../core/errors.js'
 import {isNoSpace} from '../core/fs-errors.js'
 import {canonicalJson, sha256} from '../core/hash.js'
-import {makeDir, writeFileAtomic} from '../core/store.js'
+import {writeFileAtomic, writing} from '../core/store.js'
 import type {ResponseCache} from '../core/providers.js'
 
 export const CACHE_ENTRY_VERSION = 1
@@ -104,7 +105,9 @@ export class DiskCache implements ResponseCache {
     const file = path.join(this.dir, hash.slice(0, 2), `${hash}.json`)
     let text: string
     try {
-      text = await readFile(file, 'utf8')
+      // Synchronous, as writes are (store.ts, writeFileAtomic with durable: false): a miss or an
+      // entry of a few kilobytes costs less than a round trip through the thread pool.
+      text = readFileSync(file, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       // Unreadable (a folder, no permission, an I/O error): a miss; try to make room for a good entry.
@@ -151,13 +154,14 @@ export class DiskCache implements ResponseCache {
       // Each of the 256 prefix folders is made once per process, not once per entry; one
       // removed since (`studio cache clear` in another shell) is made again.
       const write = () => writeFileAtomic(path.join(sub, `${hash}.json`), `${text}\n`, undefined, {durable: false})
+      const makeSub = () => writing(sub, 'mkdir', async () => mkdirSync(sub, {recursive: true}))
       if (!this.madeDirs.has(sub)) {
-        await makeDir(sub, {recursive: true})
+        await makeSub()
         this.madeDirs.add(sub)
       }
       await write().catch(async (error: unknown) => {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-        await makeDir(sub, {recursive: true})
+        await makeSub()
         await write()
       })
     } catch (error) {

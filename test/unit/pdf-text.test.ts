@@ -15,7 +15,14 @@ import type {TranscriptionRequest} from '../../src/core/providers.js'
 import {InputError} from '../../src/core/errors.js'
 import {openPaper, readPaper} from '../../src/media/paper.js'
 import {cleanPdfPages} from '../../src/media/pdf-cleanup.js'
-import {compiledPdfium, extractPdfText, PdfExtractionError, setPdfJobTimeout, stopPdfWorkers} from '../../src/media/pdf-text.js'
+import {
+  compiledPdfium,
+  extractPdfText,
+  PdfExtractionError,
+  setPdfJobTimeout,
+  stopPdfWorkers,
+  wasmInliningWanted,
+} from '../../src/media/pdf-text.js'
 import {EXAMPLE_PAIRS} from '../helpers/cli.js'
 import {makeTempDir, removeDir, writePdf} from '../helpers/media.js'
 import {mockTrainingRun} from '../helpers/training.js'
@@ -67,11 +74,18 @@ describe('extractPdfText', () => {
     }
   })
 
-  it('compiles PDFium once for the pool, from the installed package', () => {
-    const module = compiledPdfium()
+  it('compiles PDFium once for the pool, from the installed package', async () => {
+    const module = await compiledPdfium()
     // The project's TypeScript libs do not declare the WebAssembly global's values.
     expect(module).toBeInstanceOf((globalThis as unknown as {WebAssembly: {Module: new () => object}}).WebAssembly.Module)
-    expect(compiledPdfium()).toBe(module)
+    expect(await compiledPdfium()).toBe(module)
+  })
+
+  it('turns on wasm inlining on V8 11 (Node 20) only, and not with STUDIO_WASM_INLINING=0', () => {
+    expect(wasmInliningWanted({}, '11.3.244.8-node.33')).toBe(true)
+    expect(wasmInliningWanted({STUDIO_WASM_INLINING: '0'}, '11.3.244.8-node.33')).toBe(false)
+    // V8 12 (Node 22) inlines by default.
+    expect(wasmInliningWanted({}, '12.4.254.21-node.33')).toBe(false)
   })
 
   it("rejects with pdf.js's error name, and keeps working for the next file", async () => {
