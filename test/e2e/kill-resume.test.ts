@@ -141,9 +141,10 @@ describe(`kill -9 during studio training run, then --resume (STUDIO_KILL_SEED=${
       const runDir = path.join(out, runId!)
 
       const after = await checkFiles(out)
-      // What each kind of kill leaves: temp files never renamed (that one, and those of other
-      // pairs' writes in flight at the time), half a line, or neither.
-      expect(after.temps.length > 0, why).toBe(point === 'before-rename')
+      // What each kind of kill leaves: at 'before-rename' the temp file of that write; at any
+      // point, those of other writes in flight at the time (so an append kill may leave some
+      // too: STUDIO_KILL_SEED=1, 2, 5 and 7 land on such moments); half a line at 'mid-append'.
+      if (point === 'before-rename') expect(after.temps.length > 0, why).toBe(true)
       expect(after.tornTail === '', why).toBe(point !== 'mid-append')
       const lock = parseJson(await readFile(path.join(runDir, 'run.lock'), 'utf8'), RunLock)
 

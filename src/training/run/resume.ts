@@ -10,7 +10,7 @@ import path from 'node:path'
 import {InputError} from '../../core/errors.js'
 import {recoverEventLog} from '../../core/event-log.js'
 import {canonicalJson, sha256File} from '../../core/hash.js'
-import {runPaths, trialIndexOf} from '../../core/layout.js'
+import {OUTPUT_FILES, runPaths, trialIndexOf} from '../../core/layout.js'
 import {acquireRunLock, processAlive} from '../../core/run-lock.js'
 import {Transcript} from '../../core/schemas/common.js'
 import type {NewRunEvent} from '../../core/schemas/events.js'
@@ -58,9 +58,12 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     const hashEpisode = episodeHasher()
     await refuseChangedInputs(manifest, runDir, discovery, hashEpisode)
     // Under the lock every temp file in the run folder is a dead process's; in the output
-    // folder (registry.json's), only those of processes that are gone.
+    // folder (registry.json's) and its signals folder (latest.json's), only those of
+    // processes that are gone.
     await removeStaleTempFiles(runDir, {recursive: true, isStale: () => true})
-    await removeStaleTempFiles(manifest.config.output_dir, {isStale: (pid) => !processAlive(pid)}).catch(() => {})
+    const goneWriter = {isStale: (pid: number) => !processAlive(pid)}
+    await removeStaleTempFiles(manifest.config.output_dir, goneWriter).catch(() => {})
+    await removeStaleTempFiles(path.join(manifest.config.output_dir, OUTPUT_FILES.signals), goneWriter).catch(() => {})
     const dropped = await recoverEventLog(paths.events)
     attach(runDir)
     if (dropped) {
