@@ -69,6 +69,11 @@ export interface PaperReading {
    */
   title: Promise<string>
   paper: Promise<Paper>
+  /**
+   * The SHA-256 of the file's bytes, as soon as they are read (before any extraction): a
+   * resume compares it with the one its analysis recorded, and the paper is read once.
+   */
+  sha256: Promise<string>
 }
 
 export interface OpenPaperOptions {
@@ -143,8 +148,9 @@ export function openPaper(path: string, limits: SizeLimits = DEFAULT_SIZE_LIMITS
   // The intermediate promises are marked too: when the file cannot be read, `pdf` rejects
   // with nothing awaiting it (its consumers' callbacks never run), and the error reaches
   // the caller once, through `title` and `paper`.
-  for (const settled of [source, pdf, read, paper, title]) settled.catch(() => {})
-  return {title, paper}
+  const fileSha = source.then(({sha}) => sha)
+  for (const settled of [source, pdf, read, paper, title, fileSha]) settled.catch(() => {})
+  return {title, paper, sha256: fileSha}
 }
 
 /** A paper from its cached text, checked against this reading's page limit as an extracted one is. */

@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import {InputError} from '../../core/errors.js'
 import {recoverEventLog} from '../../core/event-log.js'
-import {canonicalJson, sha256File} from '../../core/hash.js'
+import {canonicalJson} from '../../core/hash.js'
 import {OUTPUT_FILES, runPaths, trialIndexOf} from '../../core/layout.js'
 import {acquireRunLock, processAlive} from '../../core/run-lock.js'
 import {Transcript} from '../../core/schemas/common.js'
@@ -20,7 +20,7 @@ import {DEFAULT_SIZE_LIMITS, NO_SIZE_LIMITS} from '../../media/limits.js'
 import {readSidecar} from '../../media/sidecar.js'
 import {readJsonIfExists, removeStaleTempFiles, writeJson} from '../../core/store.js'
 import type {Discovery} from '../stages/discover.js'
-import {episodeHasher, type EpisodeHasher} from '../stages/ingest.js'
+import {episodeHasher, type EpisodeHasher, type PaperReader} from '../stages/ingest.js'
 import {discoverOrFail, eventEmitter, paperReader, type CommonOptions, type TrainingOutcome} from './context.js'
 import {execute} from './execute.js'
 import {updateRegistry} from './registry.js'
@@ -55,8 +55,13 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     emit({type: 'run-resumed', pid: process.pid})
     const trialsBegun = await hasTrialFolders(runDir)
     const {discovery, carried} = pairsToResume(manifest, await discoverOrFail(manifest.config.pairs_dir, emit), trialsBegun, emit)
+    // The changed-input check and the ingest share each file's reading: a paper is read and
+    // hashed once, an episode hashed once.
     const hashEpisode = episodeHasher()
-    await refuseChangedInputs(manifest, runDir, discovery, hashEpisode)
+    // The limits of the configuration read now, as for timeouts; pairs analysed already are not checked again (ingest.ts).
+    const limits = options.limits ?? DEFAULT_SIZE_LIMITS
+    const openPaper = paperReader(limits, options.paperCache)
+    await refuseChangedInputs(manifest, runDir, discovery, openPaper, hashEpisode)
     // Under the lock every temp file in the run folder is a dead process's; in the output
     // folder (registry.json's) and its signals folder (latest.json's), only those of
     // processes that are gone.
@@ -83,8 +88,6 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
     }
     await writeJson(paths.manifest, RunManifest, resumed)
     await updateRegistry(manifest.config.output_dir)
-    // The limits of the configuration read now, as for timeouts; pairs analysed already are not checked again (ingest.ts).
-    const limits = options.limits ?? DEFAULT_SIZE_LIMITS
     // Stored normalised; normalising again is not exact in floating point, and the losses must not move.
     return await execute(
       {
@@ -94,7 +97,7 @@ export async function resumeTraining(options: ResumeOptions): Promise<TrainingOu
         weights: manifest.config.weights,
         emit,
         clock,
-        openPaper: paperReader(limits, options.paperCache),
+        openPaper,
         limits,
         hashEpisode,
       },
@@ -167,7 +170,13 @@ function pairsToResume(
  * run analysed (sha256), or whose transcript would not be the one it used (a sidecar
  * changed, added or removed): its earlier results would be scored on other inputs than the rest.
  */
-async function refuseChangedInputs(manifest: RunManifest, runDir: string, discovery: Discovery, hashEpisode: EpisodeHasher): Promise<void> {
+async function refuseChangedInputs(
+  manifest: RunManifest,
+  runDir: string,
+  discovery: Discovery,
+  openPaper: PaperReader,
+  hashEpisode: EpisodeHasher,
+): Promise<void> {
   for (const pair of discovery.pairs) {
     const pairPaths = runPaths(runDir).pair(pair.id)
     const analysis = await readJsonIfExists(pairPaths.analysis, PairAnalysis)
@@ -177,7 +186,9 @@ async function refuseChangedInputs(manifest: RunManifest, runDir: string, discov
         path: file,
         hint: 'Start a new run with `studio training run` (a resumed run must see the files the run started with), or put the original file back.',
       })
-    if ((await sha256File(pair.pdf, 'Paper')) !== analysis.paper.sha256) throw changed(pair.pdf)
+    // Opened as the ingest of an analysed pair opens it (without the size limits): the
+    // ingest then takes the same reading, bytes and text, instead of reading it again.
+    if ((await openPaper(pair.pdf, {checked: false}).sha256) !== analysis.paper.sha256) throw changed(pair.pdf)
     if ((await hashEpisode(pair.mp3)) !== analysis.episode.sha256) throw changed(pair.mp3)
     await refuseChangedSidecar(pair, analysis, pairPaths.transcript, changed)
   }
