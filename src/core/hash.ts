@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto'
+import {closeSync, createReadStream} from 'node:fs'
 
 import {openInputFile} from './input-file.js'
 
@@ -13,11 +14,11 @@ export function sha256(data: string | Uint8Array): string {
  */
 export async function sha256File(path: string, label = 'File'): Promise<string> {
   const hash = createHash('sha256')
-  const {handle} = await openInputFile(path, label)
+  const {fd} = await openInputFile(path, label)
   try {
-    for await (const chunk of handle.createReadStream({autoClose: false})) hash.update(chunk as Buffer)
+    for await (const chunk of createReadStream('', {fd, autoClose: false})) hash.update(chunk as Buffer)
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
   return hash.digest('hex')
 }

@@ -5,12 +5,12 @@
  * writer, and /dev/zero never ends (a `generate` on a link to it grew to 6.3 GB in 20 s).
  *
  * The file is opened with O_NONBLOCK, so that opening a FIFO returns at once instead of
- * waiting for a writer, and checked with fstat on the open handle, so that the file
+ * waiting for a writer, and checked with fstat on the open descriptor, so that the file
  * checked is the file read, whatever is renamed meanwhile. O_NONBLOCK changes nothing
  * for a regular file. See TRAINING.md, "Bad files".
  */
 import {closeSync, constants, fstatSync, openSync, readFileSync, type Stats} from 'node:fs'
-import {open, readlink, realpath, type FileHandle} from 'node:fs/promises'
+import {readlink, realpath} from 'node:fs/promises'
 
 import {InputError} from './errors.js'
 
@@ -60,7 +60,8 @@ export async function notRegularFileError(path: string, label: string, stats: St
 }
 
 export interface OpenedInput {
-  handle: FileHandle
+  /** A descriptor opened for reading; the caller closes it (closeSync). */
+  fd: number
   /** The file's size when opened, from fstat. */
   size: number
 }
@@ -70,31 +71,14 @@ export interface OpenedInput {
  * (exit 2) naming the file and what it is when it is not a regular file; with the error of
  * open() (ENOENT, EACCES...) unchanged when it cannot be opened, for the caller to word.
  * `label` starts the message: "Paper", "Episode", "Transcript".
+ *
+ * Opened and checked with synchronous calls (so are the reads of readInputFile and of an
+ * episode's headers): each takes microseconds, where an asynchronous call is a round trip
+ * through libuv's thread pool whose thread wake-ups cost more CPU than the call itself,
+ * and a listing opens hundreds of files while its PDF workers need every core
+ * (BENCHMARKS.md, "Listing: every paper read once").
  */
 export async function openInputFile(path: string, label: string): Promise<OpenedInput> {
-  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
-  try {
-    const stats = await handle.stat()
-    if (!stats.isFile()) throw await notRegularFileError(path, label, stats)
-    return {handle, size: stats.size}
-  } catch (error) {
-    await handle.close()
-    throw error
-  }
-}
-
-export interface OpenedInputFd {
-  /** A descriptor opened for reading; the caller closes it (closeSync). */
-  fd: number
-  /** The file's size when opened, from fstat. */
-  size: number
-}
-
-/**
- * openInputFile with synchronous calls, for a few small reads (an episode's headers): the
- * same refusals, the same errors. See readInputFile for why synchronous.
- */
-export async function openInputFd(path: string, label: string): Promise<OpenedInputFd> {
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   try {
     const stats = fstatSync(fd)
@@ -109,18 +93,12 @@ export async function openInputFd(path: string, label: string): Promise<OpenedIn
 /**
  * A regular file's bytes. `checkSize` gets its size before any byte is read and throws
  * when it is over the caller's limit; the bytes read are checked again, for a file that
- * grew meanwhile.
- *
- * Read with synchronous calls, the same checks as openInputFile's (O_NONBLOCK, fstat on
- * the open descriptor): the files read whole are papers, transcripts and configs, at most
- * tens of megabytes and mostly far less, read in a fraction of a millisecond from the page
- * cache, where the four calls made asynchronously are four round trips through libuv's
- * thread pool whose wake-ups cost more CPU than the reads (a listing reads hundreds of
- * papers while its PDF workers need every core; BENCHMARKS.md, "Listing: every paper read
- * once").
+ * grew meanwhile. Read synchronously (see openInputFile): papers, transcripts and configs,
+ * kilobytes to a few megabytes as a rule, which the page cache gives in well under a
+ * millisecond (tens of megabytes, the most the size limits let through, in a few).
  */
 export async function readInputFile(path: string, label: string, checkSize: (bytes: number) => void): Promise<Buffer> {
-  const {fd, size} = await openInputFd(path, label)
+  const {fd, size} = await openInputFile(path, label)
   try {
     checkSize(size)
     const data = readFileSync(fd)

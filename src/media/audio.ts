@@ -12,7 +12,7 @@ import {closeSync, readSync} from 'node:fs'
 import path from 'node:path'
 
 import {InputError} from '../core/errors.js'
-import {openInputFd} from '../core/input-file.js'
+import {openInputFile} from '../core/input-file.js'
 import type {EpisodeFormat} from '../core/schemas/common.js'
 import {
   findFirstFrame,
@@ -86,8 +86,8 @@ export async function probeEpisode(file: string): Promise<EpisodeInfo> {
   let size: number
   try {
     // A regular file only: opening a FIFO would wait for a writer, and a device never ends.
-    // Read with synchronous calls: a few kilobytes of headers (openInputFd says why).
-    ;({fd, size} = await openInputFd(file, 'Episode'))
+    // Its headers are read with synchronous calls: a few kilobytes (openInputFile says why).
+    ;({fd, size} = await openInputFile(file, 'Episode'))
   } catch (error) {
     if (error instanceof InputError) throw error
     const code = (error as NodeJS.ErrnoException).code ?? String(error)
