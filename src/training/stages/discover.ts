@@ -112,11 +112,11 @@ export async function discoverPairs(pairsDir: string): Promise<Discovery> {
       return
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    // One stat per candidate, a file whose folder cannot be searched (no x permission) shows
+    // One stat per candidate: a file whose folder cannot be searched (no x permission) shows
     // up here instead of as a read error later. Synchronous: a stat takes microseconds, an
     // asynchronous one a round trip through libuv's thread pool that costs more CPU than
     // that, hundreds of times over for a folder of hundreds of pairs (input-file.ts,
-    // readInputFile).
+    // openInputFile).
     const kinds = await Promise.all(
       entries.map(async (entry) => {
         const full = path.join(dir, entry.name)
