@@ -9,7 +9,7 @@
  * unreadable, not JSON, or not in this format is a miss and is deleted: the cache can
  * always be thrown away, so it never turns into an error.
  */
-import {mkdirSync, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {readdir, rm, rmdir, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -19,7 +19,7 @@ import {z} from 'zod'
 import {describeError, InputError} from '../core/errors.js'
 import {isNoSpace} from '../core/fs-errors.js'
 import {canonicalJson, sha256} from '../core/hash.js'
-import {writeFileAtomic, writing} from '../core/store.js'
+import {makeDir, writeFileAtomic} from '../core/store.js'
 import type {ResponseCache} from '../core/providers.js'
 
 export const CACHE_ENTRY_VERSION = 1
@@ -154,14 +154,13 @@ export class DiskCache implements ResponseCache {
       // Each of the 256 prefix folders is made once per process, not once per entry; one
       // removed since (`studio cache clear` in another shell) is made again.
       const write = () => writeFileAtomic(path.join(sub, `${hash}.json`), `${text}\n`, undefined, {durable: false})
-      const makeSub = () => writing(sub, 'mkdir', async () => mkdirSync(sub, {recursive: true}))
       if (!this.madeDirs.has(sub)) {
-        await makeSub()
+        await makeDir(sub, {recursive: true})
         this.madeDirs.add(sub)
       }
       await write().catch(async (error: unknown) => {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-        await makeSub()
+        await makeDir(sub, {recursive: true})
         await write()
       })
     } catch (error) {
